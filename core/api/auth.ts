@@ -1,0 +1,80 @@
+import { Elysia, t } from "elysia";
+import { SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
+import { tokensEqual } from "../auth/token.ts";
+import type { Services } from "../services.ts";
+import { errorResponse } from "./errors.ts";
+
+/** Routes reachable without credentials: liveness, logging in and out, and the UI's static files. */
+export function isPublic(method: string, path: string): boolean {
+  if (path === "/ping") return true;
+  if (path === "/api/auth/login" || path === "/api/auth/logout") return method === "POST";
+  return !(path.startsWith("/api/") || path === "/api" || path === "/readyz" || path === "/metrics");
+}
+
+function cookieValue(header: string | null, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+function tooMany(ms: number): Response {
+  const secs = Math.ceil(ms / 1000);
+  return errorResponse(429, "rate_limited", `too many failed attempts; try again in ${secs} s`, { "retry-after": String(secs) });
+}
+
+/**
+ * Bearer token or session cookie; anything else is 401. A wrong token counts
+ * against the client, and past the limit even the right one waits.
+ */
+export function authenticate(s: Services, request: Request, client: string): Response | undefined {
+  const header = request.headers.get("authorization");
+  if (header) {
+    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+    const blocked = s.limiter.blockedFor(client);
+    if (blocked) return tooMany(blocked);
+    if (m?.[1] && tokensEqual(m[1].trim(), s.token.token)) return undefined;
+    s.limiter.fail(client);
+    return errorResponse(401, "unauthorized", "the bearer token is not valid", { "www-authenticate": 'Bearer realm="bakerst"' });
+  }
+  const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+  if (sid && s.sessions.valid(sid)) return undefined;
+  return errorResponse(401, "unauthorized", sid ? "the session has expired; log in again" : "log in, or send Authorization: Bearer <token>", {
+    "www-authenticate": 'Bearer realm="bakerst"',
+  });
+}
+
+function cookie(id: string, maxAgeSec: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${encodeURIComponent(id)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}${secure ? "; Secure" : ""}`;
+}
+
+const isHttps = (request: Request) => new URL(request.url).protocol === "https:" || request.headers.get("x-forwarded-proto") === "https";
+
+export const authRoutes = (s: Services) =>
+  new Elysia({ name: "auth" })
+    .derive({ as: "local" }, ({ request, server }) => ({ who: server?.requestIP(request)?.address ?? "local" }))
+    .post(
+      "/api/auth/login",
+      ({ body, request, who, set }) => {
+        const blocked = s.limiter.blockedFor(who);
+        if (blocked) return tooMany(blocked);
+        if (!tokensEqual(body.token, s.token.token)) {
+          s.limiter.fail(who);
+          return errorResponse(401, "invalid_token", "that token is not right; `bakerst token` prints it");
+        }
+        s.limiter.reset(who);
+        const session = s.sessions.create();
+        set.headers["set-cookie"] = cookie(session.id, Math.floor(SESSION_TTL_MS / 1000), isHttps(request));
+        return { ok: true, expiresAt: new Date(session.expiresAt).toISOString() };
+      },
+      { body: t.Object({ token: t.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }) },
+    )
+    .post("/api/auth/logout", ({ request, set }) => {
+      const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+      if (sid) s.sessions.revoke(sid);
+      set.headers["set-cookie"] = cookie("", 0, isHttps(request));
+      return { ok: true };
+    })
+    .get("/api/auth/session", () => ({ ok: true }));

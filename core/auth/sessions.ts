@@ -1,0 +1,51 @@
+import { createHash, randomBytes } from "node:crypto";
+import { eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { sessions } from "./session.sql.ts";
+
+export const SESSION_COOKIE = "bakerst_session";
+export const SESSION_TTL_MS = 30 * 86_400_000;
+
+const hash = (id: string) => createHash("sha256").update(id).digest("hex");
+
+/** Cookie sessions; only a hash of the id is stored, so a copy of the database logs nobody in. */
+export class SessionStore {
+  private cache = new Map<string, number>();
+
+  constructor(
+    private db: Db,
+    private now: () => number = Date.now,
+  ) {}
+
+  create(): { id: string; expiresAt: number } {
+    const id = randomBytes(32).toString("base64url");
+    const createdAt = this.now();
+    const expiresAt = createdAt + SESSION_TTL_MS;
+    this.db.insert(sessions).values({ idHash: hash(id), createdAt, expiresAt }).run();
+    this.db.delete(sessions).where(lt(sessions.expiresAt, createdAt)).run();
+    return { id, expiresAt };
+  }
+
+  valid(id: string): boolean {
+    const h = hash(id);
+    let expiresAt = this.cache.get(h);
+    if (expiresAt === undefined) {
+      expiresAt = this.db.select().from(sessions).where(eq(sessions.idHash, h)).get()?.expiresAt;
+      if (expiresAt === undefined) return false;
+      this.cache.set(h, expiresAt);
+    }
+    return expiresAt > this.now();
+  }
+
+  revoke(id: string): void {
+    const h = hash(id);
+    this.cache.delete(h);
+    this.db.delete(sessions).where(eq(sessions.idHash, h)).run();
+  }
+
+  /** After a token rotation every browser must log in again. */
+  revokeAll(): void {
+    this.cache.clear();
+    this.db.delete(sessions).run();
+  }
+}

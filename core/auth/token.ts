@@ -1,0 +1,91 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const TOKEN_FILE = "auth-token";
+
+export interface TokenSource {
+  token: string;
+  /** True when this start created the token (it is printed once, then). */
+  generated: boolean;
+  /** "env" when AUTH_TOKEN is set, else the file holding it. */
+  from: "env" | string;
+}
+
+function writeToken(path: string, token: string): void {
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600); // writeFileSync's mode is ignored when the file already exists
+}
+
+/** AUTH_TOKEN when set; otherwise the token in the data dir, created (32 random bytes, hex, 0600) on first start. */
+export function resolveToken(dataDir: string, fromEnv: string | undefined): TokenSource {
+  if (fromEnv) return { token: fromEnv, generated: false, from: "env" };
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, TOKEN_FILE);
+  if (existsSync(path)) {
+    const token = readFileSync(path, "utf8").trim();
+    if (token.length >= 16) return { token, generated: false, from: path };
+  }
+  const token = randomBytes(32).toString("hex");
+  writeToken(path, token);
+  return { token, generated: true, from: path };
+}
+
+export function rotateToken(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(32).toString("hex");
+  writeToken(join(dataDir, TOKEN_FILE), token);
+  return token;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Compares fixed-length digests so neither length nor content leaks through timing. */
+export function tokensEqual(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * The token the server checks against. A token kept in the data dir is
+ * re-read when the file changes, so `bakerst token --rotate` takes effect on a
+ * running server within a second.
+ */
+export class TokenKeeper {
+  private source: TokenSource;
+  private mtimeMs = 0;
+  private checkedAt = 0;
+
+  constructor(
+    private dataDir: string,
+    private fromEnv: string | undefined,
+  ) {
+    this.source = resolveToken(dataDir, fromEnv);
+    if (this.source.from !== "env") this.mtimeMs = statSync(this.source.from).mtimeMs;
+  }
+
+  get generated(): boolean {
+    return this.source.generated;
+  }
+
+  get from(): string {
+    return this.source.from;
+  }
+
+  get token(): string {
+    if (this.source.from === "env") return this.source.token;
+    const now = Date.now();
+    if (now - this.checkedAt > 1000) {
+      this.checkedAt = now;
+      try {
+        const m = statSync(this.source.from).mtimeMs;
+        if (m !== this.mtimeMs) {
+          this.mtimeMs = m;
+          this.source = { ...resolveToken(this.dataDir, this.fromEnv), generated: false };
+        }
+      } catch {
+        // file removed: keep the token we have rather than lock the owner out
+      }
+    }
+    return this.source.token;
+  }
+}

@@ -1,0 +1,80 @@
+/** The named events of POST /api/chat/stream, in the order DESIGN.md gives. */
+export type TurnEvent =
+  | { event: "conversation"; data: { id: string; turnId: string } }
+  | { event: "text"; data: { delta: string } }
+  | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
+  | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
+  | { event: "job"; data: { id: string; status: string } }
+  | { event: "notice"; data: { code: string; message: string } }
+  | { event: "error"; data: { code: string; message: string } }
+  | { event: "done"; data: { conversationId: string; messageId: string | null; usage: TurnUsage } };
+
+export type NumberedEvent = TurnEvent & { id: number };
+
+export interface TurnUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  modelCalls: number;
+  model: string | null;
+}
+
+export interface TurnResult {
+  conversationId: string;
+  turnId: string;
+  messageId: string | null;
+  text: string;
+  toolCalls: { id: string; name: string; input: unknown; ok: boolean; summary: string }[];
+  usage: TurnUsage;
+  error: { code: string; message: string; status: number } | null;
+}
+
+/**
+ * One turn's events, numbered and kept, so a listener can join late, leave
+ * early (a browser that disconnects) or resume after the last id it saw while
+ * the turn runs on regardless.
+ */
+export class Turn {
+  readonly events: NumberedEvent[] = [];
+  readonly abort = new AbortController();
+  finished = false;
+  private listeners = new Set<() => void>();
+  private resolveDone!: (r: TurnResult) => void;
+  readonly done: Promise<TurnResult>;
+
+  constructor(
+    readonly id: string,
+    readonly conversationId: string,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  push(ev: TurnEvent): void {
+    this.events.push({ ...ev, id: this.events.length + 1 } as NumberedEvent);
+    for (const l of this.listeners) l();
+  }
+
+  finish(result: TurnResult): void {
+    this.finished = true;
+    this.resolveDone(result);
+    for (const l of this.listeners) l();
+  }
+
+  /** Yields every event after `afterId`, then new ones as they come, until the turn ends or `signal` aborts. */
+  async *follow(afterId = 0, signal?: AbortSignal): AsyncGenerator<NumberedEvent> {
+    let next = afterId;
+    while (!signal?.aborted) {
+      while (next < this.events.length) yield this.events[next++]!;
+      if (this.finished) return;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.listeners.delete(wake);
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.listeners.add(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Every setting bakerst reads, declared once. The environment wins over the
+ * config file; both go through the same parser, so a bad value names its key
+ * whichever place it came from.
+ */
+export type KeyKind = "string" | "secret" | "int" | "number" | "url" | "list" | "bool" | "path";
+
+export interface KeySpec {
+  kind: KeyKind;
+  help: string;
+  default?: string;
+  min?: number;
+  max?: number;
+  oneOf?: readonly string[];
+}
+
+export const KEYS = {
+  PORT: { kind: "int", min: 0, max: 65535, default: "3000", help: "HTTP port (0 picks a free one)" },
+  HOST: { kind: "string", default: "0.0.0.0", help: "address to listen on" },
+  BAKERST_DATA_DIR: { kind: "path", default: "./data", help: "where the database, token and overrides live" },
+  AUTH_TOKEN: { kind: "secret", help: "API token; generated into the data dir when unset" },
+  CORS_ORIGINS: { kind: "list", help: "comma-separated origins allowed to call the API from a browser" },
+  PUBLIC_URL: { kind: "url", help: "URL the owner opens, used in the printed login link" },
+  MAX_BODY_BYTES: { kind: "int", min: 1024, max: 64 * 1024 * 1024, default: String(1024 * 1024), help: "largest request body accepted" },
+  LOG_LEVEL: { kind: "string", default: "info", oneOf: ["debug", "info", "warn", "error", "silent"], help: "log verbosity" },
+
+  NATS_URL: { kind: "url", help: "NATS server; unset runs the in-process bus (edge mode)" },
+  NATS_CREDS: { kind: "path", help: "NATS credentials file" },
+
+  ANTHROPIC_API_KEY: { kind: "secret", help: "Anthropic API key" },
+  ANTHROPIC_OAUTH_TOKEN: { kind: "secret", help: "Anthropic OAuth token (instead of an API key)" },
+  ANTHROPIC_BASE_URL: { kind: "url", help: "Anthropic API base URL" },
+  OPENAI_BASE_URL: { kind: "url", help: "OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenRouter), e.g. http://localhost:11434/v1" },
+  OPENAI_API_KEY: { kind: "secret", help: "API key for the OpenAI-compatible server" },
+  MODEL_AGENT: { kind: "list", help: "model chain for chat, primary first: anthropic:claude-sonnet-4-5,openai:llama3.1" },
+  MODEL_OBSERVER: { kind: "list", help: "model chain for the memory observer" },
+  MODEL_REFLECTOR: { kind: "list", help: "model chain for the memory reflector" },
+  MODEL_WORKER: { kind: "list", help: "model chain for agent jobs" },
+  MODEL_MAX_RETRIES: { kind: "int", min: 0, max: 10, default: "3", help: "retries per model on 429/5xx/overloaded" },
+  MODEL_TIMEOUT_MS: { kind: "int", min: 1000, max: 3_600_000, default: "600000", help: "timeout of one model call" },
+  DAILY_BUDGET_USD: { kind: "number", min: 0, help: "daily spend limit in USD; past it background work is refused" },
+
+  VOYAGE_API_KEY: { kind: "secret", help: "Voyage AI key for embeddings" },
+  VOYAGE_BASE_URL: { kind: "url", help: "Voyage API base URL" },
+  EMBEDDINGS_BASE_URL: { kind: "url", help: "OpenAI-compatible embeddings server" },
+  QDRANT_URL: { kind: "url", help: "Qdrant; unset keeps memory in SQLite" },
+  QDRANT_API_KEY: { kind: "secret", help: "Qdrant API key" },
+  TELEGRAM_BOT_TOKEN: { kind: "secret", help: "Telegram bot token" },
+  TELEGRAM_API_ROOT: { kind: "url", help: "Telegram Bot API root" },
+  DISCORD_BOT_TOKEN: { kind: "secret", help: "Discord bot token" },
+  DISCORD_API_BASE: { kind: "url", help: "Discord REST API base" },
+  TASK_ALLOWED_PATHS: { kind: "list", help: "host paths tasks may mount; unset refuses every mount" },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { kind: "url", help: "OpenTelemetry collector" },
+} as const satisfies Record<string, KeySpec>;
+
+export type Key = keyof typeof KEYS;
+
+/** `FEATURE_*` flags are open-ended: any `FEATURE_NAME=true|false`. */
+export const FEATURE_PREFIX = "FEATURE_";

@@ -1,0 +1,64 @@
+import { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "./schema.ts";
+import { journal, sql as migrationSql } from "./migrations/index.ts";
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+export interface Store {
+  db: Db;
+  sqlite: Database;
+  path: string;
+  close(): void;
+}
+
+/** Drizzle's migrator reads a folder; ours carries the SQL inside the binary. */
+function migrations() {
+  return journal.entries.map((entry, i) => {
+    const query = migrationSql[i];
+    if (query === undefined) throw new Error(`migration ${entry.tag} missing from core/db/migrations/index.ts`);
+    return {
+      sql: query.split("--> statement-breakpoint"),
+      bps: entry.breakpoints,
+      folderMillis: entry.when,
+      hash: createHash("sha256").update(query).digest("hex"),
+    };
+  });
+}
+
+export function openStore(dataDir: string, file = "bakerst.db"): Store {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, file);
+  const sqlite = new Database(path, { create: true, strict: true });
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  sqlite.exec("PRAGMA synchronous = NORMAL");
+  sqlite.exec("PRAGMA foreign_keys = ON");
+  sqlite.exec("PRAGMA busy_timeout = 5000");
+  const db = drizzle({ client: sqlite, schema }) as Db;
+  // Same bookkeeping table and hashing as drizzle-orm/bun-sqlite/migrator.
+  (db as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): void }; session: unknown }).dialect.migrate(
+    migrations(),
+    (db as unknown as { session: unknown }).session,
+    { migrationsFolder: "(embedded)" },
+  );
+  return {
+    db,
+    sqlite,
+    path,
+    close() {
+      try {
+        sqlite.exec("PRAGMA optimize");
+      } catch {
+        // closing anyway
+      }
+      sqlite.close();
+    },
+  };
+}
+
+export function migrationCount(): number {
+  return journal.entries.length;
+}

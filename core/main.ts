@@ -1,0 +1,67 @@
+#!/usr/bin/env bun
+import { parseArgs } from "node:util";
+import { formatChecks, runDoctor } from "./cli/doctor.ts";
+import { helpText } from "./cli/help.ts";
+import { tokenCommand } from "./cli/token.ts";
+import { ConfigError, loadConfig, type Config } from "./config/index.ts";
+import { startServer } from "./server.ts";
+import { VERSION } from "./version.ts";
+
+const out = (s: string) => process.stdout.write(s);
+const err = (s: string) => process.stderr.write(s);
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(`bakerst: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" }, rotate: { type: "boolean" } },
+    allowPositionals: true,
+    strict: false,
+  });
+  if (values.version) {
+    out(`bakerst ${VERSION}\n`);
+    return 0;
+  }
+  const [command = "serve", ...rest] = positionals;
+  if (values.help || command === "help") {
+    out(helpText());
+    return 0;
+  }
+  switch (command) {
+    case "serve": {
+      const server = await startServer(config());
+      const stop = async (signal: string) => {
+        server.log.info("shutting down", { signal });
+        await server.stop();
+        process.exit(0);
+      };
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      return -1; // keep running
+    }
+    case "doctor": {
+      const checks = await runDoctor(config());
+      out(`${formatChecks(checks)}\n`);
+      return checks.every((c) => c.ok) ? 0 : 1;
+    }
+    case "token":
+      return tokenCommand(config(), values.rotate ? ["--rotate", ...rest] : rest, out);
+    default:
+      err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
+      return 2;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

@@ -1,0 +1,121 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { normalizeError } from "./errors.ts";
+import { emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "./types.ts";
+
+export interface AnthropicOptions {
+  apiKey?: string;
+  oauthToken?: string;
+  baseURL?: string;
+  timeoutMs: number;
+}
+
+const OAUTH_BETA = "oauth-2025-04-20";
+
+function stopReason(r: string | null | undefined): StopReason {
+  return r === "end_turn" || r === "tool_use" || r === "max_tokens" || r === "stop_sequence" ? r : "other";
+}
+
+export class AnthropicProvider implements ModelProvider {
+  readonly name = "anthropic" as const;
+  private client: Anthropic;
+
+  constructor(opts: AnthropicOptions) {
+    // Every option is passed explicitly so the SDK never falls back to its own env lookups.
+    this.client = new Anthropic({
+      apiKey: opts.oauthToken ? null : (opts.apiKey ?? null),
+      authToken: opts.oauthToken ?? null,
+      baseURL: opts.baseURL ?? "https://api.anthropic.com",
+      maxRetries: 0, // the router retries, with its own backoff and fallback
+      timeout: opts.timeoutMs,
+      defaultHeaders: opts.oauthToken ? { "anthropic-beta": OAUTH_BETA } : {},
+    });
+  }
+
+  async *stream(req: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
+    const usage = emptyUsage();
+    let stop: StopReason = "other";
+    const tools = new Map<number, { id: string; name: string; json: string }>();
+    try {
+      const stream = await this.client.messages.create(
+        {
+          model: req.model,
+          max_tokens: req.maxTokens,
+          system: req.system,
+          messages: req.messages as Anthropic.MessageParam[],
+          ...(req.tools?.length
+            ? {
+                tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema as Anthropic.Tool.InputSchema })),
+                tool_choice: { type: req.toolChoice ?? "auto" },
+              }
+            : {}),
+          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+          stream: true,
+        },
+        { signal },
+      );
+      for await (const ev of stream) {
+        switch (ev.type) {
+          case "message_start": {
+            const u = ev.message.usage;
+            usage.inputTokens = u.input_tokens ?? 0;
+            usage.outputTokens = u.output_tokens ?? 0;
+            usage.cacheReadTokens = u.cache_read_input_tokens ?? 0;
+            usage.cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
+            break;
+          }
+          case "content_block_start":
+            if (ev.content_block.type === "tool_use") {
+              tools.set(ev.index, { id: ev.content_block.id, name: ev.content_block.name, json: "" });
+            } else if (ev.content_block.type === "text" && ev.content_block.text) {
+              yield { type: "text", delta: ev.content_block.text };
+            }
+            break;
+          case "content_block_delta":
+            if (ev.delta.type === "text_delta") yield { type: "text", delta: ev.delta.text };
+            else if (ev.delta.type === "input_json_delta") {
+              const t = tools.get(ev.index);
+              if (t) t.json += ev.delta.partial_json;
+            }
+            break;
+          case "content_block_stop": {
+            const t = tools.get(ev.index);
+            if (t) {
+              tools.delete(ev.index);
+              yield { type: "tool_use", id: t.id, name: t.name, input: parseToolJson(t.json) };
+            }
+            break;
+          }
+          case "message_delta":
+            stop = stopReason(ev.delta.stop_reason);
+            if (ev.usage.output_tokens != null) usage.outputTokens = ev.usage.output_tokens;
+            if (ev.usage.input_tokens != null) usage.inputTokens = ev.usage.input_tokens;
+            break;
+          case "message_stop":
+            break;
+        }
+      }
+    } catch (err) {
+      throw normalizeError(err, this.name);
+    }
+    yield { type: "done", stopReason: stop, usage };
+  }
+
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    try {
+      const page = await this.client.models.list({ limit: 100 }, { signal, timeout: 10_000 });
+      return page.data.map((m) => m.id);
+    } catch (err) {
+      throw normalizeError(err, this.name);
+    }
+  }
+}
+
+/** A tool call whose JSON is broken still reaches the tool layer, which reports it to the model. */
+export function parseToolJson(json: string): unknown {
+  if (json.trim() === "") return {};
+  try {
+    return JSON.parse(json);
+  } catch {
+    return { __invalid_json: json };
+  }
+}

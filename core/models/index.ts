@@ -1,0 +1,42 @@
+import type { Config } from "../config/index.ts";
+import type { Db } from "../db/client.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { AnthropicProvider } from "./anthropic.ts";
+import { OpenAIProvider } from "./openai.ts";
+import { ModelRouter } from "./router.ts";
+import { ModelSettings } from "./settings.ts";
+import type { ModelProvider, ProviderName } from "./types.ts";
+import { UsageLedger } from "./usage.ts";
+
+export function providersFrom(config: Config): Partial<Record<ProviderName, ModelProvider>> {
+  const out: Partial<Record<ProviderName, ModelProvider>> = {};
+  const { anthropic, openai } = config;
+  if (anthropic.apiKey || anthropic.oauthToken) {
+    out.anthropic = new AnthropicProvider({ ...anthropic, timeoutMs: config.models.timeoutMs } as ConstructorParameters<typeof AnthropicProvider>[0]);
+  }
+  if (openai.baseURL) {
+    out.openai = new OpenAIProvider({ baseURL: openai.baseURL, apiKey: openai.apiKey, timeoutMs: config.models.timeoutMs } as ConstructorParameters<typeof OpenAIProvider>[0]);
+  }
+  return out;
+}
+
+export interface Models {
+  router: ModelRouter;
+  settings: ModelSettings;
+  ledger: UsageLedger;
+}
+
+export function createModels(config: Config, db: Db, log: Logger, overrides: Partial<Record<ProviderName, ModelProvider>> = {}): Models {
+  const providers = { ...providersFrom(config), ...overrides };
+  const configured = () => Object.keys(providers) as ProviderName[];
+  const settings = new ModelSettings(db, config, configured);
+  const ledger = new UsageLedger(db, () => settings.prices(), () => settings.dailyBudgetUsd());
+  const router = new ModelRouter({
+    providers,
+    chain: (role) => settings.chain(role),
+    ledger,
+    log: log.child({ area: "models" }),
+    retry: { maxRetries: config.models.maxRetries },
+  });
+  return { router, settings, ledger };
+}

@@ -1,0 +1,120 @@
+import OpenAI from "openai";
+import { parseToolJson } from "./anthropic.ts";
+import { normalizeError } from "./errors.ts";
+import { emptyUsage, type ChatMessage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "./types.ts";
+
+export interface OpenAIOptions {
+  baseURL: string;
+  apiKey?: string;
+  timeoutMs: number;
+}
+
+type Msg = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+
+/** Block messages to chat-completions messages: tool results become `role: "tool"` messages. */
+export function toOpenAIMessages(system: string, messages: ChatMessage[]): Msg[] {
+  const out: Msg[] = [];
+  if (system) out.push({ role: "system", content: system });
+  for (const m of messages) {
+    const text = m.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join("");
+    if (m.role === "assistant") {
+      const calls = m.content.flatMap((b) =>
+        b.type === "tool_use" ? [{ id: b.id, type: "function" as const, function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } }] : [],
+      );
+      out.push({ role: "assistant", content: text || null, ...(calls.length ? { tool_calls: calls } : {}) });
+      continue;
+    }
+    for (const b of m.content) {
+      if (b.type === "tool_result") {
+        out.push({ role: "tool", tool_call_id: b.tool_use_id, content: b.is_error ? `ERROR: ${b.content}` : b.content });
+      }
+    }
+    if (text) out.push({ role: "user", content: text });
+  }
+  return out;
+}
+
+function stopReason(r: string | null | undefined): StopReason {
+  if (r === "stop") return "end_turn";
+  if (r === "tool_calls" || r === "function_call") return "tool_use";
+  if (r === "length") return "max_tokens";
+  return "other";
+}
+
+export class OpenAIProvider implements ModelProvider {
+  readonly name = "openai" as const;
+  private client: OpenAI;
+
+  constructor(opts: OpenAIOptions) {
+    this.client = new OpenAI({
+      // Local servers (Ollama, llama.cpp) take any key; the SDK insists on one.
+      apiKey: opts.apiKey ?? "not-needed",
+      baseURL: opts.baseURL,
+      organization: null,
+      project: null,
+      maxRetries: 0,
+      timeout: opts.timeoutMs,
+    });
+  }
+
+  async *stream(req: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
+    const usage = emptyUsage();
+    let stop: StopReason = "other";
+    const calls = new Map<number, { id: string; name: string; args: string }>();
+    try {
+      const stream = await this.client.chat.completions.create(
+        {
+          model: req.model,
+          max_tokens: req.maxTokens,
+          messages: toOpenAIMessages(req.system, req.messages),
+          ...(req.tools?.length
+            ? {
+                tools: req.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.inputSchema } })),
+                tool_choice: req.toolChoice ?? "auto",
+              }
+            : {}),
+          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal },
+      );
+      for await (const chunk of stream) {
+        if (chunk.usage) {
+          usage.inputTokens = chunk.usage.prompt_tokens ?? 0;
+          usage.outputTokens = chunk.usage.completion_tokens ?? 0;
+          usage.cacheReadTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
+        }
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        const delta = choice.delta;
+        if (delta?.content) yield { type: "text", delta: delta.content };
+        for (const tc of delta?.tool_calls ?? []) {
+          const cur = calls.get(tc.index) ?? { id: "", name: "", args: "" };
+          if (tc.id) cur.id = tc.id;
+          if (tc.function?.name) cur.name += tc.function.name;
+          if (tc.function?.arguments) cur.args += tc.function.arguments;
+          calls.set(tc.index, cur);
+        }
+        if (choice.finish_reason) stop = stopReason(choice.finish_reason);
+      }
+    } catch (err) {
+      throw normalizeError(err, this.name);
+    }
+    for (const [index, c] of [...calls.entries()].sort((a, b) => a[0] - b[0])) {
+      yield { type: "tool_use", id: c.id || `call_${index}`, name: c.name, input: parseToolJson(c.args) };
+    }
+    if (calls.size && stop !== "max_tokens") stop = "tool_use";
+    yield { type: "done", stopReason: stop, usage };
+  }
+
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    try {
+      const ids: string[] = [];
+      for await (const m of this.client.models.list({ signal, timeout: 10_000 })) ids.push(m.id);
+      return ids;
+    } catch (err) {
+      throw normalizeError(err, this.name);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { and, desc, gte, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { AppError } from "../errors.ts";
+import { costOf } from "./prices.ts";
+import type { Price } from "../config/index.ts";
+import type { ProviderName, Usage } from "./types.ts";
+import { usage as usageTable } from "./usage.sql.ts";
+
+export const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
+
+export interface UsageRecord {
+  role: string;
+  provider: ProviderName;
+  model: string;
+  usage: Usage;
+  conversationId?: string;
+}
+
+export class BudgetExceededError extends AppError {
+  constructor(spent: number, budget: number) {
+    super(
+      "budget_exceeded",
+      `daily budget of $${budget.toFixed(2)} reached ($${spent.toFixed(4)} spent today, UTC); background work is paused until tomorrow or until DAILY_BUDGET_USD is raised`,
+      402,
+    );
+  }
+}
+
+/**
+ * Records every call's tokens and cost and keeps today's total in memory so the
+ * budget check on the hot path is a comparison, not a query.
+ */
+export class UsageLedger {
+  private today = "";
+  private spentToday = 0;
+
+  constructor(
+    private db: Db,
+    private prices: () => Record<string, Price>,
+    private budget: () => number | undefined,
+    private now: () => number = Date.now,
+  ) {}
+
+  private rollDay(): void {
+    const day = utcDay(this.now());
+    if (day === this.today) return;
+    this.today = day;
+    const row = this.db
+      .select({ total: sql<number>`coalesce(sum(${usageTable.costUsd}), 0)` })
+      .from(usageTable)
+      .where(sql`${usageTable.day} = ${day}`)
+      .get();
+    this.spentToday = row?.total ?? 0;
+  }
+
+  record(r: UsageRecord): number {
+    const at = this.now();
+    const cost = costOf(r.model, r.usage, this.prices());
+    this.rollDay();
+    this.db
+      .insert(usageTable)
+      .values({
+        at,
+        day: utcDay(at),
+        role: r.role,
+        provider: r.provider,
+        model: r.model,
+        inputTokens: r.usage.inputTokens,
+        outputTokens: r.usage.outputTokens,
+        cacheReadTokens: r.usage.cacheReadTokens,
+        cacheWriteTokens: r.usage.cacheWriteTokens,
+        costUsd: cost,
+        conversationId: r.conversationId ?? null,
+      })
+      .run();
+    this.spentToday += cost;
+    return cost;
+  }
+
+  status() {
+    this.rollDay();
+    const budget = this.budget();
+    return {
+      day: this.today,
+      dailyUsd: budget ?? null,
+      spentUsd: round(this.spentToday),
+      remainingUsd: budget === undefined ? null : round(Math.max(0, budget - this.spentToday)),
+      exceeded: budget !== undefined && this.spentToday >= budget,
+    };
+  }
+
+  /** Throws BudgetExceededError when today's spend has reached the budget. */
+  assertWithinBudget(): void {
+    const s = this.status();
+    if (s.exceeded && s.dailyUsd !== null) throw new BudgetExceededError(s.spentUsd, s.dailyUsd);
+  }
+
+  byDay(days: number) {
+    const since = utcDay(this.now() - (days - 1) * 86_400_000);
+    const rows = this.db
+      .select({
+        day: usageTable.day,
+        model: usageTable.model,
+        provider: usageTable.provider,
+        calls: sql<number>`count(*)`,
+        inputTokens: sql<number>`sum(${usageTable.inputTokens})`,
+        outputTokens: sql<number>`sum(${usageTable.outputTokens})`,
+        cacheReadTokens: sql<number>`sum(${usageTable.cacheReadTokens})`,
+        cacheWriteTokens: sql<number>`sum(${usageTable.cacheWriteTokens})`,
+        costUsd: sql<number>`sum(${usageTable.costUsd})`,
+      })
+      .from(usageTable)
+      .where(and(gte(usageTable.day, since)))
+      .groupBy(usageTable.day, usageTable.model, usageTable.provider)
+      .orderBy(desc(usageTable.day), usageTable.model)
+      .all();
+    const totals = rows.reduce(
+      (t, r) => ({
+        calls: t.calls + r.calls,
+        inputTokens: t.inputTokens + r.inputTokens,
+        outputTokens: t.outputTokens + r.outputTokens,
+        costUsd: t.costUsd + r.costUsd,
+      }),
+      { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+    );
+    return {
+      since,
+      rows: rows.map((r) => ({ ...r, costUsd: round(r.costUsd) })),
+      totals: { ...totals, costUsd: round(totals.costUsd) },
+      budget: this.status(),
+    };
+  }
+}
+
+const round = (n: number) => Math.round(n * 1e6) / 1e6;

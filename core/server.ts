@@ -1,0 +1,60 @@
+import { createApi, type ApiOptions } from "./api/app.ts";
+import type { Config } from "./config/index.ts";
+import { createServices, type ServiceOptions, type Services } from "./services.ts";
+import type { Logger } from "./telemetry/log.ts";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  services: Services;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/** Wires the services, starts the HTTP server and prints how to log in. */
+export async function startServer(config: Config, opts: ServiceOptions & ApiOptions & { quiet?: boolean } = {}): Promise<RunningServer> {
+  const services = createServices(config, opts);
+  const app = createApi(services, opts);
+  app.listen({
+    port: config.port,
+    hostname: config.host,
+    // Bun's own limit sits above ours so oversized bodies get our JSON 413.
+    maxRequestBodySize: config.maxBodyBytes + 64 * 1024,
+    // SSE streams send a keep-alive every 15 s; this only ends dead sockets.
+    idleTimeout: 60,
+  });
+  const server = app.server!;
+  const port = server.port ?? config.port;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = config.publicUrl ?? `http://${shownHost}:${port}`;
+  const log = services.log;
+  log.info("bakerst listening", {
+    url,
+    version: services.version,
+    mode: config.nats.url ? "cluster" : "edge",
+    dataDir: config.dataDir,
+    models: services.models.settings.roles().agent,
+  });
+  if (!services.models.router.hasModel("agent")) {
+    log.warn("no model configured: chat answers 503 until ANTHROPIC_API_KEY or OPENAI_BASE_URL (+ MODEL_AGENT) is set");
+  }
+  if (services.token.generated && !opts.quiet) {
+    process.stdout.write(
+      `\n  Baker Street is up. Your API token (kept in ${services.token.from}, shown only now):\n\n    ${services.token.token}\n\n` +
+        `  Open ${url}/login#token=${services.token.token} to log in.\n\n`,
+    );
+  }
+  let stopped = false;
+  return {
+    url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
+    port,
+    services,
+    log,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await services.close();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+export type Level = "debug" | "info" | "warn" | "error" | "silent";
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/** One JSON object per line on stderr: what log shippers and `jq` both read. */
+export function createLogger(level: Level = "info", base: Record<string, unknown> = {}, write = (line: string) => process.stderr.write(line)): Logger {
+  const min = ORDER[level];
+  const emit = (lvl: Exclude<Level, "silent">, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < min) return;
+    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
+    for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = { name: v.name, message: v.message };
+    write(`${JSON.stringify(rec)}\n`);
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+  };
+}
+
+export const silentLogger: Logger = createLogger("silent");

@@ -1,0 +1,10 @@
+import { randomUUID } from "node:crypto";
+
+/** Time-ordered ids (UUIDv7) sort by creation, which keeps SQLite indexes append-only. */
+export function newId(): string {
+  return Bun.randomUUIDv7();
+}
+
+export function randomId(): string {
+  return randomUUID();
+}
