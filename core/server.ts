@@ -1,4 +1,5 @@
-import { createApi, type ApiOptions } from "./api/app.ts";
+import { createApi, type ApiOptions, type RoutePlugin } from "./api/app.ts";
+import { AREAS, type Area } from "./areas.ts";
 import type { Config } from "./config/index.ts";
 import { createServices, type ServiceOptions, type Services } from "./services.ts";
 import type { Logger } from "./telemetry/log.ts";
@@ -11,10 +12,29 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Wires the services, starts the HTTP server and prints how to log in. */
-export async function startServer(config: Config, opts: ServiceOptions & ApiOptions & { quiet?: boolean } = {}): Promise<RunningServer> {
+export type AssembleOptions = ServiceOptions & ApiOptions & { areas?: Area[] };
+
+/** Services, areas and the API, wired but not listening; tests drive it with `app.handle`. */
+export async function assemble(config: Config, opts: AssembleOptions = {}) {
   const services = createServices(config, opts);
-  const app = createApi(services, opts);
+  const routes: RoutePlugin[] = [...(opts.routes ?? [])];
+  try {
+    for (const area of opts.areas ?? AREAS) {
+      const handle = await area.start(services);
+      routes.push(...(handle.routes ?? []));
+      if (handle.stop) services.onClose(() => handle.stop!());
+    }
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+  const app = createApi(services, { ...opts, routes });
+  return { services, app };
+}
+
+/** Wires everything, starts the HTTP server and prints how to log in. */
+export async function startServer(config: Config, opts: AssembleOptions & { quiet?: boolean } = {}): Promise<RunningServer> {
+  const { services, app } = await assemble(config, opts);
   app.listen({
     port: config.port,
     hostname: config.host,

@@ -32,7 +32,7 @@ export const KEYS = {
   ANTHROPIC_BASE_URL: { kind: "url", help: "Anthropic API base URL" },
   OPENAI_BASE_URL: { kind: "url", help: "OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenRouter), e.g. http://localhost:11434/v1" },
   OPENAI_API_KEY: { kind: "secret", help: "API key for the OpenAI-compatible server" },
-  MODEL_AGENT: { kind: "list", help: "model chain for chat, primary first: anthropic:claude-sonnet-4-5,openai:llama3.1" },
+  MODEL_AGENT: { kind: "list", help: "model chain for chat, primary first: anthropic:claude-sonnet-5-5,openai:llama3.1" },
   MODEL_OBSERVER: { kind: "list", help: "model chain for the memory observer" },
   MODEL_REFLECTOR: { kind: "list", help: "model chain for the memory reflector" },
   MODEL_WORKER: { kind: "list", help: "model chain for agent jobs" },

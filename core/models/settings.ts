@@ -32,7 +32,7 @@ interface Overrides {
 
 const KEY = "models.config";
 
-export const DEFAULT_MODELS = { agent: "claude-sonnet-4-5", background: "claude-haiku-4-5" } as const;
+export const DEFAULT_MODELS = { agent: "claude-sonnet-5-5", background: "claude-haiku-5-5" } as const;
 
 /**
  * Which model each role uses: the owner's overrides (PUT /api/models/config),

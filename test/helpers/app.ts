@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../core/config/index.ts";
+import { assemble, startServer, type AssembleOptions } from "../../core/server.ts";
+import { createLogger } from "../../core/telemetry/log.ts";
+
+export const TOKEN = "test-token-0123456789abcdef";
+
+export function tempDir(prefix = "bakerst-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function testConfig(env: Record<string, string | undefined> = {}, dataDir = tempDir()) {
+  return loadConfig({
+    env: { BAKERST_DATA_DIR: dataDir, AUTH_TOKEN: TOKEN, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: process.env.TEST_LOG ?? "silent", MODEL_MAX_RETRIES: "2", ...env },
+  });
+}
+
+const quietLog = () => createLogger((process.env.TEST_LOG as "debug") ?? "silent");
+
+/** The whole app in-process, driven through `app.handle` (no socket). */
+export async function makeApp(env: Record<string, string | undefined> = {}, opts: AssembleOptions & { dataDir?: string } = {}) {
+  const dataDir = opts.dataDir ?? tempDir();
+  const config = testConfig(env, dataDir);
+  const { services, app } = await assemble(config, { log: quietLog(), ...opts });
+  const request = (path: string, init: RequestInit & { json?: unknown; auth?: boolean } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.auth !== false && !headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`);
+    if (init.json !== undefined) headers.set("content-type", "application/json");
+    return app.handle(
+      new Request(`http://localhost${path}`, {
+        ...init,
+        headers,
+        body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+      }),
+    );
+  };
+  return {
+    app,
+    s: services,
+    config,
+    dataDir,
+    request,
+    async close(removeData = true) {
+      await services.close();
+      if (removeData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The whole app on a real loopback socket, for SSE and disconnect tests. */
+export async function serveApp(env: Record<string, string | undefined> = {}, opts: AssembleOptions & { dataDir?: string } = {}) {
+  const dataDir = opts.dataDir ?? tempDir();
+  const server = await startServer(testConfig(env, dataDir), { log: quietLog(), quiet: true, ...opts });
+  return { ...server, dataDir, auth: { authorization: `Bearer ${TOKEN}` } };
+}
+
+export interface SseEvent {
+  id?: string;
+  event: string;
+  data: any;
+}
+
+/** Reads a whole text/event-stream body into events. */
+export async function readSse(res: Response): Promise<SseEvent[]> {
+  return parseSse(await res.text());
+}
+
+export function parseSse(text: string): SseEvent[] {
+  const out: SseEvent[] = [];
+  for (const block of text.split("\n\n")) {
+    if (!block.trim() || block.startsWith(":")) continue;
+    const ev: SseEvent = { event: "message", data: undefined };
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("id: ")) ev.id = line.slice(4);
+      else if (line.startsWith("event: ")) ev.event = line.slice(7);
+      else if (line.startsWith("data: ")) data.push(line.slice(6));
+    }
+    ev.data = data.length ? JSON.parse(data.join("\n")) : undefined;
+    out.push(ev);
+  }
+  return out;
+}
