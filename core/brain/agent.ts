@@ -40,6 +40,7 @@ const KEEP_FINISHED_MS = 60_000;
 export class Brain {
   private active = new Map<string, Turn>();
   private byTurn = new Map<string, Turn>();
+  private turnListeners: ((r: TurnResult) => void)[] = [];
 
   constructor(private deps: BrainDeps) {}
 
@@ -64,6 +65,11 @@ export class Brain {
       setTimeout(() => this.byTurn.delete(turn.id), KEEP_FINISHED_MS).unref?.();
     });
     return turn;
+  }
+
+  /** Called after every turn is stored (observer, gateway outbox...). Listeners must not throw or block. */
+  onTurnDone(fn: (r: TurnResult) => void): void {
+    this.turnListeners.push(fn);
   }
 
   turn(turnId: string): Turn | undefined {
@@ -198,5 +204,12 @@ export class Brain {
     usage.costUsd = Math.round(usage.costUsd * 1e6) / 1e6;
     turn.push({ event: "done", data: { conversationId: turn.conversationId, messageId: result.messageId, usage } });
     turn.finish(result);
+    for (const fn of this.turnListeners) {
+      try {
+        fn(result);
+      } catch (err) {
+        log.error("turn listener failed", { error: err as Error });
+      }
+    }
   }
 }
