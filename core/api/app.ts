@@ -30,7 +30,7 @@ function clientKey(server: Server<unknown> | null, request: Request): string {
 
 export function createApi(s: Services, opts: ApiOptions = {}) {
   const started = new WeakMap<Request, number>();
-  let app = new Elysia({ name: "bakerst" })
+  let app = new Elysia({ name: "bakerst", normalize: false })
     .decorate("s", s)
     .derive({ as: "global" }, ({ request, server }) => ({ client: clientKey(server as Server<unknown> | null, request) }))
     .onRequest(({ request, set, server }) => {
