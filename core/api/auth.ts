@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
 import { tokensEqual } from "../auth/token.ts";
 import type { Services } from "../services.ts";
+import { clientKey } from "./app.ts";
 import { errorResponse } from "./errors.ts";
 
 /** Routes reachable without credentials: liveness, logging in and out, and the UI's static files. */
@@ -54,10 +55,10 @@ const isHttps = (request: Request) => new URL(request.url).protocol === "https:"
 
 export const authRoutes = (s: Services) =>
   new Elysia({ name: "auth" })
-    .derive({ as: "local" }, ({ request, server }) => ({ who: server?.requestIP(request)?.address ?? "local" }))
     .post(
       "/api/auth/login",
-      ({ body, request, who, set }) => {
+      ({ body, request, set }) => {
+        const who = clientKey(request);
         const blocked = s.limiter.blockedFor(who);
         if (blocked) return tooMany(blocked);
         if (!tokensEqual(body.token, s.token.token)) {

@@ -208,3 +208,23 @@ describe("durability", () => {
     }
   });
 });
+
+describe("GET /metrics", () => {
+  test("counts requests by route and status in Prometheus text format", async () => {
+    const h2 = await serveApp();
+    const get = (path: string) => fetch(`${h2.url}${path}`, { headers: h2.auth });
+    try {
+      await get("/api/conversations");
+      await get("/api/conversations");
+      await get("/api/conversations/01234567-89ab");
+      await get("/api/chat/stream/0193a1b2c3d4e5f6");
+      const text = await (await get("/metrics")).text();
+      expect(text).toContain('bakerst_http_requests_total{method="GET",route="/api/conversations",status="200"} 2');
+      expect(text).toContain('bakerst_http_requests_total{method="GET",route="unmatched",status="404"} 2');
+      expect(text).toMatch(/bakerst_http_request_duration_seconds_bucket\{method="GET",route="\/api\/conversations",le="\+Inf"\} 2/);
+      expect(text).toMatch(/bakerst_process_resident_memory_bytes \d+/);
+    } finally {
+      await h2.stop();
+    }
+  });
+});
