@@ -20,9 +20,11 @@ beforeAll(() => {
   local = startOpenAIStandIn();
   store = openStore(tempDir());
 });
+const ledgers: UsageLedger[] = [];
 afterAll(async () => {
   await claude.stop();
   await local.stop();
+  for (const l of ledgers) l.flush();
   store.close();
 });
 beforeEach(() => {
@@ -33,6 +35,7 @@ beforeEach(() => {
 function router(chain: string[], opts: { budget?: number; threshold?: number } = {}) {
   const sleeps: number[] = [];
   const ledger = new UsageLedger(store.db, () => DEFAULT_PRICES, () => opts.budget);
+  ledgers.push(ledger);
   const r = new ModelRouter({
     providers: {
       anthropic: new AnthropicProvider({ apiKey: "sk-test", baseURL: claude.url, timeoutMs: 10_000 }),
@@ -175,5 +178,19 @@ describe("ModelRouter.stream", () => {
     expect(error?.code).toBe("no_model");
     expect(error?.message).toContain("ANTHROPIC_API_KEY");
     expect(error?.message).toContain("OPENAI_BASE_URL");
+  });
+});
+
+describe("UsageLedger", () => {
+  test("batched rows reach the table before any read and on flush, and today's total is exact at once", () => {
+    const ledger = new UsageLedger(store.db, () => DEFAULT_PRICES, () => undefined);
+    ledgers.push(ledger);
+    const count = () => (store.sqlite.query("select count(*) as n from usage where role = 'batch-test'").get() as { n: number }).n;
+    const before = ledger.status().spentUsd;
+    for (let i = 0; i < 3; i++) ledger.record({ role: "batch-test", provider: "anthropic", model: "claude-haiku-5-5", usage: { inputTokens: 1_000_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } });
+    expect(ledger.status().spentUsd).toBeCloseTo(before + 3, 6);
+    const report = ledger.byDay(1);
+    expect(count()).toBe(3);
+    expect(report.rows.find((r) => r.model === "claude-haiku-5-5")!.calls).toBeGreaterThanOrEqual(3);
   });
 });
