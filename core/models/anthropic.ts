@@ -34,6 +34,8 @@ export class AnthropicProvider implements ModelProvider {
           maxRetries: 0, // the router retries, with its own backoff and fallback
           timeout: opts.timeoutMs,
           defaultHeaders: opts.oauthToken ? { "anthropic-beta": OAUTH_BETA } : {},
+          // Spans cost ~100 µs a call and would read ANTHROPIC_OPEN_TELEMETRY* from the environment.
+          openTelemetry: false,
         }),
     );
     return this.client;
@@ -104,7 +106,8 @@ export class AnthropicProvider implements ModelProvider {
         }
       }
     } catch (err) {
-      throw normalizeError(err, this.name);
+      // Tokens already spent (the prompt, at least) are still billed: keep them for the ledger.
+      throw Object.assign(normalizeError(err, this.name), { partialUsage: usage });
     }
     yield { type: "done", stopReason: stop, usage };
   }

@@ -108,7 +108,8 @@ export class OpenAIProvider implements ModelProvider {
         if (choice.finish_reason) stop = stopReason(choice.finish_reason);
       }
     } catch (err) {
-      throw normalizeError(err, this.name);
+      // Tokens already spent (the prompt, at least) are still billed: keep them for the ledger.
+      throw Object.assign(normalizeError(err, this.name), { partialUsage: usage });
     }
     for (const [index, c] of [...calls.entries()].sort((a, b) => a[0] - b[0])) {
       yield { type: "tool_use", id: c.id || `call_${index}`, name: c.name, input: parseToolJson(c.args) };

@@ -108,14 +108,16 @@ describe("ModelRouter.stream", () => {
     expect(events.filter((e) => e.type === "text").map((e) => (e as { delta: string }).delta)).toEqual(["fall", "back"]);
   });
 
-  test("a failure after the first token is reported, not retried or replayed", async () => {
-    claude.enqueue({ text: ["one ", "two ", "three"], failAfterDeltas: 2 });
-    const { r } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
+  test("a failure after the first token is reported, not retried or replayed; the tokens already spent are recorded", async () => {
+    claude.enqueue({ text: ["one ", "two ", "three"], failAfterDeltas: 2, usage: { input: 777_000, output: 1 } });
+    const { r, ledger } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
+    const before = ledger.status().spentUsd;
     const { events, error } = await collect(r.stream(req, { role: "agent" }));
     expect(error?.code).toBe("model_stream_interrupted");
     expect(events.filter((e) => e.type === "text").length).toBe(2);
     expect(local.requests.length).toBe(0);
     expect(claude.requests.length).toBe(1);
+    expect(ledger.status().spentUsd - before).toBeCloseTo((777_000 * 3) / 1e6, 3);
   });
 
   test("a retry-after longer than the cap moves on at once instead of stalling", async () => {
