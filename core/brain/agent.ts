@@ -108,6 +108,7 @@ export class Brain {
       text: "",
       toolCalls: [],
       usage,
+      notices: [],
       error: null,
     };
     turn.push({ event: "conversation", data: { id: turn.conversationId, turnId: turn.id } });
@@ -118,10 +119,12 @@ export class Brain {
     try {
       const budget = this.deps.ledger.status();
       if (budget.exceeded) {
-        turn.push({
-          event: "notice",
-          data: { code: "budget_exceeded", message: `Today's budget of $${budget.dailyUsd} is spent ($${budget.spentUsd}); background work is paused until tomorrow (UTC).` },
-        });
+        const notice = {
+          code: "budget_exceeded",
+          message: `Today's budget of $${budget.dailyUsd} is spent ($${budget.spentUsd}); background work is paused until tomorrow (UTC) or until DAILY_BUDGET_USD is raised.`,
+        };
+        result.notices.push(notice);
+        turn.push({ event: "notice", data: notice });
       }
 
       for (let round = 0; ; round++) {

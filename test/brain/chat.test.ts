@@ -159,3 +159,32 @@ describe("the agent loop", () => {
     expect(last.error.code).toBe("model_stream_interrupted");
   });
 });
+
+describe("the daily budget", () => {
+  test("once spent, chat still answers and says so; background work is refused", async () => {
+    const b = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, DAILY_BUDGET_USD: "0.01" });
+    try {
+      model.enqueue({ text: "expensive", usage: { input: 10_000, output: 0 } });
+      const first = (await (await b.request("/api/chat", { method: "POST", json: { message: "spend" } })).json()) as any;
+      expect(first.notices).toEqual([]);
+      const events = await readSse(await b.request("/api/chat/stream", { method: "POST", json: { message: "and now?" } }));
+      const notice = events.find((e) => e.event === "notice");
+      expect(notice?.data.code).toBe("budget_exceeded");
+      expect(events.at(-1)!.event).toBe("done");
+      expect(events.some((e) => e.event === "text")).toBe(true);
+      const usage = (await (await b.request("/api/usage")).json()) as any;
+      expect(usage.budget.exceeded).toBe(true);
+      const health = (await (await b.request("/api/system/health")).json()) as any;
+      expect(health.components.budget.status).toBe("degraded");
+      let refused: { code?: string } | undefined;
+      try {
+        for await (const _ of b.s.models.router.stream({ system: "", messages: [{ role: "user", content: [{ type: "text", text: "x" }] }], maxTokens: 10 }, { role: "worker", background: true }));
+      } catch (e) {
+        refused = e as { code?: string };
+      }
+      expect(refused?.code).toBe("budget_exceeded");
+    } finally {
+      await b.close();
+    }
+  });
+});
