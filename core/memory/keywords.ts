@@ -1,0 +1,53 @@
+import type { Database } from "bun:sqlite";
+import type { Category } from "./types.ts";
+
+const STOPWORDS = new Set(
+  ("a an and are as at be by can could did do does for from had has have how i if in is it its me my no not of on or our please " +
+    "should so tell that the their them there they this to us was we were what when where which who why will with would you your")
+    .split(" "),
+);
+
+/** The words of a query worth matching, for FTS5 (quoted, so no operator syntax leaks through). */
+export function queryTerms(q: string): string[] {
+  const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words.filter((w) => w.length > 1 && !STOPWORDS.has(w)))].slice(0, 16);
+}
+
+export interface KeywordHit {
+  id: string;
+  text: string;
+  category: Category;
+  /** 0..1, the best hit of the query is 1. */
+  score: number;
+}
+
+/**
+ * FTS5 over the memories table, kept in step by triggers so every write path
+ * (API, tools, import, dedup updates) is indexed the same way.
+ */
+export class KeywordIndex {
+  constructor(private db: Database) {
+    db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(id UNINDEXED, text, tokenize = 'porter unicode61')");
+    db.exec(`CREATE TRIGGER IF NOT EXISTS memories_fts_ai AFTER INSERT ON memories BEGIN
+      INSERT INTO memories_fts (id, text) VALUES (new.id, new.text); END`);
+    db.exec(`CREATE TRIGGER IF NOT EXISTS memories_fts_ad AFTER DELETE ON memories BEGIN
+      DELETE FROM memories_fts WHERE id = old.id; END`);
+    db.exec(`CREATE TRIGGER IF NOT EXISTS memories_fts_au AFTER UPDATE OF text ON memories BEGIN
+      DELETE FROM memories_fts WHERE id = old.id; INSERT INTO memories_fts (id, text) VALUES (new.id, new.text); END`);
+  }
+
+  search(q: string, opts: { limit: number; category?: Category }): KeywordHit[] {
+    const terms = queryTerms(q);
+    if (!terms.length) return [];
+    const match = terms.map((t) => `"${t}"`).join(" OR ");
+    const rows = this.db
+      .query(
+        `SELECT m.id, m.text, m.category, bm25(memories_fts) AS rank FROM memories_fts f JOIN memories m ON m.id = f.id
+         WHERE memories_fts MATCH ? ${opts.category ? "AND m.category = ?" : ""} ORDER BY rank LIMIT ?`,
+      )
+      .all(...([match, ...(opts.category ? [opts.category] : []), opts.limit] as (string | number)[])) as { id: string; text: string; category: Category; rank: number }[];
+    // bm25 is negative, lower is better; scale so the best hit is 1.
+    const best = rows[0]?.rank ?? -1;
+    return rows.map((r) => ({ id: r.id, text: r.text, category: r.category, score: best < 0 ? r.rank / best : 1 }));
+  }
+}
