@@ -181,7 +181,7 @@ describe("A changed embedding model", () => {
     const second = await makeApp({ VOYAGE_API_KEY: "vk-test", VOYAGE_BASE_URL: voyage.baseURL, VOYAGE_MODEL: "voyage-3-lite" }, { dataDir: first.dataDir });
     try {
       const meanwhile = await search(second, "SW42");
-      expect(meanwhile.results[0]!.id).toBe(ids[42]);
+      expect(meanwhile.results[0]!.id).toBe(ids[42]!);
       await idle(second);
       const health = await memoryHealth(second);
       expect(health).toMatchObject({ dimension: 512, pendingEmbeddings: 0, mode: "hybrid" });
@@ -192,7 +192,7 @@ describe("A changed embedding model", () => {
       expect(docs.every((c) => c.model === "voyage-3-lite")).toBe(true);
       const after = await search(second, "rack unit 42 switch SW42");
       expect(after.mode).toBe("hybrid");
-      expect(after.results[0]!.id).toBe(ids[42]);
+      expect(after.results[0]!.id).toBe(ids[42]!);
     } finally {
       await second.close();
     }
