@@ -1,5 +1,6 @@
 import { desc, eq, isNull, and, lt } from "drizzle-orm";
 import { Elysia, t } from "elysia";
+import { PayloadTooLarge } from "../api/body.ts";
 import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { observations, reflections } from "./memory.sql.ts";
@@ -84,18 +85,17 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
       },
       { query: t.Object({ vectors: t.Optional(t.Union([t.Literal("true"), t.Literal("false")], { error: "vectors: expected true or false" })) }) },
     )
-    .post(
-      "/api/memories/import",
-      async ({ body }) => {
-        if (typeof body !== "string") throw new AppError("invalid_request", "body: expected JSON lines (one memory object per line)", 400);
-        const lines = parseImport(body);
-        if (!lines.length) throw new AppError("invalid_request", "body: no memories to import", 400);
-        const r = await importLines(s.store.db, memory.vectors, lines, s.log);
-        changed();
-        return r;
-      },
-      { parse: "text" },
-    )
+    // JSON lines are not one JSON document, so the body is read here (same size cap) rather than by the API's JSON parser.
+    .post("/api/memories/import", async ({ request }) => {
+      if (!request.headers.get("content-type")?.startsWith("application/x-ndjson")) {
+        throw new AppError("unsupported_media_type", "body: send JSON lines with content-type application/x-ndjson (what GET /api/memories/export returns)", 415);
+      }
+      const lines = parseImport(await readText(request, s.config.maxBodyBytes));
+      if (!lines.length) throw new AppError("invalid_request", "body: no memories to import (expected JSON lines, one memory object per line)", 400);
+      const r = await importLines(s.store.db, memory.vectors, lines, s.log);
+      changed();
+      return r;
+    })
     .get(
       "/api/memories/observations",
       ({ query }) => {
@@ -144,3 +144,17 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
         }),
       },
     );
+
+async function readText(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw new PayloadTooLarge(limit);
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) throw new PayloadTooLarge(limit);
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
