@@ -40,12 +40,22 @@ export class KeywordIndex {
     const terms = queryTerms(q);
     if (!terms.length) return [];
     const match = terms.map((t) => `"${t}"`).join(" OR ");
-    const rows = this.db
-      .query(
-        `SELECT m.id, m.text, m.category, bm25(memories_fts) AS rank FROM memories_fts f JOIN memories m ON m.id = f.id
-         WHERE memories_fts MATCH ? ${opts.category ? "AND m.category = ?" : ""} ORDER BY rank LIMIT ?`,
-      )
-      .all(...([match, ...(opts.category ? [opts.category] : []), opts.limit] as (string | number)[])) as { id: string; text: string; category: Category; rank: number }[];
+    // Unfiltered (every prompt build): rank inside FTS5 and join only the top rows; a category filter must join first.
+    const rows = (
+      opts.category
+        ? this.db
+            .query(
+              `SELECT m.id, m.text, m.category, f.rank FROM memories_fts f JOIN memories m ON m.id = f.id
+               WHERE memories_fts MATCH ? AND m.category = ? ORDER BY f.rank LIMIT ?`,
+            )
+            .all(match, opts.category, opts.limit)
+        : this.db
+            .query(
+              `SELECT m.id, m.text, m.category, f.rank FROM (SELECT id, rank FROM memories_fts WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) f
+               JOIN memories m ON m.id = f.id ORDER BY f.rank`,
+            )
+            .all(match, opts.limit)
+    ) as { id: string; text: string; category: Category; rank: number }[];
     // bm25 is negative, lower is better; scale so the best hit is 1.
     const best = rows[0]?.rank ?? -1;
     return rows.map((r) => ({ id: r.id, text: r.text, category: r.category, score: best < 0 ? r.rank / best : 1 }));

@@ -3,10 +3,15 @@ import { SCORE_EPSILON, type Category, type VectorHit, type VectorPoint, type Ve
 import { loadVec } from "./vec-extension.ts";
 
 /** Up to this many vectors a search compares every one exactly; above it, binary codes pick the candidates first. */
-const EXACT_UP_TO = 2_000;
-/** Candidates the binary pass hands to the exact rescoring, per result asked for. */
-const OVERSAMPLE = 12;
-const MIN_CANDIDATES = 200;
+const EXACT_UP_TO = 1_000;
+/**
+ * Candidates the binary pass hands to the exact rescoring, per result asked for.
+ * vec0's scan slows sharply as k grows (k = 800 cost 10x k = 100 here), so k stays small.
+ */
+const OVERSAMPLE = 5;
+const MIN_CANDIDATES = 40;
+/** Reading float vectors through mmap instead of read() made rescoring 4x faster (scripts/bench/memory.ts). */
+const MMAP_BYTES = 256 * 1024 * 1024;
 /** sqlite-vec's ceiling for k. */
 const MAX_K = 4096;
 
@@ -18,19 +23,21 @@ const toVector = (blob: Uint8Array): Float32Array => {
 
 /**
  * Vectors in the core's SQLite file. Full float32 vectors sit in a plain table;
- * sqlite-vec keeps a 1-bit-per-dimension code of each in a vec0 index. A search
+ * sqlite-vec keeps a 1-bit-per-dimension code of each in a vec0 index,
+ * partitioned by category so a filtered search scans only its category. A search
  * takes the nearest codes by Hamming distance (a fast scan), then ranks those
- * candidates by exact cosine on the float vectors, so scores and thresholds are exact.
- * The vec0 brute-force scan over float32 at 100k x 1024 was several times slower
- * on this hardware (see scripts/bench/memory.ts).
+ * candidates by exact cosine on the float vectors, so scores and thresholds are
+ * exact. vec0's own float32 scan was 5-10x slower at 10k x 1024 on this hardware;
+ * small stores skip the binary pass and compare every vector exactly.
  */
 export class SqliteVectorStore implements VectorStore {
   readonly kind = "sqlite" as const;
   private size: number | null = null;
-  private counted: number | null = null;
+  private counted = new Map<string, number>();
 
   constructor(private db: Database) {
     loadVec(db);
+    db.exec(`PRAGMA mmap_size = ${MMAP_BYTES}`);
     db.exec(`CREATE TABLE IF NOT EXISTS memory_vectors (
       memory_id TEXT PRIMARY KEY NOT NULL,
       category TEXT NOT NULL,
@@ -58,7 +65,7 @@ export class SqliteVectorStore implements VectorStore {
   private create(dimension: number): void {
     if (!Number.isInteger(dimension) || dimension < 8 || dimension > 16_384) throw new Error(`vector dimension ${dimension} is out of range 8..16384`);
     this.db.transaction(() => {
-      this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec USING vec0(memory_id TEXT PRIMARY KEY, code bit[${codeBits(dimension)}])`);
+      this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec USING vec0(memory_id TEXT PRIMARY KEY, category TEXT PARTITION KEY, code bit[${codeBits(dimension)}])`);
       this.db.query("INSERT OR REPLACE INTO memory_vector_meta (key, value) VALUES ('dimension', ?)").run(String(dimension));
     })();
     this.size = dimension;
@@ -71,7 +78,7 @@ export class SqliteVectorStore implements VectorStore {
       this.db.exec("DELETE FROM memory_vector_meta");
     })();
     this.size = null;
-    this.counted = null;
+    this.counted.clear();
     this.create(dimension);
   }
 
@@ -87,16 +94,16 @@ export class SqliteVectorStore implements VectorStore {
     const bits = codeBits(this.size!);
     const code = bits === this.size ? "vec_quantize_binary(?)" : `vec_quantize_binary(vec_slice(?, 0, ${bits}))`;
     const delVec = this.db.prepare("DELETE FROM memory_vec WHERE memory_id = ?");
-    const insVec = this.db.prepare(`INSERT INTO memory_vec (memory_id, code) VALUES (?, ${code})`);
+    const insVec = this.db.prepare(`INSERT INTO memory_vec (memory_id, category, code) VALUES (?, ?, ${code})`);
     const put = this.db.prepare("INSERT OR REPLACE INTO memory_vectors (memory_id, category, vector) VALUES (?, ?, ?)");
     this.db.transaction(() => {
       for (const p of points) {
         delVec.run(p.id);
-        insVec.run(p.id, p.vector);
+        insVec.run(p.id, p.category, p.vector);
         put.run(p.id, p.category, p.vector);
       }
     })();
-    this.counted = null;
+    this.counted.clear();
   }
 
   async delete(ids: string[]): Promise<void> {
@@ -109,43 +116,46 @@ export class SqliteVectorStore implements VectorStore {
         del.run(id);
       }
     })();
-    this.counted = null;
+    this.counted.clear();
   }
 
   async search(q: VectorSearch): Promise<VectorHit[]> {
     if (this.size === null) return [];
     const size = this.requireSize(q.vector);
-    const total = this.total();
-    const byCategory = q.category ? "AND category = ?" : "";
     const args: (Float32Array | string | number)[] = [q.vector];
-    let candidates = "";
-    if (total > EXACT_UP_TO) {
+    let where: string;
+    if (this.countOf(q.category) <= EXACT_UP_TO) {
+      where = q.category ? "category = ?" : "1";
+      if (q.category) args.push(q.category);
+    } else {
       const bits = codeBits(size);
       const code = bits === size ? "vec_quantize_binary(?)" : `vec_quantize_binary(vec_slice(?, 0, ${bits}))`;
-      // A category filter discards most candidates, so ask for more of them.
-      const k = Math.min(MAX_K, Math.max(MIN_CANDIDATES, q.limit * OVERSAMPLE) * (q.category ? 4 : 1));
-      candidates = `AND memory_id IN (SELECT memory_id FROM memory_vec WHERE code MATCH ${code} AND k = ?)`;
-      args.push(q.vector, k);
+      const k = Math.min(MAX_K, Math.max(MIN_CANDIDATES, q.limit * OVERSAMPLE));
+      where = `memory_id IN (SELECT memory_id FROM memory_vec WHERE code MATCH ${code} AND k = ? ${q.category ? "AND category = ?" : ""})`;
+      args.push(q.vector, k, ...(q.category ? [q.category] : []));
     }
-    if (q.category) args.push(q.category);
     args.push(q.limit);
     const rows = this.db
-      .query(
-        `SELECT memory_id AS id, category, 1 - vec_distance_cosine(vector, ?) AS score FROM memory_vectors
-         WHERE 1 ${candidates} ${byCategory} ORDER BY score DESC LIMIT ?`,
-      )
+      .query(`SELECT memory_id AS id, category, 1 - vec_distance_cosine(vector, ?) AS score FROM memory_vectors WHERE ${where} ORDER BY score DESC LIMIT ?`)
       .all(...args) as VectorHit[];
     return rows.filter((r) => r.score + SCORE_EPSILON >= q.threshold);
   }
 
-  private total(): number {
-    this.counted ??= (this.db.query("SELECT count(*) AS n FROM memory_vectors").get() as { n: number }).n;
-    return this.counted;
+  /** Counts are asked on every search; they change only on writes, which clear this. */
+  private countOf(category?: Category): number {
+    const key = category ?? "";
+    let n = this.counted.get(key);
+    if (n === undefined) {
+      n = category
+        ? (this.db.query("SELECT count(*) AS n FROM memory_vectors WHERE category = ?").get(category) as { n: number }).n
+        : (this.db.query("SELECT count(*) AS n FROM memory_vectors").get() as { n: number }).n;
+      this.counted.set(key, n);
+    }
+    return n;
   }
 
   async count(category?: Category): Promise<number> {
-    if (!category) return this.total();
-    return (this.db.query("SELECT count(*) AS n FROM memory_vectors WHERE category = ?").get(category) as { n: number }).n;
+    return this.countOf(category);
   }
 
   async scroll(opts: { limit: number; after?: string; category?: Category }) {
