@@ -35,7 +35,7 @@ export const memoryArea: Area = {
     const observer = new Observer({ db: s.store.db, conversations: s.conversations, router: s.models.router, log, thresholdChars: config.memory.observerThresholdChars, reflector });
 
     registerMemoryTools(s.tools, memory, changed);
-    s.prompt.contribute("memory", (ctx) => prompt.section(ctx.conversationId, ctx.userMessage));
+    s.prompt.contribute("memory", (ctx) => prompt.section(ctx.conversationId, ctx.userMessage, ctx.signal));
     s.brain.onTurnDone((r) => observer.onTurn(r));
     s.health.register("memory", () => {
       const v = vectors.health();

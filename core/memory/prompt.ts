@@ -7,6 +7,8 @@ import type { MemoryService } from "./service.ts";
 /** Rough but steady: about four characters a token for English prose. */
 const CHARS_PER_TOKEN = 4;
 const CACHE_MS = 30_000;
+/** A slow embedder must not hold up the answer: past this the prompt uses keyword matches. */
+const EMBED_WAIT_MS = 4_000;
 
 /**
  * The memory section of the system prompt, in layers: reflections (the long
@@ -24,13 +26,14 @@ export class MemoryPrompt {
     private log: Logger,
   ) {}
 
-  async section(conversationId: string, userMessage: string): Promise<string | undefined> {
+  async section(conversationId: string, userMessage: string, signal?: AbortSignal): Promise<string | undefined> {
     if (this.budgetTokens <= 0) return undefined;
     // The prompt is rebuilt every tool round of a turn; the answer does not change within it.
     const key = `${conversationId}\u0000${userMessage}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.text;
-    const text = await this.build(userMessage);
+    const wait = AbortSignal.timeout(EMBED_WAIT_MS);
+    const text = await this.build(userMessage, signal ? AbortSignal.any([signal, wait]) : wait);
     this.cache.set(key, { at: Date.now(), text });
     if (this.cache.size > 200) for (const [k, v] of this.cache) if (Date.now() - v.at >= CACHE_MS) this.cache.delete(k);
     return text;
@@ -41,7 +44,7 @@ export class MemoryPrompt {
     this.cache.clear();
   }
 
-  private async build(userMessage: string): Promise<string | undefined> {
+  private async build(userMessage: string, signal: AbortSignal): Promise<string | undefined> {
     let budget = this.budgetTokens * CHARS_PER_TOKEN;
     const share = () => Math.floor(budget / 3);
     const layer = (title: string, lines: string[], allowance: number): string | undefined => {
@@ -61,7 +64,7 @@ export class MemoryPrompt {
     const obs = this.db.select().from(observations).orderBy(desc(observations.createdAt)).limit(30).all();
     let found: Awaited<ReturnType<MemoryService["search"]>>["results"] = [];
     try {
-      found = (await this.memory.search(userMessage, { limit: 12 })).results;
+      found = (await this.memory.search(userMessage, { limit: 12, signal })).results;
     } catch (err) {
       this.log.warn("memory search for the prompt failed", { error: (err as Error).message });
     }

@@ -59,10 +59,10 @@ export class MemoryService {
     return row;
   }
 
-  private async embed(text: string, kind: "document" | "query"): Promise<Float32Array | null> {
+  private async embed(text: string, kind: "document" | "query", signal?: AbortSignal): Promise<Float32Array | null> {
     if (!this.vectors.usable()) return null;
     try {
-      return await this.vectors.embedder!.embedOne(text, kind);
+      return await this.vectors.embedder!.embedOne(text, kind, signal);
     } catch (err) {
       this.log.debug("embedding unavailable, using keywords", { error: (err as Error).message });
       return null;
@@ -128,10 +128,11 @@ export class MemoryService {
     return { memories: rows.map(view), total, next: opts.offset + rows.length < total ? opts.offset + rows.length : null };
   }
 
-  async search(query: string, opts: { category?: Category; limit: number }): Promise<{ results: SearchResult[]; mode: "hybrid" | "keywords" }> {
+  /** `signal` bounds the wait for the embedder; past it the search answers from keywords. */
+  async search(query: string, opts: { category?: Category; limit: number; signal?: AbortSignal }): Promise<{ results: SearchResult[]; mode: "hybrid" | "keywords" }> {
     const q = query.trim();
     if (!q) return { results: [], mode: this.vectors.usable() ? "hybrid" : "keywords" };
-    const vector = await this.embed(q, "query");
+    const vector = await this.embed(q, "query", opts.signal);
     const keywordHits = this.keywords.search(q, { limit: opts.limit * 2, category: opts.category });
     if (!vector) {
       return { results: keywordHits.slice(0, opts.limit).map((h) => ({ ...h, score: round(h.score) })), mode: "keywords" };

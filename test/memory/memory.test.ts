@@ -111,6 +111,15 @@ describe("Memory API with Voyage embeddings", () => {
     expect((await h.s.tools.execute("memory_delete", { id }, ctx)).ok).toBe(false);
   });
 
+  test("a transient embedding failure is retried and the memory still gets its vector", async () => {
+    voyage.failNext(1, 503);
+    const r = await store(h, "The owner's e-reader is a Kobo Libra Colour", "gear");
+    expect(r.status).toBe(200);
+    const list = (await (await h.request("/api/memories?category=gear&limit=100")).json()) as any;
+    expect(list.memories.find((m: any) => m.id === r.body.id).embedded).toBe(true);
+    expect((await memoryHealth(h)).embedder.state).toBe("closed");
+  });
+
   // Last: it leaves the embedder's circuit open.
   test("the embedder failing mid-run opens the circuit; memory keeps answering from keywords and health says so", async () => {
     voyage.down = true;
