@@ -58,10 +58,10 @@ export const memoryArea: Area = {
     return {
       routes: [memoryRoutes(memory, changed)],
       async stop() {
-        await started;
         await observer.close();
-        await reflector.idle();
+        await reflector.close();
         await vectors.close();
+        await started;
       },
     };
   },

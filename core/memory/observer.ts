@@ -46,6 +46,8 @@ export class Observer {
   private waiting = new Set<string>();
   private running: Promise<void> | null = null;
   private closed = false;
+  /** Shutdown cancels a model call in flight rather than waiting out its timeout. */
+  private abort = new AbortController();
   lastRun: { at: number; conversationId: string; stored: number; skipped?: string } | null = null;
 
   constructor(
@@ -95,10 +97,11 @@ export class Observer {
     try {
       const res = await router.complete(
         { system: OBSERVER_PROMPT, messages: [{ role: "user", content: [{ type: "text", text }] }], maxTokens: 2048 },
-        { role: "observer", background: true, conversationId },
+        { role: "observer", background: true, conversationId, signal: this.abort.signal },
       );
       reply = res.text;
     } catch (err) {
+      if (this.closed) return 0;
       const why = err instanceof AppError ? err.code : "error";
       this.lastRun = { at: Date.now(), conversationId, stored: 0, skipped: why };
       log.info("observer skipped", { conversationId, reason: (err as Error).message });
@@ -128,6 +131,7 @@ export class Observer {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.abort.abort(new Error("bakerst is shutting down"));
     await this.running;
   }
 }

@@ -22,6 +22,7 @@ Answer with a JSON array of strings and nothing else, each one self-contained pa
 export class Reflector {
   private running: Promise<void> | null = null;
   private again = false;
+  private abort = new AbortController();
   lastRun: { at: number; stored: number; skipped?: string } | null = null;
 
   constructor(private deps: { db: Db; router: ModelRouter; log: Logger; thresholdChars: number }) {}
@@ -41,6 +42,11 @@ export class Reflector {
     });
   }
 
+  async close(): Promise<void> {
+    this.abort.abort(new Error("bakerst is shutting down"));
+    await this.idle();
+  }
+
   async idle(): Promise<void> {
     while (this.running) await this.running;
   }
@@ -56,10 +62,11 @@ export class Reflector {
     try {
       const res = await router.complete(
         { system: REFLECTOR_PROMPT, messages: [{ role: "user", content: [{ type: "text", text: `Observations, oldest first:\n${list}` }] }], maxTokens: 2048 },
-        { role: "reflector", background: true },
+        { role: "reflector", background: true, signal: this.abort.signal },
       );
       reply = res.text;
     } catch (err) {
+      if (this.abort.signal.aborted) return 0;
       this.lastRun = { at: Date.now(), stored: 0, skipped: err instanceof AppError ? err.code : "error" };
       log.info("reflector skipped", { reason: (err as Error).message });
       return 0;

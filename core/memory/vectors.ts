@@ -33,6 +33,7 @@ export class VectorIndex {
   private running: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private abort = new AbortController();
   private lastError: string | null = null;
 
   constructor(
@@ -62,7 +63,7 @@ export class VectorIndex {
   async start(): Promise<void> {
     if (!this.store || !this.embedder || this.closed) return;
     try {
-      const probe = await this.embedder.embedOne("dimension probe", "document");
+      const probe = await this.embedder.embedOne("dimension probe", "document", this.abort.signal);
       const dimension = probe.length;
       const meta = this.readMeta();
       const held = await this.store.dimension();
@@ -82,6 +83,7 @@ export class VectorIndex {
       this.lastError = null;
       this.kick();
     } catch (err) {
+      if (this.closed) return;
       this.state = "unavailable";
       this.lastError = (err as Error).message;
       this.log.warn("vector memory unavailable; answering from keywords", { error: this.lastError });
@@ -132,6 +134,7 @@ export class VectorIndex {
         const vectors = await embedder.embed(
           rows.map((r) => r.text),
           "document",
+          this.abort.signal,
         );
         await store.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, category: r.category as Category })));
         const ids = rows.map((r) => r.id);
@@ -139,6 +142,7 @@ export class VectorIndex {
           for (const id of ids) tx.update(memories).set({ embeddedWith: embedder.model }).where(and(eq(memories.id, id))).run();
         });
       } catch (err) {
+        if (this.closed) return;
         this.lastError = (err as Error).message;
         this.log.warn("background embedding paused", { error: this.lastError, pending: this.pending() });
         this.later(async () => this.kick());
@@ -163,6 +167,7 @@ export class VectorIndex {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.abort.abort(new Error("bakerst is shutting down"));
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     await this.store?.close();
