@@ -13,6 +13,10 @@ export function queryTerms(q: string): string[] {
   return [...new Set(words.filter((w) => w.length > 1 && !STOPWORDS.has(w)))].slice(0, 16);
 }
 
+/** Past this many memories, words found in more than COMMON_SHARE of them are left out of the query. */
+const PRUNE_FROM = 2_000;
+const COMMON_SHARE = 0.05;
+
 export interface KeywordHit {
   id: string;
   text: string;
@@ -32,12 +36,45 @@ export class KeywordIndex {
       INSERT INTO memories_fts (id, text) VALUES (new.id, new.text); END`);
     db.exec(`CREATE TRIGGER IF NOT EXISTS memories_fts_ad AFTER DELETE ON memories BEGIN
       DELETE FROM memories_fts WHERE id = old.id; END`);
+    db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts_vocab USING fts5vocab(memories_fts, 'row')");
     db.exec(`CREATE TRIGGER IF NOT EXISTS memories_fts_au AFTER UPDATE OF text ON memories BEGIN
       DELETE FROM memories_fts WHERE id = old.id; INSERT INTO memories_fts (id, text) VALUES (new.id, new.text); END`);
   }
 
-  search(q: string, opts: { limit: number; category?: Category }): KeywordHit[] {
-    const terms = queryTerms(q);
+  /**
+   * BM25 scores every memory holding any query word, so a word most memories
+   * share ("owner", "home") costs a scan of most of the index while telling
+   * little apart. Such words are dropped (the rarest is kept when all are common,
+   * unless the caller has vectors to fall back on).
+   * The index holds porter stems; a stem is usually a prefix of its word, so the
+   * longest indexed prefix gives the word's document count (unknown: kept).
+   */
+  private prune(terms: string[], keepCommon: boolean): string[] {
+    const total = (this.db.query("SELECT count(*) AS n FROM memories").get() as { n: number }).n;
+    if (total < PRUNE_FROM) return terms;
+    const prefixes = [...new Set(terms.flatMap((t) => Array.from({ length: Math.max(0, t.length - 2) }, (_, i) => t.slice(0, i + 3))))];
+    if (!prefixes.length) return terms;
+    const docs = new Map(
+      (this.db.query(`SELECT term, doc FROM memories_fts_vocab WHERE term IN (${prefixes.map(() => "?").join(",")})`).all(...prefixes) as { term: string; doc: number }[]).map(
+        (r) => [r.term, r.doc],
+      ),
+    );
+    const df = (t: string) => {
+      for (let l = t.length; l >= 3; l--) {
+        const d = docs.get(t.slice(0, l));
+        if (d !== undefined) return d;
+      }
+      return 0;
+    };
+    const limit = total * COMMON_SHARE;
+    const kept = terms.filter((t) => df(t) <= limit);
+    if (kept.length || !keepCommon) return kept;
+    return [terms.reduce((a, b) => (df(b) < df(a) ? b : a))];
+  }
+
+  /** `keepCommon: false` (vectors carry the meaning) lets a query of only common words match nothing. */
+  search(q: string, opts: { limit: number; category?: Category; keepCommon?: boolean }): KeywordHit[] {
+    const terms = this.prune(queryTerms(q), opts.keepCommon ?? true);
     if (!terms.length) return [];
     const match = terms.map((t) => `"${t}"`).join(" OR ");
     // Unfiltered (every prompt build): rank inside FTS5 and join only the top rows; a category filter must join first.

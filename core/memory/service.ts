@@ -133,7 +133,7 @@ export class MemoryService {
     const q = query.trim();
     if (!q) return { results: [], mode: this.vectors.usable() ? "hybrid" : "keywords" };
     const vector = await this.embed(q, "query", opts.signal);
-    const keywordHits = this.keywords.search(q, { limit: opts.limit * 2, category: opts.category });
+    const keywordHits = this.keywords.search(q, { limit: opts.limit * 2, category: opts.category, keepCommon: !vector });
     if (!vector) {
       return { results: keywordHits.slice(0, opts.limit).map((h) => ({ ...h, score: round(h.score) })), mode: "keywords" };
     }
