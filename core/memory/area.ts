@@ -41,16 +41,17 @@ export const memoryArea: Area = {
       const v = vectors.health();
       const base = { memories: memory.count(), ...v, observer: observer.lastRun, reflector: reflector.lastRun };
       if (!embedder) return { status: "ok", mode: "keywords", detail: "no embedder configured; memory searches by keywords", ...base };
+      if (v.state === "starting") return { status: "ok", mode: "keywords", detail: "asking the embedding model for its vector size; keywords answer meanwhile", ...base };
       if (v.state !== "ready" || !embedder.available()) {
         return {
           status: "degraded",
           mode: "keywords",
-          detail: "the embedding API is failing; memory keeps answering from keywords",
+          detail: `the ${v.state === "ready" ? "embedding API" : "vector store or embedding API"} is failing; memory keeps answering from keywords`,
           fix: `check ${provider!.provider === "voyage" ? "VOYAGE_API_KEY / VOYAGE_BASE_URL" : "EMBEDDINGS_BASE_URL"}${config.qdrant.url ? " and QDRANT_URL" : ""}; run bakerst doctor`,
           ...base,
         };
       }
-      return { status: "ok", mode: "hybrid", ...base };
+      return { status: "ok", mode: "hybrid", ...(v.reembedding ? { detail: `re-embedding memories for ${embedder.model}; keywords cover the rest meanwhile` } : {}), ...base };
     });
 
     // Learning the embedding model's size calls the provider; the app answers (from keywords) meanwhile.

@@ -6,44 +6,52 @@ import type { Services } from "../services.ts";
 import { observations, reflections } from "./memory.sql.ts";
 import type { MemoryService } from "./service.ts";
 import { exportLines, importLines, parseImport } from "./transfer.ts";
-import { CATEGORIES, MAX_TEXT_CHARS } from "./types.ts";
+import { CATEGORIES, isCategory, type Category } from "./types.ts";
 
-const categoryError = `category: expected one of ${CATEGORIES.join(", ")}`;
-const Category = t.Union(
-  CATEGORIES.map((c) => t.Literal(c)),
-  { error: categoryError },
-);
+// Query values arrive as strings; checking them here gives messages that name the field and the allowed values.
+const QueryText = t.Optional(t.String({ maxLength: 200 }));
+
+function category(raw: string | undefined, field = "category"): Category | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!isCategory(raw)) throw new AppError("invalid_request", `${field}: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(raw)}`, 400);
+  return raw;
+}
+
+function int(raw: string | undefined, field: string, min: number, max: number, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new AppError("invalid_request", `${field}: expected an integer in ${min}..${max}, got ${JSON.stringify(raw)}`, 400);
+  return n;
+}
+
+function flag(raw: string | undefined, field: string): boolean {
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  throw new AppError("invalid_request", `${field}: expected true or false, got ${JSON.stringify(raw)}`, 400);
+}
 
 export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: Services) =>
   new Elysia({ name: "memory" })
     .get(
       "/api/memories",
-      ({ query }) => memory.list({ category: query.category, limit: query.limit ?? 50, offset: query.offset ?? 0 }),
-      {
-        query: t.Object({
-          category: t.Optional(Category),
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500, error: "limit: expected an integer in 1..500" })),
-          offset: t.Optional(t.Numeric({ minimum: 0, error: "offset: expected a non-negative integer" })),
-        }),
-      },
+      ({ query }) =>
+        memory.list({ category: category(query.category), limit: int(query.limit, "limit", 1, 500, 50), offset: int(query.offset, "offset", 0, 1e9, 0) }),
+      { query: t.Object({ category: QueryText, limit: QueryText, offset: QueryText }) },
     )
     .get(
       "/api/memories/search",
       async ({ query }) => {
-        if (!query.q.trim()) throw new AppError("invalid_request", "q: must not be blank", 400);
-        return memory.search(query.q, { category: query.category, limit: query.limit ?? 10 });
+        const q = query.q?.trim() ?? "";
+        if (!q) throw new AppError("invalid_request", "q: expected a search text, got nothing", 400);
+        if (q.length > 1000) throw new AppError("invalid_request", `q: expected at most 1000 characters, got ${q.length}`, 400);
+        return memory.search(q, { category: category(query.category), limit: int(query.limit, "limit", 1, 100, 10) });
       },
-      {
-        query: t.Object({
-          q: t.String({ minLength: 1, maxLength: 1000, error: "q: expected a search text of 1..1000 characters" }),
-          category: t.Optional(Category),
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100, error: "limit: expected an integer in 1..100" })),
-        }),
-      },
+      { query: t.Object({ q: t.Optional(t.String({ maxLength: 2000 })), category: QueryText, limit: QueryText }) },
     )
     .post(
       "/api/memories",
       async ({ body }) => {
+        // The service checks text and category and names the field (category with the allowed values).
         const r = await memory.store({ text: body.text, category: body.category, source: "owner" });
         changed();
         return r;
@@ -51,8 +59,8 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
       {
         body: t.Object(
           {
-            text: t.String({ minLength: 1, maxLength: MAX_TEXT_CHARS, error: `text: expected a non-empty string of at most ${MAX_TEXT_CHARS} characters` }),
-            category: Category,
+            text: t.String(),
+            category: t.String({ maxLength: 64 }),
           },
           { additionalProperties: false },
         ),
@@ -70,7 +78,7 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
     .get(
       "/api/memories/export",
       ({ query }) => {
-        const lines = exportLines(s.store.db, memory.vectors, query.vectors === "true");
+        const lines = exportLines(s.store.db, memory.vectors, flag(query.vectors, "vectors"));
         const stream = new ReadableStream<Uint8Array>({
           async pull(c) {
             const next = await lines.next();
@@ -83,7 +91,7 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
           headers: { "content-type": "application/x-ndjson; charset=utf-8", "content-disposition": `attachment; filename="bakerst-memories-${day}.jsonl"` },
         });
       },
-      { query: t.Object({ vectors: t.Optional(t.Union([t.Literal("true"), t.Literal("false")], { error: "vectors: expected true or false" })) }) },
+      { query: t.Object({ vectors: QueryText }) },
     )
     // JSON lines are not one JSON document, so the body is read here (same size cap) rather than by the API's JSON parser.
     .post("/api/memories/import", async ({ request }) => {
@@ -99,15 +107,16 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
     .get(
       "/api/memories/observations",
       ({ query }) => {
-        const limit = query.limit ?? 50;
+        const limit = int(query.limit, "limit", 1, 500, 50);
+        const before = query.before ? int(query.before, "before", 0, Number.MAX_SAFE_INTEGER, 0) : undefined;
         const rows = s.store.db
           .select()
           .from(observations)
           .where(
             and(
               query.conversationId ? eq(observations.conversationId, query.conversationId) : undefined,
-              query.before !== undefined ? lt(observations.createdAt, query.before) : undefined,
-              query.unreflected === "true" ? isNull(observations.reflectionId) : undefined,
+              before !== undefined ? lt(observations.createdAt, before) : undefined,
+              flag(query.unreflected, "unreflected") ? isNull(observations.reflectionId) : undefined,
             ),
           )
           .orderBy(desc(observations.createdAt), desc(observations.id))
@@ -116,32 +125,25 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
         return { observations: rows, next: rows.length === limit ? rows.at(-1)!.createdAt : null };
       },
       {
-        query: t.Object({
-          conversationId: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
-          unreflected: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
-          before: t.Optional(t.Numeric({ minimum: 0 })),
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500, error: "limit: expected an integer in 1..500" })),
-        }),
+        query: t.Object({ conversationId: t.Optional(t.String({ maxLength: 64 })), unreflected: QueryText, before: QueryText, limit: QueryText }),
       },
     )
     .get(
       "/api/memories/reflections",
       ({ query }) => {
-        const limit = query.limit ?? 50;
+        const limit = int(query.limit, "limit", 1, 500, 50);
+        const before = query.before ? int(query.before, "before", 0, Number.MAX_SAFE_INTEGER, 0) : undefined;
         const rows = s.store.db
           .select()
           .from(reflections)
-          .where(query.before !== undefined ? lt(reflections.createdAt, query.before) : undefined)
+          .where(before !== undefined ? lt(reflections.createdAt, before) : undefined)
           .orderBy(desc(reflections.createdAt), desc(reflections.id))
           .limit(limit)
           .all();
         return { reflections: rows, next: rows.length === limit ? rows.at(-1)!.createdAt : null };
       },
       {
-        query: t.Object({
-          before: t.Optional(t.Numeric({ minimum: 0 })),
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500, error: "limit: expected an integer in 1..500" })),
-        }),
+        query: t.Object({ before: QueryText, limit: QueryText }),
       },
     );
 
