@@ -15,7 +15,7 @@ function fnv(s: string): number {
 export class VectorBook {
   private pinned = new Map<string, number[]>();
   /** Every text embedded, in order, with its input type. */
-  calls: { texts: string[]; model: string; inputType?: string | null }[] = [];
+  calls: { texts: string[]; model: string; inputType?: string | null; encoding?: string }[] = [];
 
   constructor(private dims: Record<string, number>) {}
 

@@ -34,7 +34,7 @@ export function startOpenAIEmbeddingsStandIn(dims: Record<string, number> = { "n
       const dim = book.dimension(body.model);
       if (!dim) return error(404, `model "${body.model}" not found, try pulling it first`);
       if (body.encoding_format !== undefined && body.encoding_format !== "float" && body.encoding_format !== "base64") return error(400, "'encoding_format' must be float or base64");
-      book.calls.push({ texts: input as string[], model: body.model });
+      book.calls.push({ texts: input as string[], model: body.model, encoding: (body.encoding_format as string | undefined) ?? "float" });
       const data = (input as string[]).map((t, index) => {
         const v = book.vector(t, dim);
         const embedding = body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
