@@ -41,7 +41,7 @@ export const KEYS = {
   DAILY_BUDGET_USD: { kind: "number", min: 0, help: "daily spend limit in USD; past it background work is refused" },
 
   VOYAGE_API_KEY: { kind: "secret", help: "Voyage AI key for embeddings" },
-  VOYAGE_BASE_URL: { kind: "url", help: "Voyage API base URL" },
+  VOYAGE_BASE_URL: { kind: "url", help: "Voyage API root including /v1 (default https://api.voyageai.com/v1)" },
   VOYAGE_MODEL: { kind: "string", default: "voyage-3.5-lite", help: "Voyage embedding model" },
   EMBEDDINGS_BASE_URL: { kind: "url", help: "OpenAI-compatible embeddings server, e.g. http://localhost:11434/v1 (used when VOYAGE_API_KEY is unset)" },
   EMBEDDINGS_API_KEY: { kind: "secret", help: "API key for the embeddings server (defaults to OPENAI_API_KEY)" },
