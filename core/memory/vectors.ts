@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { and, isNull, ne, or, sql } from "drizzle-orm";
+import { and, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { settings } from "../db/settings.sql.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -136,8 +136,21 @@ export class VectorIndex {
           "document",
           this.abort.signal,
         );
-        await store.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, category: r.category as Category })));
-        const ids = rows.map((r) => r.id);
+        // A memory edited (and embedded) while this batch was at the provider keeps its newer vector.
+        const current = new Map(
+          this.db
+            .select({ id: memories.id, text: memories.text, category: memories.category })
+            .from(memories)
+            .where(inArray(memories.id, rows.map((r) => r.id)))
+            .all()
+            .map((r) => [r.id, r]),
+        );
+        const fresh = rows.flatMap((r, i) => {
+          const now = current.get(r.id);
+          return now && now.text === r.text ? [{ id: r.id, vector: vectors[i]!, category: now.category as Category }] : [];
+        });
+        await store.upsert(fresh);
+        const ids = fresh.map((r) => r.id);
         this.db.transaction((tx) => {
           for (const id of ids) tx.update(memories).set({ embeddedWith: embedder.model }).where(and(eq(memories.id, id))).run();
         });
