@@ -42,11 +42,11 @@ export const memoryArea: Area = {
       const base = { memories: memory.count(), ...v, observer: observer.lastRun, reflector: reflector.lastRun };
       if (!embedder) return { status: "ok", mode: "keywords", detail: "no embedder configured; memory searches by keywords", ...base };
       if (v.state === "starting") return { status: "ok", mode: "keywords", detail: "asking the embedding model for its vector size; keywords answer meanwhile", ...base };
-      if (v.state !== "ready" || !embedder.available()) {
+      if (v.state !== "ready" || !embedder.available() || v.storeError) {
         return {
           status: "degraded",
           mode: "keywords",
-          detail: `the ${v.state === "ready" ? "embedding API" : "vector store or embedding API"} is failing; memory keeps answering from keywords`,
+          detail: `the ${v.storeError ? "vector store" : v.state === "ready" ? "embedding API" : "vector store or embedding API"} is failing; memory keeps answering from keywords`,
           fix: `check ${provider!.provider === "voyage" ? "VOYAGE_API_KEY / VOYAGE_BASE_URL" : "EMBEDDINGS_BASE_URL"}${config.qdrant.url ? " and QDRANT_URL" : ""}; run bakerst doctor`,
           ...base,
         };

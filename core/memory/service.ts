@@ -72,16 +72,25 @@ export class MemoryService {
   store(input: { text: unknown; category: unknown; source: MemorySource }): Promise<{ id: string; updated: boolean }> {
     const { text, category } = validMemory(input.text, input.category);
     return this.serial(async () => {
-      const vector = await this.embed(text, "document");
+      let vector = await this.embed(text, "document");
       const now = Date.now();
       let existing: Memory | undefined;
       if (vector) {
-        const [nearest] = await this.vectors.store!.search({ vector, limit: 1, threshold: DEDUP_THRESHOLD });
-        if (nearest) {
-          existing = this.db.select().from(memories).where(eq(memories.id, nearest.id)).get();
-          if (!existing) await this.vectors.store!.delete([nearest.id]);
+        try {
+          const [nearest] = await this.vectors.store!.search({ vector, limit: 1, threshold: DEDUP_THRESHOLD });
+          this.vectors.storeOk();
+          if (nearest) {
+            existing = this.db.select().from(memories).where(eq(memories.id, nearest.id)).get();
+            if (!existing) await this.vectors.store!.delete([nearest.id]);
+          }
+        } catch (err) {
+          // The vector store is unreachable: keep the memory now, embed it once the store is back.
+          this.log.warn("vector store unavailable; storing without a vector", { error: (err as Error).message });
+          this.vectors.storeFailed(err);
+          vector = null;
         }
-      } else {
+      }
+      if (!vector) {
         // Without vectors only the same words, ignoring case and spacing, count as the same memory.
         existing = this.db
           .select()
@@ -101,6 +110,7 @@ export class MemoryService {
           await this.vectors.store!.upsert([{ id, vector, category }]);
         } catch (err) {
           this.log.warn("vector store write failed; the memory is kept and embedded later", { id, error: (err as Error).message });
+          this.vectors.storeFailed(err);
           this.db.update(memories).set({ embeddedWith: null }).where(eq(memories.id, id)).run();
           this.vectors.kick();
         }
@@ -140,9 +150,12 @@ export class MemoryService {
     let vectorHits: { id: string; score: number }[] = [];
     try {
       vectorHits = await this.vectors.store!.search({ vector, limit: opts.limit * 2, threshold: SEARCH_THRESHOLD, category: opts.category });
+      this.vectors.storeOk();
     } catch (err) {
       this.log.warn("vector search failed; keywords only", { error: (err as Error).message });
-      return { results: keywordHits.slice(0, opts.limit).map((h) => ({ ...h, score: round(h.score) })), mode: "keywords" };
+      this.vectors.storeFailed(err);
+      const words = this.keywords.search(q, { limit: opts.limit, category: opts.category });
+      return { results: words.map((h) => ({ ...h, score: round(h.score) })), mode: "keywords" };
     }
     const merged = new Map<string, { cos: number; kw: number; text?: string; category?: Category }>();
     for (const h of vectorHits) merged.set(h.id, { cos: h.score, kw: 0 });

@@ -35,6 +35,16 @@ export class VectorIndex {
   private closed = false;
   private abort = new AbortController();
   private lastError: string | null = null;
+  /** The last failure of the vector store seen by a search or store, cleared by the next success. */
+  storeError: string | null = null;
+
+  storeFailed(err: unknown): void {
+    this.storeError = (err as Error)?.message ?? String(err);
+  }
+
+  storeOk(): void {
+    this.storeError = null;
+  }
 
   constructor(
     private db: Db,
@@ -175,6 +185,7 @@ export class VectorIndex {
       reembedding: this.reembedding,
       pendingEmbeddings: this.pending(),
       lastError: this.lastError,
+      storeError: this.storeError,
     };
   }
 

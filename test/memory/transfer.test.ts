@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
 import { startQdrantStandIn, type QdrantStandIn } from "../standins/qdrant.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
-import { idle, ready, search, store, type App } from "./helpers.ts";
+import { idle, memoryHealth, ready, search, store, type App } from "./helpers.ts";
 
 let voyage: VoyageStandIn;
 let qdrant: QdrantStandIn;
@@ -113,5 +113,31 @@ describe("POST /api/memories/import", () => {
     const res = await sqliteApp.request("/api/memories/import", { method: "POST", json: { text: "x", category: "general" } });
     expect(res.status).toBe(415);
     expect(((await res.json()) as any).error.message).toMatch(/application\/x-ndjson/);
+  });
+});
+
+describe("Qdrant going away mid-run", () => {
+  test("stores keep the memory for later embedding and searches answer from keywords", async () => {
+    const q = startQdrantStandIn();
+    const app = await makeApp({ VOYAGE_API_KEY: "vk", VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: q.url });
+    try {
+      await ready(app);
+      const before = await store(app, "The owner's 3D printer is a Prusa MK4", "gear");
+      await q.stop();
+      const during = await store(app, "The owner's soldering iron is a Pinecil", "gear");
+      expect(during.status).toBe(200);
+      const list = (await (await app.request("/api/memories?category=gear")).json()) as any;
+      expect(list.memories.find((m: any) => m.id === during.body.id).embedded).toBe(false);
+      expect(list.memories.find((m: any) => m.id === before.body.id).embedded).toBe(true);
+      const found = await search(app, "pinecil soldering");
+      expect(found.mode).toBe("keywords");
+      expect(found.results[0]!.id).toBe(during.body.id);
+      const health = await memoryHealth(app);
+      expect(health).toMatchObject({ status: "degraded", mode: "keywords", store: "qdrant" });
+      expect(health.detail).toMatch(/vector store/);
+      expect(health.pendingEmbeddings).toBe(1);
+    } finally {
+      await app.close();
+    }
   });
 });
