@@ -1,4 +1,4 @@
-import { asc, eq, gt, and } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import type { TurnResult } from "../brain/turn.ts";
 import type { ConversationStore, StoredMessage } from "../conversations/store.ts";
 import type { Db } from "../db/client.ts";

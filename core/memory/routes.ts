@@ -1,4 +1,4 @@
-import { desc, eq, isNull, and, lt } from "drizzle-orm";
+import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { PayloadTooLarge } from "../api/body.ts";
 import { AppError } from "../errors.ts";

@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -181,7 +181,7 @@ export class MemoryService {
   }
 
   count(category?: Category): number {
-    return this.db.select({ n: sql<number>`count(*)` }).from(memories).where(category ? and(eq(memories.category, category)) : undefined).get()?.n ?? 0;
+    return this.db.select({ n: sql<number>`count(*)` }).from(memories).where(category ? eq(memories.category, category) : undefined).get()?.n ?? 0;
   }
 }
 

@@ -1,4 +1,4 @@
-import { eq, gt, asc } from "drizzle-orm";
+import { asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { badRequest } from "../errors.ts";
 import type { Logger } from "../telemetry/log.ts";

@@ -1,5 +1,4 @@
-import { eq } from "drizzle-orm";
-import { and, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { settings } from "../db/settings.sql.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -162,7 +161,7 @@ export class VectorIndex {
         await store.upsert(fresh);
         const ids = fresh.map((r) => r.id);
         this.db.transaction((tx) => {
-          for (const id of ids) tx.update(memories).set({ embeddedWith: embedder.model }).where(and(eq(memories.id, id))).run();
+          for (const id of ids) tx.update(memories).set({ embeddedWith: embedder.model }).where(eq(memories.id, id)).run();
         });
       } catch (err) {
         if (this.closed) return;
