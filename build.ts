@@ -36,6 +36,8 @@ export async function build(opts: BuildOptions = {}): Promise<string[]> {
       format: "esm",
       sourcemap: "linked",
       define: { "process.env.NODE_ENV": JSON.stringify("production") },
+      // Optional peers of `voyageai`, only for its on-device models, which bakerst never uses.
+      external: ["@huggingface/transformers", "onnxruntime-node"],
     });
     if (!result.success) {
       for (const log of result.logs) console.error(log);

@@ -1,5 +1,6 @@
 import type { RoutePlugin } from "./api/app.ts";
 import type { Services } from "./services.ts";
+import { memoryArea } from "./memory/area.ts";
 
 /**
  * An area beyond the core (jobs, memory, tasks, gateway...) plugs in here: it
@@ -17,4 +18,4 @@ export interface AreaHandle {
 }
 
 /** In start order; stopped in reverse. */
-export const AREAS: Area[] = [];
+export const AREAS: Area[] = [memoryArea];

@@ -70,7 +70,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
         return denied;
       }
     })
-    .onParse(({ request }) => readJson(request, s.config.maxBodyBytes))
+    // JSON lines (POST /api/memories/import) are not one JSON document; that route reads its body itself, under the same cap.
+    .onParse(({ request }) => (request.headers.get("content-type")?.startsWith("application/x-ndjson") ? "" : readJson(request, s.config.maxBodyBytes)))
     .onError(({ code, error, set, request }) => {
       const e = mapError(code, error);
       if (e.status >= 500 && !(error instanceof AppError)) s.log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });

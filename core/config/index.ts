@@ -58,9 +58,10 @@ export interface Config {
     timeoutMs: number;
     dailyBudgetUsd: number | undefined;
   };
-  voyage: { apiKey: string | undefined; baseURL: string | undefined };
-  embeddings: { baseURL: string | undefined };
-  qdrant: { url: string | undefined; apiKey: string | undefined };
+  voyage: { apiKey: string | undefined; baseURL: string | undefined; model: string };
+  embeddings: { baseURL: string | undefined; apiKey: string | undefined; model: string };
+  qdrant: { url: string | undefined; apiKey: string | undefined; collection: string };
+  memory: { promptTokens: number; observerThresholdChars: number; reflectorThresholdChars: number };
   telegram: { token: string | undefined; apiRoot: string | undefined };
   discord: { token: string | undefined; apiBase: string | undefined };
   taskAllowedPaths: string[];
@@ -192,9 +193,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       timeoutMs: get<number>("MODEL_TIMEOUT_MS")!,
       dailyBudgetUsd: get<number>("DAILY_BUDGET_USD") || undefined,
     },
-    voyage: { apiKey: str("VOYAGE_API_KEY"), baseURL: str("VOYAGE_BASE_URL") },
-    embeddings: { baseURL: str("EMBEDDINGS_BASE_URL") },
-    qdrant: { url: str("QDRANT_URL"), apiKey: str("QDRANT_API_KEY") },
+    voyage: { apiKey: str("VOYAGE_API_KEY"), baseURL: str("VOYAGE_BASE_URL"), model: str("VOYAGE_MODEL")! },
+    embeddings: { baseURL: str("EMBEDDINGS_BASE_URL"), apiKey: str("EMBEDDINGS_API_KEY") ?? str("OPENAI_API_KEY"), model: str("EMBEDDINGS_MODEL")! },
+    qdrant: { url: str("QDRANT_URL"), apiKey: str("QDRANT_API_KEY"), collection: str("QDRANT_COLLECTION")! },
+    memory: {
+      promptTokens: get<number>("MEMORY_PROMPT_TOKENS")!,
+      observerThresholdChars: get<number>("OBSERVER_THRESHOLD_CHARS")!,
+      reflectorThresholdChars: get<number>("REFLECTOR_THRESHOLD_CHARS")!,
+    },
     telegram: { token: str("TELEGRAM_BOT_TOKEN"), apiRoot: str("TELEGRAM_API_ROOT") },
     discord: { token: str("DISCORD_BOT_TOKEN"), apiBase: str("DISCORD_API_BASE") },
     taskAllowedPaths: list("TASK_ALLOWED_PATHS"),

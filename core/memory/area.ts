@@ -1,0 +1,69 @@
+import type { Area } from "../areas.ts";
+import { embedderFrom } from "./embed/index.ts";
+import { ResilientEmbedder } from "./embed/resilient.ts";
+import { KeywordIndex } from "./keywords.ts";
+import { Observer } from "./observer.ts";
+import { MemoryPrompt } from "./prompt.ts";
+import { Reflector } from "./reflector.ts";
+import { memoryRoutes } from "./routes.ts";
+import { MemoryService } from "./service.ts";
+import { QdrantVectorStore } from "./store/qdrant.ts";
+import { SqliteVectorStore } from "./store/sqlite.ts";
+import { registerMemoryTools } from "./tools.ts";
+import type { VectorStore } from "./types.ts";
+import { VectorIndex } from "./vectors.ts";
+
+/** Long-term memory: vector + keyword store, tools, prompt layers, observer and reflector, API. */
+export const memoryArea: Area = {
+  name: "memory",
+  async start(s) {
+    const log = s.log.child({ area: "memory" });
+    const { config } = s;
+    const provider = embedderFrom(config);
+    const embedder = provider ? new ResilientEmbedder(provider, log) : null;
+    let store: VectorStore | null = null;
+    if (embedder) {
+      store = config.qdrant.url
+        ? new QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey, collection: config.qdrant.collection })
+        : new SqliteVectorStore(s.store.sqlite);
+    }
+    const vectors = new VectorIndex(s.store.db, store, embedder, log);
+    const memory = new MemoryService(s.store.db, vectors, new KeywordIndex(s.store.sqlite), log);
+    const prompt = new MemoryPrompt(s.store.db, memory, config.memory.promptTokens, log);
+    const changed = () => prompt.invalidate();
+    const reflector = new Reflector({ db: s.store.db, router: s.models.router, log, thresholdChars: config.memory.reflectorThresholdChars });
+    const observer = new Observer({ db: s.store.db, conversations: s.conversations, router: s.models.router, log, thresholdChars: config.memory.observerThresholdChars, reflector });
+
+    registerMemoryTools(s.tools, memory, changed);
+    s.prompt.contribute("memory", (ctx) => prompt.section(ctx.conversationId, ctx.userMessage, ctx.signal));
+    s.brain.onTurnDone((r) => observer.onTurn(r));
+    s.health.register("memory", () => {
+      const v = vectors.health();
+      const base = { memories: memory.count(), ...v, observer: observer.lastRun, reflector: reflector.lastRun };
+      if (!embedder) return { status: "ok", mode: "keywords", detail: "no embedder configured; memory searches by keywords", ...base };
+      if (v.state === "starting") return { status: "ok", mode: "keywords", detail: "asking the embedding model for its vector size; keywords answer meanwhile", ...base };
+      if (v.state !== "ready" || !embedder.available() || v.storeError) {
+        return {
+          status: "degraded",
+          mode: "keywords",
+          detail: `the ${v.storeError ? "vector store" : v.state === "ready" ? "embedding API" : "vector store or embedding API"} is failing; memory keeps answering from keywords`,
+          fix: `check ${provider!.provider === "voyage" ? "VOYAGE_API_KEY / VOYAGE_BASE_URL" : "EMBEDDINGS_BASE_URL"}${config.qdrant.url ? " and QDRANT_URL" : ""}; run bakerst doctor`,
+          ...base,
+        };
+      }
+      return { status: "ok", mode: "hybrid", ...(v.reembedding ? { detail: `re-embedding memories for ${embedder.model}; keywords cover the rest meanwhile` } : {}), ...base };
+    });
+
+    // Learning the embedding model's size calls the provider; the app answers (from keywords) meanwhile.
+    const started = vectors.start();
+    return {
+      routes: [memoryRoutes(memory, changed)],
+      async stop() {
+        await observer.close();
+        await reflector.close();
+        await vectors.close();
+        await started;
+      },
+    };
+  },
+};

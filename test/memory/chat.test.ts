@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { makeApp } from "../helpers/app.ts";
+import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
+import { ready, store, until, type App } from "./helpers.ts";
+
+let model: AnthropicStandIn;
+let voyage: VoyageStandIn;
+
+beforeAll(() => {
+  model = startAnthropicStandIn();
+  voyage = startVoyageStandIn();
+});
+afterAll(async () => {
+  await model.stop();
+  await voyage.stop();
+});
+
+const systemOf = (i: number) => {
+  const s = model.requests[i]!.body.system;
+  return typeof s === "string" ? s : (s ?? []).map((b) => b.text).join("\n");
+};
+
+describe("Memory in the chat", () => {
+  test("a stored memory reaches the system prompt sent to the model, unasked", async () => {
+    const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, VOYAGE_API_KEY: "vk", VOYAGE_BASE_URL: voyage.baseURL });
+    try {
+      await ready(h);
+      await store(h, "The owner's favourite coffee is Ethiopian Yirgacheffe, light roast", "preferences");
+      await store(h, "The owner's router is a Ubiquiti Dream Machine Pro", "homelab");
+      model.requests.length = 0;
+      model.enqueue({ text: "Get the Yirgacheffe again." });
+      const res = await h.request("/api/chat", { method: "POST", json: { message: "Which coffee beans should I buy this week?" } });
+      expect(res.status).toBe(200);
+      const system = systemOf(0);
+      expect(system).toContain("# What you remember about the owner");
+      expect(system).toContain("[preferences] The owner's favourite coffee is Ethiopian Yirgacheffe, light roast");
+      expect(system).not.toContain("Dream Machine");
+      // The agent can store what it learns mid-turn.
+      model.enqueue({ toolUses: [{ name: "memory_store", input: { text: "The owner's espresso machine is a Gaggia Classic", category: "gear" } }] }, { text: "Noted." });
+      const second = await h.request("/api/chat", { method: "POST", json: { message: "I bought a Gaggia Classic espresso machine" } });
+      const body = (await second.json()) as any;
+      expect(body.toolCalls[0]).toMatchObject({ name: "memory_store", ok: true });
+      expect(systemOf(2)).toContain("[gear] The owner's espresso machine is a Gaggia Classic");
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("observer and reflector turn a conversation into observations and reflections that reach later prompts", async () => {
+    const h = await makeApp({
+      ANTHROPIC_API_KEY: "sk-test",
+      ANTHROPIC_BASE_URL: model.url,
+      OBSERVER_THRESHOLD_CHARS: "200",
+      REFLECTOR_THRESHOLD_CHARS: "200",
+    });
+    try {
+      model.requests.length = 0;
+      const message =
+        "I've decided to move the homelab from Proxmox to Talos Kubernetes next month. I prefer declarative setups I can keep in git, " +
+        "and the old VMs keep drifting. Also the UPS battery is failing and needs replacing before the move.";
+      model.enqueue(
+        { text: "Good plan. Replace the UPS battery first, then migrate one service at a time." },
+        {
+          text:
+            'Here you go:\n```json\n[{"kind":"Decision","text":"The owner will move the homelab from Proxmox to Talos Kubernetes next month."},' +
+            '{"kind":"Preference","text":"The owner prefers declarative setups kept in git."},' +
+            '{"kind":"Issue","text":"The UPS battery is failing and needs replacing before the migration."},' +
+            '{"kind":"Mood","text":"dropped: not a known kind"},' +
+            '{"kind":"NextStep","text":"Replace the UPS battery, then migrate services one at a time to Talos Kubernetes in the homelab."}]\n```',
+        },
+        { text: '["The owner is standardising the homelab on declarative, git-managed infrastructure (Talos Kubernetes), starting next month after fixing the UPS."]' },
+      );
+      const res = await h.request("/api/chat", { method: "POST", json: { message } });
+      const { conversationId } = (await res.json()) as any;
+      const obs = await until(async () => {
+        const r = (await (await h.request(`/api/memories/observations?conversationId=${conversationId}`)).json()) as any;
+        return r.observations.length ? r.observations : null;
+      }, "observations");
+      expect(obs.map((o: any) => o.kind).sort()).toEqual(["Decision", "Issue", "NextStep", "Preference"]);
+      expect(obs.every((o: any) => o.conversationId === conversationId)).toBe(true);
+      const refl = await until(async () => {
+        const r = (await (await h.request("/api/memories/reflections")).json()) as any;
+        return r.reflections.length ? r.reflections : null;
+      }, "reflections");
+      expect(refl[0].text).toContain("git-managed infrastructure");
+      expect(refl[0].observationCount).toBe(4);
+      // Observer and reflector used their roles in the background, with the transcript and the observations.
+      expect(systemOf(1)).toContain("extract observations");
+      expect(JSON.stringify(model.requests[1]!.body.messages)).toContain("UPS battery is failing");
+      expect(JSON.stringify(model.requests[2]!.body.messages)).toContain("[Decision] The owner will move the homelab");
+      const unreflected = (await (await h.request("/api/memories/observations?unreflected=true")).json()) as any;
+      expect(unreflected.observations).toEqual([]);
+
+      model.enqueue({ text: "Sure." });
+      await h.request("/api/chat", { method: "POST", json: { message: "What should I do first this weekend?", conversationId } });
+      const system = systemOf(3);
+      expect(system).toContain("## Reflections\n- The owner is standardising the homelab");
+      expect(system).toContain("## Recent observations");
+      expect(system).toContain("(Issue) The UPS battery is failing");
+    } finally {
+      await h.close();
+    }
+  }, 15_000);
+
+  test("the observer skips cleanly past the daily budget and keeps its place", async () => {
+    const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, OBSERVER_THRESHOLD_CHARS: "200", DAILY_BUDGET_USD: "0.000001" });
+    try {
+      model.requests.length = 0;
+      model.enqueue({ text: "x".repeat(300), usage: { input: 1000, output: 1000 } });
+      const res = await h.request("/api/chat", { method: "POST", json: { message: "Tell me a long story about my homelab and its many servers." } });
+      expect(res.status).toBe(200);
+      const health = await until(async () => {
+        const m = ((await (await h.request("/api/system/health")).json()) as any).components.memory;
+        return m.observer ? m : null;
+      }, "the observer to run");
+      expect(health.observer).toMatchObject({ stored: 0, skipped: "budget_exceeded" });
+      expect(model.requests).toHaveLength(1);
+      const obs = (await (await h.request("/api/memories/observations")).json()) as any;
+      expect(obs.observations).toEqual([]);
+      // Budget raised: the next turn's observer reads from where it stopped, the first message included.
+      expect((await h.request("/api/models/config", { method: "PUT", json: { dailyBudgetUsd: 100 } })).status).toBe(200);
+      model.enqueue({ text: "Fine." }, { text: '[{"kind":"Fact","text":"The owner has many homelab servers."}]' });
+      await h.request("/api/chat", { method: "POST", json: { message: "And one more thing.", conversationId: (await res.json() as any).conversationId } });
+      const later = await until(async () => {
+        const r = (await (await h.request("/api/memories/observations")).json()) as any;
+        return r.observations.length ? r.observations : null;
+      }, "observations after the budget was raised");
+      expect(later[0].text).toBe("The owner has many homelab servers.");
+      const transcript = JSON.stringify(model.requests[2]!.body.messages);
+      expect(transcript).toContain("many servers");
+      expect(transcript).toContain("And one more thing.");
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("with no model configured the observer does nothing and chat is unaffected", async () => {
+    const h = await makeApp({ OBSERVER_THRESHOLD_CHARS: "200" });
+    try {
+      const health = ((await (await h.request("/api/system/health")).json()) as any).components.memory;
+      expect(health.observer).toBeNull();
+      expect((await store(h, "Memory works without any model", "general")).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
