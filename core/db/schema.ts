@@ -3,3 +3,4 @@ export * from "../conversations/conversation.sql.ts";
 export * from "../models/usage.sql.ts";
 export * from "../auth/session.sql.ts";
 export * from "./settings.sql.ts";
+export * from "../jobs/jobs.sql.ts";
