@@ -67,6 +67,8 @@ export const JobDispatchV1 = Type.Object(
     /** What the worker enforces on the run itself. */
     timeoutMs: TimeoutMs,
     createdAt: Type.Integer({ minimum: 0 }),
+    /** The worker persona (WORKER.md) for agent jobs: the core owns personality, workers stay stateless. */
+    persona: Type.Optional(Type.String({ maxLength: 64_000 })),
   },
   { additionalProperties: false },
 );
