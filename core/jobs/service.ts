@@ -1,0 +1,198 @@
+import { EventEmitter } from "node:events";
+import type { Config } from "../config/index.ts";
+import type { UsageLedger } from "../models/usage.ts";
+import { decode, encode, isFinal, JobDispatchV1, JobStatusV1, traceHeaders, type Bus, type Consumer, type Delivery, type JobSpec } from "../protocol/index.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { newId } from "../util/ids.ts";
+import { view, type JobStore, type JobView } from "./store.ts";
+
+export const AGENT_DEFAULT_TIMEOUT_MS = 300_000;
+
+export interface JobEvent {
+  id: string;
+  status: JobView["status"];
+}
+
+export interface DispatchOptions {
+  idempotencyKey?: string;
+  conversationId?: string;
+  traceId?: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/**
+ * The core's side of jobs: dispatch (row first, then publish, with an outbox
+ * for publishes the bus did not confirm), the status tracker, the reaper, and
+ * waiting for a result.
+ */
+export class JobService {
+  readonly events = new EventEmitter();
+  private tracker?: Consumer;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private stopped = false;
+
+  constructor(
+    private deps: {
+      store: JobStore;
+      bus: Bus;
+      config: Config;
+      log: Logger;
+      ledger: UsageLedger;
+      /** WORKER.md as it is now; sent with agent jobs. */
+      persona: () => string;
+      now?: () => number;
+    },
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  start(): void {
+    this.tracker = this.deps.bus.consumeStatuses((d) => this.onStatus(d));
+    const reapEvery = Math.min(5_000, Math.max(250, Math.floor(this.deps.config.jobs.deadlineGraceMs / 4)));
+    this.timers.push(setInterval(() => this.reap(), reapEvery));
+    this.timers.push(setInterval(() => void this.flushOutbox(), 1_000));
+    void this.flushOutbox();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.tracker?.stop(5_000);
+  }
+
+  private defaultTimeout(spec: JobSpec): number {
+    if (spec.timeoutMs) return spec.timeoutMs;
+    const j = this.deps.config.jobs;
+    return spec.type === "command" ? j.commandTimeoutMs : spec.type === "http" ? j.httpTimeoutMs : AGENT_DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Queues a job. A repeated idempotency key returns the first job and queues nothing. */
+  async dispatch(spec: JobSpec, opts: DispatchOptions = {}): Promise<{ job: JobView; created: boolean }> {
+    // Background model work pauses past the daily budget; refuse before queueing.
+    if (spec.type === "agent") this.deps.ledger.assertWithinBudget();
+    const now = this.now();
+    const timeoutMs = this.defaultTimeout(spec);
+    const { row, created } = this.deps.store.create({
+      id: newId(),
+      spec,
+      timeoutMs,
+      deadlineAt: now + timeoutMs + this.deps.config.jobs.deadlineGraceMs,
+      ...opts,
+      now,
+    });
+    if (created) {
+      this.emit(row.id, "queued");
+      await this.publish(row.id, spec, timeoutMs, row.createdAt, row.traceId ?? undefined);
+    }
+    return { job: view(this.deps.store.row(row.id) ?? row), created };
+  }
+
+  private async publish(id: string, spec: JobSpec, timeoutMs: number, createdAt: number, traceId?: string): Promise<boolean> {
+    const msg = {
+      v: 1 as const,
+      id,
+      job: spec,
+      timeoutMs,
+      createdAt,
+      ...(spec.type === "agent" ? { persona: this.deps.persona() } : {}),
+    };
+    try {
+      await this.deps.bus.publishJob(encode(JobDispatchV1, msg), traceHeaders(traceId), id);
+      this.deps.store.markPublished(id, this.now());
+      return true;
+    } catch (err) {
+      // The row stays unpublished; the outbox tries again.
+      this.deps.log.warn("job publish failed; will retry", { jobId: id, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  private flushing = false;
+  private async flushOutbox(): Promise<void> {
+    if (this.flushing || this.stopped) return;
+    this.flushing = true;
+    try {
+      for (const r of this.deps.store.unpublished(this.now() - 1_000)) {
+        if (!(await this.publish(r.id, r.spec as JobSpec, r.timeoutMs, r.createdAt, r.traceId ?? undefined))) break;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async onStatus(d: Delivery): Promise<void> {
+    const decoded = decode(JobStatusV1, d.data);
+    if (!decoded.ok) {
+      this.deps.log.warn("skipping a job status that fails its schema", { reason: decoded.reason, bytes: d.data.byteLength });
+      await d.term(decoded.reason);
+      return;
+    }
+    const m = decoded.value;
+    const r = this.deps.store.apply(m, this.now());
+    if (!r.known) {
+      this.deps.log.warn("status for a job this core does not know; skipped", { jobId: m.jobId, status: m.status });
+    } else if (r.applied && r.row) {
+      if (isFinal(m.status) && m.usage && !m.usage.recorded) {
+        // A remote worker's model usage is recorded here, like the brain's.
+        const { model, provider, recorded: _, ...usage } = m.usage;
+        try {
+          this.deps.ledger.record({ role: "worker", provider, model, usage, ...(r.row.conversationId ? { conversationId: r.row.conversationId } : {}) });
+        } catch (err) {
+          this.deps.log.warn("could not record worker usage", { jobId: m.jobId, error: (err as Error).message });
+        }
+      }
+      this.emit(m.jobId, r.row.status);
+    }
+    await d.ack();
+  }
+
+  private emit(id: string, status: JobView["status"]) {
+    const ev: JobEvent = { id, status };
+    this.events.emit(`job:${id}`, ev);
+    this.events.emit("job", ev);
+  }
+
+  reap(): JobView[] {
+    const failed = this.deps.store.reap(this.now());
+    for (const r of failed) {
+      this.deps.log.warn("job passed its deadline; failed", { jobId: r.id, error: (r.error as { message?: string })?.message });
+      this.emit(r.id, "failed");
+    }
+    return failed.map(view);
+  }
+
+  /**
+   * Waits for a final status, checking the store with backoff (and waking on
+   * each status event) up to `timeoutMs`; reports each status change it sees.
+   */
+  async waitFor(id: string, timeoutMs: number, onChange?: (ev: JobEvent) => void, signal?: AbortSignal): Promise<JobView | undefined> {
+    const until = this.now() + timeoutMs;
+    let last: string | undefined;
+    let delay = 25;
+    for (;;) {
+      const job = this.deps.store.get(id);
+      if (!job) return undefined;
+      if (job.status !== last) {
+        last = job.status;
+        onChange?.({ id, status: job.status });
+      }
+      const left = until - this.now();
+      if (isFinal(job.status) || left <= 0 || signal?.aborted) return job;
+      const step = new AbortController();
+      const wake = () => step.abort();
+      this.events.once(`job:${id}`, wake);
+      await sleep(Math.min(delay, left), signal ? AbortSignal.any([step.signal, signal]) : step.signal);
+      this.events.off(`job:${id}`, wake);
+      delay = Math.min(1_000, delay * 2);
+    }
+  }
+}
