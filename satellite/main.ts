@@ -5,9 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { NatsBus } from "../core/protocol/nats.ts";
 import { loadSatelliteConfig, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
-import { AnthropicWorkerModel } from "./worker/anthropic.ts";
 import { Redactor } from "./worker/executors/redact.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
 import { Worker, type WorkerLog } from "./worker/worker.ts";
@@ -31,6 +29,8 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     process.stderr.write(`bakerst-satellite: ${(err as Error).message}\n`);
     return 2;
   }
+  // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
+  const { NatsBus } = await import("../core/protocol/nats.ts");
   const creds = cfg.natsCreds ? readFileSync(cfg.natsCreds) : undefined;
   const bus = await NatsBus.open({
     url: cfg.natsUrl,
@@ -41,6 +41,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     log,
   });
   const hasModel = !!(cfg.anthropic.apiKey || cfg.anthropic.oauthToken);
+  const model = hasModel ? new (await import("./worker/anthropic.ts")).AnthropicWorkerModel({ ...cfg.anthropic, timeoutMs: 600_000, maxRetries: 3 }) : undefined;
   const worker = new Worker({
     bus,
     id: cfg.workerId,
@@ -52,7 +53,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     executors: {
       ...policies,
       redactor: new Redactor(cfg.redactValues),
-      ...(hasModel ? { model: new AnthropicWorkerModel({ ...cfg.anthropic, timeoutMs: 600_000, maxRetries: 3 }) } : {}),
+      ...(model ? { model } : {}),
     },
   });
   worker.start();
