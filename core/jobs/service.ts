@@ -91,7 +91,8 @@ export class JobService {
     });
     if (created) {
       this.emit(row.id, "queued");
-      await this.publish(row.id, spec, timeoutMs, row.createdAt, row.traceId ?? undefined);
+      // While the bus is reconnecting the row waits for the outbox instead of holding the caller.
+      if (this.deps.bus.health().status === "ok") await this.publish(row.id, spec, timeoutMs, row.createdAt, row.traceId ?? undefined);
     }
     return { job: view(this.deps.store.row(row.id) ?? row), created };
   }
@@ -118,10 +119,10 @@ export class JobService {
 
   private flushing = false;
   private async flushOutbox(): Promise<void> {
-    if (this.flushing || this.stopped) return;
+    if (this.flushing || this.stopped || this.deps.bus.health().status !== "ok") return;
     this.flushing = true;
     try {
-      for (const r of this.deps.store.unpublished(this.now() - 1_000)) {
+      for (const r of this.deps.store.unpublished(this.now() - 500)) {
         if (!(await this.publish(r.id, r.spec as JobSpec, r.timeoutMs, r.createdAt, r.traceId ?? undefined))) break;
       }
     } finally {

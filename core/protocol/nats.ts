@@ -47,7 +47,8 @@ function wrap(m: JsMsg): Delivery {
     deliveryCount: m.info.deliveryCount,
     ack: async () => m.ack(),
     nak: async (delayMs) => m.nak(delayMs),
-    term: async (reason) => m.term(reason.slice(0, 200)),
+    // On a work-queue stream only an ack removes the message; a poison message is acked away (the caller logs why).
+    term: async () => m.ack(),
     working: async () => m.working(),
   };
 }

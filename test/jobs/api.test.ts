@@ -30,14 +30,14 @@ describe("POST /api/jobs", () => {
     expect(typeof job.createdAt).toBe("number");
     expect(job.updatedAt).toBeGreaterThanOrEqual(job.createdAt);
     expect(job.history.map((s: { status: string }) => s.status)).toEqual(["received", "running", "completed"]);
-  });
+  }, 15_000);
 
   test("argv form and ?wait= answer with the finished job", async () => {
     const res = await post({ type: "command", argv: ["uname", "-s"] }, { wait: 5_000 });
     const job = await res.json();
     expect(job.status).toBe("completed");
     expect(job.result.stdout.trim()).toBe("Linux");
-  });
+  }, 15_000);
 
   test("a failing command ends failed with exit_code and keeps its output", async () => {
     const job = await (await post({ type: "command", command: "false" }, { wait: 5_000 })).json();
@@ -45,7 +45,7 @@ describe("POST /api/jobs", () => {
     expect(job.error.code).toBe("exit_code");
     expect(job.error.message).toContain("false exited with 1");
     expect(job.result.exitCode).toBe(1);
-  });
+  }, 15_000);
 
   test("a command past its timeout is killed and fails with timeout", async () => {
     const started = Date.now();
@@ -53,7 +53,7 @@ describe("POST /api/jobs", () => {
     expect(job.status).toBe("failed");
     expect(job.error.code).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(5_000);
-  });
+  }, 15_000);
 
   test("the same Idempotency-Key returns the same job and runs it once", async () => {
     const key = { "idempotency-key": "retry-abc-1" };
@@ -67,7 +67,7 @@ describe("POST /api/jobs", () => {
     expect(job.history.filter((s: { status: string }) => s.status === "completed")).toHaveLength(1);
     const list = await (await h.request("/api/jobs?limit=200")).json();
     expect(list.jobs.filter((j: { id: string }) => j.id === a.id)).toHaveLength(1);
-  });
+  }, 15_000);
 
   test("bad bodies are refused with 400 naming the field", async () => {
     const cases: [unknown, RegExp][] = [
@@ -87,7 +87,7 @@ describe("POST /api/jobs", () => {
       expect(err.code).toBe("invalid_job");
       expect(err.message).toMatch(message);
     }
-  });
+  }, 15_000);
 });
 
 describe("GET /api/jobs", () => {
@@ -100,11 +100,11 @@ describe("GET /api/jobs", () => {
     const missing = await h.request("/api/jobs/does-not-exist");
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.code).toBe("not_found");
-  });
+  }, 15_000);
 
   test("jobs need the API token", async () => {
     expect((await h.request("/api/jobs", { auth: false })).status).toBe(401);
-  });
+  }, 15_000);
 });
 
 describe("Jobs in edge mode", () => {
@@ -124,7 +124,7 @@ describe("Jobs in edge mode", () => {
       await second.close(false);
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 15_000);
 
   test("the reaper fails a job nobody finished by its deadline, with the reason", async () => {
     const app = await makeApp({ EDGE_WORKER: "false", JOB_DEADLINE_GRACE_MS: "1000" });
@@ -139,7 +139,7 @@ describe("Jobs in edge mode", () => {
     } finally {
       await app.close();
     }
-  });
+  }, 15_000);
 
   test("health shows the brain's and the edge worker's heartbeats and the bus", async () => {
     const health = await waitFor("worker heartbeat", async () => {
@@ -149,5 +149,5 @@ describe("Jobs in edge mode", () => {
     expect(health.components.bus).toMatchObject({ status: "ok", kind: "local" });
     expect(health.components.workers.workers[0]).toMatchObject({ role: "worker", capacity: 4, alive: true });
     expect(health.components.heartbeat.id).toMatch(/^brain-/);
-  });
+  }, 15_000);
 });

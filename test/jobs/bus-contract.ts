@@ -20,7 +20,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
     const track = (b: Bus) => (open.push(b), b);
     afterEach(async () => {
       for (const b of open.splice(0)) await b.close();
-    });
+    }, 15_000);
 
     test("a published job reaches one consumer with its headers, and an acked job is not delivered again", async () => {
       const bus = track(await fixture().open(1_000));
@@ -41,7 +41,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await waitFor("marker", () => got.length === 2);
       expect(got.map((d) => dec(d.data))).toEqual(["job-1", "marker"]);
       await c.stop();
-    });
+    }, 15_000);
 
     test("an unacked job is delivered again after the ack deadline, marked redelivered", async () => {
       const bus = track(await fixture().open(1_000));
@@ -56,7 +56,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       expect(got[1]!.deliveryCount).toBe(2);
       expect(dec(got[1]!.data)).toBe("slow");
       await c.stop();
-    });
+    }, 15_000);
 
     test("working() holds the job past the ack wait without a redelivery", async () => {
       const bus = track(await fixture().open(1_000));
@@ -75,7 +75,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await waitFor("long job", () => finished, 10_000);
       expect(deliveries).toBe(1);
       await c.stop();
-    });
+    }, 15_000);
 
     test("no more than `concurrency` handlers run at once", async () => {
       const bus = track(await fixture().open(5_000));
@@ -95,7 +95,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       expect(peak).toBeLessThanOrEqual(3);
       expect(peak).toBeGreaterThan(1);
       await c.stop();
-    });
+    }, 15_000);
 
     test("statuses arrive in publish order and the last one per job is kept", async () => {
       const bus = track(await fixture().open(1_000));
@@ -116,7 +116,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       expect(dec((await bus.lastStatus("job3"))!)).toBe("job3:39");
       expect(await bus.lastStatus("never-seen")).toBeUndefined();
       await c.stop();
-    });
+    }, 15_000);
 
     test("stop() lets the job in flight finish and takes no new ones", async () => {
       const bus = track(await fixture().open(5_000));
@@ -135,7 +135,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await bus.publishJob(enc("second"));
       await Bun.sleep(300);
       expect(started).toBe(1);
-    });
+    }, 15_000);
 
     test("a queued and an unacked job survive a restart and are delivered after it", async () => {
       const f = fixture();
@@ -157,7 +157,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await waitFor("both after restart", () => got.length === 2, 8_000);
       expect(got.sort()).toEqual(["in-flight", "queued"]);
       await c2.stop();
-    });
+    }, 15_000);
 
     test("a retried publish with the same dedupe id is queued once", async () => {
       const bus = track(await fixture().open(5_000));
@@ -173,7 +173,7 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await Bun.sleep(200);
       expect(got.filter((g) => g === "once")).toHaveLength(1);
       await c.stop();
-    });
+    }, 15_000);
 
     test("heartbeats reach subscribers with their subject", async () => {
       const bus = track(await fixture().open(1_000));
@@ -184,6 +184,6 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await waitFor("heartbeat", () => got.length === 1);
       expect(got[0]).toEqual(["bakerst.heartbeat.worker.w1", "beat"]);
       await sub.stop();
-    });
+    }, 15_000);
   });
 }

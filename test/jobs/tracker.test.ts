@@ -47,7 +47,7 @@ describe("Jobs status tracker", () => {
       ["received", false],
       ["running", false],
     ]);
-  });
+  }, 15_000);
 
   test("a duplicate status is stored once and a second final status does not replace the first", async () => {
     const id = await newJob();
@@ -62,7 +62,7 @@ describe("Jobs status tracker", () => {
     expect(job.status).toBe("failed");
     expect(job.error.message).toBe("first");
     expect(job.history.filter((s: { status: string }) => s.status === "running")).toHaveLength(1);
-  });
+  }, 15_000);
 
   test("garbage and unknown-job statuses are skipped and the tracker keeps going", async () => {
     const id = await newJob();
@@ -75,7 +75,7 @@ describe("Jobs status tracker", () => {
       return j.status === "completed" ? j : undefined;
     });
     expect(job.result).toBe(1);
-  });
+  }, 15_000);
 
   test("a remote agent job's usage is recorded in the ledger with the worker role", async () => {
     const id = await newJob();
@@ -90,5 +90,5 @@ describe("Jobs status tracker", () => {
     expect(usage.totals).toMatchObject({ inputTokens: 1000, outputTokens: 200 });
     const rows = h.s.store.sqlite.query("SELECT role, model FROM usage").all();
     expect(rows).toEqual([{ role: "worker", model: "claude-haiku-5-5" }]);
-  });
+  }, 15_000);
 });

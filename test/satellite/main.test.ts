@@ -12,7 +12,7 @@ describe("bakerst-satellite", () => {
     const out = r.stdout.toString();
     expect(out).toContain("--mode worker");
     for (const k of ["NATS_URL", "WORKER_CONCURRENCY", "COMMAND_ALLOWLIST", "HTTP_JOB_DENY", "ANTHROPIC_API_KEY"]) expect(out).toContain(k);
-  });
+  }, 15_000);
 
   test("bad settings exit 2 with a message naming the key", () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
@@ -29,11 +29,11 @@ describe("bakerst-satellite", () => {
       expect(r.exitCode).toBe(2);
       expect(r.stderr.toString()).toMatch(message);
     }
-  });
+  }, 15_000);
 
   test("a bad allowlist entry is refused at start", () => {
     const r = run(["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:1", COMMAND_ALLOWLIST: "date,sh" });
     expect(r.exitCode).toBe(2);
     expect(r.stderr.toString()).toContain("COMMAND_ALLOWLIST: sh runs other programs");
-  });
+  }, 15_000);
 });
