@@ -35,7 +35,7 @@ export const jobsArea: Area = {
   name: "jobs",
   async start(s) {
     const bus = await openBus(s);
-    const store = new JobStore(s.store.db);
+    const store = new JobStore(s.store.db, s.store.sqlite);
     const personality = new Personality(s.config.dataDir);
     const log = s.log.child({ area: "jobs" });
     const jobs = new JobService({ store, bus, config: s.config, log, ledger: s.models.ledger, persona: () => personality.read("WORKER.md") });

@@ -28,7 +28,7 @@ export const jobs = sqliteTable(
   (t) => [
     uniqueIndex("jobs_idempotency_key_idx").on(t.idempotencyKey),
     index("jobs_status_idx").on(t.status, t.deadlineAt),
-    index("jobs_created_idx").on(t.createdAt),
+    index("jobs_created_idx").on(t.createdAt, t.id),
   ],
 );
 

@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
 import type { Config } from "../config/index.ts";
 import type { UsageLedger } from "../models/usage.ts";
-import { decode, encode, isFinal, JobDispatchV1, JobStatusV1, traceHeaders, type Bus, type Consumer, type Delivery, type JobSpec } from "../protocol/index.ts";
+import { decode, encode, isFinal, JobDispatchV1, JobStatusV1, traceHeaders, type Bus, type Consumer, type Delivery, type JobSpec, type JobStatusMessage } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
-import { view, type JobStore, type JobView } from "./store.ts";
+import { view, type Applied, type JobStore, type JobView } from "./store.ts";
 
 export const AGENT_DEFAULT_TIMEOUT_MS = 300_000;
 
@@ -56,7 +56,7 @@ export class JobService {
   }
 
   start(): void {
-    this.tracker = this.deps.bus.consumeStatuses((d) => this.onStatus(d));
+    this.tracker = this.deps.bus.consumeStatuses((d) => this.onStatus(d), { inflight: 256 });
     const reapEvery = Math.min(5_000, Math.max(250, Math.floor(this.deps.config.jobs.deadlineGraceMs / 4)));
     this.timers.push(setInterval(() => this.reap(), reapEvery));
     this.timers.push(setInterval(() => void this.flushOutbox(), 1_000));
@@ -94,7 +94,7 @@ export class JobService {
       // While the bus is reconnecting the row waits for the outbox instead of holding the caller.
       if (this.deps.bus.health().status === "ok") await this.publish(row.id, spec, timeoutMs, row.createdAt, row.traceId ?? undefined);
     }
-    return { job: view(this.deps.store.row(row.id) ?? row), created };
+    return { job: view(row), created };
   }
 
   private async publish(id: string, spec: JobSpec, timeoutMs: number, createdAt: number, traceId?: string): Promise<boolean> {
@@ -130,30 +130,62 @@ export class JobService {
     }
   }
 
-  private async onStatus(d: Delivery): Promise<void> {
+  private batch: { m: JobStatusMessage; d: Delivery; done: (err?: unknown) => void }[] = [];
+  private flushQueued = false;
+
+  /**
+   * Statuses arrive in publish order; each is queued and the queue is applied
+   * in one transaction on the next turn of the event loop, then acked.
+   */
+  private onStatus(d: Delivery): Promise<void> {
     const decoded = decode(JobStatusV1, d.data);
     if (!decoded.ok) {
       this.deps.log.warn("skipping a job status that fails its schema", { reason: decoded.reason, bytes: d.data.byteLength });
-      await d.term(decoded.reason);
+      return d.term(decoded.reason);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ m: decoded.value, d, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(() => this.flushStatuses());
+      }
+    });
+  }
+
+  private flushStatuses(): void {
+    this.flushQueued = false;
+    const batch = this.batch.splice(0);
+    if (!batch.length) return;
+    let results: Applied[];
+    try {
+      results = this.deps.store.applyMany(
+        batch.map((b) => b.m),
+        this.now(),
+      );
+    } catch (err) {
+      // Unacked, so the bus delivers them again.
+      this.deps.log.error("could not store job statuses", { count: batch.length, error: (err as Error).message });
+      for (const b of batch) b.done(err);
       return;
     }
-    const m = decoded.value;
-    const r = this.deps.store.apply(m, this.now());
-    if (!r.known) {
-      this.deps.log.warn("status for a job this core does not know; skipped", { jobId: m.jobId, status: m.status });
-    } else if (r.applied && r.row) {
-      if (isFinal(m.status) && m.usage && !m.usage.recorded) {
-        // A remote worker's model usage is recorded here, like the brain's.
-        const { model, provider, recorded: _, ...usage } = m.usage;
-        try {
-          this.deps.ledger.record({ role: "worker", provider, model, usage, ...(r.row.conversationId ? { conversationId: r.row.conversationId } : {}) });
-        } catch (err) {
-          this.deps.log.warn("could not record worker usage", { jobId: m.jobId, error: (err as Error).message });
+    batch.forEach(({ m, d, done }, i) => {
+      const r = results[i]!;
+      if (!r.known) {
+        this.deps.log.warn("status for a job this core does not know; skipped", { jobId: m.jobId, status: m.status });
+      } else if (r.applied && r.row) {
+        if (isFinal(m.status) && m.usage && !m.usage.recorded) {
+          // A remote worker's model usage is recorded here, like the brain's.
+          const { model, provider, recorded: _, ...usage } = m.usage;
+          try {
+            this.deps.ledger.record({ role: "worker", provider, model, usage, ...(r.row.conversationId ? { conversationId: r.row.conversationId } : {}) });
+          } catch (err) {
+            this.deps.log.warn("could not record worker usage", { jobId: m.jobId, error: (err as Error).message });
+          }
         }
+        this.emit(m.jobId, r.row.status);
       }
-      this.emit(m.jobId, r.row.status);
-    }
-    await d.ack();
+      d.ack().then(() => done(), done);
+    });
   }
 
   private emit(id: string, status: JobView["status"]) {

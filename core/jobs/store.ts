@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Database } from "bun:sqlite";
 import type { Db } from "../db/client.ts";
 import { isFinal, type JobSpec, type JobStatusMessage, type WireError } from "../protocol/index.ts";
 import { jobs, jobStatuses } from "./jobs.sql.ts";
@@ -42,6 +43,8 @@ export function view(r: Row): JobView {
   };
 }
 
+export type Applied = { known: boolean; applied: boolean; row?: Row };
+
 export interface NewJob {
   id: string;
   spec: JobSpec;
@@ -53,42 +56,134 @@ export interface NewJob {
   now: number;
 }
 
+const COLUMNS =
+  "id, type, spec, status, result, error, idempotency_key, worker_id, attempts, conversation_id, trace_id, timeout_ms, deadline_at, published_at, created_at, updated_at";
+
+interface RawRow {
+  id: string;
+  type: Row["type"];
+  spec: string;
+  status: Row["status"];
+  result: string | null;
+  error: string | null;
+  idempotency_key: string | null;
+  worker_id: string | null;
+  attempts: number;
+  conversation_id: string | null;
+  trace_id: string | null;
+  timeout_ms: number;
+  deadline_at: number;
+  published_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const json = (v: string | null) => (v === null ? null : (JSON.parse(v) as unknown));
+
+function fromRaw(r: RawRow): Row {
+  return {
+    id: r.id,
+    type: r.type,
+    spec: json(r.spec),
+    status: r.status,
+    result: json(r.result),
+    error: json(r.error),
+    idempotencyKey: r.idempotency_key,
+    workerId: r.worker_id,
+    attempts: r.attempts,
+    conversationId: r.conversation_id,
+    traceId: r.trace_id,
+    timeoutMs: r.timeout_ms,
+    deadlineAt: r.deadline_at,
+    publishedAt: r.published_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/**
+ * Jobs in SQLite. The hot paths (create, apply, get) are prepared statements:
+ * they run several times per job and drizzle's query building would dominate.
+ */
 export class JobStore {
-  constructor(private db: Db) {}
+  private q: ReturnType<typeof prepare>;
+
+  constructor(
+    private db: Db,
+    private sqlite: Database,
+  ) {
+    this.q = prepare(sqlite);
+  }
 
   /** Inserts the job; with an idempotency key already used, returns that job instead. */
   create(j: NewJob): { row: Row; created: boolean } {
-    const inserted = this.db
-      .insert(jobs)
-      .values({
-        id: j.id,
-        type: j.spec.type,
-        spec: j.spec,
-        status: "queued",
-        idempotencyKey: j.idempotencyKey ?? null,
-        conversationId: j.conversationId ?? null,
-        traceId: j.traceId ?? null,
-        timeoutMs: j.timeoutMs,
-        deadlineAt: j.deadlineAt,
-        createdAt: j.now,
-        updatedAt: j.now,
-      })
-      .onConflictDoNothing({ target: jobs.idempotencyKey })
-      .returning()
-      .get();
-    if (inserted) return { row: inserted, created: true };
-    const existing = this.db.select().from(jobs).where(eq(jobs.idempotencyKey, j.idempotencyKey!)).get();
+    const inserted = this.q.insert.get(
+      j.id,
+      j.spec.type,
+      JSON.stringify(j.spec),
+      j.idempotencyKey ?? null,
+      j.conversationId ?? null,
+      j.traceId ?? null,
+      j.timeoutMs,
+      j.deadlineAt,
+      j.now,
+      j.now,
+    ) as RawRow | null;
+    if (inserted) return { row: fromRaw(inserted), created: true };
+    const existing = this.q.byKey.get(j.idempotencyKey ?? "") as RawRow | null;
     if (!existing) throw new Error("idempotency conflict without an existing job");
-    return { row: existing, created: false };
+    return { row: fromRaw(existing), created: false };
   }
 
   row(id: string): Row | undefined {
-    return this.db.select().from(jobs).where(eq(jobs.id, id)).get();
+    const r = this.q.byId.get(id) as RawRow | null;
+    return r ? fromRaw(r) : undefined;
   }
 
   get(id: string): JobView | undefined {
     const r = this.row(id);
     return r ? view(r) : undefined;
+  }
+
+  markPublished(id: string, at: number): void {
+    this.q.published.run(at, id);
+  }
+
+  /**
+   * Records a worker's status and moves the job forward when it is newer.
+   * Duplicates, late arrivals and statuses after a final one are kept in the
+   * history but change nothing.
+   */
+  apply(m: JobStatusMessage, now: number): Applied {
+    return this.applyMany([m], now)[0]!;
+  }
+
+  /** Applies statuses in order in one transaction: one commit for a whole batch. */
+  applyMany(ms: JobStatusMessage[], now: number): Applied[] {
+    return this.sqlite.transaction(() => ms.map((m) => this.applyOne(m, now)))();
+  }
+
+  private applyOne(m: JobStatusMessage, now: number): Applied {
+    {
+      const raw = this.q.byId.get(m.jobId) as RawRow | null;
+      if (!raw) return { known: false, applied: false };
+      const cur = fromRaw(raw);
+      const forward = !isFinal(cur.status) && RANK[m.status] > RANK[cur.status];
+      const inserted = this.q.insertStatus.get(m.jobId, m.status, m.workerId, m.attempt, m.at, forward ? 1 : 0);
+      if (!inserted || !forward) return { known: true, applied: false, row: cur };
+      const final = isFinal(m.status);
+      const updated = this.q.advance.get(
+        m.status,
+        m.workerId,
+        Math.max(cur.attempts, m.attempt),
+        Math.max(now, cur.updatedAt),
+        final ? 1 : 0,
+        final && m.result !== undefined ? JSON.stringify(m.result) : null,
+        final && m.error ? JSON.stringify(m.error) : null,
+        m.jobId,
+      ) as RawRow;
+      return { known: true, applied: true, row: fromRaw(updated) };
+    }
   }
 
   list(q: { limit: number; status?: JobStatus; type?: JobSpec["type"]; before?: number }): JobView[] {
@@ -104,10 +199,6 @@ export class JobStore {
     return this.db.select().from(jobStatuses).where(eq(jobStatuses.jobId, id)).orderBy(jobStatuses.id).all();
   }
 
-  markPublished(id: string, at: number): void {
-    this.db.update(jobs).set({ publishedAt: at }).where(eq(jobs.id, id)).run();
-  }
-
   /** Jobs in SQLite the bus never confirmed, oldest first (the outbox). */
   unpublished(olderThan: number, limit = 200): Row[] {
     return this.db
@@ -117,39 +208,6 @@ export class JobStore {
       .orderBy(jobs.createdAt)
       .limit(limit)
       .all();
-  }
-
-  /**
-   * Records a worker's status and moves the job forward when it is newer.
-   * Duplicates, late arrivals and statuses after a final one are kept in the
-   * history but change nothing.
-   */
-  apply(m: JobStatusMessage, now: number): { known: boolean; applied: boolean; row?: Row } {
-    return this.db.transaction((tx) => {
-      const cur = tx.select().from(jobs).where(eq(jobs.id, m.jobId)).get();
-      if (!cur) return { known: false, applied: false };
-      const forward = !isFinal(cur.status) && RANK[m.status] > RANK[cur.status];
-      const inserted = tx
-        .insert(jobStatuses)
-        .values({ jobId: m.jobId, status: m.status, workerId: m.workerId, attempt: m.attempt, at: m.at, applied: forward })
-        .onConflictDoNothing()
-        .returning({ id: jobStatuses.id })
-        .get();
-      if (!inserted || !forward) return { known: true, applied: false, row: cur };
-      const row = tx
-        .update(jobs)
-        .set({
-          status: m.status,
-          workerId: m.workerId,
-          attempts: Math.max(cur.attempts, m.attempt),
-          updatedAt: Math.max(now, cur.updatedAt),
-          ...(isFinal(m.status) ? { result: m.result ?? null, error: m.error ?? null } : {}),
-        })
-        .where(eq(jobs.id, m.jobId))
-        .returning()
-        .get();
-      return { known: true, applied: true, row };
-    });
   }
 
   /** Fails every unfinished job past its deadline; returns them. */
@@ -182,4 +240,24 @@ export class JobStore {
     for (const r of rows) out[r.status] = r.n;
     return out;
   }
+}
+
+function prepare(db: Database) {
+  return {
+    insert: db.query(
+      `INSERT INTO jobs (id, type, spec, status, idempotency_key, conversation_id, trace_id, timeout_ms, deadline_at, created_at, updated_at, attempts)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+    ),
+    byId: db.query(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`),
+    byKey: db.query(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`),
+    published: db.query("UPDATE jobs SET published_at = ? WHERE id = ?"),
+    insertStatus: db.query(
+      "INSERT INTO job_statuses (job_id, status, worker_id, attempt, at, applied) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+    ),
+    advance: db.query(
+      `UPDATE jobs SET status = ?1, worker_id = ?2, attempts = ?3, updated_at = ?4,
+         result = CASE WHEN ?5 THEN ?6 ELSE result END, error = CASE WHEN ?5 THEN ?7 ELSE error END
+       WHERE id = ?8 RETURNING ${COLUMNS}`,
+    ),
+  };
 }

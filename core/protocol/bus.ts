@@ -47,8 +47,12 @@ export interface Bus {
   consumeJobs(handler: Handler, opts: { concurrency: number }): Consumer;
   /** Resolves once the status is durably stored. */
   publishStatus(jobId: string, data: Uint8Array, headers?: Headers): Promise<void>;
-  /** Durable, in publish order, one at a time; the core's status tracker. */
-  consumeStatuses(handler: Handler): Consumer;
+  /**
+   * Durable; handlers are called in publish order. With `inflight` above 1 the
+   * next call does not wait for the previous one to finish, so a caller can
+   * apply a batch in one go (the core's status tracker does).
+   */
+  consumeStatuses(handler: Handler, opts?: { inflight?: number }): Consumer;
   /** The last status published for a job, for dedupe of redelivered jobs. */
   lastStatus(jobId: string): Promise<Uint8Array | undefined>;
   /** Fire and forget; a missed heartbeat is not an error. */

@@ -66,6 +66,7 @@ export class NatsBus implements Bus {
     private log: NonNullable<NatsBusOptions["log"]>,
   ) {
     void this.watch();
+    void nc.closed().then(() => (this.state = { status: "down", detail: "connection closed" }));
   }
 
   static async open(opts: NatsBusOptions): Promise<NatsBus> {
@@ -102,8 +103,9 @@ export class NatsBus implements Bus {
     this.state = { status: "down", detail: "connection closed" };
   }
 
+  /** Kept up to date by watch(); called on every dispatch, so it only reads a field. */
   health(): BusHealth {
-    return this.nc.isClosed() ? { status: "down", detail: "connection closed" } : this.state;
+    return this.state;
   }
 
   async publishJob(data: Uint8Array, headers?: Headers, dedupeId?: string): Promise<void> {
@@ -120,11 +122,13 @@ export class NatsBus implements Bus {
   }
 
   consumeJobs(handler: Handler, opts: { concurrency: number }): Consumer {
-    return this.consume(JOBS_STREAM, JOBS_CONSUMER, handler, opts.concurrency);
+    // Buffer no more jobs than can run: a buffered job's ack deadline is already ticking.
+    return this.consume(JOBS_STREAM, JOBS_CONSUMER, handler, opts.concurrency, Math.max(1, opts.concurrency));
   }
 
-  consumeStatuses(handler: Handler): Consumer {
-    return this.consume(STATUS_STREAM, STATUS_CONSUMER, handler, 1);
+  consumeStatuses(handler: Handler, opts: { inflight?: number } = {}): Consumer {
+    const inflight = Math.max(1, opts.inflight ?? 1);
+    return this.consume(STATUS_STREAM, STATUS_CONSUMER, handler, inflight, Math.max(500, inflight));
   }
 
   async publishHeartbeat(subject: string, data: Uint8Array): Promise<void> {
@@ -149,7 +153,7 @@ export class NatsBus implements Bus {
    * Pulls with at most `concurrency` handlers running; re-creates the pull
    * after errors (server restarts, consumer briefly missing) until stopped.
    */
-  private consume(stream: string, durable: string, handler: Handler, concurrency: number): Consumer {
+  private consume(stream: string, durable: string, handler: Handler, concurrency: number, buffer: number): Consumer {
     let stopping = false;
     let current: { stop(): void } | undefined;
     const inflight = new Set<Promise<void>>();
@@ -164,7 +168,7 @@ export class NatsBus implements Bus {
       while (!stopping) {
         try {
           const c = await this.js.consumers.get(stream, durable);
-          const messages = await c.consume({ max_messages: Math.max(1, concurrency), idle_heartbeat: 1_000, expires: 5_000 });
+          const messages = await c.consume({ max_messages: buffer, idle_heartbeat: 1_000, expires: 5_000 });
           current = messages;
           if (stopping) messages.stop();
           for await (const m of messages) {

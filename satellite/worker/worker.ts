@@ -33,6 +33,8 @@ export interface WorkerOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Completed ids remembered to drop redeliveries without asking the bus. */
 const RECENT_LIMIT = 10_000;
+/** JetStream drops a re-published job id within 2 minutes; older jobs are checked against their last status. */
+const OUTBOX_SUSPECT_MS = 60_000;
 
 /**
  * Pulls jobs from the bus and runs them. The guarantees live here, shared by
@@ -139,7 +141,11 @@ export class Worker {
       // A redelivery of a job this worker is still running: the running copy acks it.
       return;
     }
-    if (await this.alreadyFinal(job.id)) {
+    // Only a redelivery, or a job old enough that the core's outbox may have published it twice
+    // (beyond JetStream's duplicate window), can have a final status already; a fresh
+    // first delivery skips the lookup.
+    const mayBeDone = d.redelivered || this.recent.has(job.id) || Date.now() - job.createdAt > OUTBOX_SUSPECT_MS;
+    if (mayBeDone && (await this.alreadyFinal(job.id))) {
       this.log("info", "job already finished; dropping the redelivery", { jobId: job.id, delivery: d.deliveryCount });
       this.remember(job.id);
       await d.ack();
@@ -150,8 +156,11 @@ export class Worker {
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
     const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.bus.ackWaitMs / 3)));
     try {
-      await this.publish({ ...base, status: "received", at: Date.now() }, traceId, d);
-      await this.publish({ ...base, status: "running", at: Date.now() }, traceId, d);
+      // Both go out on one connection, so the stream keeps their order; no need to wait in between.
+      await Promise.all([
+        this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
+        this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
+      ]);
       let final: JobStatusMessage;
       const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
       try {

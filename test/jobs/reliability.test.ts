@@ -107,10 +107,12 @@ describe("Jobs over NATS JetStream", () => {
   }, 60_000);
 
   test("nats-server stopped and restarted mid-run: every dispatched job completes once", async () => {
-    const h = await makeApp(coreEnv());
+    // An outage shorter than the ack wait keeps every worker's lease: no job runs twice.
+    // (One longer than it hands running jobs to other workers: at least once, first final status wins.)
+    const h = await makeApp({ ...coreEnv(), JOB_ACK_WAIT_MS: "8000" });
     try {
-      spawnWorker(nats.url, "nr-a", workerEnv);
-      spawnWorker(nats.url, "nr-b", workerEnv);
+      spawnWorker(nats.url, "nr-a", { ...workerEnv, JOB_ACK_WAIT_MS: "8000" });
+      spawnWorker(nats.url, "nr-b", { ...workerEnv, JOB_ACK_WAIT_MS: "8000" });
       const ids: string[] = [];
       for (let i = 0; i < 12; i++) ids.push(await dispatch(h, { type: "command", argv: ["sleep", "0.4"] }));
       await waitFor("some running", () => (counts(h).running ?? 0) > 0, 15_000);

@@ -50,4 +50,4 @@ CREATE TABLE `jobs` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `jobs_idempotency_key_idx` ON `jobs` (`idempotency_key`);--> statement-breakpoint
 CREATE INDEX `jobs_status_idx` ON `jobs` (`status`,`deadline_at`);--> statement-breakpoint
-CREATE INDEX `jobs_created_idx` ON `jobs` (`created_at`);
+CREATE INDEX `jobs_created_idx` ON `jobs` (`created_at`,`id`);

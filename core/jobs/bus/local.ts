@@ -68,8 +68,8 @@ export class LocalBus implements Bus {
     return this.consume(JOBS, handler, Math.max(1, opts.concurrency));
   }
 
-  consumeStatuses(handler: Handler): Consumer {
-    return this.consume(STATUS, handler, 1);
+  consumeStatuses(handler: Handler, opts: { inflight?: number } = {}): Consumer {
+    return this.consume(STATUS, handler, Math.max(1, opts.inflight ?? 1));
   }
 
   async publishHeartbeat(subject: string, data: Uint8Array): Promise<void> {
