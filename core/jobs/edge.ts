@@ -3,6 +3,7 @@
  * the one place core imports from satellite/ (a test keeps it that way).
  */
 import { buildPolicies, Redactor, Worker, type AgentModel, type AgentModelReply } from "../../satellite/worker/index.ts";
+import { ConfigError } from "../config/index.ts";
 import type { ModelRouter } from "../models/router.ts";
 import { parseRef } from "../models/router.ts";
 import type { Bus } from "../protocol/index.ts";
@@ -35,6 +36,17 @@ class RouterWorkerModel implements AgentModel {
   }
 }
 
+/** The worker's policies from config; a bad allowlist or host rule names its key. */
+function policies(j: Services["config"]["jobs"]) {
+  try {
+    return buildPolicies(j);
+  } catch (err) {
+    const m = /^([A-Z_]+): (.*)$/.exec((err as Error).message);
+    if (m) throw new ConfigError(m[1]!, m[2]!, "config");
+    throw err;
+  }
+}
+
 export function startEdgeWorker(s: Services, bus: Bus, id: string): Worker {
   const j = s.config.jobs;
   const log = s.log.child({ area: "worker", worker: id });
@@ -46,7 +58,7 @@ export function startEdgeWorker(s: Services, bus: Bus, id: string): Worker {
     heartbeatMs: j.heartbeatMs,
     log: (level, msg, fields) => log[level](msg, fields),
     executors: {
-      ...buildPolicies(j),
+      ...policies(j),
       redactor: new Redactor(j.redactValues),
       ...(s.models.router.hasModel("worker") ? { model: new RouterWorkerModel(s.models.router) } : {}),
     },

@@ -151,3 +151,10 @@ describe("Jobs in edge mode", () => {
     expect(health.components.heartbeat.id).toMatch(/^brain-/);
   }, 15_000);
 });
+
+describe("Jobs config", () => {
+  test("a bad allowlist or host rule stops the start with the key named", async () => {
+    await expect(makeApp({ COMMAND_ALLOWLIST: "date,bash" })).rejects.toThrow("config COMMAND_ALLOWLIST (config): expected bash runs other programs and cannot be allowlisted");
+    await expect(makeApp({ HTTP_JOB_DENY: "10.0.0.0/99" })).rejects.toThrow("HTTP_JOB_DENY");
+  });
+});
