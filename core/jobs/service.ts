@@ -4,7 +4,7 @@ import type { UsageLedger } from "../models/usage.ts";
 import { decode, encode, isFinal, JobDispatchV1, JobStatusV1, traceHeaders, type Bus, type Consumer, type Delivery, type JobSpec, type JobStatusMessage } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
-import { view, type Applied, type JobStore, type JobView } from "./store.ts";
+import { view, type Applied, type JobRow, type JobStore, type JobView, type NewJob } from "./store.ts";
 
 export const AGENT_DEFAULT_TIMEOUT_MS = 300_000;
 
@@ -81,7 +81,7 @@ export class JobService {
     if (spec.type === "agent") this.deps.ledger.assertWithinBudget();
     const now = this.now();
     const timeoutMs = this.defaultTimeout(spec);
-    const { row, created } = this.deps.store.create({
+    const { row, created } = await this.createSoon({
       id: newId(),
       spec,
       timeoutMs,
@@ -108,12 +108,49 @@ export class JobService {
     };
     try {
       await this.deps.bus.publishJob(encode(JobDispatchV1, msg), traceHeaders(traceId), id);
-      this.deps.store.markPublished(id, this.now());
+      this.markPublished(id);
       return true;
     } catch (err) {
       // The row stays unpublished; the outbox tries again.
       this.deps.log.warn("job publish failed; will retry", { jobId: id, error: (err as Error).message });
       return false;
+    }
+  }
+
+  private creating: { job: NewJob; resolve: (r: { row: JobRow; created: boolean }) => void; reject: (err: unknown) => void }[] = [];
+  /**
+   * Group commit: dispatches that arrive in the same event-loop turn are
+   * inserted in one transaction (a commit costs more than the insert).
+   */
+  private createSoon(job: NewJob): Promise<{ row: JobRow; created: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.creating.push({ job, resolve, reject });
+      if (this.creating.length > 1) return;
+      setImmediate(() => {
+        const batch = this.creating.splice(0);
+        try {
+          const results = this.deps.store.createMany(batch.map((b) => b.job));
+          batch.forEach((b, i) => b.resolve(results[i]!));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      });
+    });
+  }
+
+  private published: string[] = [];
+  /** Confirmed publishes are marked in one write per event-loop turn; the outbox tolerates the lag. */
+  private markPublished(id: string) {
+    this.published.push(id);
+    if (this.published.length === 1) {
+      setImmediate(() => {
+        const ids = this.published.splice(0);
+        try {
+          this.deps.store.markPublished(ids, this.now());
+        } catch (err) {
+          this.deps.log.warn("could not mark jobs published; the outbox will publish them again", { count: ids.length, error: (err as Error).message });
+        }
+      });
     }
   }
 

@@ -9,6 +9,7 @@ export const JOB_STATUSES: JobStatus[] = ["queued", "received", "running", "comp
 const RANK: Record<JobStatus, number> = { queued: 0, received: 1, running: 2, completed: 3, failed: 3 };
 
 type Row = typeof jobs.$inferSelect;
+export type JobRow = Row;
 
 /** The public shape of a job (GET /api/jobs/:id). */
 export interface JobView {
@@ -117,7 +118,7 @@ export class JobStore {
 
   /** Inserts the job; with an idempotency key already used, returns that job instead. */
   create(j: NewJob): { row: Row; created: boolean } {
-    const inserted = this.q.insert.get(
+    const { changes } = this.q.insert.run(
       j.id,
       j.spec.type,
       JSON.stringify(j.spec),
@@ -128,11 +129,37 @@ export class JobStore {
       j.deadlineAt,
       j.now,
       j.now,
-    ) as RawRow | null;
-    if (inserted) return { row: fromRaw(inserted), created: true };
+    );
+    if (changes === 1) {
+      // The row as inserted, built here rather than read back: this runs once per job.
+      const row: Row = {
+        id: j.id,
+        type: j.spec.type,
+        spec: j.spec,
+        status: "queued",
+        result: null,
+        error: null,
+        idempotencyKey: j.idempotencyKey ?? null,
+        workerId: null,
+        attempts: 0,
+        conversationId: j.conversationId ?? null,
+        traceId: j.traceId ?? null,
+        timeoutMs: j.timeoutMs,
+        deadlineAt: j.deadlineAt,
+        publishedAt: null,
+        createdAt: j.now,
+        updatedAt: j.now,
+      };
+      return { row, created: true };
+    }
     const existing = this.q.byKey.get(j.idempotencyKey ?? "") as RawRow | null;
     if (!existing) throw new Error("idempotency conflict without an existing job");
     return { row: fromRaw(existing), created: false };
+  }
+
+  /** Several creates in one transaction: one commit for the batch. */
+  createMany(js: NewJob[]): { row: Row; created: boolean }[] {
+    return this.sqlite.transaction(() => js.map((j) => this.create(j)))();
   }
 
   row(id: string): Row | undefined {
@@ -145,8 +172,9 @@ export class JobStore {
     return r ? view(r) : undefined;
   }
 
-  markPublished(id: string, at: number): void {
-    this.q.published.run(at, id);
+  markPublished(ids: string[], at: number): void {
+    if (ids.length === 1) this.q.published.run(at, ids[0]!);
+    else this.sqlite.transaction(() => ids.forEach((id) => this.q.published.run(at, id)))();
   }
 
   /**
@@ -169,20 +197,28 @@ export class JobStore {
       if (!raw) return { known: false, applied: false };
       const cur = fromRaw(raw);
       const forward = !isFinal(cur.status) && RANK[m.status] > RANK[cur.status];
-      const inserted = this.q.insertStatus.get(m.jobId, m.status, m.workerId, m.attempt, m.at, forward ? 1 : 0);
+      const inserted = this.q.insertStatus.run(m.jobId, m.status, m.workerId, m.attempt, m.at, forward ? 1 : 0).changes === 1;
       if (!inserted || !forward) return { known: true, applied: false, row: cur };
       const final = isFinal(m.status);
-      const updated = this.q.advance.get(
-        m.status,
-        m.workerId,
-        Math.max(cur.attempts, m.attempt),
-        Math.max(now, cur.updatedAt),
+      const row: Row = {
+        ...cur,
+        status: m.status,
+        workerId: m.workerId,
+        attempts: Math.max(cur.attempts, m.attempt),
+        updatedAt: Math.max(now, cur.updatedAt),
+        ...(final ? { result: m.result ?? null, error: m.error ?? null } : {}),
+      };
+      this.q.advance.run(
+        row.status,
+        row.workerId,
+        row.attempts,
+        row.updatedAt,
         final ? 1 : 0,
         final && m.result !== undefined ? JSON.stringify(m.result) : null,
         final && m.error ? JSON.stringify(m.error) : null,
         m.jobId,
-      ) as RawRow;
-      return { known: true, applied: true, row: fromRaw(updated) };
+      );
+      return { known: true, applied: true, row };
     }
   }
 
@@ -246,18 +282,18 @@ function prepare(db: Database) {
   return {
     insert: db.query(
       `INSERT INTO jobs (id, type, spec, status, idempotency_key, conversation_id, trace_id, timeout_ms, deadline_at, created_at, updated_at, attempts)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(idempotency_key) DO NOTHING`,
     ),
     byId: db.query(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`),
     byKey: db.query(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`),
     published: db.query("UPDATE jobs SET published_at = ? WHERE id = ?"),
     insertStatus: db.query(
-      "INSERT INTO job_statuses (job_id, status, worker_id, attempt, at, applied) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+      "INSERT INTO job_statuses (job_id, status, worker_id, attempt, at, applied) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ),
     advance: db.query(
       `UPDATE jobs SET status = ?1, worker_id = ?2, attempts = ?3, updated_at = ?4,
          result = CASE WHEN ?5 THEN ?6 ELSE result END, error = CASE WHEN ?5 THEN ?7 ELSE error END
-       WHERE id = ?8 RETURNING ${COLUMNS}`,
+       WHERE id = ?8`,
     ),
   };
 }

@@ -1,0 +1,17 @@
+import { serveApp, TOKEN } from "/work/wt-jobs/test/helpers/app.ts";
+import { startNats, waitFor } from "/work/wt-jobs/test/helpers/nats.ts";
+import { spawnWorker, killAllWorkers } from "/work/wt-jobs/test/helpers/workers.ts";
+const nats = await startNats();
+const target = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
+const app = await serveApp({ NATS_URL: nats.url });
+const N = Number(process.env.N ?? 5000);
+if (!process.env.NOWORKERS) for (const id of ["w1", "w2"]) spawnWorker(nats.url, id, { WORKER_CONCURRENCY: "64", LOG_LEVEL: "warn" });
+await Bun.sleep(1500);
+const done = () => (app.services.store.sqlite.query("SELECT count(*) AS n FROM jobs WHERE status = 'completed'").get() as { n: number }).n;
+const t0 = performance.now();
+const load = Bun.spawn([process.execPath, "/work/wt-jobs/scripts/bench/load.ts", `${app.url}/api/jobs`, TOKEN, JSON.stringify({ type: "http", url: `http://127.0.0.1:${target.port}/` }), String(N), "128"], { stdout: "pipe" });
+console.log("posted in", (await new Response(load.stdout).text()).trim(), "ms");
+if (!process.env.NOWORKERS) await waitFor("done", () => done() === N, 120_000, 10);
+console.log("e2e", Math.round(N / ((performance.now() - t0) / 1000)), "/s");
+await killAllWorkers(); await app.stop(); target.stop(true); await nats.cleanup();
+process.exit(0);
