@@ -6,7 +6,7 @@ import { NatsBus } from "../protocol/nats.ts";
 import type { Bus } from "../protocol/index.ts";
 import type { Services } from "../services.ts";
 import { LocalBus } from "./bus/local.ts";
-import { startEdgeWorker } from "./edge.ts";
+import { createEdgeWorker } from "./edge.ts";
 import { Heartbeats } from "./heartbeats.ts";
 import { jobRoutes } from "./routes.ts";
 import { JobService } from "./service.ts";
@@ -38,12 +38,20 @@ export const jobsArea: Area = {
     const store = new JobStore(s.store.db, s.store.sqlite);
     const personality = new Personality(s.config.dataDir);
     const log = s.log.child({ area: "jobs" });
+    const heartbeats = new Heartbeats(bus, s.config.jobs.heartbeatMs, s.version, log);
+    const edge = !s.config.nats.url && s.config.jobs.edgeWorker;
+    let worker: ReturnType<typeof createEdgeWorker> | undefined;
+    try {
+      // Built before anything starts: a bad allowlist or host rule fails the start cleanly.
+      worker = edge ? createEdgeWorker(s, bus, `edge-${heartbeats.brainId.slice("brain-".length)}`) : undefined;
+    } catch (err) {
+      await bus.close();
+      throw err;
+    }
     const jobs = new JobService({ store, bus, config: s.config, log, ledger: s.models.ledger, persona: () => personality.read("WORKER.md") });
     jobs.start();
-    const heartbeats = new Heartbeats(bus, s.config.jobs.heartbeatMs, s.version, log);
     heartbeats.start();
-    const edge = !s.config.nats.url && s.config.jobs.edgeWorker;
-    const worker = edge ? startEdgeWorker(s, bus, `edge-${heartbeats.brainId.slice("brain-".length)}`) : undefined;
+    worker?.start();
     registerJobTools(s, jobs, store);
 
     s.health.register("bus", () => ({ ...bus.health(), kind: bus.kind }));

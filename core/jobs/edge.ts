@@ -47,7 +47,8 @@ function policies(j: Services["config"]["jobs"]) {
   }
 }
 
-export function startEdgeWorker(s: Services, bus: Bus, id: string): Worker {
+/** Builds (and so validates) the in-process worker; the caller starts it. */
+export function createEdgeWorker(s: Services, bus: Bus, id: string): Worker {
   const j = s.config.jobs;
   const log = s.log.child({ area: "worker", worker: id });
   const worker = new Worker({
@@ -63,6 +64,5 @@ export function startEdgeWorker(s: Services, bus: Bus, id: string): Worker {
       ...(s.models.router.hasModel("worker") ? { model: new RouterWorkerModel(s.models.router) } : {}),
     },
   });
-  worker.start();
   return worker;
 }

@@ -123,6 +123,17 @@ export class Worker {
     }
   }
 
+  /** True when the job's last status comes from a later delivery, or is already final. */
+  private async leaseLost(jobId: string, attempt: number): Promise<boolean> {
+    try {
+      const last = await this.opts.bus.lastStatus(jobId);
+      const s = last ? decode(JobStatusV1, last) : undefined;
+      return !!s?.ok && (s.value.attempt > attempt || isFinal(s.value.status));
+    } catch {
+      return false;
+    }
+  }
+
   private remember(jobId: string) {
     this.recent.add(jobId);
     if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.values().next().value!);
@@ -151,6 +162,7 @@ export class Worker {
       await d.ack();
       return;
     }
+    const deliveredAt = Date.now();
     const ctl = new AbortController();
     this.running.set(job.id, ctl);
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
@@ -161,6 +173,11 @@ export class Worker {
         this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
         this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
       ]);
+      if (Date.now() - deliveredAt > this.opts.bus.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
+        // The statuses took longer than the ack wait (bus outage): the job went to another worker.
+        this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id, traceId });
+        return;
+      }
       let final: JobStatusMessage;
       const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
       try {
@@ -170,7 +187,7 @@ export class Worker {
         const e = err instanceof JobError ? err : new JobError("internal", (err as Error)?.message ?? String(err));
         if (ctl.signal.aborted && this.stopping) {
           // Cancelled by shutdown, not failed: leave it unacked for another worker.
-          this.log("info", "job abandoned on shutdown; it will be redelivered", { jobId: job.id });
+          this.log("info", "job abandoned on shutdown; it will be redelivered", { jobId: job.id, traceId });
           return;
         }
         final = { ...base, status: "failed", at: Date.now(), error: e.toWire(), ...(e.result !== undefined ? { result: e.result } : {}) };
@@ -178,7 +195,7 @@ export class Worker {
       if (await this.publish(final, traceId, d)) {
         this.remember(job.id);
         await d.ack();
-        this.log("debug", "job finished", { jobId: job.id, status: final.status });
+        this.log("debug", "job finished", { jobId: job.id, status: final.status, traceId });
       }
     } finally {
       clearInterval(keepalive);

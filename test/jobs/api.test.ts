@@ -154,7 +154,14 @@ describe("Jobs in edge mode", () => {
 
 describe("Jobs config", () => {
   test("a bad allowlist or host rule stops the start with the key named", async () => {
-    await expect(makeApp({ COMMAND_ALLOWLIST: "date,bash" })).rejects.toThrow("config COMMAND_ALLOWLIST (config): expected bash runs other programs and cannot be allowlisted");
-    await expect(makeApp({ HTTP_JOB_DENY: "10.0.0.0/99" })).rejects.toThrow("HTTP_JOB_DENY");
+    const dataDir = tempDir();
+    try {
+      await expect(makeApp({ COMMAND_ALLOWLIST: "date,bash" }, { dataDir })).rejects.toThrow(
+        "config COMMAND_ALLOWLIST (config): expected bash runs other programs and cannot be allowlisted",
+      );
+      await expect(makeApp({ HTTP_JOB_DENY: "10.0.0.0/99" }, { dataDir })).rejects.toThrow("HTTP_JOB_DENY");
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
