@@ -165,3 +165,25 @@ describe("Jobs config", () => {
     }
   });
 });
+
+describe("dispatch_job waiting", () => {
+  test("gives up after JOB_WAIT_TIMEOUT_MS with the job still queued and says how to check later", async () => {
+    const app = await makeApp({ EDGE_WORKER: "false", JOB_WAIT_TIMEOUT_MS: "300" });
+    try {
+      const seen: string[] = [];
+      const ctx = { conversationId: "c1", turnId: "t1", signal: new AbortController().signal, emit: (e: { status: string }) => seen.push(e.status) };
+      const started = Date.now();
+      const out = await app.s.tools.execute("dispatch_job", { type: "command", command: "date" }, ctx);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(out.ok).toBe(true);
+      expect(out.content).toContain('"status": "queued"');
+      expect(out.content).toContain("check again with get_job");
+      expect(seen).toEqual(["queued"]);
+      const bad = await app.s.tools.execute("dispatch_job", { type: "command", command: "date; reboot" }, ctx);
+      expect(bad.ok).toBe(false);
+      expect(bad.content).toContain("shell syntax is not allowed");
+    } finally {
+      await app.close();
+    }
+  }, 15_000);
+});
