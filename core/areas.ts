@@ -1,4 +1,5 @@
 import type { RoutePlugin } from "./api/app.ts";
+import { jobsArea } from "./jobs/area.ts";
 import type { Services } from "./services.ts";
 import { memoryArea } from "./memory/area.ts";
 
@@ -18,4 +19,4 @@ export interface AreaHandle {
 }
 
 /** In start order; stopped in reverse. */
-export const AREAS: Area[] = [memoryArea];
+export const AREAS: Area[] = [jobsArea, memoryArea];

@@ -48,6 +48,21 @@ export interface Config {
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   nats: { url: string | undefined; credsFile: string | undefined };
+  jobs: {
+    ackWaitMs: number;
+    waitTimeoutMs: number;
+    deadlineGraceMs: number;
+    workerConcurrency: number;
+    edgeWorker: boolean;
+    heartbeatMs: number;
+    commandAllowlist: string | undefined;
+    commandTimeoutMs: number;
+    httpAllow: string[];
+    httpDeny: string[];
+    httpTimeoutMs: number;
+    /** Values never to show in job output: every configured secret and SECRETS_TO_REDACT. */
+    redactValues: string[];
+  };
   anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined };
   openai: { baseURL: string | undefined; apiKey: string | undefined };
   models: {
@@ -180,6 +195,23 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     maxBodyBytes: get<number>("MAX_BODY_BYTES")!,
     logLevel: str("LOG_LEVEL") as Config["logLevel"],
     nats: { url: str("NATS_URL"), credsFile: str("NATS_CREDS") },
+    jobs: {
+      ackWaitMs: get<number>("JOB_ACK_WAIT_MS")!,
+      waitTimeoutMs: get<number>("JOB_WAIT_TIMEOUT_MS")!,
+      deadlineGraceMs: get<number>("JOB_DEADLINE_GRACE_MS")!,
+      workerConcurrency: get<number>("WORKER_CONCURRENCY")!,
+      edgeWorker: get<boolean>("EDGE_WORKER")!,
+      heartbeatMs: get<number>("HEARTBEAT_INTERVAL_MS")!,
+      commandAllowlist: str("COMMAND_ALLOWLIST"),
+      commandTimeoutMs: get<number>("COMMAND_TIMEOUT_MS")!,
+      httpAllow: list("HTTP_JOB_ALLOW"),
+      httpDeny: list("HTTP_JOB_DENY"),
+      httpTimeoutMs: get<number>("HTTP_JOB_TIMEOUT_MS")!,
+      redactValues: [
+        ...(Object.keys(KEYS) as Key[]).filter((k) => KEYS[k].kind === "secret").map((k) => str(k)),
+        ...list("SECRETS_TO_REDACT").map((name) => env[name]),
+      ].filter((v): v is string => !!v),
+    },
     anthropic: {
       apiKey: str("ANTHROPIC_API_KEY"),
       oauthToken: str("ANTHROPIC_OAUTH_TOKEN"),

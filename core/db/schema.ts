@@ -4,3 +4,4 @@ export * from "../models/usage.sql.ts";
 export * from "../auth/session.sql.ts";
 export * from "./settings.sql.ts";
 export * from "../memory/memory.sql.ts";
+export * from "../jobs/jobs.sql.ts";

@@ -1,0 +1,49 @@
+import { Elysia, t } from "elysia";
+import { notFound } from "../errors.ts";
+import type { Services } from "../services.ts";
+import { parseJobRequest } from "./request.ts";
+import type { JobService } from "./service.ts";
+import { JOB_STATUSES, type JobStore } from "./store.ts";
+
+const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 128 }) });
+
+export const jobRoutes = (jobs: JobService, store: JobStore) => (s: Services) =>
+  new Elysia({ name: "jobs" })
+    .get(
+      "/api/jobs",
+      ({ query }) => {
+        const limit = query.limit ?? 50;
+        const items = store.list({ limit, status: query.status, type: query.type, before: query.before });
+        return { jobs: items, next: items.length === limit ? items[items.length - 1]!.createdAt : null };
+      },
+      {
+        query: t.Object({
+          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200 })),
+          before: t.Optional(t.Numeric({ minimum: 0 })),
+          status: t.Optional(t.Union(JOB_STATUSES.map((st) => t.Literal(st)))),
+          type: t.Optional(t.Union([t.Literal("command"), t.Literal("http"), t.Literal("agent")])),
+        }),
+      },
+    )
+    .get(
+      "/api/jobs/:id",
+      ({ params }) => {
+        const job = store.get(params.id);
+        if (!job) throw notFound("job", params.id);
+        return { ...job, history: store.history(job.id).map(({ id: _, jobId: __, ...h }) => h) };
+      },
+      { params: Id },
+    )
+    .post(
+      "/api/jobs",
+      async ({ body, request, query, set }) => {
+        const { spec, idempotencyKey } = parseJobRequest(body, request.headers.get("idempotency-key"));
+        const traceId = (set.headers["x-trace-id"] as string | undefined) ?? undefined;
+        const { job, created } = await jobs.dispatch(spec, { ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
+        set.status = created ? 202 : 200;
+        const wait = Math.min(query.wait ?? 0, s.config.jobs.waitTimeoutMs);
+        if (wait > 0) return (await jobs.waitFor(job.id, wait)) ?? job;
+        return { id: job.id, status: job.status };
+      },
+      { query: t.Object({ wait: t.Optional(t.Numeric({ minimum: 0, maximum: 3_600_000 })) }) },
+    );

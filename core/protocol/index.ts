@@ -1,0 +1,12 @@
+/**
+ * The wire between core and satellites: subjects, versioned message schemas,
+ * wire errors, trace headers and the Bus seam. Imports nothing from core or
+ * satellite (a test keeps it that way).
+ */
+export * from "./subjects.ts";
+export * from "./messages.ts";
+export * from "./codec.ts";
+export * from "./errors.ts";
+export * from "./trace.ts";
+export * from "./command.ts";
+export type * from "./bus.ts";

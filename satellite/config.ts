@@ -1,0 +1,166 @@
+/**
+ * The satellite's settings: environment first, flags over it, validated once
+ * with a message naming the bad key. It cannot use core/config (satellite/
+ * imports only core/protocol from core), so it has its own small table.
+ */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+
+export const MODES = ["worker"] as const;
+export type Mode = (typeof MODES)[number];
+
+export class SatelliteConfigError extends Error {
+  override name = "SatelliteConfigError";
+  constructor(key: string, expected: string, got?: string) {
+    super(`${key} must be ${expected}${got !== undefined ? `, got ${JSON.stringify(got.length > 80 ? `${got.slice(0, 80)}...` : got)}` : ""}`);
+  }
+}
+
+export const SATELLITE_KEYS = {
+  NATS_URL: "NATS server (required), e.g. nats://nats:4222 (--nats-url)",
+  NATS_CREDS: "NATS credentials file",
+  WORKER_ID: "this worker's id in heartbeats and statuses (--id); default host name + random suffix",
+  WORKER_CONCURRENCY: "jobs run at once (--concurrency), 1-256, default 4",
+  JOB_ACK_WAIT_MS: "ack deadline of a job before redelivery, default 30000",
+  HEARTBEAT_INTERVAL_MS: "heartbeat period, default 30000",
+  DRAIN_TIMEOUT_MS: "how long SIGTERM waits for running jobs, default 25000",
+  COMMAND_ALLOWLIST: "programs command jobs may run: uptime,df,kubectl:get|describe (default a read-only set)",
+  COMMAND_TIMEOUT_MS: "default command timeout, default 30000",
+  HTTP_JOB_ALLOW: "hosts/CIDRs http jobs may reach (unset: any but metadata and HTTP_JOB_DENY)",
+  HTTP_JOB_DENY: "hosts/CIDRs http jobs may not reach",
+  HTTP_JOB_TIMEOUT_MS: "default http job timeout, default 30000",
+  SECRETS_TO_REDACT: "names of further environment variables whose values are redacted from job output",
+  ANTHROPIC_API_KEY: "Anthropic key for agent jobs on this worker",
+  ANTHROPIC_OAUTH_TOKEN: "Anthropic OAuth token (instead of a key)",
+  ANTHROPIC_BASE_URL: "Anthropic API base URL",
+  MODEL_WORKER: "model for agent jobs, anthropic:<model> (default anthropic:claude-haiku-5-5)",
+  LOG_LEVEL: "debug, info, warn, error or silent (default info)",
+} as const;
+
+export interface SatelliteConfig {
+  mode: Mode;
+  natsUrl: string;
+  natsCreds: string | undefined;
+  workerId: string;
+  concurrency: number;
+  ackWaitMs: number;
+  heartbeatMs: number;
+  drainTimeoutMs: number;
+  commandAllowlist: string | undefined;
+  commandTimeoutMs: number;
+  httpAllow: string[];
+  httpDeny: string[];
+  httpTimeoutMs: number;
+  redactValues: string[];
+  anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined; model: string };
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  help: boolean;
+  version: boolean;
+}
+
+function int(key: string, raw: string | undefined, dflt: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new SatelliteConfigError(key, `an integer from ${min} to ${max}`, raw);
+  return n;
+}
+
+const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
+
+export function loadSatelliteConfig(argv: string[], env: Record<string, string | undefined>): SatelliteConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: "string" },
+      "nats-url": { type: "string" },
+      concurrency: { type: "string" },
+      id: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const help = !!values.help;
+  const version = !!values.version;
+  const mode = values.mode ?? "";
+  if (!help && !version && !(MODES as readonly string[]).includes(mode)) throw new SatelliteConfigError("--mode", `one of ${MODES.join(", ")}`, mode);
+
+  const natsUrl = values["nats-url"] ?? env.NATS_URL ?? "";
+  if (!help && !version) {
+    let ok = false;
+    try {
+      ok = ["nats:", "tls:", "ws:", "wss:"].includes(new URL(natsUrl).protocol);
+    } catch {
+      // reported below
+    }
+    if (!ok) throw new SatelliteConfigError("NATS_URL", "a nats:// URL (set NATS_URL or --nats-url)", natsUrl);
+  }
+  const workerId = values.id ?? env.WORKER_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 60)}-${crypto.randomUUID().slice(0, 8)}`;
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(workerId)) throw new SatelliteConfigError("WORKER_ID", 'letters, digits, "_" or "-" (1-128)', workerId);
+  const level = env.LOG_LEVEL ?? "info";
+  if (!["debug", "info", "warn", "error", "silent"].includes(level)) throw new SatelliteConfigError("LOG_LEVEL", "debug, info, warn, error or silent", level);
+  const modelRef = env.MODEL_WORKER?.split(",")[0]?.trim() || "anthropic:claude-haiku-5-5";
+  if (!modelRef.startsWith("anthropic:") || modelRef.length <= "anthropic:".length) {
+    throw new SatelliteConfigError("MODEL_WORKER", "anthropic:<model> (a satellite talks to Anthropic directly; route other providers through the core)", modelRef);
+  }
+  for (const key of ["ANTHROPIC_BASE_URL"] as const) {
+    const v = env[key];
+    if (v && !URL.canParse(v)) throw new SatelliteConfigError(key, "a URL", v);
+  }
+  const named = list(env.SECRETS_TO_REDACT).map((n) => env[n]);
+  const auto = Object.entries(env).flatMap(([k, v]) => (SECRET_NAME.test(k) && v ? [v] : []));
+
+  return {
+    mode: mode as Mode,
+    natsUrl,
+    natsCreds: env.NATS_CREDS || undefined,
+    workerId,
+    concurrency: int("WORKER_CONCURRENCY", values.concurrency ?? env.WORKER_CONCURRENCY, 4, 1, 256),
+    ackWaitMs: int("JOB_ACK_WAIT_MS", env.JOB_ACK_WAIT_MS, 30_000, 1_000, 600_000),
+    heartbeatMs: int("HEARTBEAT_INTERVAL_MS", env.HEARTBEAT_INTERVAL_MS, 30_000, 100, 600_000),
+    drainTimeoutMs: int("DRAIN_TIMEOUT_MS", env.DRAIN_TIMEOUT_MS, 25_000, 0, 600_000),
+    commandAllowlist: env.COMMAND_ALLOWLIST || undefined,
+    commandTimeoutMs: int("COMMAND_TIMEOUT_MS", env.COMMAND_TIMEOUT_MS, 30_000, 100, 3_600_000),
+    httpAllow: list(env.HTTP_JOB_ALLOW),
+    httpDeny: list(env.HTTP_JOB_DENY),
+    httpTimeoutMs: int("HTTP_JOB_TIMEOUT_MS", env.HTTP_JOB_TIMEOUT_MS, 30_000, 100, 3_600_000),
+    redactValues: [...named, ...auto].filter((v): v is string => !!v),
+    anthropic: {
+      apiKey: env.ANTHROPIC_API_KEY || undefined,
+      oauthToken: env.ANTHROPIC_OAUTH_TOKEN || undefined,
+      baseURL: env.ANTHROPIC_BASE_URL || undefined,
+      model: modelRef.slice("anthropic:".length),
+    },
+    logLevel: level as SatelliteConfig["logLevel"],
+    help,
+    version,
+  };
+}
+
+export function satelliteHelp(version: string): string {
+  const keys = Object.entries(SATELLITE_KEYS)
+    .map(([k, h]) => `  ${k.padEnd(24)}${h}`)
+    .join("\n");
+  return `bakerst-satellite ${version}
+
+Usage: bakerst-satellite --mode worker [--nats-url URL] [--concurrency N] [--id ID]
+
+Modes:
+  worker    pull jobs (command, http, agent) from NATS JetStream and run them
+
+Flags:
+  --mode MODE         role of this process (required)
+  --nats-url URL      NATS server (or NATS_URL)
+  --concurrency N     jobs run at once (or WORKER_CONCURRENCY)
+  --id ID             worker id (or WORKER_ID)
+  -h, --help          this text
+  -v, --version       print the version
+
+Environment:
+${keys}
+
+SIGTERM stops taking jobs, lets running ones finish (DRAIN_TIMEOUT_MS) and exits.
+`;
+}

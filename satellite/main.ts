@@ -1,0 +1,93 @@
+#!/usr/bin/env bun
+/**
+ * bakerst-satellite: one binary, role chosen by flag. `--mode worker` pulls
+ * jobs from NATS JetStream and runs them.
+ */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { loadSatelliteConfig, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
+import { Redactor } from "./worker/executors/redact.ts";
+import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
+import { Worker, type WorkerLog } from "./worker/worker.ts";
+
+export const SATELLITE_VERSION = "0.1.0";
+const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+
+function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown>): WorkerLog {
+  return (lvl, msg, fields) => {
+    if (ORDER[lvl] < ORDER[level]) return;
+    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
+  };
+}
+
+async function runWorker(cfg: SatelliteConfig): Promise<number> {
+  const log = logger(cfg.logLevel, { role: "worker", worker: cfg.workerId });
+  let policies;
+  try {
+    policies = buildPolicies({ ...cfg, passEnv: kubernetesEnv(process.env) });
+  } catch (err) {
+    process.stderr.write(`bakerst-satellite: ${(err as Error).message}\n`);
+    return 2;
+  }
+  // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
+  const { NatsBus } = await import("../core/protocol/nats.ts");
+  const creds = cfg.natsCreds ? readFileSync(cfg.natsCreds) : undefined;
+  const bus = await NatsBus.open({
+    url: cfg.natsUrl,
+    ...(creds ? { creds } : {}),
+    name: `bakerst-worker-${cfg.workerId}`,
+    ackWaitMs: cfg.ackWaitMs,
+    waitOnFirstConnect: true,
+    log,
+  });
+  const hasModel = !!(cfg.anthropic.apiKey || cfg.anthropic.oauthToken);
+  const model = hasModel ? new (await import("./worker/anthropic.ts")).AnthropicWorkerModel({ ...cfg.anthropic, timeoutMs: 600_000, maxRetries: 3 }) : undefined;
+  const worker = new Worker({
+    bus,
+    id: cfg.workerId,
+    concurrency: cfg.concurrency,
+    version: SATELLITE_VERSION,
+    heartbeatMs: cfg.heartbeatMs,
+    host: hostname(),
+    log,
+    executors: {
+      ...policies,
+      redactor: new Redactor(cfg.redactValues),
+      ...(model ? { model } : {}),
+    },
+  });
+  worker.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log("info", "draining", { signal, running: worker.active });
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  await worker.stop(cfg.drainTimeoutMs);
+  await bus.close();
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cfg: SatelliteConfig;
+  try {
+    cfg = loadSatelliteConfig(argv, process.env);
+  } catch (err) {
+    const msg = err instanceof SatelliteConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? (err as Error).message : String(err);
+    process.stderr.write(`bakerst-satellite: ${msg}\n\n${satelliteHelp(SATELLITE_VERSION)}`);
+    return 2;
+  }
+  if (cfg.help) {
+    process.stdout.write(satelliteHelp(SATELLITE_VERSION));
+    return 0;
+  }
+  if (cfg.version) {
+    process.stdout.write(`bakerst-satellite ${SATELLITE_VERSION}\n`);
+    return 0;
+  }
+  return runWorker(cfg);
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,9 @@
+/**
+ * The worker role's entry point: what the satellite runs, and what the core
+ * hosts in-process in edge mode (core/jobs/edge.ts imports only this file).
+ */
+export { Worker, type WorkerLog, type WorkerOptions } from "./worker.ts";
+export { buildPolicies, kubernetesEnv, type PolicySettings } from "./policy.ts";
+export { Redactor } from "./executors/redact.ts";
+export type { AgentModel, AgentModelReply, AgentMessage } from "./executors/agent.ts";
+export type { ExecutorConfig } from "./executors/index.ts";

@@ -1,0 +1,205 @@
+import {
+  decode,
+  encode,
+  HeartbeatV1,
+  isFinal,
+  JobDispatchV1,
+  JobError,
+  JobStatusV1,
+  subjects,
+  traceHeaders,
+  traceIdOf,
+  type Bus,
+  type Consumer,
+  type Delivery,
+  type JobDispatch,
+  type JobStatusMessage,
+} from "../../core/protocol/index.ts";
+import { execute, type ExecutorConfig } from "./executors/index.ts";
+
+export type WorkerLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+export interface WorkerOptions {
+  bus: Bus;
+  id: string;
+  concurrency: number;
+  executors: ExecutorConfig;
+  version: string;
+  heartbeatMs?: number;
+  host?: string;
+  log?: WorkerLog;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Completed ids remembered to drop redeliveries without asking the bus. */
+const RECENT_LIMIT = 10_000;
+/** JetStream drops a re-published job id within 2 minutes; older jobs are checked against their last status. */
+const OUTBOX_SUSPECT_MS = 60_000;
+
+/**
+ * Pulls jobs from the bus and runs them. The guarantees live here, shared by
+ * the satellite and the worker the core hosts in edge mode: a job is acked
+ * only after its final status is durably published; while it runs, the ack
+ * deadline is pushed out; a job whose final status already exists is not run
+ * again; garbage on the queue is logged and dropped.
+ */
+export class Worker {
+  private consumer?: Consumer;
+  private beat?: ReturnType<typeof setInterval>;
+  private running = new Map<string, AbortController>();
+  private recent = new Set<string>();
+  private stopping = false;
+  private log: WorkerLog;
+  readonly heartbeatMs: number;
+
+  constructor(private opts: WorkerOptions) {
+    this.log = opts.log ?? (() => {});
+    this.heartbeatMs = opts.heartbeatMs ?? 30_000;
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    this.consumer = this.opts.bus.consumeJobs((d) => this.handle(d), { concurrency: this.opts.concurrency });
+    void this.heartbeat();
+    this.beat = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    this.log("info", "worker started", { id: this.opts.id, concurrency: this.opts.concurrency, bus: this.opts.bus.kind });
+  }
+
+  /** Stops taking jobs, lets running ones finish for up to `timeoutMs`, then cancels the rest (they are redelivered). */
+  async stop(timeoutMs = 25_000): Promise<void> {
+    this.stopping = true;
+    if (this.beat) clearInterval(this.beat);
+    const drain = this.consumer?.stop(timeoutMs);
+    await drain;
+    for (const ctl of this.running.values()) ctl.abort(new Error("worker stopping"));
+    this.log("info", "worker stopped", { id: this.opts.id, abandoned: this.running.size });
+  }
+
+  private async heartbeat(): Promise<void> {
+    const hb = {
+      v: 1 as const,
+      role: "worker" as const,
+      id: this.opts.id,
+      at: Date.now(),
+      version: this.opts.version,
+      intervalMs: this.heartbeatMs,
+      running: this.running.size,
+      capacity: this.opts.concurrency,
+      ...(this.opts.host ? { host: this.opts.host.slice(0, 256) } : {}),
+    };
+    await this.opts.bus.publishHeartbeat(subjects.heartbeat("worker", this.opts.id), encode(HeartbeatV1, hb)).catch(() => {});
+  }
+
+  /** Publishes a status, retrying through bus outages; gives up only when the worker is stopping. */
+  private async publish(status: JobStatusMessage, traceId: string | undefined, d: Delivery): Promise<boolean> {
+    const data = encode(JobStatusV1, status);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.bus.publishStatus(status.jobId, data, traceHeaders(traceId));
+        return true;
+      } catch (err) {
+        if (this.stopping && attempt > 3) return false;
+        if (attempt % 10 === 0) this.log("warn", "status publish failed; retrying", { jobId: status.jobId, status: status.status, error: (err as Error).message });
+        await d.working().catch(() => {});
+        await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  private async alreadyFinal(jobId: string): Promise<boolean> {
+    if (this.recent.has(jobId)) return true;
+    try {
+      const last = await this.opts.bus.lastStatus(jobId);
+      if (!last) return false;
+      const s = decode(JobStatusV1, last);
+      return s.ok && isFinal(s.value.status);
+    } catch (err) {
+      // Unknown is treated as "not run yet": running twice beats never running.
+      this.log("warn", "could not read the job's last status", { jobId, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** True when the job's last status comes from a later delivery, or is already final. */
+  private async leaseLost(jobId: string, attempt: number): Promise<boolean> {
+    try {
+      const last = await this.opts.bus.lastStatus(jobId);
+      const s = last ? decode(JobStatusV1, last) : undefined;
+      return !!s?.ok && (s.value.attempt > attempt || isFinal(s.value.status));
+    } catch {
+      return false;
+    }
+  }
+
+  private remember(jobId: string) {
+    this.recent.add(jobId);
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.values().next().value!);
+  }
+
+  private async handle(d: Delivery): Promise<void> {
+    const decoded = decode(JobDispatchV1, d.data);
+    if (!decoded.ok) {
+      this.log("warn", "skipping a job message that fails its schema", { reason: decoded.reason, bytes: d.data.byteLength });
+      await d.term(`invalid job message: ${decoded.reason}`);
+      return;
+    }
+    const job: JobDispatch = decoded.value;
+    const traceId = traceIdOf(d.headers);
+    if (this.running.has(job.id)) {
+      // A redelivery of a job this worker is still running: the running copy acks it.
+      return;
+    }
+    // Only a redelivery, or a job old enough that the core's outbox may have published it twice
+    // (beyond JetStream's duplicate window), can have a final status already; a fresh
+    // first delivery skips the lookup.
+    const mayBeDone = d.redelivered || this.recent.has(job.id) || Date.now() - job.createdAt > OUTBOX_SUSPECT_MS;
+    if (mayBeDone && (await this.alreadyFinal(job.id))) {
+      this.log("info", "job already finished; dropping the redelivery", { jobId: job.id, delivery: d.deliveryCount });
+      this.remember(job.id);
+      await d.ack();
+      return;
+    }
+    const deliveredAt = Date.now();
+    const ctl = new AbortController();
+    this.running.set(job.id, ctl);
+    const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
+    const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.bus.ackWaitMs / 3)));
+    try {
+      // Both go out on one connection, so the stream keeps their order; no need to wait in between.
+      await Promise.all([
+        this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
+        this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
+      ]);
+      if (Date.now() - deliveredAt > this.opts.bus.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
+        // The statuses took longer than the ack wait (bus outage): the job went to another worker.
+        this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id, traceId });
+        return;
+      }
+      let final: JobStatusMessage;
+      const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
+      try {
+        const out = await execute(job, this.opts.executors, signal);
+        final = { ...base, status: "completed", at: Date.now(), result: out.result, ...(out.usage ? { usage: out.usage } : {}) };
+      } catch (err) {
+        const e = err instanceof JobError ? err : new JobError("internal", (err as Error)?.message ?? String(err));
+        if (ctl.signal.aborted && this.stopping) {
+          // Cancelled by shutdown, not failed: leave it unacked for another worker.
+          this.log("info", "job abandoned on shutdown; it will be redelivered", { jobId: job.id, traceId });
+          return;
+        }
+        final = { ...base, status: "failed", at: Date.now(), error: e.toWire(), ...(e.result !== undefined ? { result: e.result } : {}) };
+      }
+      if (await this.publish(final, traceId, d)) {
+        this.remember(job.id);
+        await d.ack();
+        this.log("debug", "job finished", { jobId: job.id, status: final.status, traceId });
+      }
+    } finally {
+      clearInterval(keepalive);
+      this.running.delete(job.id);
+    }
+  }
+}

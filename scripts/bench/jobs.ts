@@ -1,0 +1,131 @@
+/**
+ * `bun scripts/bench/jobs.ts`: jobs benchmark, printed as a markdown table.
+ *  - raw JetStream publish and consume+ack rate (same nats-server, same machine)
+ *  - command job (`date -u`) round trip, POST /api/jobs → completed, edge and cluster
+ *  - http job throughput end to end with 2 worker processes against a loopback server
+ * Targets (issue 3): round trip p50 ≤ 15 ms, ≥ 1,000 jobs/s.
+ */
+import { rmSync } from "node:fs";
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { connect, nanos } from "@nats-io/transport-node";
+import { join } from "node:path";
+import { serveApp, TOKEN } from "../../test/helpers/app.ts";
+import { startNats, waitFor } from "../../test/helpers/nats.ts";
+import { killAllWorkers, spawnWorker } from "../../test/helpers/workers.ts";
+
+const N_RAW = Number(process.env.BENCH_RAW ?? 20_000);
+const N_RTT = Number(process.env.BENCH_RTT ?? 300);
+const N_HTTP = Number(process.env.BENCH_HTTP ?? 5_000);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 128);
+
+const rows: [string, string, string][] = [];
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const rate = (n: number, t: number) => `${Math.round((n / t) * 1000).toLocaleString("en-US")} /s`;
+
+async function rawJetStream(url: string) {
+  const nc = await connect({ servers: url });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "BENCH", subjects: ["bench.>"], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+  await jsm.consumers.add("BENCH", { durable_name: "BENCH_C", ack_policy: AckPolicy.Explicit, ack_wait: nanos(30_000), max_ack_pending: 20_000 });
+  const js = jetstream(nc);
+  const payload = new TextEncoder().encode(JSON.stringify({ v: 1, id: "x".repeat(36), job: { type: "command", argv: ["date", "-u"] } }));
+  let t0 = performance.now();
+  for (let i = 0; i < N_RAW; i += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, N_RAW - i) }, () => js.publish("bench.jobs", payload)));
+  }
+  const pubMs = performance.now() - t0;
+  const c = await js.consumers.get("BENCH", "BENCH_C");
+  t0 = performance.now();
+  const msgs = await c.consume({ max_messages: 1_000 });
+  let n = 0;
+  for await (const m of msgs) {
+    m.ack();
+    if (++n === N_RAW) break;
+  }
+  const subMs = performance.now() - t0;
+  await jsm.streams.delete("BENCH");
+  await nc.close();
+  rows.push([`raw JetStream publish (pipelined, ${N_RAW.toLocaleString("en-US")} msgs)`, rate(N_RAW, pubMs), "—"]);
+  rows.push([`raw JetStream consume + ack (${N_RAW.toLocaleString("en-US")} msgs)`, rate(N_RAW, subMs), "—"]);
+}
+
+async function roundTrip(label: string, env: Record<string, string>, workers: () => void) {
+  const app = await serveApp({ COMMAND_ALLOWLIST: "date", ...env });
+  try {
+    workers();
+    const post = () => fetch(`${app.url}/api/jobs?wait=10000`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: '{"type":"command","command":"date -u"}' });
+    // Warm up (worker connected, JIT, first spawn).
+    await waitFor("warm-up job", async () => (await (await post()).json()).status === "completed", 20_000, 100);
+    const times: number[] = [];
+    for (let i = 0; i < N_RTT; i++) {
+      const t0 = performance.now();
+      const job = await (await post()).json();
+      if (job.status !== "completed") throw new Error(`job ${job.id} ended ${job.status}: ${JSON.stringify(job.error)}`);
+      times.push(performance.now() - t0);
+    }
+    rows.push([`command job \`date -u\` round trip, ${label} (${N_RTT} sequential)`, `p50 ${ms(pct(times, 50))}, p99 ${ms(pct(times, 99))}`, "p50 ≤ 15 ms"]);
+  } finally {
+    await killAllWorkers();
+    await app.stop();
+    rmSync(app.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function httpThroughput(natsUrl: string) {
+  const target = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
+  const app = await serveApp({ NATS_URL: natsUrl, JOB_ACK_WAIT_MS: "30000" });
+  try {
+    for (const id of ["bench-h1", "bench-h2"]) spawnWorker(natsUrl, id, { WORKER_CONCURRENCY: "64", LOG_LEVEL: "warn" });
+    const url = `http://127.0.0.1:${target.port}/`;
+    const post = () =>
+      fetch(`${app.url}/api/jobs`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: JSON.stringify({ type: "http", url }) }).then((r) => r.arrayBuffer());
+    // Warm up: both workers connected and a few jobs through.
+    await waitFor("workers up", async () => {
+      await Promise.all(Array.from({ length: 20 }, post));
+      return (app.services.store.sqlite.query("SELECT count(DISTINCT worker_id) AS n FROM jobs WHERE status = 'completed'").get() as { n: number }).n === 2;
+    }, 20_000, 200);
+    await waitFor("warm-up done", () => (app.services.store.sqlite.query("SELECT count(*) AS n FROM jobs WHERE status != 'completed'").get() as { n: number }).n === 0, 20_000);
+    const count = (where: string) => (app.services.store.sqlite.query(`SELECT count(*) AS n FROM jobs ${where}`).get() as { n: number }).n;
+    const base = count("");
+    // The clients run in their own process, as they would in life.
+    const t0 = performance.now();
+    const load = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "load.ts"), `${app.url}/api/jobs`, TOKEN, JSON.stringify({ type: "http", url }), String(N_HTTP), String(CLIENTS)],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const postedMs = Number((await new Response(load.stdout).text()).trim());
+    if ((await load.exited) !== 0) throw new Error("load generator failed");
+    await waitFor("all http jobs completed", () => count("WHERE status = 'completed'") === base + N_HTTP, 120_000, 10);
+    const totalMs = performance.now() - t0;
+    rows.push([`http jobs end to end, 2 worker processes, loopback target (${N_HTTP.toLocaleString("en-US")} jobs, POST → completed)`, rate(N_HTTP, totalMs), "≥ 1,000 jobs/s"]);
+    rows.push([`POST /api/jobs accept rate during that run (${CLIENTS} clients, separate process)`, rate(N_HTTP, postedMs), "—"]);
+  } finally {
+    await killAllWorkers();
+    await app.stop();
+    target.stop(true);
+    rmSync(app.dataDir, { recursive: true, force: true });
+  }
+}
+
+const nats = await startNats();
+try {
+  await rawJetStream(nats.url);
+  await roundTrip("edge (in-process bus + worker)", {}, () => {});
+  await roundTrip("cluster (NATS + 1 worker process)", { NATS_URL: nats.url }, () => spawnWorker(nats.url, "bench-rtt", { COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" }));
+  await httpThroughput(nats.url);
+} finally {
+  await killAllWorkers();
+  await nats.cleanup();
+}
+
+const cores = navigator.hardwareConcurrency;
+const load = (await Bun.file("/proc/loadavg").text().catch(() => "")).split(" ").slice(0, 3).join(" ");
+console.log(`\n### Jobs benchmark (${cores} cores, Bun ${Bun.version}, nats-server from apt, load average at the end ${load})\n`);
+console.log("| measurement | result | target |");
+console.log("|---|---|---|");
+for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+process.exit(0);

@@ -1,0 +1,116 @@
+import { spawnSync, type Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  storeDir: string;
+  /** Stops the server (SIGTERM, then SIGKILL); the store dir stays. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same store. */
+  start(): Promise<void>;
+  /** Stops it and removes the store. */
+  cleanup(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function natsBinary(): string {
+  const found = Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
+  if (found) return found;
+  const install = "apt-get update && apt-get install -y nats-server";
+  if (process.getuid?.() === 0) {
+    const r = spawnSync(["sh", "-c", `${install} >/dev/null 2>&1`]);
+    const again = Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
+    if (r.exitCode === 0 && again) return again;
+  }
+  throw new Error(`nats-server is not installed; the NATS tests need it. Run: sudo ${install}`);
+}
+
+async function waitForPort(port: number, deadlineMs: number, proc: Subprocess): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(s) {
+            s.end();
+            resolve(true);
+          },
+          data() {},
+          error() {
+            resolve(false);
+          },
+          connectError() {
+            resolve(false);
+          },
+        },
+      }).catch(() => resolve(false));
+    });
+    if (ok) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`nats-server did not listen on ${port} within ${deadlineMs} ms`);
+}
+
+/** A real nats-server with JetStream on a free loopback port and a temp store. */
+export async function startNats(): Promise<NatsServer> {
+  const bin = natsBinary();
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), "bakerst-nats-"));
+  let proc: Subprocess | undefined;
+  const start = async () => {
+    proc = Bun.spawn([bin, "-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], { stdout: "ignore", stderr: "ignore" });
+    await waitForPort(port, 10_000, proc);
+  };
+  const stop = async () => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    p.kill("SIGTERM");
+    const killed = await Promise.race([p.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
+    if (!killed) {
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    stop,
+    start,
+    async cleanup() {
+      await stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `cond` until it holds or the deadline passes; the error names what was awaited. */
+export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < until) {
+    last = await cond();
+    if (last) return last as NonNullable<T>;
+    await Bun.sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}

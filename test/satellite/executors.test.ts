@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { JobError } from "../../core/protocol/index.ts";
+import { runCommand } from "../../satellite/worker/executors/command.ts";
+import { runHttp } from "../../satellite/worker/executors/http.ts";
+import { Redactor } from "../../satellite/worker/executors/redact.ts";
+import { buildPolicies } from "../../satellite/worker/policy.ts";
+
+const policies = (over: Partial<Parameters<typeof buildPolicies>[0]> = {}) =>
+  buildPolicies({ commandAllowlist: "date,seq,printenv,echo,sleep", commandTimeoutMs: 5_000, httpAllow: [], httpDeny: [], httpTimeoutMs: 5_000, ...over });
+const never = new AbortController().signal;
+const redactor = new Redactor(["configured-secret-value-1234"]);
+
+async function refusal(p: Promise<unknown>): Promise<JobError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof JobError) return err;
+    throw err;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("command executor", () => {
+  test("output past 64 KiB is cut with a truncation marker", async () => {
+    const r = await runCommand({ type: "command", argv: ["seq", "1", "200000"] }, policies().command, redactor, never);
+    expect(Buffer.byteLength(r.stdout)).toBeLessThan(64 * 1024 + 100);
+    expect(r.stdout).toMatch(/\[output truncated: \d+ more bytes\]$/);
+    expect(r.stdout.startsWith("1\n2\n3\n")).toBe(true);
+  });
+
+  test("the child gets a scrubbed environment: fixed PATH, no LD_*, NODE_OPTIONS or keys", async () => {
+    process.env.LD_PRELOAD_TEST_MARK = "x";
+    process.env.OPENAI_API_KEY = "sk-should-not-leak-000000000000000000";
+    process.env.NODE_OPTIONS = "--require /tmp/evil.js";
+    try {
+      const r = await runCommand({ type: "command", argv: ["printenv"] }, policies().command, redactor, never);
+      const names = r.stdout.trim().split("\n").map((l) => l.split("=")[0]).sort();
+      expect(names).toEqual(["HOME", "LANG", "LC_ALL", "PATH"]);
+      expect(r.stdout).toContain("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    } finally {
+      delete process.env.LD_PRELOAD_TEST_MARK;
+      delete process.env.OPENAI_API_KEY;
+      delete process.env.NODE_OPTIONS;
+    }
+  });
+
+  test("secrets in output are redacted: vendor token shapes and configured values", async () => {
+    const secrets = [
+      "sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "sk-proj-BBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+      "pa-CCCCCCCCCCCCCCCCCCCCCCCCCCCCCC",
+      "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1",
+      "MTA4NzY1NDMyMTA5ODc2NTQzMjE.GhIjKl.abcdefghijklmnopqrstuvwxyz0123",
+      "ghp_0123456789abcdefghijABCDEFGHIJ0123456789",
+      "AKIAIOSFODNN7EXAMPLE",
+      "configured-secret-value-1234",
+    ];
+    const r = await runCommand({ type: "command", argv: ["echo", ...secrets] }, policies().command, redactor, never);
+    for (const s of secrets) expect(r.stdout).not.toContain(s);
+    expect(r.stdout.match(/\[REDACTED/g)?.length).toBe(secrets.length);
+  });
+
+  test("a timeout kills the process group and reports timeout", async () => {
+    const started = Date.now();
+    const err = await refusal(runCommand({ type: "command", argv: ["sleep", "30"], timeoutMs: 200 }, policies().command, redactor, never));
+    expect(err.code).toBe("timeout");
+    expect(err.message).toContain("killed with its process group");
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
+describe("http executor", () => {
+  let server: ReturnType<typeof Bun.serve>;
+  let base: string;
+  beforeAll(() => {
+    server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const url = new URL(req.url);
+        if (url.pathname === "/echo") return Response.json({ method: req.method, body: await req.text(), auth: req.headers.get("authorization") });
+        if (url.pathname === "/big") return new Response("x".repeat(2 * 1024 * 1024));
+        if (url.pathname === "/to-metadata") return Response.redirect("http://169.254.169.254/latest/meta-data/", 302);
+        if (url.pathname === "/to-v6-metadata") return Response.redirect("http://[fd00:ec2::254]/", 301);
+        if (url.pathname === "/hop") return Response.redirect(`${base}/echo`, 302);
+        if (url.pathname === "/secret") return new Response("token=ghp_0123456789abcdefghijABCDEFGHIJ0123456789");
+        if (url.pathname === "/slow") return new Promise((r) => setTimeout(() => r(new Response("late")), 3_000));
+        return new Response("nope", { status: 404 });
+      },
+    });
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(() => server.stop(true));
+
+  test("sends method, headers and body and returns status and body", async () => {
+    const r = await runHttp({ type: "http", url: `${base}/echo`, method: "POST", body: "hello", headers: { authorization: "Bearer abc" } }, policies().http, redactor, never);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ method: "POST", body: "hello", auth: "Bearer abc" });
+  });
+
+  test("follows a redirect to an allowed host, re-checking it", async () => {
+    const r = await runHttp({ type: "http", url: `${base}/hop` }, policies().http, redactor, never);
+    expect(r.status).toBe(200);
+    expect(r.url).toBe(`${base}/echo`);
+  });
+
+  test("refuses a redirect to a metadata address, v4 or v6", async () => {
+    for (const path of ["/to-metadata", "/to-v6-metadata"]) {
+      const err = await refusal(runHttp({ type: "http", url: `${base}${path}` }, policies().http, redactor, never));
+      expect(err.code).toBe("refused");
+      expect(err.message).toMatch(/metadata/);
+    }
+  });
+
+  test("caps the response body with a marker and redacts secrets in it", async () => {
+    const big = await runHttp({ type: "http", url: `${base}/big` }, policies().http, redactor, never);
+    expect(big.body).toContain("[response truncated at 1048576 bytes]");
+    const secret = await runHttp({ type: "http", url: `${base}/secret` }, policies().http, redactor, never);
+    expect(secret.body).toBe("token=[REDACTED:github]");
+  });
+
+  test("times out a slow server", async () => {
+    const err = await refusal(runHttp({ type: "http", url: `${base}/slow`, timeoutMs: 200 }, policies().http, redactor, never));
+    expect(err.code).toBe("timeout");
+  });
+
+  test("HTTP_JOB_DENY and HTTP_JOB_ALLOW decide which hosts are reachable", async () => {
+    const denied = await refusal(runHttp({ type: "http", url: `${base}/echo` }, policies({ httpDeny: ["127.0.0.0/8"] }).http, redactor, never));
+    expect(denied.message).toContain("HTTP_JOB_DENY");
+    const notAllowed = await refusal(runHttp({ type: "http", url: `${base}/echo` }, policies({ httpAllow: ["10.0.0.0/8", "api.example.com"] }).http, redactor, never));
+    expect(notAllowed.message).toContain("not on HTTP_JOB_ALLOW");
+    const allowed = await runHttp({ type: "http", url: `${base}/echo` }, policies({ httpAllow: ["127.0.0.1"] }).http, redactor, never);
+    expect(allowed.status).toBe(200);
+  });
+
+  test("metadata stays refused even when the allow list names it", async () => {
+    const err = await refusal(runHttp({ type: "http", url: "http://169.254.169.254/" }, policies({ httpAllow: ["169.254.0.0/16"] }).http, redactor, never));
+    expect(err.code).toBe("refused");
+  });
+});

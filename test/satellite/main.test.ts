@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+
+const main = join(import.meta.dir, "..", "..", "satellite", "main.ts");
+const run = (args: string[], env: Record<string, string> = {}) =>
+  Bun.spawnSync([process.execPath, main, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
+
+describe("bakerst-satellite", () => {
+  test("--help lists the modes, flags and every setting", () => {
+    const r = run(["--help"]);
+    expect(r.exitCode).toBe(0);
+    const out = r.stdout.toString();
+    expect(out).toContain("--mode worker");
+    for (const k of ["NATS_URL", "WORKER_CONCURRENCY", "COMMAND_ALLOWLIST", "HTTP_JOB_DENY", "ANTHROPIC_API_KEY"]) expect(out).toContain(k);
+  }, 15_000);
+
+  test("bad settings exit 2 with a message naming the key", () => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [[], {}, /--mode must be one of worker/],
+      [["--mode", "worker"], {}, /NATS_URL must be a nats:\/\/ URL/],
+      [["--mode", "worker"], { NATS_URL: "http://x" }, /NATS_URL must be a nats:\/\/ URL/],
+      [["--mode", "worker", "--concurrency", "0"], { NATS_URL: "nats://127.0.0.1:4222" }, /WORKER_CONCURRENCY must be an integer from 1 to 256/],
+      [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", WORKER_ID: "a.b" }, /WORKER_ID must be/],
+      [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", MODEL_WORKER: "openai:gpt" }, /MODEL_WORKER must be anthropic:<model>/],
+      [["--mode", "worker", "--bogus"], {}, /Unknown option '--bogus'/],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = run(args, env);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.toString()).toMatch(message);
+    }
+  }, 15_000);
+
+  test("a bad allowlist entry is refused at start", () => {
+    const r = run(["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:1", COMMAND_ALLOWLIST: "date,sh" });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.toString()).toContain("COMMAND_ALLOWLIST: sh runs other programs");
+  }, 15_000);
+});
