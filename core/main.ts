@@ -63,5 +63,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
+let code: number;
+try {
+  code = await main(process.argv.slice(2));
+} catch (e) {
+  // Areas validate their own settings when they start; those errors name their key too.
+  if (!(e instanceof ConfigError)) throw e;
+  err(`bakerst: ${e.message}\n`);
+  code = 2;
+}
 if (code >= 0) process.exit(code);

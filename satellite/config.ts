@@ -164,3 +164,8 @@ ${keys}
 SIGTERM stops taking jobs, lets running ones finish (DRAIN_TIMEOUT_MS) and exits.
 `;
 }
+
+/** The satellite's only look at the process environment: its settings, and the Kubernetes variables a command job may see. */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}

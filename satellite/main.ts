@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { loadSatelliteConfig, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
+import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
 import { Redactor } from "./worker/executors/redact.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
 import { Worker, type WorkerLog } from "./worker/worker.ts";
@@ -24,7 +24,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
   const log = logger(cfg.logLevel, { role: "worker", worker: cfg.workerId });
   let policies;
   try {
-    policies = buildPolicies({ ...cfg, passEnv: kubernetesEnv(process.env) });
+    policies = buildPolicies({ ...cfg, passEnv: kubernetesEnv(processEnv()) });
   } catch (err) {
     process.stderr.write(`bakerst-satellite: ${(err as Error).message}\n`);
     return 2;
@@ -73,7 +73,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   let cfg: SatelliteConfig;
   try {
-    cfg = loadSatelliteConfig(argv, process.env);
+    cfg = loadSatelliteConfig(argv, processEnv());
   } catch (err) {
     const msg = err instanceof SatelliteConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? (err as Error).message : String(err);
     process.stderr.write(`bakerst-satellite: ${msg}\n\n${satelliteHelp(SATELLITE_VERSION)}`);

@@ -38,6 +38,7 @@ describe("agent jobs", () => {
     expect(toolResult).toContain("tool_result");
     expect(toolResult).toContain("Linux");
 
+    h.s.models.ledger.flush();
     const rows = h.s.store.sqlite.query("SELECT role, input_tokens AS i, output_tokens AS o FROM usage ORDER BY id").all();
     expect(rows).toEqual([
       { role: "worker", i: 300, o: 40 },

@@ -237,7 +237,8 @@ describe("Jobs over NATS JetStream", () => {
       expect(done.status).toBe("completed");
       expect(done.result.text).toBe("remote answer");
       expect(JSON.stringify(model.requests[0]!.body.system)).toContain("You are a Baker Street worker");
-      const rows = h.s.store.sqlite.query("SELECT role, model, input_tokens AS i FROM usage").all();
+      h.s.models.ledger.flush();
+    const rows = h.s.store.sqlite.query("SELECT role, model, input_tokens AS i FROM usage").all();
       expect(rows).toEqual([{ role: "worker", model: "claude-haiku-5-5", i: 120 }]);
     } finally {
       await h.close();
