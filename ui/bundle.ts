@@ -10,7 +10,7 @@ export interface UiAsset {
   /** URL path, e.g. "/assets/main-1a2b3c.js" or "/index.html". */
   path: string;
   type: string;
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
   /** Hashed names never change content, so browsers may keep them forever. */
   immutable: boolean;
 }
@@ -52,7 +52,7 @@ export async function bundleUi(opts: { minify?: boolean } = {}): Promise<UiAsset
     entrypoints: [join(import.meta.dir, "main.tsx")],
     target: "browser",
     format: "esm",
-    splitting: false,
+    splitting: true,
     minify,
     sourcemap: "none",
     publicPath: "/assets/",
@@ -64,15 +64,17 @@ export async function bundleUi(opts: { minify?: boolean } = {}): Promise<UiAsset
     throw new Error(`UI build failed:\n${result.logs.map((l) => String(l)).join("\n")}`);
   }
   const assets: UiAsset[] = [];
+  const entries: string[] = [];
   for (const out of result.outputs) {
     const name = out.path.replace(/^.*[\\/]/, "");
     const ext = name.slice(name.lastIndexOf(".") + 1);
     assets.push({ path: `/assets/${name}`, type: TYPES[ext] ?? "application/octet-stream", body: new Uint8Array(await out.arrayBuffer()), immutable: true });
+    if (out.kind === "entry-point") entries.push(`/assets/${name}`);
   }
   const enc = new TextEncoder();
   // The favicon keeps one name so the browser's tab icon survives a rebuild; it may change, so it is not immutable.
   assets.push({ path: "/assets/favicon.svg", type: TYPES.svg!, body: enc.encode(FAVICON), immutable: false });
-  const scripts = assets.filter((a) => a.path.endsWith(".js")).map((a) => a.path);
+  const scripts = entries.filter((p) => p.endsWith(".js"));
   const styles = assets.filter((a) => a.path.endsWith(".css")).map((a) => a.path);
   assets.push({ path: "/index.html", type: "text/html; charset=utf-8", body: enc.encode(indexHtml(scripts, styles)), immutable: false });
   return assets;

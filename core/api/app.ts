@@ -21,7 +21,7 @@ export type RoutePlugin = (s: Services) => Elysia<any, any, any, any, any, any, 
 export interface ApiOptions {
   routes?: RoutePlugin[];
   /** Serves every path the API does not own (the UI). */
-  fallback?: (request: Request) => Response | Promise<Response> | undefined;
+  fallback?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }
 
 function clientKey(server: Server<unknown> | null, request: Request): string {

@@ -23,7 +23,7 @@ const SECURITY_HEADERS = {
 
 interface Served {
   asset: UiAsset;
-  gzip?: Uint8Array;
+  gzip?: Uint8Array<ArrayBuffer>;
   etag: string;
 }
 
