@@ -28,7 +28,7 @@ export function ErrorBox(props: { error: unknown; what?: string; retry?: () => v
       when={!missing()}
       fallback={
         <div class="state empty" role="note">
-          <p class="state-title">{props.what ?? "This part"} is not installed</p>
+          <p class="state-title">{props.what ? `The ${props.what.toLowerCase()} part is not installed` : "This part is not installed"}</p>
           <p class="muted">This server has no {props.what?.toLowerCase() ?? "such"} routes yet. It appears here once the server that runs it is upgraded.</p>
         </div>
       }
