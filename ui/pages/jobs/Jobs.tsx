@@ -1,5 +1,6 @@
 import { useNavigate, useParams } from "@solidjs/router";
 import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
+import { ApiError } from "../../api/client.ts";
 import type { Job } from "../../api/types.ts";
 import { ago, duration, toDate, when } from "../../components/format.ts";
 import { Json } from "../../components/Markdown.tsx";
@@ -25,7 +26,9 @@ export default function Jobs(): JSX.Element {
       <div class="page-head">
         <h1>Jobs</h1>
       </div>
-      <NewJobForm onDispatched={(id) => (void refetch(), navigate(`/jobs/${encodeURIComponent(id)}`))} />
+      <Show when={!(list.error instanceof ApiError && list.error.missing)}>
+        <NewJobForm onDispatched={(id) => (void refetch(), navigate(`/jobs/${encodeURIComponent(id)}`))} />
+      </Show>
       <div class="toolbar" role="group" aria-label="Filter jobs">
         <label class="sr-only" for="job-type">
           Type

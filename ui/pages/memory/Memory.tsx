@@ -1,4 +1,5 @@
 import { createResource, createSignal, For, Match, Show, Switch, type JSX } from "solid-js";
+import { ApiError } from "../../api/client.ts";
 import { MEMORY_CATEGORIES, type Memory as MemoryItem } from "../../api/types.ts";
 import { when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
@@ -55,8 +56,9 @@ function Memories(): JSX.Element {
     }
   };
 
+  const missing = () => list.error instanceof ApiError && list.error.missing;
   return (
-    <>
+    <Show when={!missing()} fallback={<ErrorBox error={list.error} what="Memory" />}>
       <AddMemory onAdded={reload} />
       <form
         class="toolbar"
@@ -111,7 +113,7 @@ function Memories(): JSX.Element {
           </Show>
         </Show>
       </Show>
-    </>
+    </Show>
   );
 }
 
