@@ -22,6 +22,7 @@ export function Login(): JSX.Element {
   const waitSec = () => Math.max(0, Math.ceil((waitUntil() - now()) / 1000));
 
   const submit = async (body: { token: string } | { code: string }) => {
+    if (busy()) return;
     setBusy(true);
     setError(undefined);
     try {

@@ -3,8 +3,6 @@ import { Json, Markdown } from "../../components/Markdown.tsx";
 import { usd } from "../../components/format.ts";
 import type { ToolCall, TurnView } from "./model.ts";
 
-const NO_MODEL_HELP = "Set ANTHROPIC_API_KEY (or OPENAI_BASE_URL with MODEL_AGENT=openai:<model>) where the server runs, then restart it.";
-
 export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void }): JSX.Element {
   const t = () => props.turn;
   const jobs = () => Object.entries(t().jobs);
@@ -52,8 +50,10 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
             <div class="error-box turn-error" role="alert">
               <strong>{e().code === "no_model" ? "No model configured" : e().code === "stopped" ? "Stopped" : "This turn failed"}</strong>
               <p>{e().message}</p>
-              <Show when={e().code === "no_model"}>
-                <p class="muted">{NO_MODEL_HELP}</p>
+              <Show when={e().code === "no_model" || e().code === "budget_exceeded"}>
+                <p class="muted">
+                  <a href={e().code === "no_model" ? "/system" : "/models"}>{e().code === "no_model" ? "See what the server reports" : "See usage and the budget"}</a>
+                </p>
               </Show>
               <Show when={props.last && !t().streaming && e().code !== "stopped"}>
                 <button class="btn" onClick={() => props.onRetry()}>
