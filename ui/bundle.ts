@@ -40,7 +40,7 @@ ${styles.map((s) => `<link rel="stylesheet" href="${s}">`).join("\n")}
 ${scripts.map((s) => `<script type="module" src="${s}"></script>`).join("\n")}
 </head>
 <body>
-<div id="root"><noscript>Baker Street needs JavaScript.</noscript></div>
+<div id="root"><div class="boot" aria-busy="true"><span class="logo">221</span><span>Baker Street</span></div><noscript>Baker Street needs JavaScript.</noscript></div>
 </body>
 </html>
 `;
