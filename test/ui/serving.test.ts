@@ -48,3 +48,44 @@ describe("the compiled binary serves the console", () => {
     expect(missingAsset.status).toBe(404);
   });
 });
+
+describe("npm start (bun core/main.ts serve) serves the console too", () => {
+  test("builds the UI on the fly and serves the app and its assets", async () => {
+    const { tempDir } = await import("../helpers/app.ts");
+    const dir = tempDir("bakerst-dev-");
+    const proc = Bun.spawn([process.execPath, "core/main.ts", "serve"], {
+      cwd: `${import.meta.dir}/../..`,
+      env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", BAKERST_DATA_DIR: dir, AUTH_TOKEN: "dev-token-0123456789abcdef", LOG_LEVEL: "info" },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    try {
+      // Keep draining stderr: closing it early would kill the server on its next log line (EPIPE).
+      let log = "";
+      const dec = new TextDecoder();
+      void (async () => {
+        for await (const chunk of proc.stderr) log += dec.decode(chunk, { stream: true });
+      })();
+      let url: string | undefined;
+      const deadline = Date.now() + 30_000;
+      while (!url && Date.now() < deadline && proc.exitCode === null) {
+        await Bun.sleep(25);
+        url = /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(log)?.[1];
+      }
+      expect(url).toBeDefined();
+      const page = await fetch(`${url}/chat/deep-link`);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      const js = await fetch(url + script!);
+      expect(js.status).toBe(200);
+      expect(js.headers.get("content-type")).toContain("javascript");
+      expect((await js.text()).length).toBeGreaterThan(10_000);
+    } finally {
+      proc.kill();
+      await proc.exited;
+      (await import("node:fs")).rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
