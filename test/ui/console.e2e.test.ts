@@ -135,6 +135,22 @@ describe("chat", () => {
     await ctx.close();
   });
 
+  test("a reload in the middle of a reply rejoins the running turn", async () => {
+    const { ctx, page } = await newPage(browser);
+    await logIn(page, app.url);
+    model.enqueue({ text: ["Worth ", "the wait."], delayMs: 2500 });
+    await send(page, "Take your time");
+    await page.waitForURL((u) => u.pathname.startsWith("/chat/"));
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await page.reload();
+    await page.locator(".msg.user", { hasText: "Take your time" }).waitFor();
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await page.locator(".md", { hasText: "Worth the wait." }).waitFor();
+    await page.getByRole("button", { name: "Send" }).waitFor();
+    expect(await page.locator(".turn").count()).toBe(1);
+    await ctx.close();
+  });
+
   test("a failed turn shows its error in place and can be retried", async () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);

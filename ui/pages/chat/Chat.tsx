@@ -16,7 +16,8 @@ export function Chat(): JSX.Element {
 
   createEffect(
     on(session, (s) => {
-      if (s.state() === "idle") void s.load();
+      // Coming back to a conversation re-reads it: another channel (Telegram, a job) may have added to it.
+      if (s.state() === "idle" || (s.state() === "ready" && s.id() && !s.busy())) void s.load();
       pinned = true;
       queueMicrotask(() => scroller && (scroller.scrollTop = scroller.scrollHeight));
     }),

@@ -43,7 +43,8 @@ export class ChatSession {
   async load(): Promise<void> {
     const id = this.id();
     if (!id || this.busy()) return;
-    this.setState("loading");
+    // A refresh of a conversation already on screen keeps it visible instead of flashing a spinner.
+    if (this.state() !== "ready") this.setState("loading");
     try {
       const c = await api<ConversationDetail>(`/api/conversations/${encodeURIComponent(id)}`);
       this.setTitle(c.title);
