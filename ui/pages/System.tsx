@@ -1,13 +1,17 @@
 import { createResource, For, onCleanup, Show, type JSX } from "solid-js";
 import { api } from "../api/client.ts";
 import type { ComponentHealth, Health } from "../api/types.ts";
-import { ago, duration } from "../components/format.ts";
+import { ago, duration, usd } from "../components/format.ts";
+
+/** "spentUsd" → "spent", "lastHeartbeatAt" → "last heartbeat at". */
+const label = (key: string) => key.replace(/Usd$/, "").replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
 import { ErrorBox, Loading } from "../components/States.tsx";
 
 const SHOWN = new Set(["status", "detail", "fix"]);
 
 /** Heartbeats and similar times arrive as epoch ms or ISO strings; show them as "12 s ago". */
 function show(key: string, v: unknown): string {
+  if (/Usd$/.test(key) && typeof v === "number") return usd(v);
   if ((/(At|heartbeat|seen)$/i.test(key) || /^last/i.test(key)) && (typeof v === "number" || typeof v === "string")) return ago(v);
   if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return String(v);
   return JSON.stringify(v);
@@ -69,7 +73,7 @@ function Component(props: { name: string; c: ComponentHealth }): JSX.Element {
           <For each={extra()}>
             {([k, v]) => (
               <>
-                <dt>{k}</dt>
+                <dt>{label(k)}</dt>
                 <dd>{show(k, v)}</dd>
               </>
             )}
