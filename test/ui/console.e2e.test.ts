@@ -189,6 +189,22 @@ describe("chat", () => {
 });
 
 describe("layout", () => {
+  test("light and dark follow the system", async () => {
+    const brightness = async (scheme: "light" | "dark") => {
+      const ctx = await browser.newContext({ colorScheme: scheme, viewport: DESKTOP });
+      const page = await ctx.newPage();
+      await page.goto(`${app.url}/login`);
+      await page.locator("#token").waitFor();
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      if (scheme === "dark") await screenshot(page, "login-dark");
+      await ctx.close();
+      const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+      return (r! + g! + b!) / 3;
+    };
+    expect(await brightness("light")).toBeGreaterThan(200);
+    expect(await brightness("dark")).toBeLessThan(60);
+  });
+
   const pages = ["/", "/jobs", "/memory", "/models", "/system", "/tasks"];
 
   test("at 390 px no page scrolls sideways; every page is captured at both widths", async () => {
@@ -207,6 +223,14 @@ describe("layout", () => {
         await screenshot(page, path === "/" ? "chat-new" : path.startsWith("/chat/") ? "chat" : path.slice(1));
       }
     }
+    // On a phone the conversation list is a drawer over the thread.
+    await phone.page.goto(`${app.url}/`);
+    await phone.page.getByRole("button", { name: "Conversations" }).click();
+    await phone.page.locator(".convs #conv-search").waitFor({ state: "visible" });
+    await phone.page.waitForFunction(() => getComputedStyle(document.querySelector(".convs")!).transform === "none"); // slide-in finished
+    await screenshot(phone.page, "chat-drawer");
+    await phone.page.keyboard.press("Escape");
+    await phone.page.locator(".convs #conv-search").waitFor({ state: "hidden" });
     // The phone menu opens as a drawer and reaches every page.
     await phone.page.getByRole("button", { name: "Menu" }).click();
     await phone.page.locator("#main-nav a", { hasText: "Memory" }).click();

@@ -1,5 +1,5 @@
 import { A, useLocation, useNavigate } from "@solidjs/router";
-import { createEffect, createSignal, For, on, type JSX } from "solid-js";
+import { createEffect, createSignal, For, on, onCleanup, type JSX } from "solid-js";
 import { raw } from "../api/client.ts";
 import { setSession } from "../session.ts";
 import { RESOURCES } from "../pages/resources.ts";
@@ -18,6 +18,10 @@ export function Shell(props: { children?: JSX.Element }): JSX.Element {
   const location = useLocation();
   const navigate = useNavigate();
   createEffect(on(() => location.pathname, () => setOpen(false), { defer: true }));
+  // Escape closes the phone menu, as it would any drawer.
+  const onKey = (e: KeyboardEvent) => e.key === "Escape" && open() && setOpen(false);
+  document.addEventListener("keydown", onKey);
+  onCleanup(() => document.removeEventListener("keydown", onKey));
 
   const logout = async () => {
     await raw("/api/auth/logout", { method: "POST", quiet401: true }).catch(() => undefined);

@@ -11,6 +11,9 @@ export function Chat(): JSX.Element {
   const navigate = useNavigate();
   const session = createMemo(() => sessionFor(params.id));
   const [drawer, setDrawer] = createSignal(false);
+  const onKey = (e: KeyboardEvent) => e.key === "Escape" && drawer() && setDrawer(false);
+  document.addEventListener("keydown", onKey);
+  onCleanup(() => document.removeEventListener("keydown", onKey));
   let scroller!: HTMLDivElement;
   let pinned = true;
 
