@@ -7,7 +7,7 @@ export interface NumberedChatEvent {
 }
 
 /** Splits a text/event-stream body into events as the bytes arrive. */
-async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<NumberedChatEvent> {
+export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<NumberedChatEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buf = "";
