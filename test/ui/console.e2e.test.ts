@@ -188,6 +188,26 @@ describe("chat", () => {
   });
 });
 
+describe("conversation list", () => {
+  test("older conversations load on demand", async () => {
+    const { ctx, page } = await newPage(browser);
+    await logIn(page, app.url);
+    // 55 short conversations through the API (the stand-in echoes), then the sidebar pages through them.
+    await page.evaluate(async () => {
+      for (let i = 0; i < 55; i++) {
+        await fetch("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: `bulk ${String(i).padStart(2, "0")}` }) });
+      }
+    });
+    await page.reload();
+    await page.locator(".conv-title", { hasText: "bulk 54" }).waitFor();
+    expect(await page.locator(".conv-title", { hasText: "bulk 00" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Show older" }).click();
+    await page.locator(".conv-title", { hasText: "bulk 00" }).waitFor();
+    expect(await page.locator(".conv-title", { hasText: /^bulk \d\d$/ }).count()).toBe(55);
+    await ctx.close();
+  });
+});
+
 describe("layout", () => {
   test("light and dark follow the system", async () => {
     const brightness = async (scheme: "light" | "dark") => {

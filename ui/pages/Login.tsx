@@ -66,6 +66,8 @@ export function Login(): JSX.Element {
           <h1>Baker Street</h1>
         </div>
         <p class="muted">Paste the API token the server printed on first start, or run <code>bakerst token</code> on the server.</p>
+        {/* Lets password managers file the token under this server. */}
+        <input type="text" name="username" autocomplete="username" value="bakerst" hidden readOnly />
         <label for="token">Token</label>
         <input id="token" name="token" type="password" autocomplete="current-password" spellcheck={false} autofocus value={token()} onInput={(e) => setToken(e.currentTarget.value)} />
         <Show when={error()}>

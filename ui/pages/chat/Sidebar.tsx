@@ -11,9 +11,22 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
   const [q, setQ] = createSignal("");
   const [query, setQuery] = createSignal("");
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const PAGE = 50;
+  // Pages past the first, kept while the search stays the same; a refresh re-reads as many as were shown.
+  const [shown, setShown] = createSignal(PAGE);
   const [list] = createResource(
-    () => [query(), listVersion()] as const,
-    ([term]) => api<{ conversations: ConversationSummary[] }>(`/api/conversations${qs({ q: term, limit: 100 })}`).then((r) => r.conversations),
+    () => [query(), listVersion(), shown()] as const,
+    async ([term, , count]) => {
+      const out: ConversationSummary[] = [];
+      let before: number | null | undefined;
+      while (out.length < count) {
+        const r = await api<{ conversations: ConversationSummary[]; next: number | null }>(`/api/conversations${qs({ q: term, limit: Math.min(200, count - out.length), before })}`);
+        out.push(...r.conversations);
+        before = r.next;
+        if (!before) break;
+      }
+      return { items: out, more: !!before };
+    },
   );
   const [editing, setEditing] = createSignal<string>();
 
@@ -50,16 +63,16 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
           onInput={(e) => {
             setQ(e.currentTarget.value);
             clearTimeout(timer);
-            timer = setTimeout(() => setQuery(q().trim()), 200);
+            timer = setTimeout(() => (setShown(PAGE), setQuery(q().trim())), 200);
           }}
         />
       </div>
       <Show when={!list.error} fallback={<ErrorBox error={list.error} />}>
-        <Show when={list() && list()!.length === 0}>
+        <Show when={list.latest && list.latest.items.length === 0}>
           <p class="muted convs-empty">{query() ? "No conversation has that in its title." : "No conversations yet. Say hello."}</p>
         </Show>
         <ul class="conv-list">
-          <For each={list()}>
+          <For each={list.latest?.items}>
             {(c) => (
               <li classList={{ active: c.id === props.current }}>
                 <Show
@@ -98,6 +111,11 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
             )}
           </For>
         </ul>
+        <Show when={list.latest?.more}>
+          <button class="btn ghost small show-older" onClick={() => setShown(shown() + PAGE)} disabled={list.loading}>
+            Show older
+          </button>
+        </Show>
       </Show>
     </aside>
   );
