@@ -1,4 +1,4 @@
-import { createApi, type ApiOptions, type RoutePlugin } from "./api/app.ts";
+import { createApi, serveFetch, type ApiOptions, type RoutePlugin } from "./api/app.ts";
 import { AREAS, type Area } from "./areas.ts";
 import type { Config } from "./config/index.ts";
 import { createServices, type ServiceOptions, type Services } from "./services.ts";
@@ -35,15 +35,15 @@ export async function assemble(config: Config, opts: AssembleOptions = {}) {
 /** Wires everything, starts the HTTP server and prints how to log in. */
 export async function startServer(config: Config, opts: AssembleOptions & { quiet?: boolean } = {}): Promise<RunningServer> {
   const { services, app } = await assemble(config, opts);
-  app.listen({
+  const server = Bun.serve({
     port: config.port,
     hostname: config.host,
     // Bun's own limit sits above ours so oversized bodies get our JSON 413.
     maxRequestBodySize: config.maxBodyBytes + 64 * 1024,
     // SSE streams send a keep-alive every 15 s; this only ends dead sockets.
     idleTimeout: 60,
+    fetch: serveFetch(app, services),
   });
-  const server = app.server!;
   const port = server.port ?? config.port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const url = config.publicUrl ?? `http://${shownHost}:${port}`;

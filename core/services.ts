@@ -100,6 +100,7 @@ export function createServices(config: Config, opts: ServiceOptions = {}): Servi
     async close() {
       await brain.drain(10_000);
       for (const fn of closers.reverse()) await fn();
+      models.ledger.flush();
       store.close();
     },
   };

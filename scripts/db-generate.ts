@@ -7,13 +7,6 @@ import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = join(import.meta.dir, "..", "core", "db", "migrations");
-const name = process.argv[2];
-
-if (!process.argv.includes("--index-only")) {
-  const args = ["drizzle-kit", "generate", ...(name ? ["--name", name] : [])];
-  const proc = Bun.spawnSync(["bun", "x", ...args], { stdout: "inherit", stderr: "inherit" });
-  if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);
-}
 
 export function renderIndex(journal: { entries: { tag: string }[] }): string {
   const lines = [
@@ -26,6 +19,12 @@ export function renderIndex(journal: { entries: { tag: string }[] }): string {
 }
 
 if (import.meta.main) {
+  const name = process.argv.slice(2).find((a) => !a.startsWith("--"));
+  if (!process.argv.includes("--index-only")) {
+    const kit = join(import.meta.dir, "..", "node_modules", ".bin", "drizzle-kit");
+    const proc = Bun.spawnSync([process.execPath, kit, "generate", ...(name ? ["--name", name] : [])], { stdout: "inherit", stderr: "inherit" });
+    if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);
+  }
   const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8"));
   writeFileSync(join(dir, "index.ts"), renderIndex(journal));
   console.log(`wrote core/db/migrations/index.ts (${journal.entries.length} migrations)`);

@@ -24,17 +24,39 @@ export interface ApiOptions {
   fallback?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }
 
-function clientKey(server: Server<unknown> | null, request: Request): string {
-  return server?.requestIP(request)?.address ?? "local";
+/** The socket address of each request, filled in by `serveFetch`; in-process requests have none. */
+const clientIps = new WeakMap<Request, string>();
+
+export function clientKey(request: Request): string {
+  return clientIps.get(request) ?? "local";
+}
+
+/** Collapses ids in a path so metrics keep a bounded set of route labels. */
+export function routeLabel(path: string, status: number): string {
+  if (status === 404) return "unmatched";
+  if (!(path.startsWith("/api/") || path === "/ping" || path === "/readyz" || path === "/metrics")) return "ui";
+  return path.replace(/\/(?=[^/]*\d)[^/]{8,}/g, "/:id");
+}
+
+/** The fetch handler for Bun.serve: records the client address and request metrics around the app. */
+export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services) {
+  return async (request: Request, server: Server<unknown>): Promise<Response> => {
+    const t0 = performance.now();
+    const ip = server.requestIP(request)?.address;
+    if (ip) clientIps.set(request, ip);
+    const res = await app.handle(request);
+    const method = request.method;
+    const route = routeLabel(new URL(request.url).pathname, res.status);
+    s.metrics.httpRequests.inc({ method, route, status: String(res.status) });
+    s.metrics.httpDuration.observe({ method, route }, (performance.now() - t0) / 1000);
+    return res;
+  };
 }
 
 export function createApi(s: Services, opts: ApiOptions = {}) {
-  const started = new WeakMap<Request, number>();
-  let app = new Elysia({ name: "bakerst" })
+  let app = new Elysia({ name: "bakerst", normalize: false })
     .decorate("s", s)
-    .derive({ as: "global" }, ({ request, server }) => ({ client: clientKey(server as Server<unknown> | null, request) }))
-    .onRequest(({ request, set, server }) => {
-      started.set(request, performance.now());
+    .onRequest(({ request, set }) => {
       const trace = traceIdFrom(request.headers);
       set.headers["x-trace-id"] = trace;
       const cors = corsHeaders(request, s.config.corsOrigins);
@@ -42,7 +64,7 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
       const url = new URL(request.url);
       if (request.method === "OPTIONS") return preflight(request, s.config.corsOrigins, trace);
       if (isPublic(request.method, url.pathname)) return;
-      const denied = authenticate(s, request, clientKey(server as Server<unknown> | null, request));
+      const denied = authenticate(s, request, clientKey(request));
       if (denied) {
         for (const [k, v] of Object.entries(set.headers)) if (typeof v === "string") denied.headers.set(k, v);
         return denied;
@@ -55,13 +77,6 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
       const headers: Record<string, string> = { ...(e.headers ?? {}) };
       for (const [k, v] of Object.entries(set.headers)) if (typeof v === "string") headers[k] = v;
       return errorResponse(e.status, e.code, e.message, headers);
-    })
-    .onAfterResponse(({ request, route, set }) => {
-      const t0 = started.get(request);
-      const method = request.method;
-      const status = String(typeof set.status === "number" ? set.status : 200);
-      s.metrics.httpRequests.inc({ method, route: route || "unmatched", status });
-      if (t0 !== undefined) s.metrics.httpDuration.observe({ method, route: route || "unmatched" }, (performance.now() - t0) / 1000);
     })
     .use(systemRoutes(s))
     .use(authRoutes(s))

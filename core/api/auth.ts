@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
 import { tokensEqual } from "../auth/token.ts";
 import type { Services } from "../services.ts";
+import { clientKey } from "./app.ts";
 import { errorResponse } from "./errors.ts";
 
 /** Routes reachable without credentials: liveness, logging in and out, and the UI's static files. */
@@ -54,12 +55,16 @@ const isHttps = (request: Request) => new URL(request.url).protocol === "https:"
 
 export const authRoutes = (s: Services) =>
   new Elysia({ name: "auth" })
-    .derive({ as: "local" }, ({ request, server }) => ({ who: server?.requestIP(request)?.address ?? "local" }))
     .post(
       "/api/auth/login",
-      ({ body, request, who, set }) => {
+      ({ body, request, set }) => {
+        const who = clientKey(request);
         const blocked = s.limiter.blockedFor(who);
         if (blocked) return tooMany(blocked);
+        const unknown = Object.keys(body).filter((k) => k !== "token" && k !== "code");
+        if (unknown.length) {
+          return errorResponse(400, "invalid_request", `${unknown[0]}: unexpected field; send { token } with the API token, or { code } with a one-time login code`);
+        }
         if (body.token === undefined && body.code === undefined) {
           return errorResponse(400, "invalid_request", "token: send the API token (or code: a one-time login code)");
         }
@@ -83,7 +88,8 @@ export const authRoutes = (s: Services) =>
             token: t.Optional(t.String({ minLength: 1, maxLength: 512 })),
             code: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
           },
-          { additionalProperties: false },
+          // Unknown fields are refused below, with a message that says what to send instead.
+          { additionalProperties: true },
         ),
       },
     )

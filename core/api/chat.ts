@@ -28,7 +28,7 @@ export const chatRoutes = (s: Services) =>
           set.status = r.error.status >= 400 && r.error.status < 600 ? r.error.status : 502;
           return { error: { code: r.error.code, message: r.error.message }, conversationId: r.conversationId, messageId: r.messageId, text: r.text };
         }
-        return { conversationId: r.conversationId, messageId: r.messageId, text: r.text, toolCalls: r.toolCalls, usage: r.usage };
+        return { conversationId: r.conversationId, messageId: r.messageId, text: r.text, toolCalls: r.toolCalls, usage: r.usage, notices: r.notices };
       },
       { body: ChatBody },
     )

@@ -47,20 +47,21 @@ export class Brain {
   /** Starts a turn; throws 404 for an unknown conversation, 409 when one is already running there, 503 with no model. */
   start(input: StartTurn): Turn {
     if (!this.deps.router.hasModel("agent")) throw new NoModelError("agent");
-    const { store } = this.deps;
-    let conversationId = input.conversationId;
-    if (conversationId) {
-      store.get(conversationId);
-      if (this.active.has(conversationId)) {
-        throw conflict("conversation_busy", `conversation ${conversationId} is already answering a message; wait for it to finish`);
-      }
-    } else {
-      conversationId = store.create(titleFrom(input.message), input.channel ?? "web").id;
+    if (input.conversationId && this.active.has(input.conversationId)) {
+      throw conflict("conversation_busy", `conversation ${input.conversationId} is already answering a message; wait for it to finish`);
     }
-    const turn = new Turn(newId(), conversationId);
+    const turnId = newId();
+    const { conversationId, history } = this.deps.store.openTurn({
+      conversationId: input.conversationId,
+      title: titleFrom(input.message),
+      channel: input.channel ?? "web",
+      turnId,
+      message: input.message,
+    });
+    const turn = new Turn(turnId, conversationId);
     this.active.set(conversationId, turn);
     this.byTurn.set(turn.id, turn);
-    void this.run(turn, input.message).finally(() => {
+    void this.run(turn, input.message, history).finally(() => {
       this.active.delete(conversationId);
       setTimeout(() => this.byTurn.delete(turn.id), KEEP_FINISHED_MS).unref?.();
     });
@@ -95,7 +96,7 @@ export class Brain {
     for (const t of this.active.values()) t.abort.abort(new AppError("shutdown", "bakerst is shutting down", 503));
   }
 
-  private async run(turn: Turn, message: string): Promise<void> {
+  private async run(turn: Turn, message: string, history: ChatMessage[]): Promise<void> {
     const { store, router, tools, prompt, log } = this.deps;
     const maxRounds = this.deps.maxToolRounds ?? MAX_TOOL_ROUNDS;
     const signal = turn.abort.signal;
@@ -107,24 +108,23 @@ export class Brain {
       text: "",
       toolCalls: [],
       usage,
+      notices: [],
       error: null,
     };
     turn.push({ event: "conversation", data: { id: turn.conversationId, turnId: turn.id } });
 
-    let history: ChatMessage[] = [];
     let text = "";
     let uses: ToolUseBlock[] = [];
     let model: string | undefined;
     try {
-      history = store.history(turn.conversationId);
-      store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "user", content: [{ type: "text", text: message }] });
-      history.push({ role: "user", content: [{ type: "text", text: message }] });
       const budget = this.deps.ledger.status();
       if (budget.exceeded) {
-        turn.push({
-          event: "notice",
-          data: { code: "budget_exceeded", message: `Today's budget of $${budget.dailyUsd} is spent ($${budget.spentUsd}); background work is paused until tomorrow (UTC).` },
-        });
+        const notice = {
+          code: "budget_exceeded",
+          message: `Today's budget of $${budget.dailyUsd} is spent ($${budget.spentUsd}); background work is paused until tomorrow (UTC) or until DAILY_BUDGET_USD is raised.`,
+        };
+        result.notices.push(notice);
+        turn.push({ event: "notice", data: notice });
       }
 
       for (let round = 0; ; round++) {

@@ -22,18 +22,26 @@ export type PromptContributor = (ctx: PromptContext) => Promise<string | undefin
  * dir replaces the default and is re-read when it changes.
  */
 export class Personality {
-  private cache = new Map<string, { mtimeMs: number; text: string }>();
+  private cache = new Map<string, { mtimeMs: number; text: string; checkedAt: number }>();
 
-  constructor(private dataDir: string) {}
+  constructor(
+    private dataDir: string,
+    /** How often the data dir is looked at again; edits show up within this time. */
+    private recheckMs = 1000,
+  ) {}
 
   read(name: PersonalityFile): string {
-    const path = join(this.dataDir, name);
-    if (!existsSync(path)) return PERSONALITY_DEFAULTS[name];
-    const mtimeMs = statSync(path).mtimeMs;
+    const now = Date.now();
     const hit = this.cache.get(name);
-    if (hit && hit.mtimeMs === mtimeMs) return hit.text;
-    const text = readFileSync(path, "utf8");
-    this.cache.set(name, { mtimeMs, text });
+    if (hit && now - hit.checkedAt < this.recheckMs) return hit.text;
+    const path = join(this.dataDir, name);
+    const mtimeMs = existsSync(path) ? statSync(path).mtimeMs : -1;
+    if (hit && hit.mtimeMs === mtimeMs) {
+      hit.checkedAt = now;
+      return hit.text;
+    }
+    const text = mtimeMs < 0 ? PERSONALITY_DEFAULTS[name] : readFileSync(path, "utf8");
+    this.cache.set(name, { mtimeMs, text, checkedAt: now });
     return text;
   }
 }

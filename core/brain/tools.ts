@@ -57,12 +57,17 @@ export function summarize(text: string): string {
  */
 export class ToolRegistry {
   private tools = new Map<string, { tool: Tool; check: TypeCheck<TSchema> }>();
+  private cachedSpecs: ToolSpec[] | undefined;
 
   register<S extends TSchema>(tool: Tool<S>): () => void {
     if (!NAME.test(tool.name)) throw new Error(`tool name ${JSON.stringify(tool.name)} must match ${NAME}`);
     if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is already registered`);
     this.tools.set(tool.name, { tool: tool as unknown as Tool, check: TypeCompiler.Compile(tool.input) });
-    return () => this.tools.delete(tool.name);
+    this.cachedSpecs = undefined;
+    return () => {
+      this.tools.delete(tool.name);
+      this.cachedSpecs = undefined;
+    };
   }
 
   has(name: string): boolean {
@@ -70,11 +75,12 @@ export class ToolRegistry {
   }
 
   specs(): ToolSpec[] {
-    return [...this.tools.values()].map(({ tool }) => ({
+    return (this.cachedSpecs ??= [...this.tools.values()].map(({ tool }) => ({
       name: tool.name,
       description: tool.description,
+      // A plain copy: TypeBox schemas carry symbol keys the SDKs need not see.
       inputSchema: JSON.parse(JSON.stringify(tool.input)) as Record<string, unknown>,
-    }));
+    })));
   }
 
   async execute(name: string, input: unknown, ctx: ToolContext): Promise<ToolOutcome> {

@@ -26,6 +26,8 @@ export interface TurnResult {
   text: string;
   toolCalls: { id: string; name: string; input: unknown; ok: boolean; summary: string }[];
   usage: TurnUsage;
+  /** Things the owner should know that did not stop the turn (budget spent...). */
+  notices: { code: string; message: string }[];
   error: { code: string; message: string; status: number } | null;
 }
 

@@ -1,9 +1,9 @@
-import { and, desc, eq, like, lt, sql } from "drizzle-orm";
+import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { notFound } from "../errors.ts";
 import type { Block, ChatMessage } from "../models/types.ts";
 import { newId } from "../util/ids.ts";
-import { conversations, messages } from "./conversation.sql.ts";
+import { conversations, type messages } from "./conversation.sql.ts";
 
 export type Conversation = typeof conversations.$inferSelect;
 export type StoredMessage = Omit<typeof messages.$inferSelect, "content" | "error"> & {
@@ -18,18 +18,46 @@ export function titleFrom(text: string): string {
   return line.length > 60 ? `${line.slice(0, 57)}...` : line || "New conversation";
 }
 
+type MessageRow = { id: string; conversationId: string; seq: number; turnId: string; role: StoredMessage["role"]; content: string; model: string | null; error: string | null; createdAt: number };
+
+const parseRow = (r: MessageRow): StoredMessage => ({ ...r, content: JSON.parse(r.content), error: r.error ? JSON.parse(r.error) : null });
+
+/**
+ * Conversations and their messages. The per-turn queries (create, find,
+ * append, history) are cached bun:sqlite statements: drizzle re-prepares each
+ * query, which cost more than the query itself on the chat hot path. The rest
+ * goes through drizzle.
+ */
 export class ConversationStore {
-  constructor(private db: Db) {}
+  private q;
+
+  constructor(private db: Db) {
+    const c = db.$client;
+    this.q = {
+      insertConversation: c.query("insert into conversations (id, title, channel, created_at, updated_at) values ($id, $title, $channel, $createdAt, $updatedAt)"),
+      findConversation: c.query<Conversation, { id: string }>(
+        "select id, title, channel, created_at as createdAt, updated_at as updatedAt from conversations where id = $id",
+      ),
+      nextSeq: c.query<{ seq: number }, { conversationId: string }>("select coalesce(max(seq), 0) + 1 as seq from messages where conversation_id = $conversationId"),
+      insertMessage: c.query(
+        "insert into messages (id, conversation_id, seq, turn_id, role, content, model, error, created_at) values ($id, $conversationId, $seq, $turnId, $role, $content, $model, $error, $createdAt)",
+      ),
+      touch: c.query("update conversations set updated_at = $now where id = $id"),
+      messages: c.query<MessageRow, { conversationId: string }>(
+        "select id, conversation_id as conversationId, seq, turn_id as turnId, role, content, model, error, created_at as createdAt from messages where conversation_id = $conversationId order by seq",
+      ),
+    };
+  }
 
   create(title: string, channel = "web", id = newId()): Conversation {
     const now = Date.now();
     const row = { id, title: title.slice(0, TITLE_MAX), channel, createdAt: now, updatedAt: now };
-    this.db.insert(conversations).values(row).run();
+    this.q.insertConversation.run(row);
     return row;
   }
 
   find(id: string): Conversation | undefined {
-    return this.db.select().from(conversations).where(eq(conversations.id, id)).get();
+    return this.q.findConversation.get({ id }) ?? undefined;
   }
 
   get(id: string): Conversation {
@@ -66,37 +94,49 @@ export class ConversationStore {
     error?: { code: string; message: string };
   }): StoredMessage {
     const now = Date.now();
-    const id = newId();
-    return this.db.transaction((tx) => {
-      const next = tx
-        .select({ seq: sql<number>`coalesce(max(${messages.seq}), 0) + 1` })
-        .from(messages)
-        .where(eq(messages.conversationId, m.conversationId))
-        .get();
-      const row = {
-        id,
-        conversationId: m.conversationId,
-        seq: next?.seq ?? 1,
-        turnId: m.turnId,
-        role: m.role,
-        content: m.content,
-        model: m.model ?? null,
-        error: m.error ?? null,
-        createdAt: now,
-      };
-      tx.insert(messages).values(row).run();
-      tx.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, m.conversationId)).run();
-      return row;
-    });
+    const row: StoredMessage = {
+      id: newId(),
+      conversationId: m.conversationId,
+      seq: 0,
+      turnId: m.turnId,
+      role: m.role,
+      content: m.content,
+      model: m.model ?? null,
+      error: m.error ?? null,
+      createdAt: now,
+    };
+    this.db.$client.transaction(() => {
+      row.seq = this.q.nextSeq.get({ conversationId: m.conversationId })?.seq ?? 1;
+      this.q.insertMessage.run({ ...row, content: JSON.stringify(row.content), error: row.error ? JSON.stringify(row.error) : null });
+      this.q.touch.run({ now, id: m.conversationId });
+    })();
+    return row;
+  }
+
+  /**
+   * Opens a turn in one transaction: creates the conversation when there is
+   * none yet, reads the history the model will see, and stores the owner's
+   * message. One commit instead of three on the chat path.
+   */
+  openTurn(t: { conversationId?: string; title: string; channel: string; turnId: string; message: string }): { conversationId: string; history: ChatMessage[] } {
+    return this.db.$client.transaction(() => {
+      let conversationId = t.conversationId;
+      let history: ChatMessage[] = [];
+      if (conversationId) {
+        this.get(conversationId);
+        history = this.history(conversationId);
+      } else {
+        conversationId = this.create(t.title, t.channel).id;
+      }
+      const content: Block[] = [{ type: "text", text: t.message }];
+      this.append({ conversationId, turnId: t.turnId, role: "user", content });
+      history.push({ role: "user", content });
+      return { conversationId, history };
+    })();
   }
 
   messages(conversationId: string): StoredMessage[] {
-    return this.db
-      .select()
-      .from(messages)
-      .where(eq(messages.conversationId, conversationId))
-      .orderBy(messages.seq)
-      .all() as StoredMessage[];
+    return this.q.messages.all({ conversationId }).map(parseRow);
   }
 
   /**

@@ -1,4 +1,4 @@
-import Anthropic from "@anthropic-ai/sdk";
+import type Anthropic from "@anthropic-ai/sdk";
 import { normalizeError } from "./errors.ts";
 import { emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "./types.ts";
 
@@ -17,18 +17,28 @@ function stopReason(r: string | null | undefined): StopReason {
 
 export class AnthropicProvider implements ModelProvider {
   readonly name = "anthropic" as const;
-  private client: Anthropic;
+  private client?: Promise<Anthropic>;
 
-  constructor(opts: AnthropicOptions) {
-    // Every option is passed explicitly so the SDK never falls back to its own env lookups.
-    this.client = new Anthropic({
-      apiKey: opts.oauthToken ? null : (opts.apiKey ?? null),
-      authToken: opts.oauthToken ?? null,
-      baseURL: opts.baseURL ?? "https://api.anthropic.com",
-      maxRetries: 0, // the router retries, with its own backoff and fallback
-      timeout: opts.timeoutMs,
-      defaultHeaders: opts.oauthToken ? { "anthropic-beta": OAUTH_BETA } : {},
-    });
+  constructor(private opts: AnthropicOptions) {}
+
+  /** The SDK loads on first use, keeping it off the start-up path. */
+  private sdk(): Promise<Anthropic> {
+    const opts = this.opts;
+    this.client ??= import("@anthropic-ai/sdk").then(
+      ({ default: Sdk }) =>
+        // Every option is passed explicitly so the SDK never falls back to its own env lookups.
+        new Sdk({
+          apiKey: opts.oauthToken ? null : (opts.apiKey ?? null),
+          authToken: opts.oauthToken ?? null,
+          baseURL: opts.baseURL ?? "https://api.anthropic.com",
+          maxRetries: 0, // the router retries, with its own backoff and fallback
+          timeout: opts.timeoutMs,
+          defaultHeaders: opts.oauthToken ? { "anthropic-beta": OAUTH_BETA } : {},
+          // Spans cost ~100 µs a call and would read ANTHROPIC_OPEN_TELEMETRY* from the environment.
+          openTelemetry: false,
+        }),
+    );
+    return this.client;
   }
 
   async *stream(req: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
@@ -36,7 +46,8 @@ export class AnthropicProvider implements ModelProvider {
     let stop: StopReason = "other";
     const tools = new Map<number, { id: string; name: string; json: string }>();
     try {
-      const stream = await this.client.messages.create(
+      const client = await this.sdk();
+      const stream = await client.messages.create(
         {
           model: req.model,
           max_tokens: req.maxTokens,
@@ -95,14 +106,16 @@ export class AnthropicProvider implements ModelProvider {
         }
       }
     } catch (err) {
-      throw normalizeError(err, this.name);
+      // Tokens already spent (the prompt, at least) are still billed: keep them for the ledger.
+      throw Object.assign(normalizeError(err, this.name), { partialUsage: usage });
     }
     yield { type: "done", stopReason: stop, usage };
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
     try {
-      const page = await this.client.models.list({ limit: 100 }, { signal, timeout: 10_000 });
+      const client = await this.sdk();
+      const page = await client.models.list({ limit: 100 }, { signal, timeout: 10_000 });
       return page.data.map((m) => m.id);
     } catch (err) {
       throw normalizeError(err, this.name);

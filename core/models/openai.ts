@@ -1,4 +1,4 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { parseToolJson } from "./anthropic.ts";
 import { normalizeError } from "./errors.ts";
 import { emptyUsage, type ChatMessage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "./types.ts";
@@ -43,18 +43,26 @@ function stopReason(r: string | null | undefined): StopReason {
 
 export class OpenAIProvider implements ModelProvider {
   readonly name = "openai" as const;
-  private client: OpenAI;
+  private client?: Promise<OpenAI>;
 
-  constructor(opts: OpenAIOptions) {
-    this.client = new OpenAI({
-      // Local servers (Ollama, llama.cpp) take any key; the SDK insists on one.
-      apiKey: opts.apiKey ?? "not-needed",
-      baseURL: opts.baseURL,
-      organization: null,
-      project: null,
-      maxRetries: 0,
-      timeout: opts.timeoutMs,
-    });
+  constructor(private opts: OpenAIOptions) {}
+
+  /** The SDK loads on first use, keeping it off the start-up path. */
+  private sdk(): Promise<OpenAI> {
+    const opts = this.opts;
+    this.client ??= import("openai").then(
+      ({ default: Sdk }) =>
+        new Sdk({
+          // Local servers (Ollama, llama.cpp) take any key; the SDK insists on one.
+          apiKey: opts.apiKey ?? "not-needed",
+          baseURL: opts.baseURL,
+          organization: null,
+          project: null,
+          maxRetries: 0,
+          timeout: opts.timeoutMs,
+        }),
+    );
+    return this.client;
   }
 
   async *stream(req: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
@@ -62,7 +70,8 @@ export class OpenAIProvider implements ModelProvider {
     let stop: StopReason = "other";
     const calls = new Map<number, { id: string; name: string; args: string }>();
     try {
-      const stream = await this.client.chat.completions.create(
+      const client = await this.sdk();
+      const stream = await client.chat.completions.create(
         {
           model: req.model,
           max_tokens: req.maxTokens,
@@ -99,7 +108,8 @@ export class OpenAIProvider implements ModelProvider {
         if (choice.finish_reason) stop = stopReason(choice.finish_reason);
       }
     } catch (err) {
-      throw normalizeError(err, this.name);
+      // Tokens already spent (the prompt, at least) are still billed: keep them for the ledger.
+      throw Object.assign(normalizeError(err, this.name), { partialUsage: usage });
     }
     for (const [index, c] of [...calls.entries()].sort((a, b) => a[0] - b[0])) {
       yield { type: "tool_use", id: c.id || `call_${index}`, name: c.name, input: parseToolJson(c.args) };
@@ -111,7 +121,8 @@ export class OpenAIProvider implements ModelProvider {
   async listModels(signal: AbortSignal): Promise<string[]> {
     try {
       const ids: string[] = [];
-      for await (const m of this.client.models.list({ signal, timeout: 10_000 })) ids.push(m.id);
+      const client = await this.sdk();
+      for await (const m of client.models.list({ signal, timeout: 10_000 })) ids.push(m.id);
       return ids;
     } catch (err) {
       throw normalizeError(err, this.name);

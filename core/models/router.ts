@@ -158,6 +158,10 @@ export class ModelRouter {
           if (opts.signal?.aborted) throw raw;
           const err = raw instanceof ModelCallError ? raw : new ModelCallError(String((raw as Error)?.message ?? raw), pname, undefined, false, undefined, "other");
           if (err.kind !== "bad_request" && err.kind !== "other") breaker.failure();
+          const spent = err.partialUsage;
+          if (spent && spent.inputTokens + spent.outputTokens > 0) {
+            this.deps.ledger.record({ role: opts.role, provider: pname, model, usage: spent, conversationId: opts.conversationId });
+          }
           this.deps.log.warn("model call failed", { ref, attempt, kind: err.kind, status: err.status, started, error: err.message });
           if (started) throw new StreamInterruptedError(ref, err);
           const wait = this.backoff(attempt, err);

@@ -8,12 +8,12 @@ import type { ProviderName } from "./types.ts";
 
 const ModelRef = Type.String({ pattern: "^(anthropic|openai):.+$", maxLength: 200 });
 
-/** Body of PUT /api/models/config; every part optional, `null` clears an override. */
+/** Body of PUT /api/models/config; every part optional. An empty chain, a `null` price or budget clears that override. */
 export const ModelsConfigBody = Type.Object(
   {
     roles: Type.Optional(
       Type.Object(
-        Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Union([Type.Array(ModelRef, { minItems: 1, maxItems: 8 }), Type.Null()]))])),
+        Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Array(ModelRef, { maxItems: 8 }))])),
         { additionalProperties: false },
       ),
     ),
@@ -91,9 +91,9 @@ export class ModelSettings {
   /** Applies a validated PUT body; throws a message naming the field when a model's provider is not set up. */
   update(body: ModelsConfigBody): void {
     const next: Overrides = structuredClone(this.overrides);
-    for (const [role, chain] of Object.entries(body.roles ?? {}) as [Role, string[] | null | undefined][]) {
+    for (const [role, chain] of Object.entries(body.roles ?? {}) as [Role, string[] | undefined][]) {
       if (chain === undefined) continue;
-      if (chain === null) {
+      if (chain.length === 0) {
         delete next.roles[role];
         continue;
       }

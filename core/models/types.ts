@@ -75,4 +75,7 @@ export class ModelCallError extends Error {
   ) {
     super(message);
   }
+
+  /** What the call had used before it failed, when the provider reported it. */
+  partialUsage?: Usage;
 }

@@ -33,13 +33,26 @@ export class BudgetExceededError extends AppError {
 export class UsageLedger {
   private today = "";
   private spentToday = 0;
+  private insert;
+  /**
+   * Rows wait up to FLUSH_MS and are written in one transaction: under load
+   * this turns a commit per model call into one per batch. Budget decisions
+   * never wait for it; they use the in-memory total.
+   */
+  private pending: Record<string, string | number | null>[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private db: Db,
     private prices: () => Record<string, Price>,
     private budget: () => number | undefined,
     private now: () => number = Date.now,
-  ) {}
+  ) {
+    this.insert = db.$client.query(
+      `insert into usage (at, day, role, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, conversation_id)
+       values ($at, $day, $role, $provider, $model, $inputTokens, $outputTokens, $cacheReadTokens, $cacheWriteTokens, $costUsd, $conversationId)`,
+    );
+  }
 
   private rollDay(): void {
     const day = utcDay(this.now());
@@ -57,24 +70,35 @@ export class UsageLedger {
     const at = this.now();
     const cost = costOf(r.model, r.usage, this.prices());
     this.rollDay();
-    this.db
-      .insert(usageTable)
-      .values({
-        at,
-        day: utcDay(at),
-        role: r.role,
-        provider: r.provider,
-        model: r.model,
-        inputTokens: r.usage.inputTokens,
-        outputTokens: r.usage.outputTokens,
-        cacheReadTokens: r.usage.cacheReadTokens,
-        cacheWriteTokens: r.usage.cacheWriteTokens,
-        costUsd: cost,
-        conversationId: r.conversationId ?? null,
-      })
-      .run();
+    this.pending.push({
+      at,
+      day: utcDay(at),
+      role: r.role,
+      provider: r.provider,
+      model: r.model,
+      inputTokens: r.usage.inputTokens,
+      outputTokens: r.usage.outputTokens,
+      cacheReadTokens: r.usage.cacheReadTokens,
+      cacheWriteTokens: r.usage.cacheWriteTokens,
+      costUsd: cost,
+      conversationId: r.conversationId ?? null,
+    });
+    if (this.pending.length >= MAX_BATCH) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
     this.spentToday += cost;
     return cost;
+  }
+
+  /** Writes waiting rows now; called before reads of the table and on shutdown. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending.length) return;
+    const rows = this.pending;
+    this.pending = [];
+    this.db.$client.transaction(() => {
+      for (const row of rows) this.insert.run(row);
+    })();
   }
 
   status() {
@@ -96,6 +120,7 @@ export class UsageLedger {
   }
 
   byDay(days: number) {
+    this.flush();
     const since = utcDay(this.now() - (days - 1) * 86_400_000);
     const rows = this.db
       .select({
@@ -133,3 +158,5 @@ export class UsageLedger {
 }
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
+const FLUSH_MS = 25;
+const MAX_BATCH = 256;

@@ -32,3 +32,159 @@ describe("POST /api/chat/stream", () => {
     expect(done.usage.costUsd).toBeCloseTo((100 * 3 + 20 * 15) / 1e6, 9);
   });
 });
+
+import { Type } from "@sinclair/typebox";
+import { defineTool } from "../../core/brain/tools.ts";
+
+describe("the agent loop", () => {
+  test("runs a real tool, feeds its result back, and stores the whole turn", async () => {
+    const calls: number[][] = [];
+    const off = h.s.tools.register(
+      defineTool({
+        name: "add",
+        description: "add two numbers",
+        input: Type.Object({ a: Type.Number(), b: Type.Number() }),
+        run: ({ a, b }) => {
+          calls.push([a, b]);
+          return { sum: a + b };
+        },
+      }),
+    );
+    try {
+      model.enqueue({ text: "Let me add.", toolUses: [{ id: "tu1", name: "add", input: { a: 2, b: 40 } }] }, { text: "It is 42." });
+      const events = await readSse(await h.request("/api/chat/stream", { method: "POST", json: { message: "2+40?" } }));
+      expect(events.map((e) => e.event)).toEqual(["conversation", "text", "tool_use", "tool_result", "text", "done"]);
+      expect(events[2]!.data).toEqual({ id: "tu1", name: "add", input: { a: 2, b: 40 } });
+      expect(events[3]!.data).toMatchObject({ id: "tu1", ok: true });
+      expect(events[3]!.data.summary).toContain("42");
+      expect(calls).toEqual([[2, 40]]);
+      // The model saw the tool result on its second call.
+      const second = model.requests.at(-1)!.body.messages.at(-1)!;
+      expect(second.role).toBe("user");
+      const result = (second.content as { type: string; content: string }[])[0]!;
+      expect(result.type).toBe("tool_result");
+      expect(JSON.parse(result.content)).toEqual({ sum: 42 });
+
+      const conv = (await (await h.request(`/api/conversations/${events[0]!.data.id}`)).json()) as any;
+      expect(conv.messages.map((m: any) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);
+      expect(conv.messages[1].content[1]).toEqual({ type: "tool_use", id: "tu1", name: "add", input: { a: 2, b: 40 } });
+      expect(conv.messages[2].content[0]).toMatchObject({ type: "tool_result", tool_use_id: "tu1" });
+      expect(conv.messages[3].content[0].text).toBe("It is 42.");
+    } finally {
+      off();
+    }
+  });
+
+  test("a tool that throws becomes an error result the model sees; the turn goes on", async () => {
+    const off = h.s.tools.register(
+      defineTool({ name: "explode", description: "always fails", input: Type.Object({}), run: () => { throw new Error("disk on fire"); } }),
+    );
+    try {
+      model.enqueue({ toolUses: [{ id: "x1", name: "explode", input: {} }] }, { text: "The tool failed: disk on fire." });
+      const res = await h.request("/api/chat", { method: "POST", json: { message: "try it" } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as any;
+      expect(body.toolCalls[0]).toMatchObject({ name: "explode", ok: false });
+      expect(body.toolCalls[0].summary).toContain("disk on fire");
+      const sent = model.requests.at(-1)!.body.messages.at(-1)!.content as any[];
+      expect(sent[0]).toMatchObject({ type: "tool_result", tool_use_id: "x1", is_error: true });
+      expect(body.text).toBe("The tool failed: disk on fire.");
+    } finally {
+      off();
+    }
+  });
+
+  test("invalid tool input and unknown tools are reported to the model, never run", async () => {
+    let ran = false;
+    const off = h.s.tools.register(
+      defineTool({ name: "strict", description: "needs n", input: Type.Object({ n: Type.Integer({ minimum: 1 }) }), run: () => (ran = true) }),
+    );
+    try {
+      model.enqueue({ toolUses: [{ id: "s1", name: "strict", input: { n: "lots" } }, { id: "s2", name: "nope", input: {} }] }, { text: "ok" });
+      const body = (await (await h.request("/api/chat", { method: "POST", json: { message: "go" } })).json()) as any;
+      expect(ran).toBe(false);
+      expect(body.toolCalls[0].ok).toBe(false);
+      expect(body.toolCalls[0].summary).toContain("/n");
+      expect(body.toolCalls[1].summary).toContain('unknown tool "nope"');
+    } finally {
+      off();
+    }
+  });
+
+  test("stops after 10 tool rounds and asks for a final answer without tools", async () => {
+    let n = 0;
+    const off = h.s.tools.register(defineTool({ name: "again", description: "loop", input: Type.Object({}), run: () => ++n }));
+    try {
+      const start = model.requests.length;
+      model.setDefault(() => ({ toolUses: [{ name: "again", input: {} }] }));
+      model.enqueue(...Array.from({ length: 10 }, () => ({ toolUses: [{ name: "again", input: {} }] })), { text: "Done looping." });
+      const body = (await (await h.request("/api/chat", { method: "POST", json: { message: "loop forever" } })).json()) as any;
+      expect(n).toBe(10);
+      expect(body.toolCalls.length).toBe(10);
+      expect(body.text).toBe("Done looping.");
+      const reqs = model.requests.slice(start);
+      expect(reqs.length).toBe(11);
+      expect(reqs.at(-1)!.body.tool_choice).toEqual({ type: "none" });
+      expect(reqs.slice(0, 10).every((r) => r.body.tool_choice?.type === "auto")).toBe(true);
+    } finally {
+      off();
+      const { echo } = await import("../standins/anthropic.ts");
+      model.setDefault(echo);
+    }
+  });
+
+  test("a second request on a busy conversation gets 409 and never interleaves", async () => {
+    const first = (await (await h.request("/api/chat", { method: "POST", json: { message: "start" } })).json()) as any;
+    const id = first.conversationId;
+    model.enqueue({ text: ["slow ", "answer"], delayMs: 300 });
+    const a = h.request("/api/chat", { method: "POST", json: { message: "one", conversationId: id } });
+    await Bun.sleep(50);
+    const b = await h.request("/api/chat", { method: "POST", json: { message: "two", conversationId: id } });
+    expect(b.status).toBe(409);
+    expect(((await b.json()) as any).error.code).toBe("conversation_busy");
+    expect((await a).status).toBe(200);
+    const conv = (await (await h.request(`/api/conversations/${id}`)).json()) as any;
+    const texts = conv.messages.map((m: any) => `${m.role}:${m.content.map((c: any) => c.text).join("")}`);
+    expect(texts).toEqual(["user:start", "assistant:echo: start", "user:one", "assistant:slow answer"]);
+  });
+
+  test("a model failure mid-answer is reported as an error event and what was said is kept", async () => {
+    model.enqueue({ text: ["par", "tial", "never"], failAfterDeltas: 2 }, { status: 529 }, { status: 529 });
+    const events = await readSse(await h.request("/api/chat/stream", { method: "POST", json: { message: "fail please" } }));
+    expect(events.map((e) => e.event)).toEqual(["conversation", "text", "text", "error", "done"]);
+    expect(events[3]!.data.code).toBe("model_stream_interrupted");
+    const conv = (await (await h.request(`/api/conversations/${events[0]!.data.id}`)).json()) as any;
+    const last = conv.messages.at(-1);
+    expect(last.content).toEqual([{ type: "text", text: "partial" }]);
+    expect(last.error.code).toBe("model_stream_interrupted");
+  });
+});
+
+describe("the daily budget", () => {
+  test("once spent, chat still answers and says so; background work is refused", async () => {
+    const b = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, DAILY_BUDGET_USD: "0.01" });
+    try {
+      model.enqueue({ text: "expensive", usage: { input: 10_000, output: 0 } });
+      const first = (await (await b.request("/api/chat", { method: "POST", json: { message: "spend" } })).json()) as any;
+      expect(first.notices).toEqual([]);
+      const events = await readSse(await b.request("/api/chat/stream", { method: "POST", json: { message: "and now?" } }));
+      const notice = events.find((e) => e.event === "notice");
+      expect(notice?.data.code).toBe("budget_exceeded");
+      expect(events.at(-1)!.event).toBe("done");
+      expect(events.some((e) => e.event === "text")).toBe(true);
+      const usage = (await (await b.request("/api/usage")).json()) as any;
+      expect(usage.budget.exceeded).toBe(true);
+      const health = (await (await b.request("/api/system/health")).json()) as any;
+      expect(health.components.budget.status).toBe("degraded");
+      let refused: { code?: string } | undefined;
+      try {
+        for await (const _ of b.s.models.router.stream({ system: "", messages: [{ role: "user", content: [{ type: "text", text: "x" }] }], maxTokens: 10 }, { role: "worker", background: true }));
+      } catch (e) {
+        refused = e as { code?: string };
+      }
+      expect(refused?.code).toBe("budget_exceeded");
+    } finally {
+      await b.close();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Core benchmark against the compiled binary and a model stand-in that answers
+ * in ~2 ms: cold start, idle RSS, added chat latency, throughput at 20
+ * concurrent chats. Prints a markdown table.
+ */
+import { join } from "node:path";
+import { build } from "../../build.ts";
+import { freePort, ms, rssMb, spawnForLine, stats, table, tempDir } from "./lib.ts";
+
+const TOKEN = "bench-token-0123456789abcdef0123";
+const root = join(import.meta.dir, "..", "..");
+const [bin] = await build({ outdir: tempDir("bakerst-bench-bin-"), targets: ["bakerst"] });
+const standin = await spawnForLine([process.execPath, join(root, "scripts/bench/standin.ts"), "--delay", "2"]);
+const modelUrl = standin.line;
+const dataDir = tempDir("bakerst-bench-data-");
+
+async function startCore(port: number) {
+  const t0 = performance.now();
+  const proc = Bun.spawn([bin!, "serve"], {
+    cwd: dataDir,
+    env: { PATH: "/usr/bin:/bin", HOST: "127.0.0.1", PORT: String(port), BAKERST_DATA_DIR: dataDir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "warn", ANTHROPIC_API_KEY: "sk-bench", ANTHROPIC_BASE_URL: modelUrl },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  for (;;) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/ping`);
+      if (r.status === 200) return { proc, coldMs: performance.now() - t0 };
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(1);
+  }
+}
+
+const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+async function chat(base: string): Promise<number> {
+  const t = performance.now();
+  const r = await fetch(`${base}/api/chat`, { method: "POST", headers, body: '{"message":"Where is Moriarty?"}' });
+  if (r.status !== 200) throw new Error(`chat ${r.status}: ${await r.text()}`);
+  await r.arrayBuffer();
+  return performance.now() - t;
+}
+const directBody = JSON.stringify({ model: "claude-sonnet-5-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "Where is Moriarty?" }] });
+async function direct(): Promise<number> {
+  const t = performance.now();
+  const r = await fetch(`${modelUrl}/v1/messages`, { method: "POST", headers: { "x-api-key": "k", "content-type": "application/json" }, body: directBody });
+  await r.arrayBuffer();
+  return performance.now() - t;
+}
+
+// Cold start: median of 10 starts on an existing data dir (the first start creates it).
+const port = await freePort();
+const colds: number[] = [];
+for (let i = 0; i < 11; i++) {
+  const { proc, coldMs } = await startCore(port);
+  if (i > 0) colds.push(coldMs);
+  proc.kill("SIGTERM");
+  await proc.exited;
+}
+const cold = stats(colds);
+
+const { proc } = await startCore(port);
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 10; i++) await chat(base);
+await Bun.sleep(1000);
+Bun.gc(true);
+const idleRss = rssMb(proc.pid);
+
+// Added latency: sequential chats vs the same streaming call made straight to the stand-in.
+const N = 400;
+for (let i = 0; i < 50; i++) {
+  await chat(base);
+  await direct();
+}
+const through: number[] = [];
+const straight: number[] = [];
+for (let i = 0; i < N; i++) {
+  straight.push(await direct());
+  through.push(await chat(base));
+}
+const a = stats(through);
+const b = stats(straight);
+const added = { p50: a.p50 - b.p50, p99: a.p99 - b.p99 };
+
+// Throughput: 20 concurrent clients for 5 s.
+const CONC = 20;
+const DURATION = 5000;
+const lat: number[] = [];
+let errors = 0;
+const end = performance.now() + DURATION;
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: CONC }, async () => {
+    while (performance.now() < end) {
+      try {
+        lat.push(await chat(base));
+      } catch {
+        errors++;
+      }
+    }
+  }),
+);
+const elapsed = (performance.now() - t0) / 1000;
+const rate = lat.length / elapsed;
+const conc = stats(lat);
+const busyRss = rssMb(proc.pid);
+
+proc.kill("SIGTERM");
+await proc.exited;
+standin.proc.kill();
+
+const yes = (ok: boolean) => (ok ? "yes" : "**no**");
+console.log(
+  table("Core (compiled binary, model stand-in answering in ~2 ms, 2 cores)", [
+    ["cold start to first /ping 200 (median of 10)", ms(cold.p50), "≤ 150 ms", yes(cold.p50 <= 150)],
+    ["idle RSS after 10 chats", `${idleRss.toFixed(1)} MB`, "≤ 60 MB", yes(idleRss <= 60)],
+    ["stand-in alone, p50 / p99", `${ms(b.p50)} / ${ms(b.p99)}`, "", ""],
+    ["POST /api/chat, p50 / p99 (sequential)", `${ms(a.p50)} / ${ms(a.p99)}`, "", ""],
+    ["added latency p50 (p99)", `${ms(added.p50)} (${ms(added.p99)})`, "p50 ≤ 3 ms", yes(added.p50 <= 3)],
+    [`throughput, ${CONC} concurrent chats`, `${Math.round(rate)} chats/s (${errors} errors)`, "≥ 1,000 chats/s", yes(rate >= 1000 && errors === 0)],
+    [`p99 at ${CONC} concurrent`, ms(conc.p99), "≤ 50 ms", yes(conc.p99 <= 50)],
+    ["RSS after the load", `${busyRss.toFixed(1)} MB`, "", ""],
+  ]),
+);

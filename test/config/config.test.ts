@@ -1,0 +1,95 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../../core/config/index.ts";
+import { tempDir } from "../helpers/app.ts";
+
+const load = (env: Record<string, string>, dir = tempDir()) => loadConfig({ env: { BAKERST_DATA_DIR: dir, ...env }, cwd: dir });
+
+function failure(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  test("defaults give edge mode on :3000 with data in ./data", () => {
+    const dir = tempDir();
+    const c = loadConfig({ env: {}, cwd: dir });
+    expect(c.port).toBe(3000);
+    expect(c.dataDir).toBe(join(dir, "data"));
+    expect(c.nats.url).toBeUndefined();
+    expect(c.maxBodyBytes).toBe(1024 * 1024);
+  });
+
+  test("a bad value stops startup with a message naming the key and what is expected", () => {
+    const e = failure(() => load({ PORT: "abc" }));
+    expect(e.key).toBe("PORT");
+    expect(e.message).toContain("PORT");
+    expect(e.message).toContain("an integer in 0..65535");
+    expect(e.message).toContain('"abc"');
+    expect(failure(() => load({ ANTHROPIC_BASE_URL: "not a url" })).message).toContain("ANTHROPIC_BASE_URL");
+    expect(failure(() => load({ LOG_LEVEL: "loud" })).message).toContain("one of debug, info, warn, error, silent");
+    expect(failure(() => load({ DAILY_BUDGET_USD: "-1" })).key).toBe("DAILY_BUDGET_USD");
+    expect(failure(() => load({ MODEL_AGENT: "claude-sonnet-5-5" })).message).toContain("provider:model");
+  });
+
+  test("lists split on commas; model chains keep their order", () => {
+    const c = load({ CORS_ORIGINS: "http://a.test, http://b.test", MODEL_AGENT: "anthropic:claude-x,openai:llama3.1:8b" });
+    expect(c.corsOrigins).toEqual(["http://a.test", "http://b.test"]);
+    expect(c.models.roles.agent).toEqual(["anthropic:claude-x", "openai:llama3.1:8b"]);
+  });
+
+  test("the data-dir file is read, and the environment wins over it", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "bakerst.json"), JSON.stringify({ PORT: 4000, LOG_LEVEL: "warn", models: { prices: { "my-model": { input: 1, output: 2 } } } }));
+    const c = load({ PORT: "5000" }, dir);
+    expect(c.port).toBe(5000);
+    expect(c.logLevel).toBe("warn");
+    expect(c.models.prices["my-model"]).toEqual({ input: 1, output: 2 });
+    expect(c.file).toBe(join(dir, "bakerst.json"));
+  });
+
+  test("YAML works as well as JSON", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "bakerst.yaml"), "PORT: 4100\nCORS_ORIGINS:\n  - http://x.test\nmodels:\n  roles:\n    agent: [\"openai:qwen\"]\n");
+    const c = load({}, dir);
+    expect(c.port).toBe(4100);
+    expect(c.corsOrigins).toEqual(["http://x.test"]);
+    expect(c.models.roles.agent).toEqual(["openai:qwen"]);
+  });
+
+  test("a typo or a bad shape in the file names the key and the file", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "bakerst.json"), JSON.stringify({ PROT: 1 }));
+    const e = failure(() => load({}, dir));
+    expect(e.key).toBe("PROT");
+    expect(e.source).toBe(join(dir, "bakerst.json"));
+
+    writeFileSync(join(dir, "bakerst.json"), JSON.stringify({ models: { roles: { agent: ["gpt"] } } }));
+    expect(failure(() => load({}, dir)).key).toBe("models.roles.agent.0");
+
+    writeFileSync(join(dir, "bakerst.json"), "{ not json");
+    expect(failure(() => load({}, dir)).message).toContain("valid JSON");
+  });
+
+  test("FEATURE_* flags are booleans", () => {
+    expect(load({ FEATURE_TELEGRAM: "true", FEATURE_X: "0" }).features).toEqual({ telegram: true, x: false });
+    expect(failure(() => load({ FEATURE_TELEGRAM: "maybe" })).key).toBe("FEATURE_TELEGRAM");
+  });
+
+  test("no module but the config module reads process.env", async () => {
+    const glob = new Bun.Glob("{core,satellite}/**/*.ts");
+    const offenders: string[] = [];
+    for await (const file of glob.scan(".")) {
+      if (file.startsWith("core/config/") || file === "satellite/config.ts" || file.startsWith("satellite/config/")) continue;
+      const text = await Bun.file(file).text();
+      if (/process\.env|Bun\.env|import\.meta\.env/.test(text)) offenders.push(file);
+    }
+    expect(offenders).toEqual([]);
+  });
+});
