@@ -3,7 +3,7 @@ import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { logIn, newPage, send, TOKEN } from "./setup.ts";
+import { eventually, logIn, newPage, send, TOKEN } from "./setup.ts";
 
 let model: AnthropicStandIn;
 let app: RunningBinary;
@@ -186,6 +186,43 @@ describe("chat", () => {
     await page.waitForFunction(() => ![...document.querySelectorAll(".conv-title")].some((e) => e.textContent === "Shed project"));
     await ctx.close();
   });
+});
+
+describe("models and usage", () => {
+  test("a role's fallback chain is edited, saved and reset; the budget shows what is left", async () => {
+    const { ctx, page } = await newPage(browser);
+    await logIn(page, app.url);
+    // One turn today, so the usage chart has a bar to draw.
+    await page.evaluate(() => fetch("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "cost something" }) }));
+    await page.goto(`${app.url}/models`);
+    const agent = page.locator('form[aria-label="agent models"]');
+    await agent.locator("input").first().waitFor();
+    await agent.getByRole("button", { name: "Add fallback" }).click();
+    await agent.locator("input").nth(1).fill("openai:llama3.1");
+    await agent.getByRole("button", { name: "Save" }).click();
+    // OpenAI is not configured on this server: the refusal names the role and what to set.
+    await agent.getByRole("alert").getByText("roles.agent[1]").waitFor();
+    await agent.locator("input").nth(1).fill("anthropic:claude-haiku-5-5");
+    await agent.getByRole("button", { name: "Save" }).click();
+    await agent.locator(".chip", { hasText: "set here" }).waitFor();
+    const saved = await page.evaluate(async () => (await (await fetch("/api/models/config")).json()).roles.agent);
+    expect(saved).toEqual(["anthropic:claude-sonnet-5-5", "anthropic:claude-haiku-5-5"]);
+    await agent.getByRole("button", { name: "Move up" }).nth(1).click();
+    await agent.getByRole("button", { name: "Save" }).click();
+    const agentChain = () => page.evaluate(async () => (await (await fetch("/api/models/config")).json()).roles.agent as string[]);
+    await eventually(async () => (await agentChain())[0] === "anthropic:claude-haiku-5-5");
+    await agent.getByRole("button", { name: "Use config" }).click();
+    await agent.locator(".chip", { hasText: "from config" }).waitFor();
+    expect(await agent.locator("input").count()).toBe(1);
+
+    await page.fill("#budget", "5");
+    await page.getByRole("button", { name: "Save" }).first().click();
+    await page.getByText(/left of \$5\.00/).waitFor();
+    expect(await page.locator("svg.chart rect").count()).toBeGreaterThan(0);
+    expect(await page.locator('table[aria-label="Usage by day and model"] tbody').textContent()).toContain("claude-sonnet-5-5");
+    await screenshot(page, "models-edited");
+    await ctx.close();
+  }, 30_000);
 });
 
 describe("conversation list", () => {

@@ -56,6 +56,21 @@ describe("first start", () => {
     await ctx.close();
   });
 
+  test("the system page shows the models component down and what to do about it", async () => {
+    const { ctx, page } = await newPage(browser);
+    await page.goto(`${app.url}/login`);
+    await page.fill("#token", token);
+    await page.press("#token", "Enter");
+    await page.waitForURL((u) => u.pathname === "/");
+    await page.goto(`${app.url}/system`);
+    const card = page.locator('[data-component="models"]');
+    await card.locator(".chip", { hasText: "down" }).waitFor();
+    expect(await card.locator(".fix").textContent()).toContain("ANTHROPIC_API_KEY");
+    expect(await page.locator('[data-component="database"] .chip').textContent()).toBe("ok");
+    await screenshot(page, "system-down");
+    await ctx.close();
+  });
+
   // Last: it leaves this loopback client rate-limited.
   test("repeated wrong tokens are slowed down with a clear message", async () => {
     const { ctx, page } = await newPage(browser);

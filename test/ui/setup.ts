@@ -23,3 +23,12 @@ export async function send(page: Page, text: string): Promise<void> {
   await page.fill("#message", text);
   await page.press("#message", "Enter");
 }
+
+/** Polls `check` until it holds; for state the server owns, which the page cannot be waited on for. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms: ${check.toString()}`);
+    await Bun.sleep(50);
+  }
+}

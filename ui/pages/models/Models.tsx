@@ -194,7 +194,7 @@ function Budget(props: { report: UsageReport; onSave: (v: number | null) => Prom
   );
 }
 
-function RoleEditor(props: { role: string; chain: string[]; overridden: boolean; providers: string[]; onSave: (chain: string[] | null) => Promise<void> }): JSX.Element {
+function RoleEditor(props: { role: string; chain: string[]; overridden: boolean; providers: string[]; onSave: (chain: string[]) => Promise<void> }): JSX.Element {
   const [chain, setChain] = createSignal([...props.chain]);
   createEffect(on(() => props.chain, (c) => setChain([...c]), { defer: true }));
   const [error, setError] = createSignal<unknown>();
@@ -207,7 +207,8 @@ function RoleEditor(props: { role: string; chain: string[]; overridden: boolean;
     [c[i], c[j]] = [c[j]!, c[i]!];
     setChain(c);
   };
-  const run = async (next: string[] | null) => {
+  // An empty chain clears the override, so the role goes back to the config file or environment.
+  const run = async (next: string[]) => {
     setBusy(true);
     setError(undefined);
     try {
@@ -224,8 +225,7 @@ function RoleEditor(props: { role: string; chain: string[]; overridden: boolean;
       aria-label={`${props.role} models`}
       onSubmit={(e) => {
         e.preventDefault();
-        const c = chain().map((s) => s.trim()).filter(Boolean);
-        void run(c.length ? c : null);
+        void run(chain().map((s) => s.trim()).filter(Boolean));
       }}
     >
       <div class="health-head">
@@ -270,7 +270,7 @@ function RoleEditor(props: { role: string; chain: string[]; overridden: boolean;
           Save
         </button>
         <Show when={props.overridden}>
-          <button type="button" class="btn small ghost" disabled={busy()} onClick={() => void run(null)}>
+          <button type="button" class="btn small ghost" disabled={busy()} onClick={() => void run([])}>
             Use config
           </button>
         </Show>
