@@ -88,6 +88,11 @@ function Memories(): JSX.Element {
           </button>
         </Show>
       </form>
+      <Show when={query() && (list.latest as { mode?: string } | undefined)?.mode === "keywords"}>
+        <p class="muted" role="note">
+          Matching words only: search by meaning is unavailable (no embedder is configured, or it is down; System shows which).
+        </p>
+      </Show>
       <Show when={actionError()}>
         <ErrorBox error={actionError()} what="Memory" />
       </Show>

@@ -9,8 +9,11 @@ export function items<T>(body: unknown, ...keys: string[]): T[] {
   return [];
 }
 
-export const searchMemories = async (q: string, category?: string) =>
-  items<Memory>(await api(`/api/memories/search${qs({ q, category, limit: 50 })}`), "results");
+export async function searchMemories(q: string, category?: string): Promise<Memory[] & { mode?: string }> {
+  const body = await api<{ mode?: string }>(`/api/memories/search${qs({ q, category, limit: 50 })}`);
+  // "hybrid" (meaning and words) or "keywords" (no embedder): shown so the owner knows why a paraphrase found nothing.
+  return Object.assign(items<Memory>(body, "results"), { mode: body?.mode });
+}
 
 export const browseMemories = async (category?: string) => items<Memory>(await api(`/api/memories${qs({ category, limit: 200 })}`), "memories");
 
@@ -20,8 +23,9 @@ export const deleteMemory = (id: string) => api(`/api/memories/${encodeURICompon
 
 /**
  * DESIGN.md has no route to change a memory's category. Use PATCH when the
- * server offers it; otherwise store the text under the new category and
- * remove the old entry, which keeps the memory and moves it.
+ * server offers it; otherwise store the same text under the new category:
+ * deduplication matches the memory itself and updates it in place (same id).
+ * Should the server make a new entry instead, the old one is removed.
  */
 export async function recategorise(m: Memory, category: string): Promise<void> {
   try {
