@@ -4,7 +4,7 @@ import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { logIn, newPage, TOKEN } from "./setup.ts";
+import { logIn, newPage, send, TOKEN } from "./setup.ts";
 
 // Runs once the jobs area (core/jobs) is merged in.
 describe.if(existsSync("core/jobs"))("jobs page", () => {
@@ -34,7 +34,7 @@ describe.if(existsSync("core/jobs"))("jobs page", () => {
     const id = decodeURIComponent(new URL(page.url()).pathname.split("/")[2]!);
     await page.locator(`tr[data-job="${id}"]`).waitFor();
     await page.locator('[data-testid="job-status"]', { hasText: "completed" }).waitFor({ timeout: 15_000 });
-    expect(await page.locator(`tr[data-job="${id}"] .chip`).textContent()).toBe("completed");
+    await page.locator(`tr[data-job="${id}"] .chip`, { hasText: "completed" }).waitFor({ timeout: 5_000 }); // the table polls too
     expect(await page.locator(".job-detail").textContent()).toContain("Say that the job is done");
     await screenshot(page, "jobs-detail");
     await ctx.close();
@@ -54,6 +54,24 @@ describe.if(existsSync("core/jobs"))("jobs page", () => {
     await page.locator(`tr[data-job="${id}"]`).waitFor();
     await ctx.close();
   });
+
+  test("a job the agent starts in chat gets a status chip that follows it to the end", async () => {
+    const { ctx, page } = await newPage(browser);
+    await logIn(page, app.url);
+    model.enqueue({ toolUses: [{ name: "dispatch_job", input: { type: "command", command: "date -u", wait: false } }] }, { text: "Started it." });
+    await send(page, "Run date in the background");
+    await page.locator(".md", { hasText: "Started it." }).waitFor();
+    const chip = page.locator(".chips .chip").first();
+    await chip.waitFor();
+    // The turn is over; the chip keeps polling the job until it finishes.
+    await page.locator(".chips .chip", { hasText: /completed|failed/ }).waitFor({ timeout: 15_000 });
+    const href = await chip.getAttribute("href");
+    expect(href).toMatch(/^\/jobs\/.+/);
+    await chip.click();
+    await page.waitForURL((u) => u.pathname === href);
+    await page.locator('[data-testid="job-status"]').waitFor();
+    await ctx.close();
+  }, 30_000);
 
   test("the jobs page fits a phone", async () => {
     for (const viewport of [PHONE, DESKTOP]) {
