@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { eventually, logIn, newPage, send, TOKEN } from "./setup.ts";
+
+// A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
+setDefaultTimeout(30_000);
 
 let model: AnthropicStandIn;
 let app: RunningBinary;

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
 import { newPage, send } from "./setup.ts";
+
+// A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
+setDefaultTimeout(30_000);
 
 // A fresh install: no AUTH_TOKEN and no model configured.
 let app: RunningBinary;

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { logIn, newPage, TOKEN } from "./setup.ts";
+
+// A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
+setDefaultTimeout(30_000);
 
 // Runs once the memory area (core/memory) is merged in. No embedder: keyword search (FTS5) answers.
 describe.if(existsSync("core/memory"))("memory page", () => {
@@ -43,14 +46,23 @@ describe.if(existsSync("core/memory"))("memory page", () => {
     await screenshot(page, "memory-search");
 
     await page.getByRole("button", { name: "Clear" }).click();
+    // Browsing one category shows only its memories (each row's category select says which).
+    const onlyCategory = (cat: string, text: string) =>
+      page.waitForFunction(
+        ([c, t]) => {
+          const rows = [...document.querySelectorAll(".mem")];
+          return rows.length > 0 && rows.every((r) => (r.querySelector("select") as HTMLSelectElement).value === c) && rows.some((r) => r.textContent!.includes(t));
+        },
+        [cat, text] as const,
+      );
     await page.selectOption("#mem-category", "preferences");
-    await page.locator(".mem", { hasText: "coffee black" }).waitFor();
-    expect(await page.locator(".mem", { hasText: "Synology" }).count()).toBe(0);
+    await onlyCategory("preferences", "coffee black");
 
     await page.selectOption("#mem-category", "");
+    await page.locator(".mem", { hasText: "Synology" }).waitFor();
     await page.locator(".mem", { hasText: "coffee black" }).locator("select").selectOption("personal");
     await page.selectOption("#mem-category", "personal");
-    await page.locator(".mem", { hasText: "coffee black" }).waitFor();
+    await onlyCategory("personal", "coffee black");
 
     await page.selectOption("#mem-category", "");
     await page.locator(".mem", { hasText: "Synology" }).getByRole("button", { name: "Delete memory" }).click();

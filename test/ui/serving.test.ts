@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+
+// Starting the binary (and the dev server building the UI) takes seconds on a busy 2-core machine.
+setDefaultTimeout(30_000);
 
 let app: RunningBinary;
 beforeAll(async () => {
