@@ -2,8 +2,10 @@
  * `bun run build`: compiles dist/bakerst (core + embedded UI) and
  * dist/bakerst-satellite, each a single file that runs with nothing beside it.
  */
+import type { BunPlugin } from "bun";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { bundleUi, type UiAsset } from "./ui/bundle.ts";
 
 const root = import.meta.dir;
 
@@ -19,11 +21,38 @@ const ENTRIES = {
   "bakerst-satellite": "satellite/main.ts",
 } as const;
 
+/**
+ * Replaces core/web/source.ts (which bundles the UI at run time) with a module
+ * holding the prebuilt files, so the binary serves them from memory.
+ */
+function embedUi(assets: UiAsset[]): BunPlugin {
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  const entries = assets.map((a) => {
+    let text: string | undefined;
+    try {
+      text = dec.decode(a.body);
+    } catch {
+      text = undefined;
+    }
+    const body = text !== undefined ? `enc.encode(${JSON.stringify(text)})` : `Uint8Array.from(atob(${JSON.stringify(Buffer.from(a.body).toString("base64"))}), (c) => c.charCodeAt(0))`;
+    return `{ path: ${JSON.stringify(a.path)}, type: ${JSON.stringify(a.type)}, immutable: ${a.immutable}, body: ${body} }`;
+  });
+  const contents = `const enc = new TextEncoder();\nexport async function loadUiAssets() {\n  return [\n${entries.join(",\n")}\n  ];\n}\n`;
+  return {
+    name: "bakerst-embed-ui",
+    setup(b) {
+      b.onLoad({ filter: /[\\/]core[\\/]web[\\/]source\.ts$/ }, () => ({ contents, loader: "ts" }));
+    },
+  };
+}
+
 export async function build(opts: BuildOptions = {}): Promise<string[]> {
   const outdir = resolve(opts.outdir ?? join(root, "dist"));
   mkdirSync(outdir, { recursive: true });
   const built: string[] = [];
-  for (const name of opts.targets ?? (Object.keys(ENTRIES) as (keyof typeof ENTRIES)[])) {
+  const targets = opts.targets ?? (Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]);
+  const ui = targets.includes("bakerst") ? await bundleUi({ minify: opts.minify ?? true }) : [];
+  for (const name of targets) {
     const entry = join(root, ENTRIES[name]);
     if (!existsSync(entry)) continue;
     const outfile = join(outdir, name);
@@ -38,6 +67,7 @@ export async function build(opts: BuildOptions = {}): Promise<string[]> {
       define: { "process.env.NODE_ENV": JSON.stringify("production") },
       // Optional peers of `voyageai`, only for its on-device models, which bakerst never uses.
       external: ["@huggingface/transformers", "onnxruntime-node"],
+      plugins: name === "bakerst" ? [embedUi(ui)] : [],
     });
     if (!result.success) {
       for (const log of result.logs) console.error(log);

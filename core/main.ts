@@ -6,6 +6,8 @@ import { tokenCommand } from "./cli/token.ts";
 import { ConfigError, loadConfig, type Config } from "./config/index.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
+import { loadUiAssets } from "./web/source.ts";
+import { uiFallback } from "./web/serve.ts";
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "serve": {
-      const server = await startServer(config());
+      const server = await startServer(config(), { fallback: uiFallback(loadUiAssets) });
       const stop = async (signal: string) => {
         server.log.info("shutting down", { signal });
         await server.stop();

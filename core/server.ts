@@ -61,7 +61,7 @@ export async function startServer(config: Config, opts: AssembleOptions & { quie
   if (services.token.generated && !opts.quiet) {
     process.stdout.write(
       `\n  Baker Street is up. Your API token (kept in ${services.token.from}, shown only now):\n\n    ${services.token.token}\n\n` +
-        `  Open ${url}/login#token=${services.token.token} to log in.\n\n`,
+        `  Open ${url}/login#code=${services.sessions.loginCodes.issue()} to log in (the link works once, for 15 minutes).\n\n`,
     );
   }
   let stopped = false;

@@ -21,7 +21,7 @@ export type RoutePlugin = (s: Services) => Elysia<any, any, any, any, any, any, 
 export interface ApiOptions {
   routes?: RoutePlugin[];
   /** Serves every path the API does not own (the UI). */
-  fallback?: (request: Request) => Response | Promise<Response> | undefined;
+  fallback?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }
 
 /** The socket address of each request, filled in by `serveFetch`; in-process requests have none. */

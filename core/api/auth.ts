@@ -61,7 +61,19 @@ export const authRoutes = (s: Services) =>
         const who = clientKey(request);
         const blocked = s.limiter.blockedFor(who);
         if (blocked) return tooMany(blocked);
-        if (!tokensEqual(body.token, s.token.token)) {
+        const unknown = Object.keys(body).filter((k) => k !== "token" && k !== "code");
+        if (unknown.length) {
+          return errorResponse(400, "invalid_request", `${unknown[0]}: unexpected field; send { token } with the API token, or { code } with a one-time login code`);
+        }
+        if (body.token === undefined && body.code === undefined) {
+          return errorResponse(400, "invalid_request", "token: send the API token (or code: a one-time login code)");
+        }
+        if (body.code !== undefined) {
+          if (!s.sessions.loginCodes.redeem(body.code)) {
+            s.limiter.fail(who);
+            return errorResponse(401, "invalid_code", "that login link has been used or has expired; log in with the token (`bakerst token` prints it)");
+          }
+        } else if (!tokensEqual(body.token!, s.token.token)) {
           s.limiter.fail(who);
           return errorResponse(401, "invalid_token", "that token is not right; `bakerst token` prints it");
         }
@@ -70,7 +82,16 @@ export const authRoutes = (s: Services) =>
         set.headers["set-cookie"] = cookie(session.id, Math.floor(SESSION_TTL_MS / 1000), isHttps(request));
         return { ok: true, expiresAt: new Date(session.expiresAt).toISOString() };
       },
-      { body: t.Object({ token: t.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }) },
+      {
+        body: t.Object(
+          {
+            token: t.Optional(t.String({ minLength: 1, maxLength: 512 })),
+            code: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
+          },
+          // Unknown fields are refused below, with a message that says what to send instead.
+          { additionalProperties: true },
+        ),
+      },
     )
     .post("/api/auth/logout", ({ request, set }) => {
       const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);

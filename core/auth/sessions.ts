@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { LoginCodes } from "./codes.ts";
 import { sessions } from "./session.sql.ts";
 
 export const SESSION_COOKIE = "bakerst_session";
@@ -11,11 +12,15 @@ const hash = (id: string) => createHash("sha256").update(id).digest("hex");
 /** Cookie sessions; only a hash of the id is stored, so a copy of the database logs nobody in. */
 export class SessionStore {
   private cache = new Map<string, number>();
+  /** One-time codes that POST /api/auth/login exchanges for a session, like the token. */
+  readonly loginCodes: LoginCodes;
 
   constructor(
     private db: Db,
     private now: () => number = Date.now,
-  ) {}
+  ) {
+    this.loginCodes = new LoginCodes(now);
+  }
 
   create(): { id: string; expiresAt: number } {
     const id = randomBytes(32).toString("base64url");

@@ -1,0 +1,111 @@
+/** Shapes of the core's API as the console reads them (see core/api/*.ts and DESIGN.md). */
+export type Block =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: "tool_result"; tool_use_id: string; content: string; is_error?: boolean };
+
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  channel: string;
+  createdAt: number;
+  updatedAt: number;
+  running: boolean;
+}
+
+export interface StoredMessage {
+  id: string;
+  seq: number;
+  turnId: string;
+  role: "user" | "assistant" | "tool";
+  content: Block[];
+  model: string | null;
+  error: { code: string; message: string } | null;
+  createdAt: number;
+}
+
+export interface ConversationDetail extends Omit<ConversationSummary, "running"> {
+  running: { turnId: string } | null;
+  messages: StoredMessage[];
+}
+
+export interface TurnUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  modelCalls: number;
+  model: string | null;
+}
+
+export type ChatEvent =
+  | { event: "conversation"; data: { id: string; turnId: string } }
+  | { event: "text"; data: { delta: string } }
+  | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
+  | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
+  | { event: "job"; data: { id: string; status: string } }
+  | { event: "notice"; data: { code: string; message: string } }
+  | { event: "error"; data: { code: string; message: string } }
+  | { event: "done"; data: { conversationId: string; messageId: string | null; usage: TurnUsage } };
+
+export type JobStatus = "queued" | "received" | "running" | "completed" | "failed";
+
+export interface Job {
+  id: string;
+  type: string;
+  status: JobStatus | string;
+  input?: unknown;
+  result?: unknown;
+  error?: unknown;
+  createdAt: number | string;
+  updatedAt: number | string;
+  startedAt?: number | string | null;
+  finishedAt?: number | string | null;
+  traceId?: string | null;
+  [k: string]: unknown;
+}
+
+export interface Memory {
+  id: string;
+  text: string;
+  category: string;
+  score?: number;
+  createdAt?: number | string;
+  updatedAt?: number | string;
+}
+
+export const MEMORY_CATEGORIES = ["gear", "preferences", "homelab", "personal", "work", "general"] as const;
+
+export interface ComponentHealth {
+  status: "ok" | "degraded" | "down" | "disabled";
+  detail?: string;
+  fix?: string;
+  [k: string]: unknown;
+}
+
+export interface Health {
+  status: ComponentHealth["status"];
+  components: Record<string, ComponentHealth>;
+  version: string;
+  uptimeSec: number;
+  mode: string;
+}
+
+export interface ModelsConfig {
+  roles: Record<string, string[]>;
+  prices: Record<string, { input: number; output: number; [k: string]: number }>;
+  dailyBudgetUsd: number | null;
+  overrides: { roles: Record<string, string[]>; dailyBudgetUsd?: number | null };
+  providers: string[];
+}
+
+export interface ModelsList {
+  providers: { name: string; circuit?: { state: string }; models: string[]; error?: string }[];
+  roles: Record<string, string[]>;
+}
+
+export interface UsageReport {
+  since: string;
+  rows: { day: string; model: string; provider: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number }[];
+  totals: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
+  budget: { day: string; dailyUsd: number | null; spentUsd: number; remainingUsd: number | null; exceeded: boolean };
+}

@@ -1,0 +1,95 @@
+import { For, Match, Show, Switch, type JSX } from "solid-js";
+import { Json, Markdown } from "../../components/Markdown.tsx";
+import { usd } from "../../components/format.ts";
+import type { ToolCall, TurnView } from "./model.ts";
+
+export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void }): JSX.Element {
+  const t = () => props.turn;
+  const jobs = () => Object.entries(t().jobs);
+  return (
+    <article class="turn" aria-busy={t().streaming}>
+      <div class="msg user">
+        <div class="bubble">{t().user}</div>
+      </div>
+      <div class="msg assistant">
+        <For each={t().parts}>
+          {(part) => (
+            <Switch>
+              <Match when={part.kind === "text" && part}>{(p) => <Markdown text={p().text} />}</Match>
+              <Match when={part.kind === "tool" && part}>{(p) => <ToolCard call={p().call} />}</Match>
+              <Match when={part.kind === "notice" && part}>
+                {(p) => (
+                  <p class="notice" role="status">
+                    {p().message}
+                  </p>
+                )}
+              </Match>
+            </Switch>
+          )}
+        </For>
+        <Show when={jobs().length}>
+          <div class="chips" aria-label="Jobs started in this turn">
+            <For each={jobs()}>
+              {([id, status]) => (
+                <a class={`chip status-${status}`} href={`/jobs/${encodeURIComponent(id)}`}>
+                  job {id.slice(0, 8)} · {status}
+                </a>
+              )}
+            </For>
+          </div>
+        </Show>
+        <Show when={t().streaming && !t().parts.length}>
+          <p class="typing" aria-label="Thinking">
+            <span />
+            <span />
+            <span />
+          </p>
+        </Show>
+        <Show when={t().error}>
+          {(e) => (
+            <div class="error-box turn-error" role="alert">
+              <strong>{e().code === "no_model" ? "No model configured" : e().code === "stopped" ? "Stopped" : "This turn failed"}</strong>
+              <p>{e().message}</p>
+              <Show when={e().code === "no_model" || e().code === "budget_exceeded"}>
+                <p class="muted">
+                  <a href={e().code === "no_model" ? "/system" : "/models"}>{e().code === "no_model" ? "See what the server reports" : "See usage and the budget"}</a>
+                </p>
+              </Show>
+              <Show when={props.last && !t().streaming && e().code !== "stopped"}>
+                <button class="btn" onClick={() => props.onRetry()}>
+                  Retry
+                </button>
+              </Show>
+            </div>
+          )}
+        </Show>
+        <Show when={t().usage && t().usage!.modelCalls > 0}>
+          <p class="usage muted">
+            {t().usage!.model ?? "model"} · {t().usage!.inputTokens.toLocaleString()} in / {t().usage!.outputTokens.toLocaleString()} out · {usd(t().usage!.costUsd)}
+          </p>
+        </Show>
+      </div>
+    </article>
+  );
+}
+
+export function ToolCard(props: { call: ToolCall }): JSX.Element {
+  const state = () => (props.call.result ? (props.call.result.ok ? "ok" : "failed") : "running");
+  return (
+    <details class={`tool-card tool-${state()}`}>
+      <summary>
+        <span class="tool-icon" aria-hidden="true">⚙</span>
+        <span class="tool-name">{props.call.name}</span>
+        <span class={`chip status-${state()}`}>{state() === "running" ? "running…" : state()}</span>
+      </summary>
+      <div class="tool-body">
+        <p class="label">Input</p>
+        <Json value={props.call.input} />
+        <p class="label">Result</p>
+        <Show when={props.call.result} fallback={<p class="muted">Waiting for the result…</p>}>
+          <pre class="json">{props.call.result!.summary}</pre>
+        </Show>
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,53 @@
+import { api, ApiError, qs } from "../../api/client.ts";
+import type { Memory } from "../../api/types.ts";
+
+/** Accepts a bare array or any of the usual envelopes, so the page does not hang on the list's wrapper name. */
+export function items<T>(body: unknown, ...keys: string[]): T[] {
+  if (Array.isArray(body)) return body as T[];
+  const o = body as Record<string, unknown>;
+  for (const k of [...keys, "items", "results", "data"]) if (Array.isArray(o?.[k])) return o[k] as T[];
+  return [];
+}
+
+export async function searchMemories(q: string, category?: string): Promise<Memory[] & { mode?: string }> {
+  const body = await api<{ mode?: string }>(`/api/memories/search${qs({ q, category, limit: 50 })}`);
+  // "hybrid" (meaning and words) or "keywords" (no embedder): shown so the owner knows why a paraphrase found nothing.
+  return Object.assign(items<Memory>(body, "results"), { mode: body?.mode });
+}
+
+export const browseMemories = async (category?: string) => items<Memory>(await api(`/api/memories${qs({ category, limit: 200 })}`), "memories");
+
+export const addMemory = (text: string, category: string) => api<{ id: string; updated: boolean }>("/api/memories", { json: { text, category } });
+
+export const deleteMemory = (id: string) => api(`/api/memories/${encodeURIComponent(id)}`, { method: "DELETE" });
+
+/**
+ * DESIGN.md has no route to change a memory's category. Use PATCH when the
+ * server offers it; otherwise store the same text under the new category:
+ * deduplication matches the memory itself and updates it in place (same id).
+ * Should the server make a new entry instead, the old one is removed.
+ */
+export async function recategorise(m: Memory, category: string): Promise<void> {
+  try {
+    await api(`/api/memories/${encodeURIComponent(m.id)}`, { method: "PATCH", json: { category } });
+    return;
+  } catch (err) {
+    if (!(err instanceof ApiError) || !(err.missing || err.status === 405)) throw err;
+  }
+  const added = await addMemory(m.text, category);
+  if (added.id !== m.id) await deleteMemory(m.id);
+}
+
+export interface Note {
+  id?: string;
+  text?: string;
+  content?: string;
+  summary?: string;
+  createdAt?: number | string;
+  conversationId?: string;
+  [k: string]: unknown;
+}
+
+export const listNotes = async (kind: "observations" | "reflections") => items<Note>(await api(`/api/memories/${kind}${qs({ limit: 100 })}`), kind);
+
+export const noteText = (n: Note) => n.text ?? n.content ?? n.summary ?? JSON.stringify(n);
