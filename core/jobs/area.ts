@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import type { Area } from "../areas.ts";
 import { Personality } from "../brain/prompt.ts";
 import { AppError } from "../errors.ts";
-import { NatsBus } from "../protocol/nats.ts";
 import type { Bus } from "../protocol/index.ts";
 import type { Services } from "../services.ts";
 import { LocalBus } from "./bus/local.ts";
@@ -18,6 +17,8 @@ async function openBus(s: Services): Promise<Bus> {
   if (!url) return new LocalBus(s.store.sqlite, s.config.jobs.ackWaitMs);
   const log = s.log.child({ area: "bus" });
   try {
+    // The NATS client loads only in cluster mode.
+    const { NatsBus } = await import("../protocol/nats.ts");
     return await NatsBus.open({
       url,
       ...(credsFile ? { creds: readFileSync(credsFile) } : {}),

@@ -7,7 +7,6 @@ import { MemoryPrompt } from "./prompt.ts";
 import { Reflector } from "./reflector.ts";
 import { memoryRoutes } from "./routes.ts";
 import { MemoryService } from "./service.ts";
-import { QdrantVectorStore } from "./store/qdrant.ts";
 import { SqliteVectorStore } from "./store/sqlite.ts";
 import { registerMemoryTools } from "./tools.ts";
 import type { VectorStore } from "./types.ts";
@@ -19,12 +18,12 @@ export const memoryArea: Area = {
   async start(s) {
     const log = s.log.child({ area: "memory" });
     const { config } = s;
-    const provider = embedderFrom(config);
+    const provider = await embedderFrom(config);
     const embedder = provider ? new ResilientEmbedder(provider, log) : null;
     let store: VectorStore | null = null;
     if (embedder) {
       store = config.qdrant.url
-        ? new QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey, collection: config.qdrant.collection })
+        ? new (await import("./store/qdrant.ts")).QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey, collection: config.qdrant.collection })
         : new SqliteVectorStore(s.store.sqlite);
     }
     const vectors = new VectorIndex(s.store.db, store, embedder, log);

@@ -50,9 +50,16 @@ export class Observer {
   private abort = new AbortController();
   lastRun: { at: number; conversationId: string; stored: number; skipped?: string } | null = null;
 
+  /** Size of what the observer has not read yet, a cheap upper bound on its transcript's length. */
+  private unreadChars;
+
   constructor(
     private deps: { db: Db; conversations: ConversationStore; router: ModelRouter; log: Logger; thresholdChars: number; reflector: Reflector },
-  ) {}
+  ) {
+    this.unreadChars = deps.db.$client.query<{ chars: number }, { cid: string }>(
+      "select coalesce(sum(length(content)), 0) as chars from messages where conversation_id = $cid and seq > coalesce((select seq from observer_cursors where conversation_id = $cid), 0)",
+    );
+  }
 
   onTurn(r: TurnResult): void {
     if (this.closed) return;
@@ -90,6 +97,8 @@ export class Observer {
   async observe(conversationId: string): Promise<number> {
     const { db, router, log, thresholdChars } = this.deps;
     if (!router.hasModel("observer")) return 0;
+    // Runs after every turn: most turns fall short of the threshold, and this tells without loading them.
+    if ((this.unreadChars.get({ cid: conversationId })?.chars ?? 0) < thresholdChars) return 0;
     const rows = this.unread(conversationId);
     const text = transcript(rows);
     if (!rows.length || text.length < thresholdChars) return 0;

@@ -1,12 +1,11 @@
-import { desc } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { observations, reflections } from "./memory.sql.ts";
 import type { MemoryService } from "./service.ts";
 
 /** Rough but steady: about four characters a token for English prose. */
 const CHARS_PER_TOKEN = 4;
 const CACHE_MS = 30_000;
+const CACHE_MAX = 200;
 /** A slow embedder must not hold up the answer: past this the prompt uses keyword matches. */
 const EMBED_WAIT_MS = 4_000;
 
@@ -18,13 +17,21 @@ const EMBED_WAIT_MS = 4_000;
  */
 export class MemoryPrompt {
   private cache = new Map<string, { at: number; text: string | undefined }>();
+  // Cached statements: these run on every turn.
+  private recentReflections;
+  private recentObservations;
+  private anyMemory;
 
   constructor(
-    private db: Db,
+    db: Db,
     private memory: MemoryService,
     private budgetTokens: number,
     private log: Logger,
-  ) {}
+  ) {
+    this.recentReflections = db.$client.query<{ text: string }, []>("select text from reflections order by created_at desc limit 20");
+    this.recentObservations = db.$client.query<{ kind: string; text: string }, []>("select kind, text from observations order by created_at desc limit 30");
+    this.anyMemory = db.$client.query<{ any: number }, []>("select exists(select 1 from memories) as any");
+  }
 
   async section(conversationId: string, userMessage: string, signal?: AbortSignal): Promise<string | undefined> {
     if (this.budgetTokens <= 0) return undefined;
@@ -35,7 +42,11 @@ export class MemoryPrompt {
     const wait = AbortSignal.timeout(EMBED_WAIT_MS);
     const text = await this.build(userMessage, signal ? AbortSignal.any([signal, wait]) : wait);
     this.cache.set(key, { at: Date.now(), text });
-    if (this.cache.size > 200) for (const [k, v] of this.cache) if (Date.now() - v.at >= CACHE_MS) this.cache.delete(k);
+    // Oldest first (a Map keeps insertion order): the bound holds however busy the chat is.
+    for (const k of this.cache.keys()) {
+      if (this.cache.size <= CACHE_MAX) break;
+      this.cache.delete(k);
+    }
     return text;
   }
 
@@ -60,11 +71,12 @@ export class MemoryPrompt {
       return `${title}\n${kept.join("\n")}`;
     };
 
-    const refl = this.db.select().from(reflections).orderBy(desc(reflections.createdAt)).limit(20).all();
-    const obs = this.db.select().from(observations).orderBy(desc(observations.createdAt)).limit(30).all();
+    const refl = this.recentReflections.all();
+    const obs = this.recentObservations.all();
     let found: Awaited<ReturnType<MemoryService["search"]>>["results"] = [];
     try {
-      found = (await this.memory.search(userMessage, { limit: 12, signal })).results;
+      // A memory store that is still empty answers nothing; skip the search (and the embedding call).
+      if (this.anyMemory.get()?.any) found = (await this.memory.search(userMessage, { limit: 12, signal })).results;
     } catch (err) {
       this.log.warn("memory search for the prompt failed", { error: (err as Error).message });
     }

@@ -50,7 +50,8 @@ export function uiFallback(load: () => Promise<UiAsset[]>, log?: Logger) {
         throw err;
       },
     ));
-  void ready().catch(() => {});
+  // Prepared a moment after start, off the path to the first answer; a request before then waits for it.
+  setTimeout(() => void ready().catch(() => {}), 1000).unref?.();
 
   return async (request: Request): Promise<Response | undefined> => {
     if (request.method !== "GET" && request.method !== "HEAD") return undefined;
