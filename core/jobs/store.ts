@@ -25,6 +25,8 @@ export interface JobView {
   attempts: number;
   timeoutMs: number;
   conversationId?: string;
+  /** The trace of the request that dispatched it, to find it in logs. */
+  traceId?: string;
 }
 
 export function view(r: Row): JobView {
@@ -41,6 +43,7 @@ export function view(r: Row): JobView {
     attempts: r.attempts,
     timeoutMs: r.timeoutMs,
     ...(r.conversationId ? { conversationId: r.conversationId } : {}),
+    ...(r.traceId ? { traceId: r.traceId } : {}),
   };
 }
 

@@ -66,6 +66,15 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
         ),
       },
     )
+    .patch(
+      "/api/memories/:id",
+      async ({ params, body }) => {
+        const r = await memory.recategorize(params.id, body.category);
+        changed();
+        return r;
+      },
+      { params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) }), body: t.Object({ category: t.String({ maxLength: 64 }) }, { additionalProperties: false }) },
+    )
     .delete(
       "/api/memories/:id",
       async ({ params }) => {

@@ -121,6 +121,26 @@ export class MemoryService {
     });
   }
 
+  /**
+   * Moves a memory to another category. Its vector is written again by the
+   * background embedder (the category lives beside the vector in both stores);
+   * keyword search sees the change at once.
+   */
+  recategorize(id: string, category: unknown): Promise<ReturnType<typeof view>> {
+    if (!isCategory(category)) throw badRequest("invalid_request", `category: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
+    return this.serial(async () => {
+      const row = this.db
+        .update(memories)
+        .set({ category, updatedAt: Date.now(), embeddedWith: null })
+        .where(eq(memories.id, id))
+        .returning()
+        .get();
+      if (!row) throw notFound("memory", id);
+      if (this.vectors.embedder) this.vectors.kick();
+      return view(row);
+    });
+  }
+
   async delete(id: string): Promise<void> {
     await this.serial(async () => {
       const gone = this.db.delete(memories).where(eq(memories.id, id)).returning({ id: memories.id }).all();

@@ -69,6 +69,14 @@ describe("POST /api/jobs", () => {
     expect(list.jobs.filter((j: { id: string }) => j.id === a.id)).toHaveLength(1);
   }, 15_000);
 
+  test("a job keeps the trace id of the request that dispatched it", async () => {
+    const res = await post({ type: "command", command: "uname" }, { headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
+    expect(res.headers.get("x-trace-id")).toBe("0af7651916cd43dd8448eb211c80319c");
+    const { id } = await res.json();
+    const job = await (await h.request(`/api/jobs/${id}`)).json();
+    expect(job.traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+  });
+
   test("bad bodies are refused with 400 naming the field", async () => {
     const cases: [unknown, RegExp][] = [
       [{ type: "nope" }, /^type: unknown job type "nope"/],

@@ -97,6 +97,23 @@ describe("Memory API with Voyage embeddings", () => {
     expect(missing.status).toBe(404);
   });
 
+  test("PATCH moves a memory to another category; vector search follows once it is re-embedded", async () => {
+    const r = await store(h, "The owner's road bike is a steel Surly Straggler", "general");
+    const moved = await h.request(`/api/memories/${r.body.id}`, { method: "PATCH", json: { category: "gear" } });
+    expect(moved.status).toBe(200);
+    expect(((await moved.json()) as any).category).toBe("gear");
+    const gear = (await (await h.request("/api/memories?category=gear")).json()) as any;
+    expect(gear.memories.map((m: any) => m.id)).toContain(r.body.id);
+    await idle(h);
+    const found = await search(h, "which bike does the owner ride", "&category=gear");
+    expect(found.mode).toBe("hybrid");
+    expect(found.results[0]?.id).toBe(r.body.id);
+    const bad = await h.request(`/api/memories/${r.body.id}`, { method: "PATCH", json: { category: "bikes" } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error.message).toContain("category: expected one of gear");
+    expect((await h.request("/api/memories/nope", { method: "PATCH", json: { category: "gear" } })).status).toBe(404);
+  });
+
   test("the brain has memory_store, memory_search and memory_delete", async () => {
     const ctx = { conversationId: "c", turnId: "t", signal: new AbortController().signal, emit: () => {} };
     const stored = await h.s.tools.execute("memory_store", { text: "The owner's cat is called Pixel", category: "personal" }, ctx);
