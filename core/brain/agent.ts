@@ -31,6 +31,8 @@ export interface StartTurn {
 
 /** How long a finished turn stays around for a client that resumes its stream. */
 const KEEP_FINISHED_MS = 60_000;
+/** ...and at most this many, so a burst of chats cannot pile up their event logs. */
+const KEEP_FINISHED_MAX = 500;
 
 /**
  * The agent loop. One turn at a time per conversation; each turn runs to its
@@ -40,6 +42,8 @@ const KEEP_FINISHED_MS = 60_000;
 export class Brain {
   private active = new Map<string, Turn>();
   private byTurn = new Map<string, Turn>();
+  private finished: { id: string; at: number }[] = [];
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private turnListeners: ((r: TurnResult) => void)[] = [];
 
   constructor(private deps: BrainDeps) {}
@@ -63,7 +67,7 @@ export class Brain {
     this.byTurn.set(turn.id, turn);
     void this.run(turn, input.message, history).finally(() => {
       this.active.delete(conversationId);
-      setTimeout(() => this.byTurn.delete(turn.id), KEEP_FINISHED_MS).unref?.();
+      this.retire(turn.id);
     });
     return turn;
   }
@@ -71,6 +75,27 @@ export class Brain {
   /** Called after every turn is stored (observer, gateway outbox...). Listeners must not throw or block. */
   onTurnDone(fn: (r: TurnResult) => void): void {
     this.turnListeners.push(fn);
+  }
+
+  /** Keeps a finished turn for late listeners for a while, dropping the oldest past the cap. */
+  private retire(turnId: string): void {
+    const now = Date.now();
+    this.finished.push({ id: turnId, at: now });
+    while (this.finished.length && (this.finished.length > KEEP_FINISHED_MAX || now - this.finished[0]!.at > KEEP_FINISHED_MS)) {
+      this.byTurn.delete(this.finished.shift()!.id);
+    }
+    if (!this.sweeper) {
+      // A quiet server still lets go of its last turns.
+      this.sweeper = setInterval(() => {
+        const t = Date.now();
+        while (this.finished.length && t - this.finished[0]!.at > KEEP_FINISHED_MS) this.byTurn.delete(this.finished.shift()!.id);
+        if (!this.finished.length) {
+          clearInterval(this.sweeper);
+          this.sweeper = undefined;
+        }
+      }, KEEP_FINISHED_MS);
+      this.sweeper.unref?.();
+    }
   }
 
   turn(turnId: string): Turn | undefined {

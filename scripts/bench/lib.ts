@@ -44,7 +44,12 @@ export async function freePort(): Promise<number> {
 }
 
 export function rssMb(pid: number): number {
+  return memoryMb(pid).rss;
+}
+
+/** Resident memory, split into private (heap, stacks) and file-backed (the mapped executable). */
+export function memoryMb(pid: number): { rss: number; anon: number; file: number } {
   const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
 }
