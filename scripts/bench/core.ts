@@ -93,27 +93,35 @@ const a = stats(through);
 const b = stats(straight);
 const added = { p50: a.p50 - b.p50, p99: a.p99 - b.p99 };
 
-// Throughput: 20 concurrent clients for 5 s.
+// Throughput: 20 concurrent clients for 5 s, three rounds; the median round is reported
+// (a shared VM's neighbours move single rounds by a third either way).
 const CONC = 20;
 const DURATION = 5000;
-const lat: number[] = [];
+const ROUNDS = 3;
 let errors = 0;
-const end = performance.now() + DURATION;
-const t0 = performance.now();
-await Promise.all(
-  Array.from({ length: CONC }, async () => {
-    while (performance.now() < end) {
-      try {
-        lat.push(await chat(base));
-      } catch {
-        errors++;
+async function round() {
+  const lat: number[] = [];
+  const end = performance.now() + DURATION;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONC }, async () => {
+      while (performance.now() < end) {
+        try {
+          lat.push(await chat(base));
+        } catch {
+          errors++;
+        }
       }
-    }
-  }),
-);
-const elapsed = (performance.now() - t0) / 1000;
-const rate = lat.length / elapsed;
-const conc = stats(lat);
+    }),
+  );
+  return { rate: lat.length / ((performance.now() - t0) / 1000), p99: stats(lat).p99 };
+}
+const rounds: { rate: number; p99: number }[] = [];
+for (let i = 0; i < ROUNDS; i++) rounds.push(await round());
+const byRate = [...rounds].sort((x, y) => x.rate - y.rate);
+const rate = byRate[1]!.rate;
+const conc = { p99: [...rounds].sort((x, y) => x.p99 - y.p99)[1]!.p99 };
+const spread = (xs: number[], f: (n: number) => string) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
 const busyRss = rssMb(proc.pid);
 
 proc.kill("SIGTERM");
@@ -129,8 +137,8 @@ console.log(
     ["stand-in alone, p50 / p99", `${ms(b.p50)} / ${ms(b.p99)}`, "", ""],
     ["POST /api/chat, p50 / p99 (sequential)", `${ms(a.p50)} / ${ms(a.p99)}`, "", ""],
     ["added latency p50 (p99)", `${ms(added.p50)} (${ms(added.p99)})`, "p50 ≤ 3 ms", yes(added.p50 <= 3)],
-    [`throughput, ${CONC} concurrent chats`, `${Math.round(rate)} chats/s (${errors} errors)`, "≥ 1,000 chats/s", yes(rate >= 1000 && errors === 0)],
-    [`p99 at ${CONC} concurrent`, ms(conc.p99), "≤ 50 ms", yes(conc.p99 <= 50)],
+    [`throughput, ${CONC} concurrent chats (median of ${ROUNDS} × 5 s; range)`, `${Math.round(rate)} chats/s (${spread(rounds.map((r) => r.rate), (n) => String(Math.round(n)))}; ${errors} errors)`, "≥ 1,000 chats/s", yes(rate >= 1000 && errors === 0)],
+    [`p99 at ${CONC} concurrent (median round; range)`, `${ms(conc.p99)} (${spread(rounds.map((r) => r.p99), ms)})`, "≤ 50 ms", yes(conc.p99 <= 50)],
     ["RSS after the load", `${busyRss.toFixed(1)} MB`, "", ""],
   ]),
 );
