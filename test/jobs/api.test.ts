@@ -182,7 +182,8 @@ describe("dispatch_job waiting", () => {
       const ctx = { conversationId: "c1", turnId: "t1", signal: new AbortController().signal, emit: (e: { status: string }) => seen.push(e.status) };
       const started = Date.now();
       const out = await app.s.tools.execute("dispatch_job", { type: "command", command: "date" }, ctx);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      // Timers may fire a millisecond early against Date.now; the point is that it waited, not returned at once.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       expect(out.ok).toBe(true);
       expect(out.content).toContain('"status": "queued"');
       expect(out.content).toContain("check again with get_job");
