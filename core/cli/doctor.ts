@@ -6,6 +6,7 @@ import { migrationCount, openStore } from "../db/client.ts";
 import { createModels } from "../models/index.ts";
 import { parseRef } from "../models/router.ts";
 import { silentLogger } from "../telemetry/log.ts";
+import { serviceChecks } from "./doctor-services.ts";
 
 export interface Check {
   ok: boolean;
@@ -91,6 +92,7 @@ export async function runDoctor(config: Config): Promise<Check[]> {
     }
     store.close();
   }
+  checks.push(...(await serviceChecks(config)));
   return checks;
 }
 
