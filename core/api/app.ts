@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
+import { ClientAddress } from "./client-ip.ts";
 import type { Services } from "../services.ts";
 import { traceIdFrom } from "../telemetry/trace.ts";
 import { authenticate, authRoutes, isPublic } from "./auth.ts";
@@ -40,10 +41,11 @@ export function routeLabel(path: string, status: number): string {
 
 /** The fetch handler for Bun.serve: records the client address and request metrics around the app. */
 export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services) {
+  const addresses = new ClientAddress(s.config.trustedProxies);
   return async (request: Request, server: Server<unknown>): Promise<Response> => {
     const t0 = performance.now();
-    const ip = server.requestIP(request)?.address;
-    if (ip) clientIps.set(request, ip);
+    const peer = server.requestIP(request)?.address;
+    if (peer) clientIps.set(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
     const res = await app.handle(request);
     const method = request.method;
     const route = routeLabel(new URL(request.url).pathname, res.status);

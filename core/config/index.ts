@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -44,6 +45,7 @@ export interface Config {
   dataDir: string;
   authToken: string | undefined;
   corsOrigins: string[];
+  trustedProxies: string[];
   publicUrl: string | undefined;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -185,12 +187,23 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (chain.length) roles[role] = chain;
   }
 
+  const trustedProxies = list("TRUSTED_PROXIES");
+  for (const entry of trustedProxies) {
+    const [addr = "", bits] = entry.split("/");
+    const family = isIP(addr);
+    const maxBits = family === 4 ? 32 : 128;
+    if (!family || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+      throw new ConfigError("TRUSTED_PROXIES", `IP addresses or CIDRs such as 10.0.0.0/8, got ${JSON.stringify(entry)}`, "environment or config file");
+    }
+  }
+
   return {
     port: get<number>("PORT")!,
     host: str("HOST")!,
     dataDir,
     authToken: str("AUTH_TOKEN"),
     corsOrigins: list("CORS_ORIGINS"),
+    trustedProxies,
     publicUrl: str("PUBLIC_URL"),
     maxBodyBytes: get<number>("MAX_BODY_BYTES")!,
     logLevel: str("LOG_LEVEL") as Config["logLevel"],

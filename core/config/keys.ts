@@ -20,6 +20,7 @@ export const KEYS = {
   BAKERST_DATA_DIR: { kind: "path", default: "./data", help: "where the database, token and overrides live" },
   AUTH_TOKEN: { kind: "secret", help: "API token; generated into the data dir when unset" },
   CORS_ORIGINS: { kind: "list", help: "comma-separated origins allowed to call the API from a browser" },
+  TRUSTED_PROXIES: { kind: "list", help: "reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client, for the login rate limit" },
   PUBLIC_URL: { kind: "url", help: "URL the owner opens, used in the printed login link" },
   MAX_BODY_BYTES: { kind: "int", min: 1024, max: 64 * 1024 * 1024, default: String(1024 * 1024), help: "largest request body accepted" },
   LOG_LEVEL: { kind: "string", default: "info", oneOf: ["debug", "info", "warn", "error", "silent"], help: "log verbosity" },

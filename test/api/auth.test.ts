@@ -104,3 +104,44 @@ describe("auth", () => {
     expect(preBad.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+import { serveApp } from "../helpers/app.ts";
+import { ClientAddress } from "../../core/api/client-ip.ts";
+import { loadConfig, ConfigError } from "../../core/config/index.ts";
+
+describe("client address behind a reverse proxy", () => {
+  test("X-Forwarded-For is believed only from TRUSTED_PROXIES, and only up to the first untrusted hop", () => {
+    const a = new ClientAddress(["127.0.0.1", "10.0.0.0/8", "fd00::/8"]);
+    expect(a.resolve("127.0.0.1", "203.0.113.9")).toBe("203.0.113.9");
+    expect(a.resolve("::ffff:127.0.0.1", "203.0.113.9")).toBe("203.0.113.9");
+    // A client cannot slip a fake address in front: the last untrusted hop wins.
+    expect(a.resolve("127.0.0.1", "1.1.1.1, 203.0.113.9, 10.1.1.1")).toBe("203.0.113.9");
+    expect(a.resolve("198.51.100.7", "203.0.113.9")).toBe("198.51.100.7");
+    expect(a.resolve("127.0.0.1", "not-an-ip")).toBe("127.0.0.1");
+    expect(new ClientAddress([]).resolve("127.0.0.1", "203.0.113.9")).toBe("127.0.0.1");
+  });
+
+  test("a bad TRUSTED_PROXIES entry stops start-up naming the key", () => {
+    let err: unknown;
+    try {
+      loadConfig({ env: { BAKERST_DATA_DIR: "/tmp/x", TRUSTED_PROXIES: "10.0.0.0/99" } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).key).toBe("TRUSTED_PROXIES");
+  });
+
+  test("behind a trusted proxy one client's failed logins do not lock out another", async () => {
+    const srv = await serveApp({ TRUSTED_PROXIES: "127.0.0.1,::1" });
+    const login = (ip: string, token: string) =>
+      fetch(`${srv.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": ip }, body: JSON.stringify({ token }) });
+    try {
+      for (let i = 0; i < 10; i++) expect((await login("203.0.113.66", "wrong")).status).toBe(401);
+      expect((await login("203.0.113.66", TOKEN)).status).toBe(429);
+      expect((await login("198.51.100.2", TOKEN)).status).toBe(200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
