@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
@@ -9,8 +8,7 @@ import { logIn, newPage, send, TOKEN } from "./setup.ts";
 // A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
 setDefaultTimeout(30_000);
 
-// Runs once the jobs area (core/jobs) is merged in.
-describe.if(existsSync("core/jobs"))("jobs page", () => {
+describe("jobs page", () => {
   let model: AnthropicStandIn;
   let app: RunningBinary;
   let browser: Browser;

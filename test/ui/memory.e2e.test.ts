@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
@@ -9,7 +8,7 @@ import { logIn, newPage, TOKEN } from "./setup.ts";
 setDefaultTimeout(30_000);
 
 // Runs once the memory area (core/memory) is merged in. No embedder: keyword search (FTS5) answers.
-describe.if(existsSync("core/memory"))("memory page", () => {
+describe("memory page", () => {
   let app: RunningBinary;
   let browser: Browser;
 
