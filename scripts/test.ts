@@ -11,7 +11,8 @@ interface Need {
   apt: string;
 }
 
-const which = (bin: string) => Bun.which(bin) !== null;
+// Debian installs nats-server in /usr/sbin, which a non-login PATH may leave out.
+const which = (bin: string) => (Bun.which(bin) ?? Bun.which(bin, { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" })) !== null;
 
 const NEEDS: Need[] = [
   { what: "nats-server (real NATS JetStream for the bus tests)", present: () => which("nats-server"), apt: "nats-server" },
