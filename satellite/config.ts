@@ -33,7 +33,9 @@ export const SATELLITE_KEYS = {
   ANTHROPIC_API_KEY: "Anthropic key for agent jobs on this worker",
   ANTHROPIC_OAUTH_TOKEN: "Anthropic OAuth token (instead of a key)",
   ANTHROPIC_BASE_URL: "Anthropic API base URL",
-  MODEL_WORKER: "model for agent jobs, anthropic:<model> (default anthropic:claude-haiku-5-5)",
+  OPENAI_BASE_URL: "OpenAI-compatible server for agent jobs (Ollama, vLLM, llama.cpp, OpenRouter), with MODEL_WORKER=openai:<model>",
+  OPENAI_API_KEY: "key for that server, if it wants one",
+  MODEL_WORKER: "model for agent jobs: anthropic:<model> or openai:<model> (default anthropic:claude-haiku-5-5)",
   LOG_LEVEL: "debug, info, warn, error or silent (default info)",
 } as const;
 
@@ -52,7 +54,10 @@ export interface SatelliteConfig {
   httpDeny: string[];
   httpTimeoutMs: number;
   redactValues: string[];
-  anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined; model: string };
+  /** The agent-job model: which provider, and that provider's settings. */
+  model: { provider: "anthropic" | "openai"; name: string };
+  anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined };
+  openai: { baseURL: string | undefined; apiKey: string | undefined };
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   help: boolean;
   version: boolean;
@@ -102,10 +107,13 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
   const level = env.LOG_LEVEL ?? "info";
   if (!["debug", "info", "warn", "error", "silent"].includes(level)) throw new SatelliteConfigError("LOG_LEVEL", "debug, info, warn, error or silent", level);
   const modelRef = env.MODEL_WORKER?.split(",")[0]?.trim() || "anthropic:claude-haiku-5-5";
-  if (!modelRef.startsWith("anthropic:") || modelRef.length <= "anthropic:".length) {
-    throw new SatelliteConfigError("MODEL_WORKER", "anthropic:<model> (a satellite talks to Anthropic directly; route other providers through the core)", modelRef);
+  const refMatch = /^(anthropic|openai):(.+)$/.exec(modelRef);
+  if (!refMatch) throw new SatelliteConfigError("MODEL_WORKER", "anthropic:<model> or openai:<model>", modelRef);
+  const provider = refMatch[1] as "anthropic" | "openai";
+  if (provider === "openai" && !env.OPENAI_BASE_URL) {
+    throw new SatelliteConfigError("OPENAI_BASE_URL", "the OpenAI-compatible server's URL (e.g. http://ollama:11434/v1) when MODEL_WORKER is openai:<model>", "");
   }
-  for (const key of ["ANTHROPIC_BASE_URL"] as const) {
+  for (const key of ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"] as const) {
     const v = env[key];
     if (v && !URL.canParse(v)) throw new SatelliteConfigError(key, "a URL", v);
   }
@@ -127,12 +135,13 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     httpDeny: list(env.HTTP_JOB_DENY),
     httpTimeoutMs: int("HTTP_JOB_TIMEOUT_MS", env.HTTP_JOB_TIMEOUT_MS, 30_000, 100, 3_600_000),
     redactValues: [...named, ...auto].filter((v): v is string => !!v),
+    model: { provider, name: refMatch[2]! },
     anthropic: {
       apiKey: env.ANTHROPIC_API_KEY || undefined,
       oauthToken: env.ANTHROPIC_OAUTH_TOKEN || undefined,
       baseURL: env.ANTHROPIC_BASE_URL || undefined,
-      model: modelRef.slice("anthropic:".length),
     },
+    openai: { baseURL: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || undefined },
     logLevel: level as SatelliteConfig["logLevel"],
     help,
     version,

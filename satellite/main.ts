@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import type { AgentModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
 import { Redactor } from "./worker/executors/redact.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
@@ -18,6 +19,18 @@ function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown
     if (ORDER[lvl] < ORDER[level]) return;
     process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
   };
+}
+
+/** The model agent jobs use on this satellite, loaded only when one is configured. */
+async function workerModel(cfg: SatelliteConfig): Promise<AgentModel | undefined> {
+  const common = { model: cfg.model.name, timeoutMs: 600_000, maxRetries: 3 };
+  if (cfg.model.provider === "openai" && cfg.openai.baseURL) {
+    return new (await import("./worker/openai.ts")).OpenAIWorkerModel({ ...common, baseURL: cfg.openai.baseURL, apiKey: cfg.openai.apiKey });
+  }
+  if (cfg.model.provider === "anthropic" && (cfg.anthropic.apiKey || cfg.anthropic.oauthToken)) {
+    return new (await import("./worker/anthropic.ts")).AnthropicWorkerModel({ ...common, ...cfg.anthropic });
+  }
+  return undefined;
 }
 
 async function runWorker(cfg: SatelliteConfig): Promise<number> {
@@ -40,8 +53,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     waitOnFirstConnect: true,
     log,
   });
-  const hasModel = !!(cfg.anthropic.apiKey || cfg.anthropic.oauthToken);
-  const model = hasModel ? new (await import("./worker/anthropic.ts")).AnthropicWorkerModel({ ...cfg.anthropic, timeoutMs: 600_000, maxRetries: 3 }) : undefined;
+  const model = await workerModel(cfg);
   const worker = new Worker({
     bus,
     id: cfg.workerId,

@@ -6,6 +6,7 @@ import { JOBS_STREAM } from "../../core/protocol/subjects.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
+import { startOpenAIStandIn } from "../standins/openai.ts";
 import { startAnthropicStandIn } from "../standins/anthropic.ts";
 
 /**
@@ -243,6 +244,35 @@ describe("Jobs over NATS JetStream", () => {
     } finally {
       await h.close();
       await model.stop();
+    }
+  }, 60_000);
+
+  test("an agent job on a remote satellite can use an OpenAI-compatible server, tools included", async () => {
+    const local = startOpenAIStandIn();
+    const h = await makeApp(coreEnv());
+    try {
+      spawnWorker(nats.url, "agent-oai", { ...workerEnv, OPENAI_BASE_URL: local.url, MODEL_WORKER: "openai:llama3.1:8b" });
+      local.enqueue(
+        { toolCalls: [{ id: "c1", name: "run_command", arguments: { argv: ["date", "-u"] } }], usage: { prompt: 90, completion: 12 } },
+        { text: "It is late in the UTC day.", usage: { prompt: 140, completion: 8 } },
+      );
+      const id = await dispatch(h, { type: "agent", prompt: "what time is it?" });
+      const done = await waitFor("agent completed", async () => {
+        const j = await job(h, id);
+        return j.status === "completed" || j.status === "failed" ? j : undefined;
+      }, 15_000);
+      expect(done.status).toBe("completed");
+      expect(done.result.text).toBe("It is late in the UTC day.");
+      // The tool really ran on the satellite and its output went back to the model.
+      const second = local.requests[1]!.body.messages;
+      expect(second.find((m) => m.role === "tool")?.content).toContain(`UTC ${new Date().getUTCFullYear()}`);
+      expect(local.requests[0]!.body.messages[0]).toMatchObject({ role: "system" });
+      h.s.models.ledger.flush();
+      const rows = h.s.store.sqlite.query("SELECT role, provider, model, input_tokens AS i FROM usage").all();
+      expect(rows).toEqual([{ role: "worker", provider: "openai", model: "llama3.1:8b", i: 230 }]);
+    } finally {
+      await h.close();
+      await local.stop();
     }
   }, 60_000);
 });

@@ -21,7 +21,8 @@ describe("bakerst-satellite", () => {
       [["--mode", "worker"], { NATS_URL: "http://x" }, /NATS_URL must be a nats:\/\/ URL/],
       [["--mode", "worker", "--concurrency", "0"], { NATS_URL: "nats://127.0.0.1:4222" }, /WORKER_CONCURRENCY must be an integer from 1 to 256/],
       [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", WORKER_ID: "a.b" }, /WORKER_ID must be/],
-      [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", MODEL_WORKER: "openai:gpt" }, /MODEL_WORKER must be anthropic:<model>/],
+      [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", MODEL_WORKER: "gpt-4o" }, /MODEL_WORKER must be anthropic:<model> or openai:<model>/],
+      [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", MODEL_WORKER: "openai:llama3.1" }, /OPENAI_BASE_URL must be the OpenAI-compatible server's URL/],
       [["--mode", "worker", "--bogus"], {}, /Unknown option '--bogus'/],
     ];
     for (const [args, env, message] of cases) {

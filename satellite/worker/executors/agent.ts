@@ -52,7 +52,7 @@ export interface AgentResult {
  */
 export async function runAgent(job: AgentJob, persona: string | undefined, model: AgentModel | undefined, tools: AgentTool[], signal: AbortSignal): Promise<AgentResult> {
   if (!model) {
-    throw new JobError("model_error", "no model is configured for agent jobs on this worker: set ANTHROPIC_API_KEY (and MODEL_WORKER) in its environment");
+    throw new JobError("model_error", "no model is configured for agent jobs on this worker: set ANTHROPIC_API_KEY, or OPENAI_BASE_URL with MODEL_WORKER=openai:<model>, in its environment");
   }
   const budget = job.tokenBudget ?? DEFAULT_TOKEN_BUDGET;
   const messages: AgentMessage[] = [{ role: "user", content: [{ type: "text", text: job.prompt }] }];
