@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { build } from "../../build.ts";
+import { makeApp, tempDir } from "../helpers/app.ts";
+import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
+
+let bin: string;
+let nats: NatsServer;
+
+beforeAll(async () => {
+  const [built] = await build({ outdir: tempDir("bakerst-sat-bin-"), targets: ["bakerst-satellite"] });
+  bin = built!;
+  nats = await startNats();
+}, 120_000);
+afterAll(async () => {
+  await nats.cleanup();
+});
+
+describe("the compiled bakerst-satellite binary", () => {
+  test("runs from an empty directory with nothing beside it: --help, and a worker that completes a job from the core", async () => {
+    const help = Bun.spawnSync([bin, "--help"], { cwd: tempDir("bakerst-sat-cwd-"), env: { PATH: "/usr/bin:/bin" } });
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout.toString()).toContain("--mode worker");
+
+    const h = await makeApp({ NATS_URL: nats.url, EDGE_WORKER: "false" });
+    const worker = Bun.spawn([bin, "--mode", "worker", "--id", "compiled-1"], {
+      cwd: tempDir("bakerst-sat-cwd-"),
+      env: { PATH: "/usr/bin:/bin", NATS_URL: nats.url, COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    try {
+      const res = await h.request("/api/jobs", { method: "POST", json: { type: "command", command: "date -u" } });
+      expect(res.status).toBe(202);
+      const { id } = (await res.json()) as { id: string };
+      const done = await waitFor(
+        "job completed by the compiled worker",
+        async () => {
+          const j = (await (await h.request(`/api/jobs/${id}`)).json()) as { status: string; workerId?: string; result?: { stdout: string } };
+          return j.status === "completed" || j.status === "failed" ? j : undefined;
+        },
+        20_000,
+      );
+      expect(done.status).toBe("completed");
+      expect(done.workerId).toBe("compiled-1");
+      expect(done.result?.stdout).toContain("UTC");
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+    } finally {
+      if (worker.exitCode === null) worker.kill("SIGKILL");
+      await h.close();
+    }
+  }, 60_000);
+});
