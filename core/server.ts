@@ -73,8 +73,11 @@ export async function startServer(config: Config, opts: AssembleOptions & { quie
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      // Stop taking connections, let running turns finish (and be stored), then close.
+      const closing = server.stop();
       await services.close();
+      await Promise.race([closing, Bun.sleep(2_000)]);
+      await server.stop(true);
     },
   };
 }

@@ -43,6 +43,7 @@ export class Brain {
   private active = new Map<string, Turn>();
   private byTurn = new Map<string, Turn>();
   private finished: { id: string; at: number }[] = [];
+  private draining = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private turnListeners: ((r: TurnResult) => void)[] = [];
 
@@ -50,6 +51,7 @@ export class Brain {
 
   /** Starts a turn; throws 404 for an unknown conversation, 409 when one is already running there, 503 with no model. */
   start(input: StartTurn): Turn {
+    if (this.draining) throw new AppError("shutting_down", "bakerst is shutting down; try again in a moment", 503, { "retry-after": "5" });
     if (!this.deps.router.hasModel("agent")) throw new NoModelError("agent");
     if (input.conversationId && this.active.has(input.conversationId)) {
       throw conflict("conversation_busy", `conversation ${input.conversationId} is already answering a message; wait for it to finish`);
@@ -116,9 +118,12 @@ export class Brain {
 
   /** Waits for running turns, for a graceful shutdown. */
   async drain(timeoutMs: number): Promise<void> {
-    const running = [...this.active.values()].map((t) => t.done);
-    await Promise.race([Promise.all(running), Bun.sleep(timeoutMs)]);
+    this.draining = true;
+    const running = () => Promise.all([...this.active.values()].map((t) => t.done));
+    await Promise.race([running(), Bun.sleep(timeoutMs)]);
+    // Past the grace time, stop what is left; each stopped turn still stores what it had.
     for (const t of this.active.values()) t.abort.abort(new AppError("shutdown", "bakerst is shutting down", 503));
+    await Promise.race([running(), Bun.sleep(2_000)]);
   }
 
   private async run(turn: Turn, message: string, history: ChatMessage[]): Promise<void> {

@@ -228,3 +228,26 @@ describe("GET /metrics", () => {
     }
   });
 });
+
+describe("shutdown", () => {
+  test("a turn running when the server stops is finished and stored before the database closes", async () => {
+    const { tempDir } = await import("../helpers/app.ts");
+    const dataDir = tempDir();
+    const env = { ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url };
+    const srv = await serveApp(env, { dataDir });
+    model.enqueue({ text: ["slow ", "but ", "kept"], delayMs: 400 });
+    const res = await fetch(`${srv.url}/api/chat/stream`, { method: "POST", headers: { ...srv.auth, "content-type": "application/json" }, body: JSON.stringify({ message: "before shutdown" }) });
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const conversationId = JSON.parse(/data: (.*)/.exec(first)![1]!).id as string;
+    await srv.stop();
+    const again = await makeApp(env, { dataDir });
+    try {
+      const conv = (await (await again.request(`/api/conversations/${conversationId}`)).json()) as any;
+      expect(conv.messages.map((m: any) => m.role)).toEqual(["user", "assistant"]);
+      expect(conv.messages[1].content[0].text).toBe("slow but kept");
+    } finally {
+      await again.close();
+    }
+  });
+});
