@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomToken, sha256Hex } from "../util/crypto.ts";
 
 export const LOGIN_CODE_TTL_MS = 15 * 60_000;
 
-const hash = (code: string) => createHash("sha256").update(code).digest("hex");
+const hash = sha256Hex;
 
 /**
  * One-time login codes for the link printed on first start: the URL carries a
@@ -16,7 +16,7 @@ export class LoginCodes {
   constructor(private now: () => number = Date.now) {}
 
   issue(ttlMs = LOGIN_CODE_TTL_MS): string {
-    const code = randomBytes(24).toString("base64url");
+    const code = randomToken(24, "base64url");
     this.prune();
     this.codes.set(hash(code), this.now() + ttlMs);
     return code;

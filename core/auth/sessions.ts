@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomToken, sha256Hex } from "../util/crypto.ts";
 import { eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { LoginCodes } from "./codes.ts";
@@ -7,7 +7,7 @@ import { sessions } from "./session.sql.ts";
 export const SESSION_COOKIE = "bakerst_session";
 export const SESSION_TTL_MS = 30 * 86_400_000;
 
-const hash = (id: string) => createHash("sha256").update(id).digest("hex");
+const hash = sha256Hex;
 
 /** Cookie sessions; only a hash of the id is stored, so a copy of the database logs nobody in. */
 export class SessionStore {
@@ -23,7 +23,7 @@ export class SessionStore {
   }
 
   create(): { id: string; expiresAt: number } {
-    const id = randomBytes(32).toString("base64url");
+    const id = randomToken(32, "base64url");
     const createdAt = this.now();
     const expiresAt = createdAt + SESSION_TTL_MS;
     this.db.insert(sessions).values({ idHash: hash(id), createdAt, expiresAt }).run();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { constantTimeEqual, randomToken, sha256 } from "../util/crypto.ts";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,23 +26,22 @@ export function resolveToken(dataDir: string, fromEnv: string | undefined): Toke
     const token = readFileSync(path, "utf8").trim();
     if (token.length >= 16) return { token, generated: false, from: path };
   }
-  const token = randomBytes(32).toString("hex");
+  const token = randomToken(32);
   writeToken(path, token);
   return { token, generated: true, from: path };
 }
 
 export function rotateToken(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(32).toString("hex");
+  const token = randomToken(32);
   writeToken(join(dataDir, TOKEN_FILE), token);
   return token;
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
 
 /** Compares fixed-length digests so neither length nor content leaks through timing. */
 export function tokensEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
+  return constantTimeEqual(sha256(given), sha256(expected));
 }
 
 /**

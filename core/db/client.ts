@@ -1,9 +1,9 @@
 import { Database } from "bun:sqlite";
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import * as schema from "./schema.ts";
+import { sha256Hex } from "../util/crypto.ts";
 import { journal, sql as migrationSql } from "./migrations/index.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
@@ -24,7 +24,7 @@ function migrations() {
       sql: query.split("--> statement-breakpoint"),
       bps: entry.breakpoints,
       folderMillis: entry.when,
-      hash: createHash("sha256").update(query).digest("hex"),
+      hash: sha256Hex(query),
     };
   });
 }

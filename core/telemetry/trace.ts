@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../util/crypto.ts";
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
@@ -7,5 +7,5 @@ export function traceIdFrom(headers: Headers): string {
   const parent = headers.get("traceparent");
   const m = parent ? TRACEPARENT.exec(parent.trim().toLowerCase()) : null;
   if (m?.[1] && !/^0+$/.test(m[1])) return m[1];
-  return randomBytes(16).toString("hex");
+  return randomToken(16);
 }

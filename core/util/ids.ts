@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 
 /** Time-ordered ids (UUIDv7) sort by creation, which keeps SQLite indexes append-only. */
 export function newId(): string {
@@ -6,5 +5,5 @@ export function newId(): string {
 }
 
 export function randomId(): string {
-  return randomUUID();
+  return crypto.randomUUID();
 }
