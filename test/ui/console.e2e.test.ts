@@ -249,6 +249,18 @@ describe("conversation list", () => {
 });
 
 describe("layout", () => {
+  test("the system page shows a heartbeat's age as an age, not as a date in 1970", async () => {
+    const { ctx, page } = await newPage(browser);
+    await logIn(page, app.url);
+    await page.goto(`${app.url}/system`);
+    const card = page.locator(".card, section, article").filter({ hasText: "Heartbeat" }).first();
+    await card.getByText(/last seen/i).waitFor();
+    const text = await card.innerText();
+    expect(text).toMatch(/last seen\s+(\d+ ms|[\d.]+ s) ago/i);
+    expect(text).not.toMatch(/\d+ d ago/);
+    await ctx.close();
+  });
+
   test("light and dark follow the system", async () => {
     const brightness = async (scheme: "light" | "dark") => {
       const ctx = await browser.newContext({ colorScheme: scheme, viewport: DESKTOP });

@@ -4,7 +4,7 @@ import type { ComponentHealth, Health } from "../api/types.ts";
 import { ago, duration, usd } from "../components/format.ts";
 
 /** "spentUsd" → "spent", "lastHeartbeatAt" → "last heartbeat at". */
-const label = (key: string) => key.replace(/Usd$/, "").replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+const label = (key: string) => key.replace(/(Usd|Ms)$/, "").replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
 import { ErrorBox, Loading } from "../components/States.tsx";
 
 const SHOWN = new Set(["status", "detail", "fix"]);
@@ -12,6 +12,8 @@ const SHOWN = new Set(["status", "detail", "fix"]);
 /** Heartbeats and similar times arrive as epoch ms or ISO strings; show them as "12 s ago". */
 function show(key: string, v: unknown): string {
   if (/Usd$/.test(key) && typeof v === "number") return usd(v);
+  // "lastSeenMs" is an age in milliseconds, "retryInMs" a duration: neither is a point in time.
+  if (/Ms$/.test(key) && typeof v === "number") return /^last/i.test(key) ? `${duration(v)} ago` : duration(v);
   if ((/(At|heartbeat|seen)$/i.test(key) || /^last/i.test(key)) && (typeof v === "number" || typeof v === "string")) return ago(v);
   if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return String(v);
   return JSON.stringify(v);
