@@ -13,7 +13,7 @@ import { errorResponse, mapError } from "./errors.ts";
 import { modelRoutes } from "./models.ts";
 import { systemRoutes } from "./system.ts";
 
-/** What a route plugin gets: the services, and the app it adds itself to. */
+/** The assembled API: every route, hook and area plugin. */
 export type Api = ReturnType<typeof createApi>;
 
 /** Extra route groups later areas add (jobs, memory, tasks...), each an Elysia plugin. */
