@@ -54,6 +54,10 @@ export function createServices(config: Config, opts: ServiceOptions = {}): Servi
   registerBuiltinTools(tools, { ledger: models.ledger });
   const health = new HealthRegistry();
   const closers: (() => Promise<void> | void)[] = [];
+  const token = new TokenKeeper(config.dataDir, config.authToken);
+  const sessions = new SessionStore(store.db);
+  // A rotation by `bakerst token --rotate` ends browser sessions in a running server too.
+  token.onRotate = () => sessions.forgetCached();
 
   health.register("database", () => {
     store.sqlite.query("select 1").get();
@@ -89,8 +93,8 @@ export function createServices(config: Config, opts: ServiceOptions = {}): Servi
     tools,
     prompt,
     brain,
-    token: new TokenKeeper(config.dataDir, config.authToken),
-    sessions: new SessionStore(store.db),
+    token,
+    sessions,
     limiter: new FailureLimiter(),
     health,
     metrics: createMetrics(),

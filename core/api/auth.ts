@@ -41,6 +41,7 @@ export function authenticate(s: Services, request: Request, client: string): Res
     return errorResponse(401, "unauthorized", "the bearer token is not valid", { "www-authenticate": 'Bearer realm="bakerst"' });
   }
   const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+  void s.token.token; // notices a rotated token file, which ends every session
   if (sid && s.sessions.valid(sid)) return undefined;
   return errorResponse(401, "unauthorized", sid ? "the session has expired; log in again" : "log in, or send Authorization: Bearer <token>", {
     "www-authenticate": 'Bearer realm="bakerst"',

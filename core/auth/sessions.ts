@@ -48,6 +48,11 @@ export class SessionStore {
     this.db.delete(sessions).where(eq(sessions.idHash, h)).run();
   }
 
+  /** Drops what this process remembers of sessions; the database (which `token --rotate` empties) decides again. */
+  forgetCached(): void {
+    this.cache.clear();
+  }
+
   /** After a token rotation every browser must log in again. */
   revokeAll(): void {
     this.cache.clear();

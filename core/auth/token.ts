@@ -53,6 +53,8 @@ export class TokenKeeper {
   private source: TokenSource;
   private mtimeMs = 0;
   private checkedAt = 0;
+  /** Told when the token file changed under a running server (`bakerst token --rotate`). */
+  onRotate: () => void = () => {};
 
   constructor(
     private dataDir: string,
@@ -80,6 +82,7 @@ export class TokenKeeper {
         if (m !== this.mtimeMs) {
           this.mtimeMs = m;
           this.source = { ...resolveToken(this.dataDir, this.fromEnv), generated: false };
+          this.onRotate();
         }
       } catch {
         // file removed: keep the token we have rather than lock the owner out

@@ -145,3 +145,28 @@ describe("client address behind a reverse proxy", () => {
     }
   });
 });
+
+import { tokenCommand } from "../../core/cli/token.ts";
+
+describe("token rotation on a running server", () => {
+  test("after `bakerst token --rotate` the old token and every browser session stop working within a second", async () => {
+    const srv = await serveApp({ AUTH_TOKEN: undefined });
+    try {
+      const old = srv.services.token.token;
+      const login = await fetch(`${srv.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: old }) });
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      const get = (headers: Record<string, string>) => fetch(`${srv.url}/api/conversations`, { headers }).then((r) => r.status);
+      expect(await get({ cookie })).toBe(200);
+      let printed = "";
+      expect(tokenCommand(srv.services.config, ["--rotate"], (s) => (printed += s))).toBe(0);
+      const fresh = printed.split("\n")[0]!;
+      expect(fresh).not.toBe(old);
+      await Bun.sleep(1100);
+      expect(await get({ authorization: `Bearer ${old}` })).toBe(401);
+      expect(await get({ authorization: `Bearer ${fresh}` })).toBe(200);
+      expect(await get({ cookie })).toBe(401);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
