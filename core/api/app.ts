@@ -13,9 +13,6 @@ import { errorResponse, mapError } from "./errors.ts";
 import { modelRoutes } from "./models.ts";
 import { systemRoutes } from "./system.ts";
 
-/** The assembled API: every route, hook and area plugin. */
-export type Api = ReturnType<typeof createApi>;
-
 /** Extra route groups later areas add (jobs, memory, tasks...), each an Elysia plugin. */
 export type RoutePlugin = (s: Services) => Elysia<any, any, any, any, any, any, any>;
 

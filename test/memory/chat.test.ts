@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
-import { ready, store, until, type App } from "./helpers.ts";
+import { ready, store, until } from "./helpers.ts";
 
 let model: AnthropicStandIn;
 let voyage: VoyageStandIn;

@@ -7,7 +7,7 @@ import { logIn, newPage, TOKEN } from "./setup.ts";
 // A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
 setDefaultTimeout(30_000);
 
-// Runs once the memory area (core/memory) is merged in. No embedder: keyword search (FTS5) answers.
+// No embedder: keyword search (FTS5) answers.
 describe("memory page", () => {
   let app: RunningBinary;
   let browser: Browser;

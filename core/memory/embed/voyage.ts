@@ -17,7 +17,7 @@ export class VoyageEmbedder implements Embedder {
   readonly maxBatch = 128;
   private client: VoyageAIClient;
 
-  constructor(private opts: VoyageOptions) {
+  constructor(opts: VoyageOptions) {
     this.model = opts.model;
     this.client = new VoyageAIClient({
       apiKey: opts.apiKey,

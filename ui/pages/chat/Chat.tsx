@@ -1,5 +1,5 @@
 import { useNavigate, useParams } from "@solidjs/router";
-import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch, type JSX } from "solid-js";
+import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Switch, type JSX } from "solid-js";
 import { ErrorBox, Loading } from "../../components/States.tsx";
 import { Composer } from "./Composer.tsx";
 import { sessionFor } from "./session.ts";
