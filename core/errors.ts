@@ -1,20 +1,10 @@
 /**
- * Local errors carry a code and an HTTP status; the API maps them in one place
- * to `{ error: { code, message } }`.
+ * Local errors carry a code from the one table in `protocol/errors.ts`; the
+ * API maps them to `{ error: { code, message } }` with the table's status.
  */
-export class AppError extends Error {
-  override name = "AppError";
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 500,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+import { AppError } from "./protocol/errors.ts";
 
-export const badRequest = (code: string, message: string) => new AppError(code, message, 400);
-export const notFound = (what: string, id: string) => new AppError("not_found", `${what} ${id} not found`, 404);
-export const conflict = (code: string, message: string) => new AppError(code, message, 409);
-export const unavailable = (code: string, message: string) => new AppError(code, message, 503);
+export { AppError, ERRORS, type ErrorCode } from "./protocol/errors.ts";
+
+export const badRequest = (message: string) => new AppError("invalid_request", message);
+export const notFound = (what: string, id: string) => new AppError("not_found", `${what} ${id} not found`);

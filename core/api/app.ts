@@ -73,10 +73,10 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     .onParse(({ request }) => (request.headers.get("content-type")?.startsWith("application/x-ndjson") ? "" : readJson(request, s.config.maxBodyBytes)))
     .onError(({ code, error, set, request }) => {
       const e = mapError(code, error);
-      if (e.status >= 500 && !(error instanceof AppError)) s.log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });
+      if (e.code === "internal" && !(error instanceof AppError)) s.log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });
       const headers: Record<string, string> = { ...(e.headers ?? {}) };
       for (const [k, v] of Object.entries(set.headers)) if (typeof v === "string") headers[k] = v;
-      return errorResponse(e.status, e.code, e.message, headers);
+      return errorResponse(e.code, e.message, headers);
     })
     .use(systemRoutes(s))
     .use(authRoutes(s))
@@ -86,11 +86,11 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
   for (const plugin of opts.routes ?? []) app = app.use(plugin(s)) as typeof app;
   return app
     .all("/api/*", ({ request }) => {
-      throw new AppError("not_found", `no API route ${request.method} ${new URL(request.url).pathname}`, 404);
+      throw new AppError("not_found", `no API route ${request.method} ${new URL(request.url).pathname}`);
     })
     .all("*", async ({ request }) => {
       const res = await opts.fallback?.(request);
       if (res) return res;
-      throw new AppError("not_found", `nothing at ${new URL(request.url).pathname}`, 404);
+      throw new AppError("not_found", `nothing at ${new URL(request.url).pathname}`);
     });
 }

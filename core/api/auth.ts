@@ -23,7 +23,7 @@ function cookieValue(header: string | null, name: string): string | undefined {
 
 function tooMany(ms: number): Response {
   const secs = Math.ceil(ms / 1000);
-  return errorResponse(429, "rate_limited", `too many failed attempts; try again in ${secs} s`, { "retry-after": String(secs) });
+  return errorResponse("rate_limited", `too many failed attempts; try again in ${secs} s`, { "retry-after": String(secs) });
 }
 
 /**
@@ -38,12 +38,12 @@ export function authenticate(s: Services, request: Request, client: string): Res
     if (blocked) return tooMany(blocked);
     if (m?.[1] && tokensEqual(m[1].trim(), s.token.token)) return undefined;
     s.limiter.fail(client);
-    return errorResponse(401, "unauthorized", "the bearer token is not valid", { "www-authenticate": 'Bearer realm="bakerst"' });
+    return errorResponse("unauthorized", "the bearer token is not valid", { "www-authenticate": 'Bearer realm="bakerst"' });
   }
   const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
   void s.token.token; // notices a rotated token file, which ends every session
   if (sid && s.sessions.valid(sid)) return undefined;
-  return errorResponse(401, "unauthorized", sid ? "the session has expired; log in again" : "log in, or send Authorization: Bearer <token>", {
+  return errorResponse("unauthorized", sid ? "the session has expired; log in again" : "log in, or send Authorization: Bearer <token>", {
     "www-authenticate": 'Bearer realm="bakerst"',
   });
 }
@@ -64,19 +64,19 @@ export const authRoutes = (s: Services) =>
         if (blocked) return tooMany(blocked);
         const unknown = Object.keys(body).filter((k) => k !== "token" && k !== "code");
         if (unknown.length) {
-          return errorResponse(400, "invalid_request", `${unknown[0]}: unexpected field; send { token } with the API token, or { code } with a one-time login code`);
+          return errorResponse("invalid_request", `${unknown[0]}: unexpected field; send { token } with the API token, or { code } with a one-time login code`);
         }
         if (body.token === undefined && body.code === undefined) {
-          return errorResponse(400, "invalid_request", "token: send the API token (or code: a one-time login code)");
+          return errorResponse("invalid_request", "token: send the API token (or code: a one-time login code)");
         }
         if (body.code !== undefined) {
           if (!s.sessions.loginCodes.redeem(body.code)) {
             s.limiter.fail(who);
-            return errorResponse(401, "invalid_code", "that login link has been used or has expired; log in with the token (`bakerst token` prints it)");
+            return errorResponse("invalid_code", "that login link has been used or has expired; log in with the token (`bakerst token` prints it)");
           }
         } else if (!tokensEqual(body.token!, s.token.token)) {
           s.limiter.fail(who);
-          return errorResponse(401, "invalid_token", "that token is not right; `bakerst token` prints it");
+          return errorResponse("invalid_token", "that token is not right; `bakerst token` prints it");
         }
         s.limiter.reset(who);
         const session = s.sessions.create();

@@ -2,7 +2,7 @@ import { AppError } from "../errors.ts";
 
 export class PayloadTooLarge extends AppError {
   constructor(limit: number) {
-    super("payload_too_large", `request body is larger than ${limit} bytes`, 413);
+    super("payload_too_large", `request body is larger than ${limit} bytes`);
   }
 }
 
@@ -26,7 +26,7 @@ export async function readJson(request: Request, limit: number): Promise<unknown
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new AppError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`, 400);
+    throw new AppError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
 

@@ -20,7 +20,7 @@ export const chatRoutes = (s: Services) =>
     .post(
       "/api/chat",
       async ({ body, set }) => {
-        if (!body.message.trim()) throw new AppError("invalid_request", "message: must not be blank", 400);
+        if (!body.message.trim()) throw new AppError("invalid_request", "message: must not be blank");
         const turn = s.brain.start({ message: body.message, conversationId: body.conversationId });
         const r = await turn.done;
         s.metrics.turns.inc({ outcome: r.error ? r.error.code : "ok" });
@@ -35,7 +35,7 @@ export const chatRoutes = (s: Services) =>
     .post(
       "/api/chat/stream",
       ({ body, set }) => {
-        if (!body.message.trim()) throw new AppError("invalid_request", "message: must not be blank", 400);
+        if (!body.message.trim()) throw new AppError("invalid_request", "message: must not be blank");
         const turn = s.brain.start({ message: body.message, conversationId: body.conversationId });
         void turn.done.then((r) => s.metrics.turns.inc({ outcome: r.error ? r.error.code : "ok" }));
         return sseResponse(turn, 0, headerMap(set));

@@ -17,7 +17,7 @@ export function corsHeaders(request: Request, allowed: string[]): Record<string,
 
 export function preflight(request: Request, allowed: string[], trace: string): Response {
   const cors = corsHeaders(request, allowed);
-  if (!cors) return errorResponse(403, "cors_forbidden", "this origin is not in CORS_ORIGINS", { "x-trace-id": trace });
+  if (!cors) return errorResponse("cors_forbidden", "this origin is not in CORS_ORIGINS", { "x-trace-id": trace });
   return new Response(null, {
     status: 204,
     headers: { ...cors, "access-control-allow-methods": ALLOW_METHODS, "access-control-allow-headers": ALLOW_HEADERS, "access-control-max-age": "600", "x-trace-id": trace },

@@ -1,12 +1,13 @@
-import { AppError } from "../errors.ts";
+import { AppError, ERRORS, type ErrorCode } from "../errors.ts";
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
-export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): Response {
+/** The JSON error body with the status the error table gives the code. */
+export function errorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): Response {
   return new Response(JSON.stringify({ error: { code, message }, ...extra }), {
-    status,
+    status: ERRORS[code].status,
     headers: { "content-type": "application/json; charset=utf-8", ...headers },
   });
 }
@@ -27,20 +28,20 @@ export function fieldName(path: string | undefined, on = "body"): string {
 }
 
 /** The one place that turns any error into `{ error: { code, message } }` and a status. */
-export function mapError(code: string | number, error: unknown): { status: number; code: string; message: string; headers?: Record<string, string> } {
-  if (error instanceof AppError) return { status: error.status, code: error.code, message: error.message, headers: error.headers };
+export function mapError(code: string | number, error: unknown): { code: ErrorCode; message: string; headers?: Record<string, string> } {
+  if (error instanceof AppError) return { code: error.code, message: error.message, headers: error.headers };
   const cause = (error as { cause?: unknown })?.cause;
   if (code === "PARSE") {
-    if (cause instanceof AppError) return { status: cause.status, code: cause.code, message: cause.message };
-    return { status: 400, code: "invalid_body", message: "the request body could not be parsed" };
+    if (cause instanceof AppError) return { code: cause.code, message: cause.message };
+    return { code: "invalid_body", message: "the request body could not be parsed" };
   }
   if (code === "VALIDATION") {
     const v = error as ElysiaValidationLike;
     const on = v.type === "query" ? "query" : v.type === "params" ? "path" : "body";
     const field = fieldName(v.valueError?.path, on);
     const why = (v.valueError?.message ?? "is invalid").replace(/^Expected/, "expected");
-    return { status: 400, code: "invalid_request", message: `${field}: ${why}` };
+    return { code: "invalid_request", message: `${field}: ${why}` };
   }
-  if (code === "NOT_FOUND") return { status: 404, code: "not_found", message: "no such route" };
-  return { status: 500, code: "internal", message: "internal error; the log has the details" };
+  if (code === "NOT_FOUND") return { code: "not_found", message: "no such route" };
+  return { code: "internal", message: "internal error; the log has the details" };
 }

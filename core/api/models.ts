@@ -39,7 +39,7 @@ export const modelRoutes = (s: Services) => {
         try {
           s.models.settings.update(body);
         } catch (err) {
-          throw new AppError("invalid_request", (err as Error).message, 400);
+          throw new AppError("invalid_request", (err as Error).message);
         }
         return s.models.settings.view();
       },

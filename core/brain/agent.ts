@@ -1,5 +1,5 @@
 import { ConversationStore, titleFrom } from "../conversations/store.ts";
-import { AppError, conflict } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { NoModelError, type ModelRouter } from "../models/router.ts";
 import type { Block, ChatMessage, TextBlock, ToolResultBlock, ToolUseBlock } from "../models/types.ts";
 import type { UsageLedger } from "../models/usage.ts";
@@ -51,10 +51,10 @@ export class Brain {
 
   /** Starts a turn; throws 404 for an unknown conversation, 409 when one is already running there, 503 with no model. */
   start(input: StartTurn): Turn {
-    if (this.draining) throw new AppError("shutting_down", "bakerst is shutting down; try again in a moment", 503, { "retry-after": "5" });
+    if (this.draining) throw new AppError("shutting_down", "bakerst is shutting down; try again in a moment", { "retry-after": "5" });
     if (!this.deps.router.hasModel("agent")) throw new NoModelError("agent");
     if (input.conversationId && this.active.has(input.conversationId)) {
-      throw conflict("conversation_busy", `conversation ${input.conversationId} is already answering a message; wait for it to finish`);
+      throw new AppError("conversation_busy", `conversation ${input.conversationId} is already answering a message; wait for it to finish`);
     }
     const turnId = newId();
     const { conversationId, history } = this.deps.store.openTurn({
@@ -112,7 +112,7 @@ export class Brain {
   stop(conversationId: string): boolean {
     const t = this.active.get(conversationId);
     if (!t) return false;
-    t.abort.abort(new AppError("stopped", "the turn was stopped by the owner", 499));
+    t.abort.abort(new AppError("stopped", "the turn was stopped by the owner"));
     return true;
   }
 
@@ -122,7 +122,7 @@ export class Brain {
     const running = () => Promise.all([...this.active.values()].map((t) => t.done));
     await Promise.race([running(), Bun.sleep(timeoutMs)]);
     // Past the grace time, stop what is left; each stopped turn still stores what it had.
-    for (const t of this.active.values()) t.abort.abort(new AppError("shutdown", "bakerst is shutting down", 503));
+    for (const t of this.active.values()) t.abort.abort(new AppError("shutdown", "bakerst is shutting down"));
     await Promise.race([running(), Bun.sleep(2_000)]);
   }
 
@@ -210,7 +210,7 @@ export class Brain {
       }
     } catch (raw) {
       const err =
-        raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw), 500);
+        raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
       if (err.code === "internal") log.error("turn failed", { turnId: turn.id, error: raw as Error });
       // Keep whatever the model had said before the failure, marked with the error.
       const partial: Block[] = [...(text ? [{ type: "text", text } satisfies TextBlock] : [])];

@@ -27,7 +27,7 @@ async function openBus(s: Services): Promise<Bus> {
       log: (level, msg, fields) => log[level](msg, fields),
     });
   } catch (err) {
-    throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`, 503);
+    throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`);
   }
 }
 

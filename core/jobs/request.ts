@@ -16,7 +16,7 @@ const IdempotencyKey = Type.String({ minLength: 1, maxLength: 200, pattern: "^[\
 const WithKey = Type.Object({ idempotencyKey: Type.Optional(IdempotencyKey) });
 export type JobRequest = Static<typeof CommandRequest> | Static<typeof HttpJob> | Static<typeof AgentJob>;
 
-const invalid = (message: string) => new AppError("invalid_job", message, 400);
+const invalid = (message: string) => new AppError("invalid_job", message);
 
 const SCHEMAS = { command: CommandRequest, http: HttpJob, agent: AgentJob } as const;
 

@@ -73,7 +73,7 @@ export function registerJobTools(s: Services, jobs: JobService, store: JobStore)
       input: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
       run(input) {
         const job = store.get(input.id);
-        if (!job) throw new AppError("not_found", `job ${input.id} not found`, 404);
+        if (!job) throw new AppError("not_found", `job ${input.id} not found`);
         return brief(job);
       },
     }),

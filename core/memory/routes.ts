@@ -13,21 +13,21 @@ const QueryText = t.Optional(t.String({ maxLength: 200 }));
 
 function category(raw: string | undefined, field = "category"): Category | undefined {
   if (raw === undefined || raw === "") return undefined;
-  if (!isCategory(raw)) throw new AppError("invalid_request", `${field}: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(raw)}`, 400);
+  if (!isCategory(raw)) throw new AppError("invalid_request", `${field}: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(raw)}`);
   return raw;
 }
 
 function int(raw: string | undefined, field: string, min: number, max: number, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new AppError("invalid_request", `${field}: expected an integer in ${min}..${max}, got ${JSON.stringify(raw)}`, 400);
+  if (!Number.isInteger(n) || n < min || n > max) throw new AppError("invalid_request", `${field}: expected an integer in ${min}..${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
 function flag(raw: string | undefined, field: string): boolean {
   if (raw === undefined || raw === "" || raw === "false") return false;
   if (raw === "true") return true;
-  throw new AppError("invalid_request", `${field}: expected true or false, got ${JSON.stringify(raw)}`, 400);
+  throw new AppError("invalid_request", `${field}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: Services) =>
@@ -42,8 +42,8 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
       "/api/memories/search",
       async ({ query }) => {
         const q = query.q?.trim() ?? "";
-        if (!q) throw new AppError("invalid_request", "q: expected a search text, got nothing", 400);
-        if (q.length > 1000) throw new AppError("invalid_request", `q: expected at most 1000 characters, got ${q.length}`, 400);
+        if (!q) throw new AppError("invalid_request", "q: expected a search text, got nothing");
+        if (q.length > 1000) throw new AppError("invalid_request", `q: expected at most 1000 characters, got ${q.length}`);
         return memory.search(q, { category: category(query.category), limit: int(query.limit, "limit", 1, 100, 10) });
       },
       { query: t.Object({ q: t.Optional(t.String({ maxLength: 2000 })), category: QueryText, limit: QueryText }) },
@@ -105,10 +105,10 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
     // JSON lines are not one JSON document, so the body is read here (same size cap) rather than by the API's JSON parser.
     .post("/api/memories/import", async ({ request }) => {
       if (!request.headers.get("content-type")?.startsWith("application/x-ndjson")) {
-        throw new AppError("unsupported_media_type", "body: send JSON lines with content-type application/x-ndjson (what GET /api/memories/export returns)", 415);
+        throw new AppError("unsupported_media_type", "body: send JSON lines with content-type application/x-ndjson (what GET /api/memories/export returns)");
       }
       const lines = parseImport(await readText(request, s.config.maxBodyBytes));
-      if (!lines.length) throw new AppError("invalid_request", "body: no memories to import (expected JSON lines, one memory object per line)", 400);
+      if (!lines.length) throw new AppError("invalid_request", "body: no memories to import (expected JSON lines, one memory object per line)");
       const r = await importLines(s.store.db, memory.vectors, lines, s.log);
       changed();
       return r;

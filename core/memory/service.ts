@@ -23,11 +23,11 @@ const VECTOR_WEIGHT = 0.7;
 
 /** Checks text and category wherever they come from (API, tool, import), naming the field. */
 export function validMemory(text: unknown, category: unknown, prefix = ""): { text: string; category: Category } {
-  if (typeof text !== "string") throw badRequest("invalid_request", `${prefix}text: expected a string`);
+  if (typeof text !== "string") throw badRequest(`${prefix}text: expected a string`);
   const clean = text.trim();
-  if (!clean) throw badRequest("invalid_request", `${prefix}text: must not be empty`);
-  if (clean.length > MAX_TEXT_CHARS) throw badRequest("invalid_request", `${prefix}text: must be at most ${MAX_TEXT_CHARS} characters (got ${clean.length})`);
-  if (!isCategory(category)) throw badRequest("invalid_request", `${prefix}category: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
+  if (!clean) throw badRequest(`${prefix}text: must not be empty`);
+  if (clean.length > MAX_TEXT_CHARS) throw badRequest(`${prefix}text: must be at most ${MAX_TEXT_CHARS} characters (got ${clean.length})`);
+  if (!isCategory(category)) throw badRequest(`${prefix}category: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
   return { text: clean, category };
 }
 
@@ -127,7 +127,7 @@ export class MemoryService {
    * keyword search sees the change at once.
    */
   recategorize(id: string, category: unknown): Promise<ReturnType<typeof view>> {
-    if (!isCategory(category)) throw badRequest("invalid_request", `category: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
+    if (!isCategory(category)) throw badRequest(`category: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
     return this.serial(async () => {
       const row = this.db
         .update(memories)

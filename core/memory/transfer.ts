@@ -62,25 +62,25 @@ export function parseImport(body: string): ExportLine[] {
     const raw = lines[i]!.trim();
     if (!raw) continue;
     const at = `line ${i + 1}: `;
-    if (out.length >= MAX_IMPORT_LINES) throw badRequest("invalid_request", `${at}more than ${MAX_IMPORT_LINES} memories in one import`);
+    if (out.length >= MAX_IMPORT_LINES) throw badRequest(`${at}more than ${MAX_IMPORT_LINES} memories in one import`);
     let obj: Record<string, unknown>;
     try {
       obj = JSON.parse(raw);
     } catch (err) {
-      throw badRequest("invalid_request", `${at}not valid JSON (${(err as Error).message})`);
+      throw badRequest(`${at}not valid JSON (${(err as Error).message})`);
     }
-    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw badRequest("invalid_request", `${at}expected a JSON object`);
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw badRequest(`${at}expected a JSON object`);
     const { text, category } = validMemory(obj.text, obj.category, at);
-    if (obj.id !== undefined && (typeof obj.id !== "string" || !ID.test(obj.id))) throw badRequest("invalid_request", `${at}id: expected up to 64 letters, digits or dashes`);
+    if (obj.id !== undefined && (typeof obj.id !== "string" || !ID.test(obj.id))) throw badRequest(`${at}id: expected up to 64 letters, digits or dashes`);
     for (const k of ["createdAt", "updatedAt"] as const) {
       if (obj[k] !== undefined && (typeof obj[k] !== "number" || !Number.isInteger(obj[k]) || (obj[k] as number) < 0)) {
-        throw badRequest("invalid_request", `${at}${k}: expected a non-negative integer (ms since epoch)`);
+        throw badRequest(`${at}${k}: expected a non-negative integer (ms since epoch)`);
       }
     }
     if (obj.vector !== undefined && (!Array.isArray(obj.vector) || !obj.vector.every((x) => typeof x === "number" && Number.isFinite(x)))) {
-      throw badRequest("invalid_request", `${at}vector: expected an array of numbers`);
+      throw badRequest(`${at}vector: expected an array of numbers`);
     }
-    if (obj.model !== undefined && typeof obj.model !== "string") throw badRequest("invalid_request", `${at}model: expected a string`);
+    if (obj.model !== undefined && typeof obj.model !== "string") throw badRequest(`${at}model: expected a string`);
     out.push({
       id: (obj.id as string | undefined) ?? Bun.randomUUIDv7(),
       text,

@@ -31,21 +31,20 @@ export class NoModelError extends AppError {
     super(
       "no_model",
       `no model is configured for the ${role} role: set ANTHROPIC_API_KEY (or ANTHROPIC_OAUTH_TOKEN), or OPENAI_BASE_URL with MODEL_AGENT=openai:<model>, then restart`,
-      503,
     );
   }
 }
 
 export class ModelUnavailableError extends AppError {
   constructor(readonly attempts: { ref: string; error: string }[]) {
-    super("model_unavailable", `every model in the chain failed: ${attempts.map((a) => `${a.ref}: ${a.error}`).join("; ")}`, 502);
+    super("model_unavailable", `every model in the chain failed: ${attempts.map((a) => `${a.ref}: ${a.error}`).join("; ")}`);
   }
 }
 
 /** The model failed after it had started answering; what was streamed stays, the rest is lost. */
 export class StreamInterruptedError extends AppError {
   constructor(ref: string, cause: ModelCallError) {
-    super("model_stream_interrupted", `${ref} failed mid-answer: ${cause.message}`, 502);
+    super("model_stream_interrupted", `${ref} failed mid-answer: ${cause.message}`);
   }
 }
 

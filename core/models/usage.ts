@@ -21,7 +21,6 @@ export class BudgetExceededError extends AppError {
     super(
       "budget_exceeded",
       `daily budget of $${budget.toFixed(2)} reached ($${spent.toFixed(4)} spent today, UTC); background work is paused until tomorrow or until DAILY_BUDGET_USD is raised`,
-      402,
     );
   }
 }
