@@ -1,22 +1,9 @@
-import type { RoutePlugin } from "./api/app.ts";
+import type { Area } from "./area/types.ts";
 import { jobsArea } from "./jobs/area.ts";
-import type { Services } from "./services.ts";
 import { memoryArea } from "./memory/area.ts";
 
 /**
- * An area beyond the core (jobs, memory, tasks, gateway...) plugs in here: it
- * gets the services, registers its tools, prompt sections and health checks,
- * and hands back its routes and how to stop it.
+ * Every area, one line each. They start in the order of what they need
+ * (then of this list) and stop in reverse. See docs/areas.md.
  */
-export interface Area {
-  name: string;
-  start(s: Services): AreaHandle | Promise<AreaHandle>;
-}
-
-export interface AreaHandle {
-  routes?: RoutePlugin[];
-  stop?(): Promise<void> | void;
-}
-
-/** In start order; stopped in reverse. */
-export const AREAS: Area[] = [jobsArea, memoryArea];
+export const AREAS: readonly Area[] = [jobsArea, memoryArea];

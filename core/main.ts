@@ -3,7 +3,8 @@ import { parseArgs } from "node:util";
 import { formatChecks, runDoctor } from "./cli/doctor.ts";
 import { helpText } from "./cli/help.ts";
 import { tokenCommand } from "./cli/token.ts";
-import { ConfigError, loadConfig, type Config } from "./config/index.ts";
+import { AREAS } from "./areas.ts";
+import { ConfigError, loadConfig, type Config, type ConfigSchema } from "./config/index.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 import { loadUiAssets } from "./web/source.ts";
@@ -12,9 +13,12 @@ import { uiFallback } from "./web/serve.ts";
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 
+/** The settings every area brings, so the config check and --help see them all. */
+const SCHEMAS: ConfigSchema[] = AREAS.map((a) => ({ name: a.name, ...a.config }));
+
 function config(): Config {
   try {
-    return loadConfig();
+    return loadConfig({ schemas: SCHEMAS });
   } catch (e) {
     if (e instanceof ConfigError) {
       err(`bakerst: ${e.message}\n`);
@@ -37,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command = "serve", ...rest] = positionals;
   if (values.help || command === "help") {
-    out(helpText());
+    out(helpText(SCHEMAS));
     return 0;
   }
   switch (command) {
@@ -53,14 +57,14 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running
     }
     case "doctor": {
-      const checks = await runDoctor(config());
+      const checks = await runDoctor(config(), AREAS);
       out(`${formatChecks(checks)}\n`);
       return checks.every((c) => c.ok) ? 0 : 1;
     }
     case "token":
       return tokenCommand(config(), values.rotate ? ["--rotate", ...rest] : rest, out);
     default:
-      err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
+      err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText(SCHEMAS)}`);
       return 2;
   }
 }

@@ -1,5 +1,7 @@
-import { createApi, serveFetch, type ApiOptions, type RoutePlugin } from "./api/app.ts";
-import { AREAS, type Area } from "./areas.ts";
+import { createApi, serveFetch, type ApiOptions } from "./api/app.ts";
+import { startAreas } from "./area/start.ts";
+import type { Area } from "./area/types.ts";
+import { AREAS } from "./areas.ts";
 import type { Config } from "./config/index.ts";
 import { createServices, type ServiceOptions, type Services } from "./services.ts";
 import type { Logger } from "./telemetry/log.ts";
@@ -14,21 +16,17 @@ export interface RunningServer {
 
 export type AssembleOptions = ServiceOptions & ApiOptions & { areas?: Area[] };
 
-/** Services, areas and the API, wired but not listening; tests drive it with `app.handle`. */
+/** Kernel, areas and the API, wired but not listening; tests drive it with `app.handle`. */
 export async function assemble(config: Config, opts: AssembleOptions = {}) {
-  const services = createServices(config, opts);
-  const routes: RoutePlugin[] = [...(opts.routes ?? [])];
+  const services = await createServices(config, opts);
+  let started: { routes: ApiOptions["routes"] & {} };
   try {
-    for (const area of opts.areas ?? AREAS) {
-      const handle = await area.start(services);
-      routes.push(...(handle.routes ?? []));
-      if (handle.stop) services.onClose(() => handle.stop!());
-    }
+    started = await startAreas(services, opts.areas ?? AREAS);
   } catch (err) {
     await services.close();
     throw err;
   }
-  const app = createApi(services, { ...opts, routes });
+  const app = createApi(services, { ...opts, routes: [...(opts.routes ?? []), ...started.routes] });
   return { services, app };
 }
 

@@ -1,29 +1,38 @@
+import { readFileSync } from "node:fs";
+import type { ModelProvider, ProviderName } from "./agent/types.ts";
 import { FailureLimiter } from "./auth/limiter.ts";
 import { SessionStore } from "./auth/sessions.ts";
 import { TokenKeeper } from "./auth/token.ts";
-import { Brain } from "./brain/agent.ts";
+import { Brain } from "./brain/brain.ts";
 import { registerBuiltinTools } from "./brain/builtin.ts";
 import { Personality, SystemPrompt } from "./brain/prompt.ts";
-import { ToolRegistry } from "./brain/tools.ts";
+import { ToolRegistry, type BrainTools } from "./brain/tools.ts";
+import { openBus } from "./bus/index.ts";
+import type { Bus } from "./bus/types.ts";
 import type { Config } from "./config/index.ts";
 import { ConversationStore } from "./conversations/store.ts";
 import { migrationCount, openStore, type Store } from "./db/client.ts";
+import { AppError } from "./errors.ts";
 import { createModels, type Models } from "./models/index.ts";
-import type { ModelProvider, ProviderName } from "./models/types.ts";
+import { Notifications } from "./notifications/service.ts";
 import { HealthRegistry } from "./telemetry/health.ts";
-import { createLogger, type Logger } from "./telemetry/log.ts";
+import { createLogger, logFn, type Logger } from "./telemetry/log.ts";
 import { createMetrics, type Metrics } from "./telemetry/metrics.ts";
 import { VERSION } from "./version.ts";
 
+/** The kernel: what every area gets. */
 export interface Services {
   config: Config;
   log: Logger;
   store: Store;
+  bus: Bus;
   conversations: ConversationStore;
   models: Models;
-  tools: ToolRegistry;
+  tools: BrainTools;
   prompt: SystemPrompt;
+  personality: Personality;
   brain: Brain;
+  notifications: Notifications;
   token: TokenKeeper;
   sessions: SessionStore;
   limiter: FailureLimiter;
@@ -31,6 +40,8 @@ export interface Services {
   metrics: Metrics;
   version: string;
   startedAt: number;
+  /** Every secret this process holds, the generated API token included: never to appear in output. */
+  secrets(): string[];
   /** Runs on shutdown, last registered first. */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -42,15 +53,41 @@ export interface ServiceOptions {
   providers?: Partial<Record<ProviderName, ModelProvider>>;
 }
 
-/** Everything the binary runs, wired once from a validated Config. */
-export function createServices(config: Config, opts: ServiceOptions = {}): Services {
+/** The bus the config asks for; in cluster mode the NATS client loads only now. */
+async function kernelBus(config: Config, store: Store, log: Logger): Promise<Bus> {
+  const { url, credsFile } = config.nats;
+  try {
+    const authenticator = url && credsFile ? (await import("@nats-io/transport-node")).credsAuthenticator(readFileSync(credsFile)) : undefined;
+    return await openBus({
+      ...(url ? { natsUrl: url } : {}),
+      ...(authenticator ? { authenticator } : {}),
+      sqlite: store.sqlite,
+      name: "bakerst-core",
+      log: logFn(log.child({ area: "bus" })),
+    });
+  } catch (err) {
+    throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`);
+  }
+}
+
+/** Everything the kernel runs, wired once from a validated Config. */
+export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config.logLevel);
   const store = openStore(config.dataDir);
+  let bus: Bus;
+  try {
+    bus = await kernelBus(config, store, log);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   const conversations = new ConversationStore(store.db);
   const models = createModels(config, store.db, log, opts.providers);
-  const tools = new ToolRegistry();
-  const prompt = new SystemPrompt(new Personality(config.dataDir));
-  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, log: log.child({ area: "brain" }) });
+  const tools: BrainTools = new ToolRegistry();
+  const personality = new Personality(config.dataDir);
+  const prompt = new SystemPrompt(personality);
+  const notifications = new Notifications(store.db);
+  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, notifications, log: log.child({ area: "brain" }) });
   registerBuiltinTools(tools, { ledger: models.ledger });
   const health = new HealthRegistry();
   const closers: (() => Promise<void> | void)[] = [];
@@ -63,6 +100,7 @@ export function createServices(config: Config, opts: ServiceOptions = {}): Servi
     store.sqlite.query("select 1").get();
     return { status: "ok", detail: store.path, migrations: migrationCount() };
   });
+  health.register("bus", () => ({ ...bus.health(), kind: bus.kind }));
   health.register("models", () => {
     const roles = models.settings.roles();
     const breakers = models.router.health();
@@ -88,11 +126,14 @@ export function createServices(config: Config, opts: ServiceOptions = {}): Servi
     config,
     log,
     store,
+    bus,
     conversations,
     models,
     tools,
     prompt,
+    personality,
     brain,
+    notifications,
     token,
     sessions,
     limiter: new FailureLimiter(),
@@ -100,10 +141,12 @@ export function createServices(config: Config, opts: ServiceOptions = {}): Servi
     metrics: createMetrics(),
     version: VERSION,
     startedAt: Date.now(),
+    secrets: () => [...config.secrets(), token.token],
     onClose: (fn) => closers.push(fn),
     async close() {
       await brain.drain(10_000);
       for (const fn of closers.reverse()) await fn();
+      await bus.close();
       models.ledger.flush();
       store.close();
     },

@@ -5,7 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { AgentModel } from "./worker/executors/agent.ts";
+import { ModelRouter } from "../core/agent/router.ts";
+import type { ModelProvider, ProviderName } from "../core/agent/types.ts";
+import type { WorkerModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
 import { Redactor } from "./worker/executors/redact.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
@@ -21,16 +23,33 @@ function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown
   };
 }
 
-/** The model agent jobs use on this satellite, loaded only when one is configured. */
-async function workerModel(cfg: SatelliteConfig): Promise<AgentModel | undefined> {
-  const common = { model: cfg.model.name, timeoutMs: 600_000, maxRetries: 3 };
+/**
+ * The model agent jobs use on this satellite: the shared router over this
+ * satellite's own provider, with the router's retries and breaker (the SDKs'
+ * own retries stay off). Usage is counted per job by the loop and travels back
+ * in the final status; the core gates the budget when it dispatches.
+ */
+async function workerModel(cfg: SatelliteConfig, log: WorkerLog): Promise<WorkerModel | undefined> {
+  const providers: Partial<Record<ProviderName, ModelProvider>> = {};
+  const timeoutMs = 600_000;
   if (cfg.model.provider === "openai" && cfg.openai.baseURL) {
-    return new (await import("./worker/openai.ts")).OpenAIWorkerModel({ ...common, baseURL: cfg.openai.baseURL, apiKey: cfg.openai.apiKey });
+    const { OpenAIProvider } = await import("../core/agent/providers/openai.ts");
+    providers.openai = new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs });
   }
   if (cfg.model.provider === "anthropic" && (cfg.anthropic.apiKey || cfg.anthropic.oauthToken)) {
-    return new (await import("./worker/anthropic.ts")).AnthropicWorkerModel({ ...common, ...cfg.anthropic });
+    const { AnthropicProvider } = await import("../core/agent/providers/anthropic.ts");
+    providers.anthropic = new AnthropicProvider({ ...cfg.anthropic, timeoutMs });
   }
-  return undefined;
+  if (!Object.keys(providers).length) return undefined;
+  const chain = [`${cfg.model.provider}:${cfg.model.name}`];
+  const router = new ModelRouter({
+    providers,
+    chain: (role) => (role === "worker" ? chain : []),
+    usage: { record: () => 0, assertWithinBudget: () => {} },
+    log,
+    retry: { maxRetries: 3 },
+  });
+  return { router, recordsUsage: false };
 }
 
 async function runWorker(cfg: SatelliteConfig): Promise<number> {
@@ -43,19 +62,19 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     return 2;
   }
   // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
-  const { NatsBus } = await import("../core/protocol/nats.ts");
-  const creds = cfg.natsCreds ? readFileSync(cfg.natsCreds) : undefined;
+  const { NatsBus } = await import("../core/bus/nats.ts");
+  const { credsAuthenticator } = await import("@nats-io/transport-node");
   const bus = await NatsBus.open({
     url: cfg.natsUrl,
-    ...(creds ? { creds } : {}),
+    ...(cfg.natsCreds ? { authenticator: credsAuthenticator(readFileSync(cfg.natsCreds)) } : {}),
     name: `bakerst-worker-${cfg.workerId}`,
-    ackWaitMs: cfg.ackWaitMs,
     waitOnFirstConnect: true,
     log,
   });
-  const model = await workerModel(cfg);
+  const model = await workerModel(cfg, log);
   const worker = new Worker({
     bus,
+    ackWaitMs: cfg.ackWaitMs,
     id: cfg.workerId,
     concurrency: cfg.concurrency,
     version: SATELLITE_VERSION,

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
-import { ClientAddress } from "./client-ip.ts";
+import { ClientAddress, clientKey, rememberClient } from "./client-ip.ts";
 import type { Services } from "../services.ts";
 import { traceIdFrom } from "../telemetry/trace.ts";
 import { authenticate, authRoutes, isPublic } from "./auth.ts";
@@ -11,22 +11,14 @@ import { conversationRoutes } from "./conversations.ts";
 import { corsHeaders, preflight } from "./cors.ts";
 import { errorResponse, mapError } from "./errors.ts";
 import { modelRoutes } from "./models.ts";
+import { notificationRoutes } from "../notifications/routes.ts";
+import type { RoutePlugin } from "./routes.ts";
 import { systemRoutes } from "./system.ts";
-
-/** Extra route groups later areas add (jobs, memory, tasks...), each an Elysia plugin. */
-export type RoutePlugin = (s: Services) => Elysia<any, any, any, any, any, any, any>;
 
 export interface ApiOptions {
   routes?: RoutePlugin[];
   /** Serves every path the API does not own (the UI). */
   fallback?: (request: Request) => Response | undefined | Promise<Response | undefined>;
-}
-
-/** The socket address of each request, filled in by `serveFetch`; in-process requests have none. */
-const clientIps = new WeakMap<Request, string>();
-
-export function clientKey(request: Request): string {
-  return clientIps.get(request) ?? "local";
 }
 
 /** Collapses ids in a path so metrics keep a bounded set of route labels. */
@@ -42,7 +34,7 @@ export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Se
   return async (request: Request, server: Server<unknown>): Promise<Response> => {
     const t0 = performance.now();
     const peer = server.requestIP(request)?.address;
-    if (peer) clientIps.set(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
+    if (peer) rememberClient(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
     const res = await app.handle(request);
     const method = request.method;
     const route = routeLabel(new URL(request.url).pathname, res.status);
@@ -82,7 +74,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     .use(authRoutes(s))
     .use(chatRoutes(s))
     .use(conversationRoutes(s))
-    .use(modelRoutes(s));
+    .use(modelRoutes(s))
+    .use(notificationRoutes(s));
   for (const plugin of opts.routes ?? []) app = app.use(plugin(s)) as typeof app;
   return app
     .all("/api/*", ({ request }) => {

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
 import { tokensEqual } from "../auth/token.ts";
 import type { Services } from "../services.ts";
-import { clientKey } from "./app.ts";
+import { clientKey } from "./client-ip.ts";
 import { errorResponse } from "./errors.ts";
 
 /** Routes reachable without credentials: liveness, logging in and out, and the UI's static files. */

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { MAX_MESSAGE_CHARS } from "../brain/agent.ts";
+import { MAX_MESSAGE_CHARS } from "../brain/brain.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { sseResponse } from "./sse.ts";
@@ -12,6 +12,9 @@ export const ChatBody = t.Object(
   { additionalProperties: false },
 );
 
+/** A bearer token is a program calling the API; the session cookie is the owner in the console. */
+const originOf = (request: Request) => (request.headers.has("authorization") ? ("api" as const) : ("web" as const));
+
 const headerMap = (set: { headers: Record<string, unknown> }) =>
   Object.fromEntries(Object.entries(set.headers).filter((e): e is [string, string] => typeof e[1] === "string"));
 
@@ -19,9 +22,9 @@ export const chatRoutes = (s: Services) =>
   new Elysia({ name: "chat" })
     .post(
       "/api/chat",
-      async ({ body, set }) => {
+      async ({ body, set, request }) => {
         if (!body.message.trim()) throw new AppError("invalid_request", "message: must not be blank");
-        const turn = s.brain.start({ message: body.message, conversationId: body.conversationId });
+        const turn = s.brain.start({ message: body.message, conversationId: body.conversationId, origin: originOf(request) });
         const r = await turn.done;
         s.metrics.turns.inc({ outcome: r.error ? r.error.code : "ok" });
         if (r.error) {
@@ -34,9 +37,9 @@ export const chatRoutes = (s: Services) =>
     )
     .post(
       "/api/chat/stream",
-      ({ body, set }) => {
+      ({ body, set, request }) => {
         if (!body.message.trim()) throw new AppError("invalid_request", "message: must not be blank");
-        const turn = s.brain.start({ message: body.message, conversationId: body.conversationId });
+        const turn = s.brain.start({ message: body.message, conversationId: body.conversationId, origin: originOf(request) });
         void turn.done.then((r) => s.metrics.turns.inc({ outcome: r.error ? r.error.code : "ok" }));
         return sseResponse(turn, 0, headerMap(set));
       },

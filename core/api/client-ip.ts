@@ -44,3 +44,15 @@ export class ClientAddress {
     return peer;
   }
 }
+
+/** The socket address of each request, filled in by `serveFetch`; in-process requests have none. */
+const clientIps = new WeakMap<Request, string>();
+
+export function rememberClient(request: Request, address: string): void {
+  clientIps.set(request, address);
+}
+
+/** Who a request counts as for the login rate limit: its (proxy-resolved) address, or "local" in-process. */
+export function clientKey(request: Request): string {
+  return clientIps.get(request) ?? "local";
+}

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { AppError } from "../errors.ts";
 import { ModelsConfigBody } from "../models/settings.ts";
-import type { ProviderName } from "../models/types.ts";
+import type { ProviderName } from "../agent/types.ts";
 import type { Services } from "../services.ts";
 
 const LIST_TTL_MS = 60_000;

@@ -1,9 +1,9 @@
 import { Type } from "@sinclair/typebox";
 import type { UsageLedger } from "../models/usage.ts";
-import { defineTool, type ToolRegistry } from "./tools.ts";
+import { defineTool, type BrainTools } from "./tools.ts";
 
 /** Tools the brain always has; areas add their own (jobs, memory, skills). */
-export function registerBuiltinTools(tools: ToolRegistry, deps: { ledger: UsageLedger }): void {
+export function registerBuiltinTools(tools: BrainTools, deps: { ledger: UsageLedger }): void {
   tools.register(
     defineTool({
       name: "current_time",

@@ -1,3 +1,5 @@
+import type { TurnOrigin } from "./origin.ts";
+
 /** The named events of POST /api/chat/stream, in the order DESIGN.md gives. */
 export type TurnEvent =
   | { event: "conversation"; data: { id: string; turnId: string } }
@@ -22,6 +24,7 @@ export interface TurnUsage {
 export interface TurnResult {
   conversationId: string;
   turnId: string;
+  origin: TurnOrigin;
   messageId: string | null;
   text: string;
   toolCalls: { id: string; name: string; input: unknown; ok: boolean; summary: string }[];
@@ -46,9 +49,33 @@ export class Turn {
 
   constructor(
     readonly id: string,
-    readonly conversationId: string,
+    readonly origin: TurnOrigin,
+    /** Empty until the turn opens a new conversation; a queued turn knows it from the start. */
+    public conversationId = "",
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  bind(conversationId: string): void {
+    this.conversationId = conversationId;
+  }
+
+  /** Ends a turn that never ran (a queued message whose conversation went away). */
+  fail(err: { code: string; message: string; status: number }): void {
+    const usage: TurnUsage = { inputTokens: 0, outputTokens: 0, costUsd: 0, modelCalls: 0, model: null };
+    this.push({ event: "error", data: { code: err.code, message: err.message } });
+    this.push({ event: "done", data: { conversationId: this.conversationId, messageId: null, usage } });
+    this.finish({
+      conversationId: this.conversationId,
+      turnId: this.id,
+      origin: this.origin,
+      messageId: null,
+      text: "",
+      toolCalls: [],
+      usage,
+      notices: [],
+      error: { code: err.code, message: err.message, status: err.status },
+    });
   }
 
   push(ev: TurnEvent): void {

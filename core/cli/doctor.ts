@@ -1,22 +1,46 @@
-import { accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveToken } from "../auth/token.ts";
 import type { Config } from "../config/index.ts";
 import { migrationCount, openStore } from "../db/client.ts";
+import type { Area } from "../area/types.ts";
 import { createModels } from "../models/index.ts";
-import { parseRef } from "../models/router.ts";
+import { parseRef } from "../agent/router.ts";
 import { silentLogger } from "../telemetry/log.ts";
-import { serviceChecks } from "./doctor-services.ts";
+import { elapsed, type Check } from "./check.ts";
 
-export interface Check {
-  ok: boolean;
-  name: string;
-  detail: string;
-  fix?: string;
+export type { Check } from "./check.ts";
+
+/** The bus: in cluster mode, NATS reachable with JetStream on. */
+async function natsCheck(config: Config): Promise<Check[]> {
+  if (!config.nats.url) return [];
+  const t0 = performance.now();
+  try {
+    const { connect, credsAuthenticator } = await import("@nats-io/transport-node");
+    const nc = await connect({
+      servers: config.nats.url,
+      timeout: 5_000,
+      ...(config.nats.credsFile ? { authenticator: credsAuthenticator(readFileSync(config.nats.credsFile)) } : {}),
+    });
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.getAccountInfo();
+    await nc.close();
+    return [{ ok: true, name: "nats", detail: `${config.nats.url} reachable in ${elapsed(t0)}, JetStream on (${info.streams} streams)` }];
+  } catch (err) {
+    return [
+      {
+        ok: false,
+        name: "nats",
+        detail: `${config.nats.url}: ${(err as Error).message}`,
+        fix: "start nats-server with JetStream (-js), check NATS_URL and NATS_CREDS, or unset NATS_URL for edge mode",
+      },
+    ];
+  }
 }
 
-/** Each check is a line: ✓ or ✗, what was found, and on ✗ how to fix it. */
-export async function runDoctor(config: Config): Promise<Check[]> {
+/** Each check is a line: ✓ or ✗, what was found, and on ✗ how to fix it. The kernel's first, then each area's. */
+export async function runDoctor(config: Config, areas: readonly Area[]): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   add({ ok: true, name: "config", detail: config.file ? `environment + ${config.file}` : "environment (no bakerst.json/yaml in the data dir)" });
@@ -92,7 +116,14 @@ export async function runDoctor(config: Config): Promise<Check[]> {
     }
     store.close();
   }
-  checks.push(...(await serviceChecks(config)));
+  checks.push(...(await natsCheck(config)));
+  for (const area of areas) {
+    try {
+      checks.push(...((await area.doctor?.(config)) ?? []));
+    } catch (err) {
+      checks.push({ ok: false, name: area.name, detail: `its checks failed: ${(err as Error).message}` });
+    }
+  }
   return checks;
 }
 

@@ -1,17 +1,26 @@
-import { KEYS } from "../config/keys.ts";
+import type { ConfigSchema } from "../config/index.ts";
+import { KEYS, type KeySet } from "../config/keys.ts";
 import { VERSION } from "../version.ts";
 
-export function helpText(): string {
-  const keys = Object.entries(KEYS)
-    .map(([k, v]) => `  ${k.padEnd(28)} ${v.help}${"default" in v ? ` (default ${v.default})` : ""}`)
+function keyLines(keys: KeySet): string {
+  return Object.entries(keys)
+    .map(([k, v]) => `  ${k.padEnd(28)} ${v.help}${v.default !== undefined ? ` (default ${v.default})` : ""}`)
     .join("\n");
+}
+
+/** `bakerst --help`: the commands, then every setting: the kernel's and each area's. */
+export function helpText(areas: readonly ConfigSchema[] = []): string {
+  const sections = areas
+    .filter((a) => a.keys && Object.keys(a.keys).length)
+    .map((a) => `Settings of the ${a.name} area:\n${keyLines(a.keys!)}`)
+    .join("\n\n");
   return `bakerst ${VERSION}: a self-hosted personal AI agent
 
 Usage: bakerst [command] [options]
 
 Commands:
   serve              run the agent, API and web UI (default)
-  doctor             check config, data dir, database and model reachability
+  doctor             check config, data dir, database, models, and what each area talks to
   token              print the API token
   token --rotate     replace the token with a new one (logs every browser out)
 
@@ -23,6 +32,9 @@ Configuration comes from the environment, then from bakerst.json or
 bakerst.yaml in the data dir (same names as keys). FEATURE_<NAME>=true|false
 toggles features.
 
-${keys}
+Settings:
+${keyLines(KEYS)}
+
+${sections}
 `;
 }

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { FEATURE_PREFIX, KEYS, type Key } from "./keys.ts";
-import { ConfigError, isKey, keySpec, parseValue, type Parsed } from "./parse.ts";
+import { FEATURE_PREFIX, KEYS, type Key, type KeySet, type KeySpec, type KeyValues } from "./keys.ts";
+import { ConfigError, parseValue, type Parsed } from "./parse.ts";
 
 export { ConfigError } from "./parse.ts";
-export { KEYS } from "./keys.ts";
+export { KEYS, defineKeys, type KeySet, type KeySpec, type KeyValues } from "./keys.ts";
 
 export const ROLES = ["agent", "observer", "reflector", "worker"] as const;
 export type Role = (typeof ROLES)[number];
@@ -50,21 +50,6 @@ export interface Config {
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   nats: { url: string | undefined; credsFile: string | undefined };
-  jobs: {
-    ackWaitMs: number;
-    waitTimeoutMs: number;
-    deadlineGraceMs: number;
-    workerConcurrency: number;
-    edgeWorker: boolean;
-    heartbeatMs: number;
-    commandAllowlist: string | undefined;
-    commandTimeoutMs: number;
-    httpAllow: string[];
-    httpDeny: string[];
-    httpTimeoutMs: number;
-    /** Values never to show in job output: every configured secret and SECRETS_TO_REDACT. */
-    redactValues: string[];
-  };
   anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined };
   openai: { baseURL: string | undefined; apiKey: string | undefined };
   models: {
@@ -75,22 +60,32 @@ export interface Config {
     timeoutMs: number;
     dailyBudgetUsd: number | undefined;
   };
-  voyage: { apiKey: string | undefined; baseURL: string | undefined; model: string };
-  embeddings: { baseURL: string | undefined; apiKey: string | undefined; model: string };
-  qdrant: { url: string | undefined; apiKey: string | undefined; collection: string };
-  memory: { promptTokens: number; observerThresholdChars: number; reflectorThresholdChars: number };
-  telegram: { token: string | undefined; apiRoot: string | undefined };
-  discord: { token: string | undefined; apiBase: string | undefined };
-  taskAllowedPaths: string[];
   features: Record<string, boolean>;
   otelEndpoint: string | undefined;
   /** Which file, if any, the settings were read from. */
   file: string | undefined;
+  /** The kernel's and every area's keys and file sections, for --help and the file check. */
+  schemas: readonly ConfigSchema[];
+  /** An area's settings, typed; a bad value throws a ConfigError naming its key. */
+  read<K extends KeySet>(keys: K): KeyValues<K>;
+  /** A section of the config file (`commands:`...), checked against its schema; undefined when absent. */
+  section<S extends TSchema>(name: string, schema: S): Static<S> | undefined;
+  /** Every secret this process was given (secret-kind keys, SECRETS_TO_REDACT): what output must never show. */
+  secrets(): string[];
+}
+
+/** What an area brings to the config: its keys and its sections of the config file. */
+export interface ConfigSchema {
+  name: string;
+  keys?: KeySet;
+  sections?: Record<string, TSchema>;
 }
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** The areas' keys and sections; their values are checked here, at start. */
+  schemas?: readonly ConfigSchema[];
 }
 
 const FILE_NAMES = ["bakerst.json", "bakerst.yaml", "bakerst.yml"];
@@ -122,63 +117,71 @@ function readFile(dataDir: string): { path: string; data: Record<string, unknown
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const values = new Map<string, Parsed>();
+  const schemas: ConfigSchema[] = [{ name: "core", keys: KEYS, sections: { models: ModelsFileSchema } }, ...(opts.schemas ?? [])];
+  const specs = new Map<string, KeySpec>();
+  for (const sc of schemas) for (const [k, spec] of Object.entries(sc.keys ?? {})) specs.set(k, spec);
+  const sectionSchemas = new Map<string, TSchema>();
+  for (const sc of schemas) for (const [k, schema] of Object.entries(sc.sections ?? {})) sectionSchemas.set(k, schema);
   const features: Record<string, boolean> = {};
 
   const dataDirRaw = env.BAKERST_DATA_DIR ?? KEYS.BAKERST_DATA_DIR.default;
   const dataDir = parseValue("BAKERST_DATA_DIR", KEYS.BAKERST_DATA_DIR, dataDirRaw, "environment", cwd) as string;
   const file = readFile(dataDir);
-  let modelsFile: ModelsFile = {};
+  const fromFile = new Map<string, unknown>();
+  const sections = new Map<string, unknown>();
 
   if (file) {
     for (const [key, raw] of Object.entries(file.data)) {
-      if (key === "models") {
-        if (!Value.Check(ModelsFileSchema, raw)) {
-          const first = Value.Errors(ModelsFileSchema, raw).First();
-          const where = first?.path ? `models${first.path.replaceAll("/", ".")}` : "models";
-          throw new ConfigError(where, first?.message.toLowerCase() ?? "a models object", file.path);
+      const schema = sectionSchemas.get(key);
+      if (schema) {
+        if (!Value.Check(schema, raw)) {
+          const first = Value.Errors(schema, raw).First();
+          const where = first?.path ? `${key}${first.path.replaceAll("/", ".")}` : key;
+          throw new ConfigError(where, first?.message.toLowerCase() ?? `a ${key} object`, file.path);
         }
-        modelsFile = raw;
+        sections.set(key, raw);
         continue;
       }
       if (key.startsWith(FEATURE_PREFIX)) {
         features[key.slice(FEATURE_PREFIX.length).toLowerCase()] = parseValue(key, { kind: "bool", help: "" }, raw, file.path, cwd) as boolean;
         continue;
       }
-      const spec = keySpec(key);
-      if (!spec || key === "BAKERST_DATA_DIR") {
+      if (!specs.has(key) || key === "BAKERST_DATA_DIR") {
         throw new ConfigError(key, `a known setting (see bakerst --help); this key is not one`, file.path);
       }
-      if (raw === null) continue;
-      values.set(key, parseValue(key, spec, raw, file.path, dataDir));
+      if (raw !== null) fromFile.set(key, raw);
     }
   }
-
   for (const [key, raw] of Object.entries(env)) {
-    if (raw === undefined) continue;
-    if (key.startsWith(FEATURE_PREFIX) && key.length > FEATURE_PREFIX.length) {
+    if (raw !== undefined && key.startsWith(FEATURE_PREFIX) && key.length > FEATURE_PREFIX.length) {
       features[key.slice(FEATURE_PREFIX.length).toLowerCase()] = parseValue(key, { kind: "bool", help: "" }, raw, "environment", cwd) as boolean;
-      continue;
     }
-    if (!isKey(key) || key === "BAKERST_DATA_DIR") continue;
-    // An empty variable means "unset", the way shells and compose files use it.
-    if (raw === "") continue;
-    values.set(key, parseValue(key, KEYS[key], raw, "environment", cwd));
   }
 
-  const get = <T extends Parsed>(key: Key): T | undefined => {
-    if (values.has(key)) return values.get(key) as T;
-    const spec = KEYS[key] as { default?: string };
-    return spec.default === undefined ? undefined : (parseValue(key, KEYS[key], spec.default, "default", cwd) as T);
+  const parsed = new Map<string, Parsed | undefined>();
+  /** One key's value: the environment (an empty variable means unset), then the file, then the default. */
+  const value = (key: string, spec: KeySpec): Parsed | undefined => {
+    if (parsed.has(key)) return parsed.get(key);
+    const fromEnv = env[key];
+    let v: Parsed | undefined;
+    if (key === "BAKERST_DATA_DIR") v = dataDir;
+    else if (fromEnv !== undefined && fromEnv !== "") v = parseValue(key, spec, fromEnv, "environment", cwd);
+    else if (fromFile.has(key)) v = parseValue(key, spec, fromFile.get(key), file!.path, dataDir);
+    else if (spec.default !== undefined) v = parseValue(key, spec, spec.default, "default", cwd);
+    else if (spec.kind === "list") v = [];
+    parsed.set(key, v);
+    return v;
   };
-  const str = (key: Key) => get<string>(key);
-  const list = (key: Key) => get<string[]>(key) ?? [];
+  // Every known key is checked now, so a bad setting stops start-up naming it.
+  for (const [key, spec] of specs) value(key, spec);
+  const read = <K extends KeySet>(keys: K): KeyValues<K> =>
+    Object.fromEntries(Object.entries(keys).map(([k, spec]) => [k, value(k, spec)])) as KeyValues<K>;
+  const k = read(KEYS);
 
-  const roles: Partial<Record<Role, string[]>> = { ...(modelsFile.roles as Partial<Record<Role, string[]>> | undefined) };
+  const roles: Partial<Record<Role, string[]>> = { ...((sections.get("models") as ModelsFile | undefined)?.roles as Partial<Record<Role, string[]>> | undefined) };
   for (const role of ROLES) {
     const key = `MODEL_${role.toUpperCase()}` as Key;
-    const chain = get<string[]>(key);
-    if (!chain) continue;
+    const chain = k[key] as string[];
     for (const ref of chain) {
       if (!/^(anthropic|openai):.+$/.test(ref)) {
         throw new ConfigError(key, `models written provider:model (anthropic:... or openai:...), got ${JSON.stringify(ref)}`, "environment");
@@ -187,8 +190,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (chain.length) roles[role] = chain;
   }
 
-  const trustedProxies = list("TRUSTED_PROXIES");
-  for (const entry of trustedProxies) {
+  for (const entry of k.TRUSTED_PROXIES) {
     const [addr = "", bits] = entry.split("/");
     const family = isIP(addr);
     const maxBits = family === 4 ? 32 : 128;
@@ -198,59 +200,40 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
 
   return {
-    port: get<number>("PORT")!,
-    host: str("HOST")!,
+    port: k.PORT,
+    host: k.HOST,
     dataDir,
-    authToken: str("AUTH_TOKEN"),
-    corsOrigins: list("CORS_ORIGINS"),
-    trustedProxies,
-    publicUrl: str("PUBLIC_URL"),
-    maxBodyBytes: get<number>("MAX_BODY_BYTES")!,
-    logLevel: str("LOG_LEVEL") as Config["logLevel"],
-    nats: { url: str("NATS_URL"), credsFile: str("NATS_CREDS") },
-    jobs: {
-      ackWaitMs: get<number>("JOB_ACK_WAIT_MS")!,
-      waitTimeoutMs: get<number>("JOB_WAIT_TIMEOUT_MS")!,
-      deadlineGraceMs: get<number>("JOB_DEADLINE_GRACE_MS")!,
-      workerConcurrency: get<number>("WORKER_CONCURRENCY")!,
-      edgeWorker: get<boolean>("EDGE_WORKER")!,
-      heartbeatMs: get<number>("HEARTBEAT_INTERVAL_MS")!,
-      commandAllowlist: str("COMMAND_ALLOWLIST"),
-      commandTimeoutMs: get<number>("COMMAND_TIMEOUT_MS")!,
-      httpAllow: list("HTTP_JOB_ALLOW"),
-      httpDeny: list("HTTP_JOB_DENY"),
-      httpTimeoutMs: get<number>("HTTP_JOB_TIMEOUT_MS")!,
-      redactValues: [
-        ...(Object.keys(KEYS) as Key[]).filter((k) => KEYS[k].kind === "secret").map((k) => str(k)),
-        ...list("SECRETS_TO_REDACT").map((name) => env[name]),
-      ].filter((v): v is string => !!v),
-    },
-    anthropic: {
-      apiKey: str("ANTHROPIC_API_KEY"),
-      oauthToken: str("ANTHROPIC_OAUTH_TOKEN"),
-      baseURL: str("ANTHROPIC_BASE_URL"),
-    },
-    openai: { baseURL: str("OPENAI_BASE_URL"), apiKey: str("OPENAI_API_KEY") },
+    authToken: k.AUTH_TOKEN,
+    corsOrigins: k.CORS_ORIGINS,
+    trustedProxies: k.TRUSTED_PROXIES,
+    publicUrl: k.PUBLIC_URL,
+    maxBodyBytes: k.MAX_BODY_BYTES,
+    logLevel: k.LOG_LEVEL as Config["logLevel"],
+    nats: { url: k.NATS_URL, credsFile: k.NATS_CREDS },
+    anthropic: { apiKey: k.ANTHROPIC_API_KEY, oauthToken: k.ANTHROPIC_OAUTH_TOKEN, baseURL: k.ANTHROPIC_BASE_URL },
+    openai: { baseURL: k.OPENAI_BASE_URL, apiKey: k.OPENAI_API_KEY },
     models: {
       roles,
-      prices: modelsFile.prices ?? {},
-      maxRetries: get<number>("MODEL_MAX_RETRIES")!,
-      timeoutMs: get<number>("MODEL_TIMEOUT_MS")!,
-      dailyBudgetUsd: get<number>("DAILY_BUDGET_USD") || undefined,
+      prices: (sections.get("models") as ModelsFile | undefined)?.prices ?? {},
+      maxRetries: k.MODEL_MAX_RETRIES,
+      timeoutMs: k.MODEL_TIMEOUT_MS,
+      dailyBudgetUsd: k.DAILY_BUDGET_USD || undefined,
     },
-    voyage: { apiKey: str("VOYAGE_API_KEY"), baseURL: str("VOYAGE_BASE_URL"), model: str("VOYAGE_MODEL")! },
-    embeddings: { baseURL: str("EMBEDDINGS_BASE_URL"), apiKey: str("EMBEDDINGS_API_KEY") ?? str("OPENAI_API_KEY"), model: str("EMBEDDINGS_MODEL")! },
-    qdrant: { url: str("QDRANT_URL"), apiKey: str("QDRANT_API_KEY"), collection: str("QDRANT_COLLECTION")! },
-    memory: {
-      promptTokens: get<number>("MEMORY_PROMPT_TOKENS")!,
-      observerThresholdChars: get<number>("OBSERVER_THRESHOLD_CHARS")!,
-      reflectorThresholdChars: get<number>("REFLECTOR_THRESHOLD_CHARS")!,
-    },
-    telegram: { token: str("TELEGRAM_BOT_TOKEN"), apiRoot: str("TELEGRAM_API_ROOT") },
-    discord: { token: str("DISCORD_BOT_TOKEN"), apiBase: str("DISCORD_API_BASE") },
-    taskAllowedPaths: list("TASK_ALLOWED_PATHS"),
     features,
-    otelEndpoint: str("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    otelEndpoint: k.OTEL_EXPORTER_OTLP_ENDPOINT,
     file: file?.path,
+    schemas,
+    read,
+    section: <S extends TSchema>(name: string, schema: S) => {
+      const v = sections.get(name);
+      if (v === undefined) return undefined;
+      if (!Value.Check(schema, v)) throw new ConfigError(name, "a section matching its schema", file?.path ?? "config file");
+      return v as Static<S>;
+    },
+    secrets: () =>
+      [
+        ...[...specs].filter(([, spec]) => spec.kind === "secret").map(([key, spec]) => value(key, spec) as string | undefined),
+        ...k.SECRETS_TO_REDACT.map((name) => env[name]),
+      ].filter((v): v is string => !!v),
   };
 }

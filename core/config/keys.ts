@@ -1,5 +1,6 @@
 /**
- * Every setting bakerst reads, declared once. The environment wins over the
+ * Settings are declared once, beside whoever reads them: the kernel's here,
+ * each area's in its own folder (`defineKeys`). The environment wins over the
  * config file; both go through the same parser, so a bad value names its key
  * whichever place it came from.
  */
@@ -14,7 +15,20 @@ export interface KeySpec {
   oneOf?: readonly string[];
 }
 
-export const KEYS = {
+export type KeySet = Record<string, KeySpec>;
+
+/** Declares a set of keys; `config.read(keys)` then returns their typed values. */
+export const defineKeys = <const K extends KeySet>(keys: K): K => keys;
+
+type Value<S extends KeySpec> = S["kind"] extends "int" | "number" ? number : S["kind"] extends "bool" ? boolean : S["kind"] extends "list" ? string[] : string;
+
+/** A list is never undefined (empty when unset); any other key without a default may be. */
+export type KeyValues<K extends KeySet> = {
+  [N in keyof K]: K[N] extends { kind: "list" } ? string[] : K[N] extends { default: string } ? Value<K[N]> : Value<K[N]> | undefined;
+};
+
+/** The kernel's settings: HTTP, data, auth, the bus, the models. Areas bring the rest. */
+export const KEYS = defineKeys({
   PORT: { kind: "int", min: 0, max: 65535, default: "3000", help: "HTTP port (0 picks a free one)" },
   HOST: { kind: "string", default: "0.0.0.0", help: "address to listen on" },
   BAKERST_DATA_DIR: { kind: "path", default: "./data", help: "where the database, token and overrides live" },
@@ -24,22 +38,10 @@ export const KEYS = {
   PUBLIC_URL: { kind: "url", help: "URL the owner opens, used in the printed login link" },
   MAX_BODY_BYTES: { kind: "int", min: 1024, max: 64 * 1024 * 1024, default: String(1024 * 1024), help: "largest request body accepted" },
   LOG_LEVEL: { kind: "string", default: "info", oneOf: ["debug", "info", "warn", "error", "silent"], help: "log verbosity" },
+  SECRETS_TO_REDACT: { kind: "list", help: "names of further environment variables whose values never appear in output" },
 
   NATS_URL: { kind: "url", help: "NATS server; unset runs the in-process bus (edge mode)" },
   NATS_CREDS: { kind: "path", help: "NATS credentials file" },
-
-  JOB_ACK_WAIT_MS: { kind: "int", min: 1000, max: 600_000, default: "30000", help: "how long a job may go unacked by its worker before it is redelivered" },
-  JOB_WAIT_TIMEOUT_MS: { kind: "int", min: 0, max: 3_600_000, default: "60000", help: "longest the agent waits for a job's result before answering without it" },
-  JOB_DEADLINE_GRACE_MS: { kind: "int", min: 1000, max: 86_400_000, default: "60000", help: "time past a job's timeout before the reaper fails it" },
-  WORKER_CONCURRENCY: { kind: "int", min: 1, max: 256, default: "4", help: "jobs the in-process worker runs at once (edge mode)" },
-  EDGE_WORKER: { kind: "bool", default: "true", help: "host the worker in-process in edge mode (false leaves jobs queued)" },
-  HEARTBEAT_INTERVAL_MS: { kind: "int", min: 100, max: 600_000, default: "30000", help: "how often the brain and the edge worker send heartbeats" },
-  COMMAND_ALLOWLIST: { kind: "string", help: "programs command jobs may run, e.g. uptime,df,date,kubectl:get|describe (default a read-only set)" },
-  COMMAND_TIMEOUT_MS: { kind: "int", min: 100, max: 3_600_000, default: "30000", help: "default timeout of a command job" },
-  HTTP_JOB_ALLOW: { kind: "list", help: "hosts/CIDRs http jobs may reach; unset allows any but metadata addresses and HTTP_JOB_DENY" },
-  HTTP_JOB_DENY: { kind: "list", help: "hosts/CIDRs http jobs may not reach" },
-  HTTP_JOB_TIMEOUT_MS: { kind: "int", min: 100, max: 3_600_000, default: "30000", help: "default timeout of an http job" },
-  SECRETS_TO_REDACT: { kind: "list", help: "names of further environment variables whose values are redacted from job output" },
 
   ANTHROPIC_API_KEY: { kind: "secret", help: "Anthropic API key" },
   ANTHROPIC_OAUTH_TOKEN: { kind: "secret", help: "Anthropic OAuth token (instead of an API key)" },
@@ -54,25 +56,8 @@ export const KEYS = {
   MODEL_TIMEOUT_MS: { kind: "int", min: 1000, max: 3_600_000, default: "600000", help: "timeout of one model call" },
   DAILY_BUDGET_USD: { kind: "number", min: 0, help: "daily spend limit in USD; past it background work is refused" },
 
-  VOYAGE_API_KEY: { kind: "secret", help: "Voyage AI key for embeddings" },
-  VOYAGE_BASE_URL: { kind: "url", help: "Voyage API root including /v1 (default https://api.voyageai.com/v1)" },
-  VOYAGE_MODEL: { kind: "string", default: "voyage-3.5-lite", help: "Voyage embedding model" },
-  EMBEDDINGS_BASE_URL: { kind: "url", help: "OpenAI-compatible embeddings server, e.g. http://localhost:11434/v1 (used when VOYAGE_API_KEY is unset)" },
-  EMBEDDINGS_API_KEY: { kind: "secret", help: "API key for the embeddings server (defaults to OPENAI_API_KEY)" },
-  EMBEDDINGS_MODEL: { kind: "string", default: "nomic-embed-text", help: "model for the OpenAI-compatible embeddings server" },
-  QDRANT_URL: { kind: "url", help: "Qdrant; unset keeps memory in SQLite" },
-  QDRANT_API_KEY: { kind: "secret", help: "Qdrant API key" },
-  QDRANT_COLLECTION: { kind: "string", default: "bakerst_memories", help: "Qdrant collection holding memory vectors" },
-  MEMORY_PROMPT_TOKENS: { kind: "int", min: 0, max: 32_000, default: "1200", help: "token budget for memories, observations and reflections in the system prompt (0 turns it off)" },
-  OBSERVER_THRESHOLD_CHARS: { kind: "int", min: 200, max: 1_000_000, default: "6000", help: "unobserved conversation text that triggers the observer" },
-  REFLECTOR_THRESHOLD_CHARS: { kind: "int", min: 200, max: 1_000_000, default: "8000", help: "unreflected observation text that triggers the reflector" },
-  TELEGRAM_BOT_TOKEN: { kind: "secret", help: "Telegram bot token" },
-  TELEGRAM_API_ROOT: { kind: "url", help: "Telegram Bot API root" },
-  DISCORD_BOT_TOKEN: { kind: "secret", help: "Discord bot token" },
-  DISCORD_API_BASE: { kind: "url", help: "Discord REST API base" },
-  TASK_ALLOWED_PATHS: { kind: "list", help: "host paths tasks may mount; unset refuses every mount" },
   OTEL_EXPORTER_OTLP_ENDPOINT: { kind: "url", help: "OpenTelemetry collector" },
-} as const satisfies Record<string, KeySpec>;
+});
 
 export type Key = keyof typeof KEYS;
 

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
-import { KEYS, type Key, type KeySpec } from "./keys.ts";
+import type { KeySpec } from "./keys.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -71,12 +71,4 @@ export function parseValue(key: string, spec: KeySpec, raw: unknown, source: str
       if (spec.oneOf && !spec.oneOf.includes(value)) fail(`one of ${spec.oneOf.join(", ")}`);
       return value;
   }
-}
-
-export function keySpec(key: string): KeySpec | undefined {
-  return (KEYS as Record<string, KeySpec>)[key];
-}
-
-export function isKey(key: string): key is Key {
-  return key in KEYS;
 }

@@ -1,7 +1,7 @@
 import { and, desc, eq, like, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { notFound } from "../errors.ts";
-import type { Block, ChatMessage } from "../models/types.ts";
+import type { Block, ChatMessage } from "../agent/types.ts";
 import { newId } from "../util/ids.ts";
 import { conversations, type messages } from "./conversation.sql.ts";
 

@@ -2,11 +2,10 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import * as schema from "./schema.ts";
 import { sha256Hex } from "../util/crypto.ts";
 import { journal, sql as migrationSql } from "./migrations/index.ts";
 
-export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+export type Db = BunSQLiteDatabase & { $client: Database };
 
 export interface Store {
   db: Db;
@@ -37,7 +36,7 @@ export function openStore(dataDir: string, file = "bakerst.db"): Store {
   sqlite.exec("PRAGMA synchronous = NORMAL");
   sqlite.exec("PRAGMA foreign_keys = ON");
   sqlite.exec("PRAGMA busy_timeout = 5000");
-  const db = drizzle({ client: sqlite, schema }) as Db;
+  const db = drizzle({ client: sqlite }) as Db;
   // Same bookkeeping table and hashing as drizzle-orm/bun-sqlite/migrator.
   (db as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): void }; session: unknown }).dialect.migrate(
     migrations(),

@@ -1,74 +1,55 @@
-import { readFileSync } from "node:fs";
-import type { Area } from "../areas.ts";
-import { Personality } from "../brain/prompt.ts";
-import { AppError } from "../errors.ts";
-import type { Bus } from "../protocol/index.ts";
-import type { Services } from "../services.ts";
-import { LocalBus } from "./bus/local.ts";
+import { defineArea } from "../area/types.ts";
+import { QUEUES } from "../protocol/index.ts";
 import { createEdgeWorker } from "./edge.ts";
 import { Heartbeats } from "./heartbeats.ts";
+import { jobsKeys } from "./keys.ts";
 import { jobRoutes } from "./routes.ts";
 import { JobService } from "./service.ts";
 import { JobStore } from "./store.ts";
 import { registerJobTools } from "./tools.ts";
 
-async function openBus(s: Services): Promise<Bus> {
-  const { url, credsFile } = s.config.nats;
-  if (!url) return new LocalBus(s.store.sqlite, s.config.jobs.ackWaitMs);
-  const log = s.log.child({ area: "bus" });
-  try {
-    // The NATS client loads only in cluster mode.
-    const { NatsBus } = await import("../protocol/nats.ts");
-    return await NatsBus.open({
-      url,
-      ...(credsFile ? { creds: readFileSync(credsFile) } : {}),
-      name: "bakerst-core",
-      ackWaitMs: s.config.jobs.ackWaitMs,
-      log: (level, msg, fields) => log[level](msg, fields),
-    });
-  } catch (err) {
-    throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`);
+declare module "../area/types.ts" {
+  interface Provided {
+    jobs: JobService;
   }
 }
 
-/** Jobs: the bus, dispatcher, status tracker, reaper, heartbeats, tools and routes; in edge mode the worker too. */
-export const jobsArea: Area = {
+/** Status messages are small and applied in batches; their consumer's ack wait is fixed. */
+const STATUS_ACK_WAIT_MS = 30_000;
+
+/** Jobs: dispatcher, status tracker, reaper, heartbeats, tools and routes; in edge mode the worker too. */
+export const jobsArea = defineArea({
   name: "jobs",
-  async start(s) {
-    const bus = await openBus(s);
-    const store = new JobStore(s.store.db, s.store.sqlite);
-    const personality = new Personality(s.config.dataDir);
-    const log = s.log.child({ area: "jobs" });
-    const heartbeats = new Heartbeats(bus, s.config.jobs.heartbeatMs, s.version, log);
-    const edge = !s.config.nats.url && s.config.jobs.edgeWorker;
-    let worker: ReturnType<typeof createEdgeWorker> | undefined;
-    try {
-      // Built before anything starts: a bad allowlist or host rule fails the start cleanly.
-      worker = edge ? createEdgeWorker(s, bus, `edge-${heartbeats.brainId.slice("brain-".length)}`) : undefined;
-    } catch (err) {
-      await bus.close();
-      throw err;
-    }
-    const jobs = new JobService({ store, bus, config: s.config, log, ledger: s.models.ledger, persona: () => personality.read("WORKER.md") });
+  provides: ["jobs"],
+  config: { keys: jobsKeys },
+  async start(ctx) {
+    const settings = ctx.config.read(jobsKeys);
+    const store = new JobStore(ctx.store.db, ctx.store.sqlite);
+    const heartbeats = new Heartbeats(ctx.bus, settings.HEARTBEAT_INTERVAL_MS, ctx.version, ctx.log);
+    const edge = ctx.bus.kind === "local" && settings.EDGE_WORKER;
+    // Built before anything starts: a bad allowlist or host rule fails the start cleanly.
+    const worker = edge ? createEdgeWorker(ctx, settings, `edge-${heartbeats.brainId.slice("brain-".length)}`) : undefined;
+    const queues = {
+      dispatch: await ctx.bus.declare(QUEUES.jobs, { ackWaitMs: settings.JOB_ACK_WAIT_MS }),
+      statuses: await ctx.bus.declare(QUEUES.jobStatus, { ackWaitMs: STATUS_ACK_WAIT_MS }),
+    };
+    const jobs = new JobService({ store, bus: ctx.bus, queues, settings, log: ctx.log, ledger: ctx.models.ledger, persona: () => ctx.personality.read("WORKER.md") });
     jobs.start();
     heartbeats.start();
     worker?.start();
-    registerJobTools(s, jobs, store);
+    ctx.provide("jobs", jobs);
+    registerJobTools(ctx.tools, jobs, store, settings);
+    ctx.routes(jobRoutes(jobs, store, settings));
 
-    s.health.register("bus", () => ({ ...bus.health(), kind: bus.kind }));
-    s.health.register("heartbeat", () => heartbeats.brainHealth());
-    s.health.register("workers", () => heartbeats.workersHealth(edge));
-    s.health.register("jobs", () => ({ status: "ok", counts: store.counts() }));
+    ctx.health.register("heartbeat", () => heartbeats.brainHealth());
+    ctx.health.register("workers", () => heartbeats.workersHealth(edge));
+    ctx.health.register("jobs", () => ({ status: "ok", counts: store.counts() }));
 
-    return {
-      routes: [jobRoutes(jobs, store)],
-      async stop() {
-        // The worker drains first so its final statuses still reach the tracker.
-        await worker?.stop(10_000);
-        await heartbeats.stop();
-        await jobs.stop();
-        await bus.close();
-      },
-    };
+    ctx.onStop(async () => {
+      // The worker drains first so its final statuses still reach the tracker.
+      await worker?.stop(10_000);
+      await heartbeats.stop();
+      await jobs.stop();
+    });
   },
-};
+});

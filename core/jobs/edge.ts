@@ -2,44 +2,22 @@
  * Edge mode hosts the satellite's worker in-process, on the SQLite bus. This is
  * the one place core imports from satellite/ (a test keeps it that way).
  */
-import { buildPolicies, Redactor, Worker, type AgentModel, type AgentModelReply } from "../../satellite/worker/index.ts";
+import { buildPolicies, Redactor, Worker } from "../../satellite/worker/index.ts";
+import type { AreaContext } from "../area/types.ts";
 import { ConfigError } from "../config/index.ts";
-import type { ModelRouter } from "../models/router.ts";
-import { parseRef } from "../models/router.ts";
-import type { Bus } from "../protocol/index.ts";
-import type { Services } from "../services.ts";
-
-/** The worker role through the core's router: fallback, retries, budget and usage records included. */
-class RouterWorkerModel implements AgentModel {
-  readonly recordsUsage = true;
-  constructor(private router: ModelRouter) {}
-
-  async complete(req: Parameters<AgentModel["complete"]>[0], signal: AbortSignal): Promise<AgentModelReply> {
-    const r = await this.router.complete(
-      {
-        system: req.system,
-        messages: req.messages,
-        tools: req.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
-        maxTokens: req.maxTokens,
-      },
-      { role: "worker", background: true, signal },
-    );
-    const { provider, model } = parseRef(r.ref || "anthropic:unknown");
-    return {
-      text: r.text,
-      toolUses: r.toolUses.map((u) => ({ id: u.id, name: u.name, input: u.input })),
-      stopReason: r.stopReason,
-      usage: r.usage ?? { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
-      model,
-      provider,
-    };
-  }
-}
+import { logFn } from "../telemetry/log.ts";
+import type { JobsSettings } from "./keys.ts";
 
 /** The worker's policies from config; a bad allowlist or host rule names its key. */
-function policies(j: Services["config"]["jobs"]) {
+function policies(j: JobsSettings) {
   try {
-    return buildPolicies(j);
+    return buildPolicies({
+      ...(j.COMMAND_ALLOWLIST ? { commandAllowlist: j.COMMAND_ALLOWLIST } : {}),
+      commandTimeoutMs: j.COMMAND_TIMEOUT_MS,
+      httpAllow: j.HTTP_JOB_ALLOW,
+      httpDeny: j.HTTP_JOB_DENY,
+      httpTimeoutMs: j.HTTP_JOB_TIMEOUT_MS,
+    });
   } catch (err) {
     const m = /^([A-Z_]+): (.*)$/.exec((err as Error).message);
     if (m) throw new ConfigError(m[1]!, m[2]!, "config");
@@ -47,22 +25,20 @@ function policies(j: Services["config"]["jobs"]) {
   }
 }
 
-/** Builds (and so validates) the in-process worker; the caller starts it. */
-export function createEdgeWorker(s: Services, bus: Bus, id: string): Worker {
-  const j = s.config.jobs;
-  const log = s.log.child({ area: "worker", worker: id });
-  const worker = new Worker({
-    bus,
+/** Builds (and so validates) the in-process worker; the caller starts it. Its model is the core's router: budget and usage records included. */
+export function createEdgeWorker(ctx: AreaContext, j: JobsSettings, id: string): Worker {
+  return new Worker({
+    bus: ctx.bus,
+    ackWaitMs: j.JOB_ACK_WAIT_MS,
     id,
-    concurrency: j.workerConcurrency,
-    version: s.version,
-    heartbeatMs: j.heartbeatMs,
-    log: (level, msg, fields) => log[level](msg, fields),
+    concurrency: j.WORKER_CONCURRENCY,
+    version: ctx.version,
+    heartbeatMs: j.HEARTBEAT_INTERVAL_MS,
+    log: logFn(ctx.log.child({ worker: id })),
     executors: {
       ...policies(j),
-      redactor: new Redactor(j.redactValues),
-      ...(s.models.router.hasModel("worker") ? { model: new RouterWorkerModel(s.models.router) } : {}),
+      redactor: new Redactor(ctx.secrets()),
+      model: { router: ctx.models.router, recordsUsage: true },
     },
   });
-  return worker;
 }

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
-import { decode, encode, HeartbeatV1, subjects, type Bus, type Consumer, type Heartbeat } from "../protocol/index.ts";
+import type { Bus, Subscription } from "../bus/types.ts";
+import { decode, encode, HeartbeatV1, subjects, type Heartbeat } from "../protocol/index.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/log.ts";
 
@@ -12,7 +13,7 @@ const MISSED = 3;
  */
 export class Heartbeats {
   private seen = new Map<string, Heartbeat & { subject: string; receivedAt: number }>();
-  private sub?: Consumer;
+  private sub?: Subscription;
   private timer?: ReturnType<typeof setInterval>;
   readonly brainId: string;
 
@@ -27,7 +28,7 @@ export class Heartbeats {
   }
 
   start(): void {
-    this.sub = this.bus.subscribeHeartbeats((data, subject) => {
+    this.sub = this.bus.subscribe(subjects.heartbeatAll(), (data, subject) => {
       const d = decode(HeartbeatV1, data);
       if (!d.ok) {
         this.log.warn("skipping a heartbeat that fails its schema", { subject, reason: d.reason });
@@ -41,7 +42,7 @@ export class Heartbeats {
     });
     const beat = () =>
       void this.bus
-        .publishHeartbeat(
+        .publish(
           subjects.heartbeat("brain", this.brainId),
           encode(HeartbeatV1, { v: 1, role: "brain", id: this.brainId, at: this.now(), version: this.version, intervalMs: this.intervalMs, host: hostname() }),
         )

@@ -1,4 +1,4 @@
-import { blob, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One row per job; `status` only moves forward (queued < received < running < completed|failed). */
 export const jobs = sqliteTable(
@@ -49,29 +49,3 @@ export const jobStatuses = sqliteTable(
   },
   (t) => [uniqueIndex("job_statuses_unique_idx").on(t.jobId, t.status, t.workerId, t.attempt)],
 );
-
-/**
- * The in-process bus's durable queues (edge mode): a row is a message until
- * acked; `visible_at` is the lease, pushed out on delivery and by working().
- */
-export const busMessages = sqliteTable(
-  "bus_messages",
-  {
-    seq: integer("seq").primaryKey({ autoIncrement: true }),
-    queue: text("queue").notNull(),
-    data: blob("data", { mode: "buffer" }).notNull(),
-    headers: text("headers").notNull(),
-    dedupeId: text("dedupe_id"),
-    deliveries: integer("deliveries").notNull().default(0),
-    visibleAt: integer("visible_at").notNull(),
-    createdAt: integer("created_at").notNull(),
-  },
-  (t) => [index("bus_messages_queue_idx").on(t.queue, t.visibleAt, t.seq), uniqueIndex("bus_messages_dedupe_idx").on(t.queue, t.dedupeId)],
-);
-
-/** The last status per job on the in-process bus, for a worker's dedupe check. */
-export const busLastStatus = sqliteTable("bus_last_status", {
-  jobId: text("job_id").primaryKey(),
-  data: blob("data", { mode: "buffer" }).notNull(),
-  at: integer("at").notNull(),
-});

@@ -1,13 +1,14 @@
 import { Elysia, t } from "elysia";
 import { notFound } from "../errors.ts";
-import type { Services } from "../services.ts";
+import type { RoutePlugin } from "../api/routes.ts";
+import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";
 import type { JobService } from "./service.ts";
 import { JOB_STATUSES, type JobStore } from "./store.ts";
 
 const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 128 }) });
 
-export const jobRoutes = (jobs: JobService, store: JobStore) => (s: Services) =>
+export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSettings): RoutePlugin => () =>
   new Elysia({ name: "jobs" })
     .get(
       "/api/jobs",
@@ -41,7 +42,7 @@ export const jobRoutes = (jobs: JobService, store: JobStore) => (s: Services) =>
         const traceId = (set.headers["x-trace-id"] as string | undefined) ?? undefined;
         const { job, created } = await jobs.dispatch(spec, { ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
         set.status = created ? 202 : 200;
-        const wait = Math.min(query.wait ?? 0, s.config.jobs.waitTimeoutMs);
+        const wait = Math.min(query.wait ?? 0, settings.JOB_WAIT_TIMEOUT_MS);
         if (wait > 0) return (await jobs.waitFor(job.id, wait)) ?? job;
         return { id: job.id, status: job.status };
       },

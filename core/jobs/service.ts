@@ -1,9 +1,22 @@
 import { EventEmitter } from "node:events";
-import type { Config } from "../config/index.ts";
+import type { Bus, Consumer, Delivery, Subscription, WorkQueue } from "../bus/types.ts";
 import type { UsageLedger } from "../models/usage.ts";
-import { decode, encode, isFinal, JobDispatchV1, JobStatusV1, traceHeaders, type Bus, type Consumer, type Delivery, type JobSpec, type JobStatusMessage } from "../protocol/index.ts";
+import {
+  decode,
+  encode,
+  isFinal,
+  JobDispatchV1,
+  JobLookupReplyV1,
+  JobLookupV1,
+  JobStatusV1,
+  subjects,
+  traceHeaders,
+  type JobSpec,
+  type JobStatusMessage,
+} from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
+import type { JobsSettings } from "./keys.ts";
 import { view, type Applied, type JobRow, type JobStore, type JobView, type NewJob } from "./store.ts";
 
 export const AGENT_DEFAULT_TIMEOUT_MS = 300_000;
@@ -17,6 +30,13 @@ export interface DispatchOptions {
   idempotencyKey?: string;
   conversationId?: string;
   traceId?: string;
+}
+
+export interface JobQueues {
+  /** `bakerst.jobs.dispatch`: the work queue workers pull from. */
+  dispatch: WorkQueue;
+  /** `bakerst.jobs.status.<id>`: what workers report, in order. */
+  statuses: WorkQueue;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -33,6 +53,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export class JobService {
   readonly events = new EventEmitter();
   private tracker?: Consumer;
+  private lookup?: Subscription;
   private timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
 
@@ -40,7 +61,8 @@ export class JobService {
     private deps: {
       store: JobStore;
       bus: Bus;
-      config: Config;
+      queues: JobQueues;
+      settings: JobsSettings;
       log: Logger;
       ledger: UsageLedger;
       /** WORKER.md as it is now; sent with agent jobs. */
@@ -56,8 +78,10 @@ export class JobService {
   }
 
   start(): void {
-    this.tracker = this.deps.bus.consumeStatuses((d) => this.onStatus(d), { inflight: 256 });
-    const reapEvery = Math.min(5_000, Math.max(250, Math.floor(this.deps.config.jobs.deadlineGraceMs / 4)));
+    this.tracker = this.deps.queues.statuses.consume((d) => this.onStatus(d), { concurrency: 256 });
+    // Workers ask here whether a redelivered job already finished (they may not read the status stream).
+    this.lookup = this.deps.bus.respond(subjects.jobLookup(), (data) => this.answerLookup(data));
+    const reapEvery = Math.min(5_000, Math.max(250, Math.floor(this.deps.settings.JOB_DEADLINE_GRACE_MS / 4)));
     this.timers.push(setInterval(() => this.reap(), reapEvery));
     this.timers.push(setInterval(() => void this.flushOutbox(), 1_000));
     void this.flushOutbox();
@@ -66,13 +90,21 @@ export class JobService {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    await this.lookup?.stop();
     await this.tracker?.stop(5_000);
+  }
+
+  private answerLookup(data: Uint8Array): Uint8Array {
+    const q = decode(JobLookupV1, data);
+    if (!q.ok) return encode(JobLookupReplyV1, { v: 1, jobId: "invalid", attempts: 0 });
+    const row = this.deps.store.row(q.value.jobId);
+    return encode(JobLookupReplyV1, { v: 1, jobId: q.value.jobId, attempts: row?.attempts ?? 0, ...(row ? { status: row.status } : {}) });
   }
 
   private defaultTimeout(spec: JobSpec): number {
     if (spec.timeoutMs) return spec.timeoutMs;
-    const j = this.deps.config.jobs;
-    return spec.type === "command" ? j.commandTimeoutMs : spec.type === "http" ? j.httpTimeoutMs : AGENT_DEFAULT_TIMEOUT_MS;
+    const j = this.deps.settings;
+    return spec.type === "command" ? j.COMMAND_TIMEOUT_MS : spec.type === "http" ? j.HTTP_JOB_TIMEOUT_MS : AGENT_DEFAULT_TIMEOUT_MS;
   }
 
   /** Queues a job. A repeated idempotency key returns the first job and queues nothing. */
@@ -85,7 +117,7 @@ export class JobService {
       id: newId(),
       spec,
       timeoutMs,
-      deadlineAt: now + timeoutMs + this.deps.config.jobs.deadlineGraceMs,
+      deadlineAt: now + timeoutMs + this.deps.settings.JOB_DEADLINE_GRACE_MS,
       ...opts,
       now,
     });
@@ -107,7 +139,7 @@ export class JobService {
       ...(spec.type === "agent" ? { persona: this.deps.persona() } : {}),
     };
     try {
-      await this.deps.bus.publishJob(encode(JobDispatchV1, msg), traceHeaders(traceId), id);
+      await this.deps.queues.dispatch.publish(encode(JobDispatchV1, msg), { headers: traceHeaders(traceId), dedupeId: id });
       this.markPublished(id);
       return true;
     } catch (err) {

@@ -1,7 +1,7 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool } from "../brain/tools.ts";
+import { defineTool, type BrainTools } from "../brain/tools.ts";
 import { AppError } from "../errors.ts";
-import type { Services } from "../services.ts";
+import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";
 import type { JobService } from "./service.ts";
 import { JOB_STATUSES, type JobStore, type JobView } from "./store.ts";
@@ -24,9 +24,9 @@ const FIELDS = {
   agent: ["type", "prompt", "tokenBudget", "timeoutMs"],
 } as const;
 
-export function registerJobTools(s: Services, jobs: JobService, store: JobStore): void {
-  const waitMs = s.config.jobs.waitTimeoutMs;
-  s.tools.register(
+export function registerJobTools(tools: BrainTools, jobs: JobService, store: JobStore, settings: JobsSettings): void {
+  const waitMs = settings.JOB_WAIT_TIMEOUT_MS;
+  tools.register(
     defineTool({
       name: "dispatch_job",
       description:
@@ -66,7 +66,7 @@ export function registerJobTools(s: Services, jobs: JobService, store: JobStore)
       },
     }),
   );
-  s.tools.register(
+  tools.register(
     defineTool({
       name: "get_job",
       description: "Status and result of a background job by id.",
@@ -78,7 +78,7 @@ export function registerJobTools(s: Services, jobs: JobService, store: JobStore)
       },
     }),
   );
-  s.tools.register(
+  tools.register(
     defineTool({
       name: "list_jobs",
       description: "Recent background jobs, newest first.",

@@ -1,6 +1,8 @@
-import type { Area } from "../areas.ts";
+import { defineArea } from "../area/types.ts";
+import { memoryChecks } from "./doctor.ts";
 import { embedderFrom } from "./embed/index.ts";
 import { ResilientEmbedder } from "./embed/resilient.ts";
+import { memoryKeys } from "./keys.ts";
 import { KeywordIndex } from "./keywords.ts";
 import { Observer } from "./observer.ts";
 import { MemoryPrompt } from "./prompt.ts";
@@ -13,25 +15,27 @@ import type { VectorStore } from "./types.ts";
 import { VectorIndex } from "./vectors.ts";
 
 /** Long-term memory: vector + keyword store, tools, prompt layers, observer and reflector, API. */
-export const memoryArea: Area = {
+export const memoryArea = defineArea({
   name: "memory",
+  config: { keys: memoryKeys },
+  doctor: memoryChecks,
   async start(s) {
-    const log = s.log.child({ area: "memory" });
-    const { config } = s;
-    const provider = await embedderFrom(config);
+    const { log } = s;
+    const m = s.config.read(memoryKeys);
+    const provider = await embedderFrom(m, s.config.openai.apiKey);
     const embedder = provider ? new ResilientEmbedder(provider, log) : null;
     let store: VectorStore | null = null;
     if (embedder) {
-      store = config.qdrant.url
-        ? new (await import("./store/qdrant.ts")).QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey, collection: config.qdrant.collection })
+      store = m.QDRANT_URL
+        ? new (await import("./store/qdrant.ts")).QdrantVectorStore({ url: m.QDRANT_URL, apiKey: m.QDRANT_API_KEY, collection: m.QDRANT_COLLECTION })
         : new SqliteVectorStore(s.store.sqlite);
     }
     const vectors = new VectorIndex(s.store.db, store, embedder, log);
     const memory = new MemoryService(s.store.db, vectors, new KeywordIndex(s.store.sqlite), log);
-    const prompt = new MemoryPrompt(s.store.db, memory, config.memory.promptTokens, log);
+    const prompt = new MemoryPrompt(s.store.db, memory, m.MEMORY_PROMPT_TOKENS, log);
     const changed = () => prompt.invalidate();
-    const reflector = new Reflector({ db: s.store.db, router: s.models.router, log, thresholdChars: config.memory.reflectorThresholdChars });
-    const observer = new Observer({ db: s.store.db, conversations: s.conversations, router: s.models.router, log, thresholdChars: config.memory.observerThresholdChars, reflector });
+    const reflector = new Reflector({ db: s.store.db, router: s.models.router, log, thresholdChars: m.REFLECTOR_THRESHOLD_CHARS });
+    const observer = new Observer({ db: s.store.db, conversations: s.conversations, router: s.models.router, log, thresholdChars: m.OBSERVER_THRESHOLD_CHARS, reflector });
 
     registerMemoryTools(s.tools, memory, changed);
     s.prompt.contribute("memory", (ctx) => prompt.section(ctx.conversationId, ctx.userMessage, ctx.signal));
@@ -46,7 +50,7 @@ export const memoryArea: Area = {
           status: "degraded",
           mode: "keywords",
           detail: `the ${v.storeError ? "vector store" : v.state === "ready" ? "embedding API" : "vector store or embedding API"} is failing; memory keeps answering from keywords`,
-          fix: `check ${provider!.provider === "voyage" ? "VOYAGE_API_KEY / VOYAGE_BASE_URL" : "EMBEDDINGS_BASE_URL"}${config.qdrant.url ? " and QDRANT_URL" : ""}; run bakerst doctor`,
+          fix: `check ${provider!.provider === "voyage" ? "VOYAGE_API_KEY / VOYAGE_BASE_URL" : "EMBEDDINGS_BASE_URL"}${m.QDRANT_URL ? " and QDRANT_URL" : ""}; run bakerst doctor`,
           ...base,
         };
       }
@@ -55,14 +59,12 @@ export const memoryArea: Area = {
 
     // Learning the embedding model's size calls the provider; the app answers (from keywords) meanwhile.
     const started = vectors.start();
-    return {
-      routes: [memoryRoutes(memory, changed)],
-      async stop() {
-        await observer.close();
-        await reflector.close();
-        await vectors.close();
-        await started;
-      },
-    };
+    s.routes(memoryRoutes(memory, changed));
+    s.onStop(async () => {
+      await observer.close();
+      await reflector.close();
+      await vectors.close();
+      await started;
+    });
   },
-};
+});

@@ -3,7 +3,7 @@ import type { TurnResult } from "../brain/turn.ts";
 import type { ConversationStore, StoredMessage } from "../conversations/store.ts";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
-import type { ModelRouter } from "../models/router.ts";
+import type { ModelRouter } from "../agent/router.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
 import { messages } from "../conversations/conversation.sql.ts";

@@ -1,7 +1,7 @@
 import { asc, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
-import type { ModelRouter } from "../models/router.ts";
+import type { ModelRouter } from "../agent/router.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
 import { observations, reflections } from "./memory.sql.ts";

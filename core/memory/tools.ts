@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, type ToolRegistry } from "../brain/tools.ts";
+import { defineTool, type BrainTools } from "../brain/tools.ts";
 import { CATEGORIES, MAX_TEXT_CHARS } from "./types.ts";
 import type { MemoryService } from "./service.ts";
 
@@ -8,7 +8,7 @@ const Category = Type.Union(
   { description: `one of ${CATEGORIES.join(", ")}` },
 );
 
-export function registerMemoryTools(tools: ToolRegistry, memory: MemoryService, changed: () => void): void {
+export function registerMemoryTools(tools: BrainTools, memory: MemoryService, changed: () => void): void {
   tools.register(
     defineTool({
       name: "memory_store",

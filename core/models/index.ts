@@ -1,12 +1,14 @@
-import type { Config } from "../config/index.ts";
+import { ROLES, type Config, type Role } from "../config/index.ts";
 import type { Db } from "../db/client.ts";
-import type { Logger } from "../telemetry/log.ts";
-import { AnthropicProvider } from "./anthropic.ts";
-import { OpenAIProvider } from "./openai.ts";
-import { ModelRouter } from "./router.ts";
+import { logFn, type Logger } from "../telemetry/log.ts";
+import { AnthropicProvider } from "../agent/providers/anthropic.ts";
+import { OpenAIProvider } from "../agent/providers/openai.ts";
+import { ModelRouter } from "../agent/router.ts";
 import { ModelSettings } from "./settings.ts";
-import type { ModelProvider, ProviderName } from "./types.ts";
+import type { ModelProvider, ProviderName } from "../agent/types.ts";
 import { UsageLedger } from "./usage.ts";
+
+const isRole = (r: string): r is Role => (ROLES as readonly string[]).includes(r);
 
 export function providersFrom(config: Config): Partial<Record<ProviderName, ModelProvider>> {
   const out: Partial<Record<ProviderName, ModelProvider>> = {};
@@ -33,9 +35,9 @@ export function createModels(config: Config, db: Db, log: Logger, overrides: Par
   const ledger = new UsageLedger(db, () => settings.prices(), () => settings.dailyBudgetUsd());
   const router = new ModelRouter({
     providers,
-    chain: (role) => settings.chain(role),
-    ledger,
-    log: log.child({ area: "models" }),
+    chain: (role) => (isRole(role) ? settings.chain(role) : []),
+    usage: ledger,
+    log: logFn(log.child({ area: "models" })),
     retry: { maxRetries: config.models.maxRetries },
   });
   return { router, settings, ledger };

@@ -1,5 +1,5 @@
 import type { Price } from "../config/index.ts";
-import type { Usage } from "./types.ts";
+import type { Usage } from "../agent/types.ts";
 
 /**
  * List prices in USD per million tokens. A dated model id ("claude-sonnet-4-5-20250929")

@@ -4,7 +4,7 @@ import { ROLES, PriceSchema, type Config, type Price, type Role } from "../confi
 import type { Db } from "../db/client.ts";
 import { settings } from "../db/settings.sql.ts";
 import { DEFAULT_PRICES } from "./prices.ts";
-import type { ProviderName } from "./types.ts";
+import type { ProviderName } from "../agent/types.ts";
 
 const ModelRef = Type.String({ pattern: "^(anthropic|openai):.+$", maxLength: 200 });
 

@@ -17,6 +17,8 @@ export const usage = sqliteTable(
     cacheWriteTokens: integer("cache_write_tokens").notNull().default(0),
     costUsd: real("cost_usd").notNull(),
     conversationId: text("conversation_id"),
+    /** Where the work came from: web, api, telegram, discord, schedule, job, task; null for memory upkeep. */
+    origin: text("origin"),
   },
   (t) => [index("usage_day_idx").on(t.day, t.model)],
 );

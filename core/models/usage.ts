@@ -3,18 +3,11 @@ import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import { costOf } from "./prices.ts";
 import type { Price } from "../config/index.ts";
-import type { ProviderName, Usage } from "./types.ts";
+import type { UsageRecord, UsageSink } from "../agent/types.ts";
 import { usage as usageTable } from "./usage.sql.ts";
 
 export const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
-export interface UsageRecord {
-  role: string;
-  provider: ProviderName;
-  model: string;
-  usage: Usage;
-  conversationId?: string;
-}
 
 export class BudgetExceededError extends AppError {
   constructor(spent: number, budget: number) {
@@ -29,7 +22,7 @@ export class BudgetExceededError extends AppError {
  * Records every call's tokens and cost and keeps today's total in memory so the
  * budget check on the hot path is a comparison, not a query.
  */
-export class UsageLedger {
+export class UsageLedger implements UsageSink {
   private today = "";
   private spentToday = 0;
   private insert;
@@ -48,8 +41,8 @@ export class UsageLedger {
     private now: () => number = Date.now,
   ) {
     this.insert = db.$client.query(
-      `insert into usage (at, day, role, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, conversation_id)
-       values ($at, $day, $role, $provider, $model, $inputTokens, $outputTokens, $cacheReadTokens, $cacheWriteTokens, $costUsd, $conversationId)`,
+      `insert into usage (at, day, role, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, conversation_id, origin)
+       values ($at, $day, $role, $provider, $model, $inputTokens, $outputTokens, $cacheReadTokens, $cacheWriteTokens, $costUsd, $conversationId, $origin)`,
     );
   }
 
@@ -81,6 +74,7 @@ export class UsageLedger {
       cacheWriteTokens: r.usage.cacheWriteTokens,
       costUsd: cost,
       conversationId: r.conversationId ?? null,
+      origin: r.origin ?? null,
     });
     if (this.pending.length >= MAX_BATCH) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);

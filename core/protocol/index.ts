@@ -9,4 +9,4 @@ export * from "./codec.ts";
 export * from "./errors.ts";
 export * from "./trace.ts";
 export * from "./command.ts";
-export type * from "./bus.ts";
+export * from "./queues.ts";

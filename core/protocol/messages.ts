@@ -135,3 +135,20 @@ export const HeartbeatV1 = Type.Object(
   { additionalProperties: false },
 );
 export type Heartbeat = Static<typeof HeartbeatV1>;
+
+/** `bakerst.jobs.lookup` request, v1. */
+export const JobLookupV1 = Type.Object({ v: Type.Literal(1), jobId: JobId }, { additionalProperties: false });
+export type JobLookup = Static<typeof JobLookupV1>;
+
+/** `bakerst.jobs.lookup` reply, v1: what the core's job store holds; `status` absent for an unknown job. */
+export const JobLookupReplyV1 = Type.Object(
+  {
+    v: Type.Literal(1),
+    jobId: JobId,
+    status: Type.Optional(Type.Union(["queued", ...WORKER_STATUSES].map((s) => Type.Literal(s)))),
+    /** The highest delivery attempt a worker has reported. */
+    attempts: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type JobLookupReply = Static<typeof JobLookupReplyV1>;

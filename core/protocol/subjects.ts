@@ -35,6 +35,9 @@ export const subjects = {
   jobStatus: (jobId: string) => `bakerst.jobs.status.${token("job id", jobId)}`,
   /** Matches every job's status subject. */
   jobStatusAll: () => "bakerst.jobs.status.*",
+  /** Request/reply: a worker asks the core what it knows of a job (is a redelivered one already final?). */
+  jobLookup: () => "bakerst.jobs.lookup",
+  companionTask: (id: string) => `bakerst.companions.${token("companion id", id)}.task`,
   heartbeat: (role: HeartbeatRole, id: string) => `bakerst.heartbeat.${token("role", role)}.${token("heartbeat id", id)}`,
   heartbeatAll: () => "bakerst.heartbeat.>",
 } as const;

@@ -28,3 +28,9 @@ export function createLogger(level: Level = "info", base: Record<string, unknown
 }
 
 export const silentLogger: Logger = createLogger("silent");
+
+/** A Logger as the plain function the agent loop, the bus and the worker take. */
+export const logFn =
+  (log: Logger) =>
+  (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void =>
+    log[level](msg, fields);

@@ -5,5 +5,5 @@
 export { Worker, type WorkerLog, type WorkerOptions } from "./worker.ts";
 export { buildPolicies, kubernetesEnv, type PolicySettings } from "./policy.ts";
 export { Redactor } from "./executors/redact.ts";
-export type { AgentModel, AgentModelReply, AgentMessage } from "./executors/agent.ts";
+export type { WorkerModel } from "./executors/agent.ts";
 export type { ExecutorConfig } from "./executors/index.ts";

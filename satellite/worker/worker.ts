@@ -1,3 +1,4 @@
+import type { Bus, Consumer, Delivery, WorkQueue } from "../../core/bus/types.ts";
 import {
   decode,
   encode,
@@ -5,14 +6,15 @@ import {
   isFinal,
   JobDispatchV1,
   JobError,
+  JobLookupReplyV1,
+  JobLookupV1,
   JobStatusV1,
+  QUEUES,
   subjects,
   traceHeaders,
   traceIdOf,
-  type Bus,
-  type Consumer,
-  type Delivery,
   type JobDispatch,
+  type JobLookupReply,
   type JobStatusMessage,
 } from "../../core/protocol/index.ts";
 import { execute, type ExecutorConfig } from "./executors/index.ts";
@@ -21,6 +23,8 @@ export type WorkerLog = (level: "debug" | "info" | "warn" | "error", msg: string
 
 export interface WorkerOptions {
   bus: Bus;
+  /** How long a job may go unacked before it is redelivered; working() pushes it out while a job runs. */
+  ackWaitMs: number;
   id: string;
   concurrency: number;
   executors: ExecutorConfig;
@@ -33,8 +37,10 @@ export interface WorkerOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Completed ids remembered to drop redeliveries without asking the bus. */
 const RECENT_LIMIT = 10_000;
-/** JetStream drops a re-published job id within 2 minutes; older jobs are checked against their last status. */
+/** JetStream drops a re-published job id within 2 minutes; older jobs are checked with the core. */
 const OUTBOX_SUSPECT_MS = 60_000;
+/** How long a worker waits for the core to answer a lookup before it runs the job anyway. */
+const LOOKUP_TIMEOUT_MS = 2_000;
 
 /**
  * Pulls jobs from the bus and runs them. The guarantees live here, shared by
@@ -45,6 +51,8 @@ const OUTBOX_SUSPECT_MS = 60_000;
  */
 export class Worker {
   private consumer?: Consumer;
+  private jobs: WorkQueue;
+  private statuses: WorkQueue;
   private beat?: ReturnType<typeof setInterval>;
   private running = new Map<string, AbortController>();
   private recent = new Set<string>();
@@ -55,6 +63,8 @@ export class Worker {
   constructor(private opts: WorkerOptions) {
     this.log = opts.log ?? (() => {});
     this.heartbeatMs = opts.heartbeatMs ?? 30_000;
+    this.jobs = opts.bus.queue(QUEUES.jobs, { ackWaitMs: opts.ackWaitMs });
+    this.statuses = opts.bus.queue(QUEUES.jobStatus, { ackWaitMs: opts.ackWaitMs });
   }
 
   get active(): number {
@@ -62,7 +72,7 @@ export class Worker {
   }
 
   start(): void {
-    this.consumer = this.opts.bus.consumeJobs((d) => this.handle(d), { concurrency: this.opts.concurrency });
+    this.consumer = this.jobs.consume((d) => this.handle(d), { concurrency: this.opts.concurrency });
     void this.heartbeat();
     this.beat = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     this.log("info", "worker started", { id: this.opts.id, concurrency: this.opts.concurrency, bus: this.opts.bus.kind });
@@ -90,7 +100,7 @@ export class Worker {
       capacity: this.opts.concurrency,
       ...(this.opts.host ? { host: this.opts.host.slice(0, 256) } : {}),
     };
-    await this.opts.bus.publishHeartbeat(subjects.heartbeat("worker", this.opts.id), encode(HeartbeatV1, hb)).catch(() => {});
+    await this.opts.bus.publish(subjects.heartbeat("worker", this.opts.id), encode(HeartbeatV1, hb)).catch(() => {});
   }
 
   /** Publishes a status, retrying through bus outages; gives up only when the worker is stopping. */
@@ -98,7 +108,7 @@ export class Worker {
     const data = encode(JobStatusV1, status);
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.opts.bus.publishStatus(status.jobId, data, traceHeaders(traceId));
+        await this.statuses.publish(data, { subject: subjects.jobStatus(status.jobId), headers: traceHeaders(traceId) });
         return true;
       } catch (err) {
         if (this.stopping && attempt > 3) return false;
@@ -109,29 +119,28 @@ export class Worker {
     }
   }
 
-  private async alreadyFinal(jobId: string): Promise<boolean> {
-    if (this.recent.has(jobId)) return true;
+  /** What the core knows of a job; undefined when it cannot say (down, slow), and then the job runs: running twice beats never running. */
+  private async lookup(jobId: string): Promise<JobLookupReply | undefined> {
     try {
-      const last = await this.opts.bus.lastStatus(jobId);
-      if (!last) return false;
-      const s = decode(JobStatusV1, last);
-      return s.ok && isFinal(s.value.status);
+      const data = await this.opts.bus.request(subjects.jobLookup(), encode(JobLookupV1, { v: 1, jobId }), { timeoutMs: LOOKUP_TIMEOUT_MS });
+      const r = decode(JobLookupReplyV1, data);
+      return r.ok && r.value.jobId === jobId ? r.value : undefined;
     } catch (err) {
-      // Unknown is treated as "not run yet": running twice beats never running.
-      this.log("warn", "could not read the job's last status", { jobId, error: (err as Error).message });
-      return false;
+      this.log("warn", "could not ask the core about the job", { jobId, error: (err as Error).message });
+      return undefined;
     }
   }
 
-  /** True when the job's last status comes from a later delivery, or is already final. */
+  private async alreadyFinal(jobId: string): Promise<boolean> {
+    if (this.recent.has(jobId)) return true;
+    const known = await this.lookup(jobId);
+    return !!known?.status && isFinal(known.status);
+  }
+
+  /** True when the job went on to a later delivery, or is already final. */
   private async leaseLost(jobId: string, attempt: number): Promise<boolean> {
-    try {
-      const last = await this.opts.bus.lastStatus(jobId);
-      const s = last ? decode(JobStatusV1, last) : undefined;
-      return !!s?.ok && (s.value.attempt > attempt || isFinal(s.value.status));
-    } catch {
-      return false;
-    }
+    const known = await this.lookup(jobId);
+    return !!known && (known.attempts > attempt || (!!known.status && isFinal(known.status)));
   }
 
   private remember(jobId: string) {
@@ -166,14 +175,14 @@ export class Worker {
     const ctl = new AbortController();
     this.running.set(job.id, ctl);
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
-    const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.bus.ackWaitMs / 3)));
+    const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
     try {
       // Both go out on one connection, so the stream keeps their order; no need to wait in between.
       await Promise.all([
         this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
         this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
       ]);
-      if (Date.now() - deliveredAt > this.opts.bus.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
+      if (Date.now() - deliveredAt > this.opts.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
         // The statuses took longer than the ack wait (bus outage): the job went to another worker.
         this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id, traceId });
         return;

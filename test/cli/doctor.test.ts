@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { startNats, type NatsServer } from "../helpers/nats.ts";
 import { testConfig } from "../helpers/app.ts";
@@ -29,8 +30,7 @@ const services = { ANTHROPIC_API_KEY: "sk-test", VOYAGE_API_KEY: "vk-test" };
 describe("bakerst doctor", () => {
   test("checks NATS, the embedder and Qdrant when they are configured", async () => {
     const checks = await runDoctor(
-      testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: nats.url, VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: qdrant.url }),
-    );
+      testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: nats.url, VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: qdrant.url }), AREAS);
     const out = formatChecks(checks);
     expect(out).toContain(`✓ nats: ${nats.url} reachable`);
     expect(out).toContain("JetStream on");
@@ -43,8 +43,7 @@ describe("bakerst doctor", () => {
     voyage.down = true;
     try {
       const checks = await runDoctor(
-        testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: "nats://127.0.0.1:9", VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: "http://127.0.0.1:9" }),
-      );
+        testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: "nats://127.0.0.1:9", VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: "http://127.0.0.1:9" }), AREAS);
       const out = formatChecks(checks);
       expect(out).toContain("✗ nats: nats://127.0.0.1:9");
       expect(out).toContain("fix: start nats-server with JetStream");
@@ -58,7 +57,7 @@ describe("bakerst doctor", () => {
   }, 60_000);
 
   test("services that are not configured are not checked", async () => {
-    const names = (await runDoctor(testConfig({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url }))).map((c) => c.name);
+    const names = (await runDoctor(testConfig({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url }), AREAS)).map((c) => c.name);
     expect(names).not.toContain("nats");
     expect(names).not.toContain("embeddings");
     expect(names).not.toContain("qdrant");

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AREAS } from "../../core/areas.ts";
 import { loadConfig } from "../../core/config/index.ts";
 import { assemble, startServer, type AssembleOptions } from "../../core/server.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
@@ -13,6 +14,7 @@ export function tempDir(prefix = "bakerst-test-"): string {
 
 export function testConfig(env: Record<string, string | undefined> = {}, dataDir = tempDir()) {
   return loadConfig({
+    schemas: AREAS.map((a) => ({ name: a.name, ...a.config })),
     env: { BAKERST_DATA_DIR: dataDir, AUTH_TOKEN: TOKEN, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: process.env.TEST_LOG ?? "silent", MODEL_MAX_RETRIES: "2", ...env },
   });
 }

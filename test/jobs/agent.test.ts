@@ -76,9 +76,9 @@ describe("dispatch_job in chat", () => {
     expect(result.summary).toContain("UTC");
     expect(events.at(-1)!.event).toBe("done");
     // get_job and list_jobs see it too.
-    const listed = await h.s.tools.execute("list_jobs", { limit: 1 }, { conversationId: "c", turnId: "t", signal: new AbortController().signal, emit: () => {} });
+    const listed = await h.s.tools.execute("list_jobs", { limit: 1 }, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
     expect(listed.content).toContain(jobs[0].id);
-    const got = await h.s.tools.execute("get_job", { id: jobs[0].id }, { conversationId: "c", turnId: "t", signal: new AbortController().signal, emit: () => {} });
+    const got = await h.s.tools.execute("get_job", { id: jobs[0].id }, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
     expect(got.ok).toBe(true);
     expect(got.content).toContain('"status": "completed"');
   });

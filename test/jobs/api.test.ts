@@ -179,7 +179,7 @@ describe("dispatch_job waiting", () => {
     const app = await makeApp({ EDGE_WORKER: "false", JOB_WAIT_TIMEOUT_MS: "300" });
     try {
       const seen: string[] = [];
-      const ctx = { conversationId: "c1", turnId: "t1", signal: new AbortController().signal, emit: (e: { status: string }) => seen.push(e.status) };
+      const ctx = { conversationId: "c1", turnId: "t1", origin: "web" as const, signal: new AbortController().signal, emit: (e: { status: string }) => seen.push(e.status) };
       const started = Date.now();
       const out = await app.s.tools.execute("dispatch_job", { type: "command", command: "date" }, ctx);
       // Timers may fire a millisecond early against Date.now; the point is that it waited, not returned at once.

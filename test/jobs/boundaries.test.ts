@@ -7,46 +7,49 @@ const root = resolve(import.meta.dir, "..", "..");
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
+    return statSync(p).isDirectory() ? files(p) : /\.tsx?$/.test(p) ? [p] : [];
   });
 }
 
-/** Relative imports of a file, resolved to repo paths. */
+/** Relative imports of a file (type-only ones too), resolved to repo paths. */
 function imports(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
-    const spec = m[1] ?? m[2]!;
+  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|declare module\s+["']([^"']+)["']/g)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
     if (spec.startsWith(".")) out.push(relative(root, resolve(dirname(file), spec)));
   }
-  return out;
+  const self = relative(root, file);
+  return out.filter((i) => i !== self);
 }
+
+const offenders = (dir: string, allowed: (imported: string) => boolean) =>
+  files(join(root, dir)).flatMap((f) =>
+    imports(f)
+      .filter((i) => !allowed(i))
+      .map((i) => `${relative(root, f)} -> ${i}`),
+  );
 
 describe("Module boundaries", () => {
   test("core/protocol imports nothing from the rest of core or from satellite", () => {
-    const bad = files(join(root, "core/protocol")).flatMap((f) =>
-      imports(f)
-        .filter((i) => !i.startsWith("core/protocol/"))
-        .map((i) => `${relative(root, f)} -> ${i}`),
-    );
-    expect(bad).toEqual([]);
+    expect(offenders("core/protocol", (i) => i.startsWith("core/protocol/"))).toEqual([]);
   });
 
-  test("the protocol's schema entry point does not pull in the NATS client or child processes", () => {
+  test("the bus imports only the protocol; the agent loop only the protocol", () => {
+    expect(offenders("core/bus", (i) => i.startsWith("core/bus/") || i.startsWith("core/protocol/"))).toEqual([]);
+    expect(offenders("core/agent", (i) => i.startsWith("core/agent/") || i.startsWith("core/protocol/"))).toEqual([]);
+  });
+
+  test("the protocol's schemas do not pull in the NATS client or child processes", () => {
     const text = files(join(root, "core/protocol"))
-      .filter((f) => !f.endsWith("nats.ts"))
       .map((f) => readFileSync(f, "utf8"))
       .join("\n");
     expect(text).not.toMatch(/@nats-io|child_process/);
   });
 
-  test("satellite/ imports from core only core/protocol", () => {
-    const bad = files(join(root, "satellite")).flatMap((f) =>
-      imports(f)
-        .filter((i) => !i.startsWith("satellite/") && !i.startsWith("core/protocol/"))
-        .map((i) => `${relative(root, f)} -> ${i}`),
-    );
-    expect(bad).toEqual([]);
+  test("satellite/ imports from core exactly the protocol, the bus and the agent loop", () => {
+    const shared = ["core/protocol/", "core/bus/", "core/agent/"];
+    expect(offenders("satellite", (i) => i.startsWith("satellite/") || shared.some((p) => i.startsWith(p)))).toEqual([]);
   });
 
   test("core imports from satellite/ only the worker entry point, in core/jobs/edge.ts", () => {
@@ -56,5 +59,26 @@ describe("Module boundaries", () => {
         .map((i) => `${relative(root, f)} -> ${i}`),
     );
     expect(uses).toEqual(["core/jobs/edge.ts -> satellite/worker/index.ts"]);
+  });
+
+  test("no two files of core/ or satellite/ import each other, directly or in a circle", () => {
+    const graph = new Map<string, string[]>();
+    for (const f of [...files(join(root, "core")), ...files(join(root, "satellite"))]) graph.set(relative(root, f), imports(f));
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const stack: string[] = [];
+    const visit = (n: string) => {
+      state.set(n, "open");
+      stack.push(n);
+      for (const m of graph.get(n) ?? []) {
+        if (state.get(m) === "open") cycles.push([...stack.slice(stack.indexOf(m)), m].join(" -> "));
+        else if (!state.has(m)) visit(m);
+      }
+      stack.pop();
+      state.set(n, "done");
+    };
+    for (const n of graph.keys()) if (!state.has(n)) visit(n);
+    expect(graph.size).toBeGreaterThan(100);
+    expect(cycles).toEqual([]);
   });
 });

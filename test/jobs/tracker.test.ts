@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { encode, JobStatusV1, type JobStatusMessage } from "../../core/protocol/index.ts";
-import { LocalBus } from "../../core/jobs/bus/local.ts";
+import { encode, JobStatusV1, QUEUES, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
+import { LocalBus } from "../../core/bus/local.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 
@@ -10,7 +10,7 @@ let bus: LocalBus;
 beforeAll(async () => {
   h = await makeApp({ EDGE_WORKER: "false" });
   // A second LocalBus on the app's SQLite file puts statuses on the queue its tracker reads.
-  bus = new LocalBus(h.s.store.sqlite, 30_000);
+  bus = new LocalBus(h.s.store.sqlite);
 });
 afterAll(async () => {
   await bus.close();
@@ -26,7 +26,8 @@ const status = (jobId: string, s: JobStatusMessage["status"], extra: Partial<Job
   at: Date.now(),
   ...extra,
 });
-const send = (m: JobStatusMessage) => bus.publishStatus(m.jobId, encode(JobStatusV1, m));
+const sendRaw = (jobId: string, data: Uint8Array) => bus.queue(QUEUES.jobStatus, { ackWaitMs: 30_000 }).publish(data, { subject: subjects.jobStatus(jobId) });
+const send = (m: JobStatusMessage) => sendRaw(m.jobId, encode(JobStatusV1, m));
 const newJob = async () => (await (await h.request("/api/jobs", { method: "POST", json: { type: "command", command: "date" } })).json()).id as string;
 const get = async (id: string) => (await h.request(`/api/jobs/${id}`)).json();
 
@@ -66,8 +67,8 @@ describe("Jobs status tracker", () => {
 
   test("garbage and unknown-job statuses are skipped and the tracker keeps going", async () => {
     const id = await newJob();
-    await bus.publishStatus(id, new TextEncoder().encode("not json {"));
-    await bus.publishStatus(id, new TextEncoder().encode(JSON.stringify({ v: 2, jobId: id })));
+    await sendRaw(id, new TextEncoder().encode("not json {"));
+    await sendRaw(id, new TextEncoder().encode(JSON.stringify({ v: 2, jobId: id })));
     await send(status("no-such-job", "completed"));
     await send(status(id, "completed", { result: 1 }));
     const job = await waitFor("completed after garbage", async () => {

@@ -115,7 +115,7 @@ describe("Memory API with Voyage embeddings", () => {
   });
 
   test("the brain has memory_store, memory_search and memory_delete", async () => {
-    const ctx = { conversationId: "c", turnId: "t", signal: new AbortController().signal, emit: () => {} };
+    const ctx = { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} };
     const stored = await h.s.tools.execute("memory_store", { text: "The owner's cat is called Pixel", category: "personal" }, ctx);
     expect(stored.ok).toBe(true);
     const id = JSON.parse(stored.content).id;

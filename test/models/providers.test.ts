@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { AnthropicProvider } from "../../core/models/anthropic.ts";
-import { OpenAIProvider } from "../../core/models/openai.ts";
-import type { ChatMessage, ModelEvent, ModelProvider } from "../../core/models/types.ts";
+import { AnthropicProvider } from "../../core/agent/providers/anthropic.ts";
+import { OpenAIProvider } from "../../core/agent/providers/openai.ts";
+import type { ChatMessage, ModelEvent, ModelProvider } from "../../core/agent/types.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
 

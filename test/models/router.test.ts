@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { openStore, type Store } from "../../core/db/client.ts";
-import { AnthropicProvider } from "../../core/models/anthropic.ts";
-import { OpenAIProvider } from "../../core/models/openai.ts";
-import { ModelRouter, type RoutedEvent } from "../../core/models/router.ts";
+import { AnthropicProvider } from "../../core/agent/providers/anthropic.ts";
+import { OpenAIProvider } from "../../core/agent/providers/openai.ts";
+import { ModelRouter, type RoutedEvent } from "../../core/agent/router.ts";
 import { UsageLedger } from "../../core/models/usage.ts";
 import { DEFAULT_PRICES } from "../../core/models/prices.ts";
-import { silentLogger } from "../../core/telemetry/log.ts";
-import type { Role } from "../../core/config/index.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
 import { tempDir } from "../helpers/app.ts";
@@ -41,9 +39,8 @@ function router(chain: string[], opts: { budget?: number; threshold?: number } =
       anthropic: new AnthropicProvider({ apiKey: "sk-test", baseURL: claude.url, timeoutMs: 10_000 }),
       openai: new OpenAIProvider({ baseURL: local.url, timeoutMs: 10_000 }),
     },
-    chain: (_role: Role) => chain,
-    ledger,
-    log: silentLogger,
+    chain: () => chain,
+    usage: ledger,
     retry: { maxRetries: 2 },
     breaker: { threshold: opts.threshold ?? 5, cooldownMs: 60_000 },
     sleep: async (ms) => {

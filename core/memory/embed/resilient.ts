@@ -1,4 +1,4 @@
-import { CircuitBreaker } from "../../models/breaker.ts";
+import { CircuitBreaker } from "../../agent/breaker.ts";
 import type { Logger } from "../../telemetry/log.ts";
 import { EmbedError, type Embedder, type InputKind } from "../types.ts";
 

@@ -1,6 +1,7 @@
-import { Value } from "@sinclair/typebox/value";
-import { CommandJob, HttpJob, JobError, type JobDispatch } from "../../../core/protocol/index.ts";
-import { runAgent, type AgentModel, type AgentTool } from "./agent.ts";
+import { Type } from "@sinclair/typebox";
+import { defineTool, ToolRegistry } from "../../../core/agent/tools.ts";
+import { HTTP_METHODS, JobError, MAX_ARG_CHARS, MAX_ARGS, MAX_HTTP_BODY_CHARS, type JobDispatch, type JobUsage } from "../../../core/protocol/index.ts";
+import { runAgent, type WorkerModel } from "./agent.ts";
 import { runCommand, type CommandPolicy } from "./command.ts";
 import { runHttp, type HttpPolicy } from "./http.ts";
 import type { Redactor } from "./redact.ts";
@@ -10,46 +11,51 @@ export interface ExecutorConfig {
   http: HttpPolicy;
   redactor: Redactor;
   /** Undefined when this worker has no model: agent jobs then fail with a clear error. */
-  model?: AgentModel;
+  model?: WorkerModel;
 }
 
 export interface JobOutcome {
   result: unknown;
-  usage?: import("../../../core/protocol/index.ts").JobUsage;
+  usage?: JobUsage;
 }
 
 /** The agent's own tools reuse the command and http executors with the same policies. */
-function agentTools(cfg: ExecutorConfig): AgentTool[] {
-  const errorsOf = (schema: Parameters<typeof Value.Errors>[0], input: unknown) =>
-    [...Value.Errors(schema, input)].slice(0, 3).map((e) => `${e.path || "(input)"}: ${e.message}`).join("; ");
-  return [
-    {
+export function agentTools(cfg: ExecutorConfig): ToolRegistry {
+  const tools = new ToolRegistry();
+  tools.register(
+    defineTool({
       name: "run_command",
       description: `Run an allowlisted read-only program without a shell. Allowed: ${[...cfg.command.allow.keys()].join(", ")}.`,
-      inputSchema: { type: "object", properties: { argv: { type: "array", items: { type: "string" }, minItems: 1 } }, required: ["argv"] },
-      async run(input, signal) {
-        const job = { type: "command", ...(input as object) };
-        if (!Value.Check(CommandJob, job)) throw new Error(`invalid input: ${errorsOf(CommandJob, job)}`);
-        const r = await runCommand(job, cfg.command, cfg.redactor, signal);
+      input: Type.Object(
+        { argv: Type.Array(Type.String({ minLength: 1, maxLength: MAX_ARG_CHARS }), { minItems: 1, maxItems: MAX_ARGS, description: "program and arguments" }) },
+        { additionalProperties: false },
+      ),
+      async run(input, { signal }) {
+        const r = await runCommand({ type: "command", argv: input.argv }, cfg.command, cfg.redactor, signal);
         return r.stdout + (r.stderr ? `\n[stderr]\n${r.stderr}` : "");
       },
-    },
-    {
+    }),
+  );
+  tools.register(
+    defineTool({
       name: "http_request",
       description: "Make one HTTP request (cloud metadata addresses are refused).",
-      inputSchema: {
-        type: "object",
-        properties: { url: { type: "string" }, method: { type: "string" }, headers: { type: "object" }, body: { type: "string" } },
-        required: ["url"],
-      },
-      async run(input, signal) {
-        const job = { type: "http", ...(input as object) };
-        if (!Value.Check(HttpJob, job)) throw new Error(`invalid input: ${errorsOf(HttpJob, job)}`);
-        const r = await runHttp(job, cfg.http, cfg.redactor, signal);
+      input: Type.Object(
+        {
+          url: Type.String({ minLength: 1, maxLength: 8192 }),
+          method: Type.Optional(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m)))),
+          headers: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.String({ maxLength: 8192 }), { maxProperties: 64 })),
+          body: Type.Optional(Type.String({ maxLength: MAX_HTTP_BODY_CHARS })),
+        },
+        { additionalProperties: false },
+      ),
+      async run(input, { signal }) {
+        const r = await runHttp({ type: "http", ...input }, cfg.http, cfg.redactor, signal);
         return `HTTP ${r.status}\n${r.body}`;
       },
-    },
-  ];
+    }),
+  );
+  return tools;
 }
 
 /** Runs one dispatched job; throws a JobError for every way it can fail. */

@@ -1,9 +1,6 @@
-import type { Role } from "../config/index.ts";
-import { AppError } from "../errors.ts";
-import type { Logger } from "../telemetry/log.ts";
+import { AppError } from "../protocol/errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
-import { ModelCallError, type ModelEvent, type ModelProvider, type ModelRequest, type ProviderName } from "./types.ts";
-import type { UsageLedger } from "./usage.ts";
+import { ModelCallError, type AgentLog, type ModelEvent, type ModelProvider, type ModelRequest, type ProviderName, type Usage, type UsageSink } from "./types.ts";
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -16,22 +13,22 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 30_000 };
 
 export interface CallOptions {
-  role: Role;
+  /** Which chain answers: agent, observer, reflector, worker. */
+  role: string;
   signal?: AbortSignal;
   /** Background work (observer, reflector, jobs, schedules) is refused past the budget. */
   background?: boolean;
   conversationId?: string;
+  /** Where the work came from (web, api, telegram, schedule, job...), recorded with its usage. */
+  origin?: string;
 }
 
 /** Where the routed stream says which model answered. */
 export type RoutedEvent = ModelEvent | { type: "model"; ref: string; attempt: number };
 
 export class NoModelError extends AppError {
-  constructor(role: Role) {
-    super(
-      "no_model",
-      `no model is configured for the ${role} role: set ANTHROPIC_API_KEY (or ANTHROPIC_OAUTH_TOKEN), or OPENAI_BASE_URL with MODEL_AGENT=openai:<model>, then restart`,
-    );
+  constructor(role: string, hint = `set ANTHROPIC_API_KEY (or ANTHROPIC_OAUTH_TOKEN), or OPENAI_BASE_URL with MODEL_${role.toUpperCase()}=openai:<model>, then restart`) {
+    super("no_model", `no model is configured for the ${role} role: ${hint}`);
   }
 }
 
@@ -69,9 +66,10 @@ const abortable = (ms: number, signal?: AbortSignal) =>
 
 export interface RouterDeps {
   providers: Partial<Record<ProviderName, ModelProvider>>;
-  chain: (role: Role) => string[];
-  ledger: UsageLedger;
-  log: Logger;
+  /** The role's models, primary first, as `provider:model`. */
+  chain: (role: string) => string[];
+  usage: UsageSink;
+  log?: AgentLog;
   retry?: Partial<RetryPolicy>;
   breaker?: { threshold: number; cooldownMs: number };
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -107,7 +105,7 @@ export class ModelRouter {
     return this.deps.providers[name];
   }
 
-  hasModel(role: Role): boolean {
+  hasModel(role: string): boolean {
     return this.deps.chain(role).length > 0;
   }
 
@@ -121,7 +119,7 @@ export class ModelRouter {
   async *stream(req: Omit<ModelRequest, "model">, opts: CallOptions): AsyncGenerator<RoutedEvent> {
     const chain = this.deps.chain(opts.role);
     if (!chain.length) throw new NoModelError(opts.role);
-    if (opts.background) this.deps.ledger.assertWithinBudget();
+    if (opts.background) this.deps.usage.assertWithinBudget();
     const failures: { ref: string; error: string }[] = [];
 
     for (const ref of chain) {
@@ -146,7 +144,7 @@ export class ModelRouter {
             }
             if (ev.type === "done") {
               breaker.success();
-              const costUsd = this.deps.ledger.record({ role: opts.role, provider: pname, model, usage: ev.usage, conversationId: opts.conversationId });
+              const costUsd = this.record(opts, pname, model, ev.usage);
               yield { ...ev, costUsd };
               continue;
             }
@@ -159,9 +157,9 @@ export class ModelRouter {
           if (err.kind !== "bad_request" && err.kind !== "other") breaker.failure();
           const spent = err.partialUsage;
           if (spent && spent.inputTokens + spent.outputTokens > 0) {
-            this.deps.ledger.record({ role: opts.role, provider: pname, model, usage: spent, conversationId: opts.conversationId });
+            this.record(opts, pname, model, spent);
           }
-          this.deps.log.warn("model call failed", { ref, attempt, kind: err.kind, status: err.status, started, error: err.message });
+          this.deps.log?.("warn", "model call failed", { ref, attempt, kind: err.kind, status: err.status, started, error: err.message });
           if (started) throw new StreamInterruptedError(ref, err);
           const wait = this.backoff(attempt, err);
           const canRetry =
@@ -175,6 +173,17 @@ export class ModelRouter {
       }
     }
     throw new ModelUnavailableError(failures);
+  }
+
+  private record(opts: CallOptions, provider: ProviderName, model: string, usage: Usage): number {
+    return this.deps.usage.record({
+      role: opts.role,
+      provider,
+      model,
+      usage,
+      ...(opts.conversationId ? { conversationId: opts.conversationId } : {}),
+      ...(opts.origin ? { origin: opts.origin } : {}),
+    });
   }
 
   /** Collects a whole answer; for callers that do not stream (observer, jobs). */

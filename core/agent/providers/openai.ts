@@ -1,7 +1,7 @@
 import type OpenAI from "openai";
 import { parseToolJson } from "./anthropic.ts";
-import { normalizeError } from "./errors.ts";
-import { emptyUsage, type ChatMessage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "./types.ts";
+import { normalizeError } from "../errors.ts";
+import { emptyUsage, type ChatMessage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "../types.ts";
 
 export interface OpenAIOptions {
   baseURL: string;

@@ -1,9 +1,9 @@
-import { rmSync } from "node:fs";
 import { afterAll } from "bun:test";
-import { LocalBus } from "../../core/jobs/bus/local.ts";
+import { rmSync } from "node:fs";
+import { LocalBus } from "../../core/bus/local.ts";
 import { openStore, type Store } from "../../core/db/client.ts";
 import { tempDir } from "../helpers/app.ts";
-import { busContract } from "./bus-contract.ts";
+import { busContract } from "./contract.ts";
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -15,10 +15,10 @@ afterAll(() => {
 busContract("in-process (SQLite)", () => {
   const dir = tempDir();
   dirs.push(dir);
-  const openBus = (ackWaitMs: number) => {
+  const openBus = () => {
     const store = openStore(dir);
     stores.push(store);
-    return Promise.resolve(new LocalBus(store.sqlite, ackWaitMs));
+    return Promise.resolve(new LocalBus(store.sqlite));
   };
   return { open: openBus, reopen: openBus };
 });

@@ -79,3 +79,26 @@ export class ModelCallError extends Error {
   /** What the call had used before it failed, when the provider reported it. */
   partialUsage?: Usage;
 }
+
+/** One model call's tokens, as the router hands them to whoever keeps the books. */
+export interface UsageRecord {
+  role: string;
+  provider: ProviderName;
+  model: string;
+  usage: Usage;
+  conversationId?: string;
+  origin?: string;
+}
+
+/**
+ * Where usage goes: the core's ledger (SQLite, daily budget), or on a remote
+ * satellite an accumulator whose total travels back in the job's final status.
+ */
+export interface UsageSink {
+  /** Records one call; returns its cost in USD (0 when unknown). */
+  record(r: UsageRecord): number;
+  /** Throws when background work may not spend more today. */
+  assertWithinBudget(): void;
+}
+
+export type AgentLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;

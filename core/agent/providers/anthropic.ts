@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
-import { normalizeError } from "./errors.ts";
-import { emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "./types.ts";
+import { normalizeError } from "../errors.ts";
+import { emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "../types.ts";
 
 export interface AnthropicOptions {
   apiKey?: string;
