@@ -118,12 +118,16 @@ export class Brain {
     turn.bind(conversationId);
     this.active.set(conversationId, turn);
     this.byTurn.set(turn.id, turn);
-    void this.run(turn, input.message, history).finally(() => {
-      this.active.delete(conversationId);
-      this.retire(turn.id);
-      this.next(conversationId);
-    });
+    void this.run(turn, input.message, history).finally(() => this.release(turn));
     return turn;
+  }
+
+  /** The conversation is free again (before anyone awaiting the turn hears it ended); the next queued message starts. */
+  private release(turn: Turn): void {
+    if (this.active.get(turn.conversationId) !== turn) return;
+    this.active.delete(turn.conversationId);
+    this.retire(turn.id);
+    this.next(turn.conversationId);
   }
 
   /** Starts the next queued message of a conversation, if any. */
@@ -277,6 +281,7 @@ export class Brain {
     }
     result.usage = turnUsage(loopUsage);
     turn.push({ event: "done", data: { conversationId: turn.conversationId, messageId: result.messageId, usage: result.usage } });
+    this.release(turn);
     turn.finish(result);
     for (const fn of this.turnListeners) {
       try {

@@ -16,6 +16,8 @@ export const jobs = sqliteTable(
     workerId: text("worker_id"),
     attempts: integer("attempts").notNull().default(0),
     conversationId: text("conversation_id"),
+    /** Who dispatched it: web, api, or the origin of the turn whose tool did (telegram, schedule...). */
+    origin: text("origin"),
     traceId: text("trace_id"),
     timeoutMs: integer("timeout_ms").notNull(),
     /** Past this without a final status, the reaper fails the job. */

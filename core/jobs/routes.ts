@@ -40,7 +40,8 @@ export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSetti
       async ({ body, request, query, set }) => {
         const { spec, idempotencyKey } = parseJobRequest(body, request.headers.get("idempotency-key"));
         const traceId = (set.headers["x-trace-id"] as string | undefined) ?? undefined;
-        const { job, created } = await jobs.dispatch(spec, { ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
+        const origin = request.headers.has("authorization") ? "api" : "web";
+        const { job, created } = await jobs.dispatch(spec, { origin, ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
         set.status = created ? 202 : 200;
         const wait = Math.min(query.wait ?? 0, settings.JOB_WAIT_TIMEOUT_MS);
         if (wait > 0) return (await jobs.waitFor(job.id, wait)) ?? job;

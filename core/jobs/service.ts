@@ -29,6 +29,7 @@ export interface JobEvent {
 export interface DispatchOptions {
   idempotencyKey?: string;
   conversationId?: string;
+  origin?: string;
   traceId?: string;
 }
 

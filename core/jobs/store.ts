@@ -25,6 +25,8 @@ export interface JobView {
   attempts: number;
   timeoutMs: number;
   conversationId?: string;
+  /** Who dispatched it: web, api, or the origin of the turn whose tool did. */
+  origin?: string;
   /** The trace of the request that dispatched it, to find it in logs. */
   traceId?: string;
 }
@@ -43,6 +45,7 @@ export function view(r: Row): JobView {
     attempts: r.attempts,
     timeoutMs: r.timeoutMs,
     ...(r.conversationId ? { conversationId: r.conversationId } : {}),
+    ...(r.origin ? { origin: r.origin } : {}),
     ...(r.traceId ? { traceId: r.traceId } : {}),
   };
 }
@@ -56,12 +59,13 @@ export interface NewJob {
   deadlineAt: number;
   idempotencyKey?: string;
   conversationId?: string;
+  origin?: string;
   traceId?: string;
   now: number;
 }
 
 const COLUMNS =
-  "id, type, spec, status, result, error, idempotency_key, worker_id, attempts, conversation_id, trace_id, timeout_ms, deadline_at, published_at, created_at, updated_at";
+  "id, type, spec, status, result, error, idempotency_key, worker_id, attempts, conversation_id, origin, trace_id, timeout_ms, deadline_at, published_at, created_at, updated_at";
 
 interface RawRow {
   id: string;
@@ -74,6 +78,7 @@ interface RawRow {
   worker_id: string | null;
   attempts: number;
   conversation_id: string | null;
+  origin: string | null;
   trace_id: string | null;
   timeout_ms: number;
   deadline_at: number;
@@ -96,6 +101,7 @@ function fromRaw(r: RawRow): Row {
     workerId: r.worker_id,
     attempts: r.attempts,
     conversationId: r.conversation_id,
+    origin: r.origin,
     traceId: r.trace_id,
     timeoutMs: r.timeout_ms,
     deadlineAt: r.deadline_at,
@@ -127,6 +133,7 @@ export class JobStore {
       JSON.stringify(j.spec),
       j.idempotencyKey ?? null,
       j.conversationId ?? null,
+      j.origin ?? null,
       j.traceId ?? null,
       j.timeoutMs,
       j.deadlineAt,
@@ -146,6 +153,7 @@ export class JobStore {
         workerId: null,
         attempts: 0,
         conversationId: j.conversationId ?? null,
+        origin: j.origin ?? null,
         traceId: j.traceId ?? null,
         timeoutMs: j.timeoutMs,
         deadlineAt: j.deadlineAt,
@@ -284,8 +292,8 @@ export class JobStore {
 function prepare(db: Database) {
   return {
     insert: db.query(
-      `INSERT INTO jobs (id, type, spec, status, idempotency_key, conversation_id, trace_id, timeout_ms, deadline_at, created_at, updated_at, attempts)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(idempotency_key) DO NOTHING`,
+      `INSERT INTO jobs (id, type, spec, status, idempotency_key, conversation_id, origin, trace_id, timeout_ms, deadline_at, created_at, updated_at, attempts)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(idempotency_key) DO NOTHING`,
     ),
     byId: db.query(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`),
     byKey: db.query(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`),

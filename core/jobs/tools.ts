@@ -53,6 +53,7 @@ export function registerJobTools(tools: BrainTools, jobs: JobService, store: Job
         const { spec } = parseJobRequest(picked);
         const { job } = await jobs.dispatch(spec, {
           conversationId: ctx.conversationId,
+          origin: ctx.origin,
           ...(input.idempotencyKey ? { idempotencyKey: `${ctx.conversationId}:${input.idempotencyKey}` } : {}),
         });
         if (input.wait === false) {

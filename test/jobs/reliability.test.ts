@@ -247,6 +247,28 @@ describe("Jobs over NATS JetStream", () => {
     }
   }, 60_000);
 
+  test("a remote satellite retries a 429 through the shared router, not the SDK's own retries", async () => {
+    const model = startAnthropicStandIn();
+    const h = await makeApp(coreEnv());
+    try {
+      spawnWorker(nats.url, "agent-retry", { ...workerEnv, ANTHROPIC_API_KEY: "sk-satellite", ANTHROPIC_BASE_URL: model.url, MODEL_WORKER: "anthropic:claude-haiku-5-5" });
+      model.enqueue({ status: 429, headers: { "retry-after": "0" } }, { text: "after one retry", usage: { input: 10, output: 5 } });
+      const id = await dispatch(h, { type: "agent", prompt: "try twice" });
+      const done = await waitFor("agent completed", async () => {
+        const j = await job(h, id);
+        return j.status === "completed" || j.status === "failed" ? j : undefined;
+      }, 15_000);
+      expect(done.status).toBe("completed");
+      expect(done.result.text).toBe("after one retry");
+      expect(model.requests).toHaveLength(2);
+      // The SDK counts its own retries in this header; both calls are first tries to it.
+      expect(model.requests.map((r) => r.headers["x-stainless-retry-count"])).toEqual(["0", "0"]);
+    } finally {
+      await h.close();
+      await model.stop();
+    }
+  }, 60_000);
+
   test("an agent job on a remote satellite can use an OpenAI-compatible server, tools included", async () => {
     const local = startOpenAIStandIn();
     const h = await makeApp(coreEnv());

@@ -20,4 +20,5 @@ CREATE UNIQUE INDEX `notifications_once_idx` ON `notifications` (`once_key`);-->
 CREATE INDEX `notifications_created_idx` ON `notifications` (`created_at`);--> statement-breakpoint
 DROP TABLE `bus_last_status`;--> statement-breakpoint
 ALTER TABLE `bus_messages` ADD `subject` text DEFAULT '' NOT NULL;--> statement-breakpoint
+ALTER TABLE `jobs` ADD `origin` text;--> statement-breakpoint
 ALTER TABLE `usage` ADD `origin` text;
