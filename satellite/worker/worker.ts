@@ -177,23 +177,30 @@ export class Worker {
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
     const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
     try {
-      // Both go out on one connection, so the stream keeps their order; no need to wait in between.
-      await Promise.all([
+      // Both go out on one connection, so the stream keeps their order (and before the final status); the job starts meanwhile.
+      const announced = Promise.all([
         this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
         this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
       ]);
+      const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
+      const outcome = execute(job, this.opts.executors, signal).then(
+        (out) => ({ ok: true as const, out }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+      await announced;
       if (Date.now() - deliveredAt > this.opts.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
         // The statuses took longer than the ack wait (bus outage): the job went to another worker.
+        ctl.abort(new Error("lease lost"));
+        await outcome;
         this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id, traceId });
         return;
       }
+      const r = await outcome;
       let final: JobStatusMessage;
-      const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
-      try {
-        const out = await execute(job, this.opts.executors, signal);
-        final = { ...base, status: "completed", at: Date.now(), result: out.result, ...(out.usage ? { usage: out.usage } : {}) };
-      } catch (err) {
-        const e = err instanceof JobError ? err : new JobError("internal", (err as Error)?.message ?? String(err));
+      if (r.ok) {
+        final = { ...base, status: "completed", at: Date.now(), result: r.out.result, ...(r.out.usage ? { usage: r.out.usage } : {}) };
+      } else {
+        const e = r.err instanceof JobError ? r.err : new JobError("internal", (r.err as Error)?.message ?? String(r.err));
         if (ctl.signal.aborted && this.stopping) {
           // Cancelled by shutdown, not failed: leave it unacked for another worker.
           this.log("info", "job abandoned on shutdown; it will be redelivered", { jobId: job.id, traceId });
