@@ -5,6 +5,7 @@ import { helpText } from "./cli/help.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { AREAS } from "./areas.ts";
 import { ConfigError, loadConfig, type Config, type ConfigSchema } from "./config/index.ts";
+import { DatabaseGuardError } from "./db/guard.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 import { loadUiAssets } from "./web/source.ts";
@@ -73,8 +74,8 @@ let code: number;
 try {
   code = await main(process.argv.slice(2));
 } catch (e) {
-  // Areas validate their own settings when they start; those errors name their key too.
-  if (!(e instanceof ConfigError)) throw e;
+  // Settings name their key; a database that is not what the data dir had says what to restore.
+  if (!(e instanceof ConfigError || e instanceof DatabaseGuardError)) throw e;
   err(`bakerst: ${e.message}\n`);
   code = 2;
 }

@@ -82,6 +82,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     throw err;
   }
   const conversations = new ConversationStore(store.db);
+  // Answers that were still streaming when the last process died say so, with the text they had.
+  const interrupted = conversations.markInterrupted();
+  if (interrupted) log.warn("answers cut off by the last shutdown are marked interrupted", { count: interrupted });
   const models = createModels(config, store.db, log, opts.providers);
   const tools: BrainTools = new ToolRegistry();
   const personality = new Personality(config.dataDir);

@@ -9,7 +9,7 @@ import { ModelRouter } from "../core/agent/router.ts";
 import type { ModelProvider, ProviderName } from "../core/agent/types.ts";
 import type { WorkerModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
-import { Redactor } from "./worker/executors/redact.ts";
+import { Redactor } from "../core/agent/redact.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
 import { Worker, type WorkerLog } from "./worker/worker.ts";
 

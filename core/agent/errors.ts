@@ -1,4 +1,8 @@
+import { Redactor } from "./redact.ts";
 import { ModelCallError, type ProviderName } from "./types.ts";
+
+/** Longest provider error text kept: enough to say what went wrong, too short to carry a request echoed back. */
+export const MAX_PROVIDER_ERROR_CHARS = 300;
 
 /** Reads `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function retryAfterMs(headers: Headers | Record<string, string> | undefined, now = Date.now()): number | undefined {
@@ -21,12 +25,22 @@ interface SdkErrorLike {
   error?: { type?: string; error?: { type?: string; message?: string }; message?: string };
 }
 
-/** Maps an error from either SDK (they share a lineage) onto ModelCallError. */
-export function normalizeError(err: unknown, provider: ProviderName): ModelCallError {
+/**
+ * A provider's error text as it may be stored, logged and shown: secrets (the
+ * provider's own key, and anything shaped like a token) redacted, and cut
+ * short, since a provider may echo the whole request back.
+ */
+export function cleanProviderText(text: string, redactor: Redactor): string {
+  const flat = redactor.redact(text).replace(/\s+/g, " ").trim();
+  return flat.length > MAX_PROVIDER_ERROR_CHARS ? `${flat.slice(0, MAX_PROVIDER_ERROR_CHARS)}... [cut]` : flat;
+}
+
+/** Maps an error from either SDK (they share a lineage) onto ModelCallError, its text cleaned of secrets. */
+export function normalizeError(err: unknown, provider: ProviderName, redactor = new Redactor()): ModelCallError {
   if (err instanceof ModelCallError) return err;
   const e = (err ?? {}) as SdkErrorLike;
   const name = e.name ?? (err as object)?.constructor?.name ?? "Error";
-  const message = e.message || String(err);
+  const message = cleanProviderText(e.message || String(err), redactor);
   const mk = (kind: ModelCallError["kind"], retryable: boolean, status?: number, after?: number) =>
     new ModelCallError(`${provider}: ${message}`, provider, status, retryable, after, kind);
 

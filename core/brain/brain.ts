@@ -13,6 +13,8 @@ import type { BrainTools } from "./tools.ts";
 import { Turn, type TurnResult, type TurnUsage } from "./turn.ts";
 
 export const MAX_MESSAGE_CHARS = 100_000;
+/** How often the text of an answer that is still streaming is saved, so a crash loses at most this much. */
+const PARTIAL_SAVE_MS = 250;
 /** Messages a chat platform may queue behind a running turn in one conversation. */
 const MAX_QUEUED = 20;
 
@@ -108,7 +110,7 @@ export class Brain {
   }
 
   private begin(turn: Turn, input: StartTurn): Turn {
-    const { conversationId, history } = this.deps.store.openTurn({
+    const { conversationId, history, answerId } = this.deps.store.openTurn({
       conversationId: input.conversationId,
       title: titleFrom(input.message),
       channel: turn.origin,
@@ -118,7 +120,7 @@ export class Brain {
     turn.bind(conversationId);
     this.active.set(conversationId, turn);
     this.byTurn.set(turn.id, turn);
-    void this.run(turn, input.message, history).finally(() => this.release(turn));
+    void this.run(turn, input.message, history, answerId).finally(() => this.release(turn));
     return turn;
   }
 
@@ -204,7 +206,7 @@ export class Brain {
     await Promise.race([running(), Bun.sleep(2_000)]);
   }
 
-  private async run(turn: Turn, message: string, history: ChatMessage[]): Promise<void> {
+  private async run(turn: Turn, message: string, history: ChatMessage[], firstAnswerId: string): Promise<void> {
     const { store, router, tools, prompt, log } = this.deps;
     const signal = turn.abort.signal;
     const loopUsage = emptyLoopUsage();
@@ -224,6 +226,13 @@ export class Brain {
     /** The text of the round that is streaming now, kept if the turn fails mid-answer. */
     let roundText = "";
     let textSoFar = "";
+    /** The round's assistant message, partial in the database until the round ends; saved as the text streams. */
+    let answerId: string | undefined = firstAnswerId;
+    let saveTimer: ReturnType<typeof setTimeout> | undefined;
+    const save = () => {
+      saveTimer = undefined;
+      if (answerId && roundText) store.writePartial(answerId, [{ type: "text", text: roundText }]);
+    };
     let model: string | undefined;
     const { bills } = billing(turn.origin);
     try {
@@ -253,14 +262,23 @@ export class Brain {
             roundText += delta;
             textSoFar += delta;
             turn.push({ event: "text", data: { delta } });
+            saveTimer ??= setTimeout(save, PARTIAL_SAVE_MS);
           },
           assistant: (content, round) => {
-            result.messageId = store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "assistant", content, model: round.model }).id;
+            clearTimeout(saveTimer);
+            saveTimer = undefined;
+            const id = answerId ?? store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "assistant", content: [], partial: true }).id;
+            store.finish(id, { content, ...(round.model ? { model: round.model } : {}) });
+            result.messageId = id;
+            answerId = undefined;
             roundText = "";
           },
           toolUse: (u) => turn.push({ event: "tool_use", data: { id: u.id, name: u.name, input: u.input } }),
           toolResult: (u, o) => turn.push({ event: "tool_result", data: { id: u.id, ok: o.ok, summary: o.summary } }),
-          toolResults: (results) => store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "tool", content: results }),
+          toolResults: (results) => {
+            store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "tool", content: results });
+            answerId = store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "assistant", content: [], partial: true }).id;
+          },
         },
       });
       result.text = r.text;
@@ -268,10 +286,13 @@ export class Brain {
       const err = raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
       if (err.code === "internal") log.error("turn failed", { turnId: turn.id, error: raw as Error });
       // Keep whatever the model had said before the failure, marked with the error.
+      clearTimeout(saveTimer);
       const partial: Block[] = roundText ? [{ type: "text", text: roundText } satisfies TextBlock] : [];
+      const error = { code: err.code, message: err.message };
       try {
-        const stored = store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "assistant", content: partial, model, error: { code: err.code, message: err.message } });
-        result.messageId = stored.id;
+        if (answerId) store.finish(answerId, { content: partial, ...(model ? { model } : {}), error });
+        else answerId = store.append({ conversationId: turn.conversationId, turnId: turn.id, role: "assistant", content: partial, model, error }).id;
+        result.messageId = answerId;
       } catch (storeErr) {
         log.error("could not store the failed turn", { turnId: turn.id, error: storeErr as Error });
       }

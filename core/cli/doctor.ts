@@ -61,6 +61,13 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
   try {
     store = openStore(config.dataDir);
     add({ ok: true, name: "database", detail: `${store.path} (${migrationCount()} migrations applied)` });
+    const t0 = performance.now();
+    const problems = (store.sqlite.query("PRAGMA quick_check(5)").all() as { quick_check: string }[]).map((r) => r.quick_check).filter((r) => r !== "ok");
+    add(
+      problems.length
+        ? { ok: false, name: "integrity", detail: `${store.path}: ${problems.join("; ")}`, fix: "stop bakerst and restore bakerst.db from a backup; the damaged pages cannot be trusted" }
+        : { ok: true, name: "integrity", detail: `quick check passed in ${elapsed(t0)}` },
+    );
   } catch (err) {
     add({ ok: false, name: "database", detail: (err as Error).message, fix: "check disk space and permissions; restore data/bakerst.db from a backup if it is corrupt" });
   }

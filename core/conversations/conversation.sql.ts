@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const conversations = sqliteTable(
@@ -32,7 +33,13 @@ export const messages = sqliteTable(
     model: text("model"),
     /** Set when the turn ended in an error; the blocks hold what was produced before it. */
     error: text("error", { mode: "json" }),
+    /**
+     * An assistant message still being written: the text streamed so far,
+     * saved every few hundred milliseconds. One left over at start-up was cut
+     * off by a crash and is marked interrupted.
+     */
+    partial: integer("partial", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("messages_conversation_seq_idx").on(t.conversationId, t.seq)],
+  (t) => [index("messages_conversation_seq_idx").on(t.conversationId, t.seq), index("messages_partial_idx").on(t.partial).where(sql`partial = 1`)],
 );

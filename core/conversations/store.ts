@@ -6,7 +6,8 @@ import { newId } from "../util/ids.ts";
 import { conversations, type messages } from "./conversation.sql.ts";
 
 export type Conversation = typeof conversations.$inferSelect;
-export type StoredMessage = Omit<typeof messages.$inferSelect, "content" | "error"> & {
+export type StoredMessage = Omit<typeof messages.$inferSelect, "content" | "error" | "partial"> & {
+  partial: boolean;
   content: Block[];
   error: { code: string; message: string } | null;
 };
@@ -18,9 +19,23 @@ export function titleFrom(text: string): string {
   return line.length > 60 ? `${line.slice(0, 57)}...` : line || "New conversation";
 }
 
-type MessageRow = { id: string; conversationId: string; seq: number; turnId: string; role: StoredMessage["role"]; content: string; model: string | null; error: string | null; createdAt: number };
+type MessageRow = {
+  id: string;
+  conversationId: string;
+  seq: number;
+  turnId: string;
+  role: StoredMessage["role"];
+  content: string;
+  model: string | null;
+  error: string | null;
+  partial: number;
+  createdAt: number;
+};
 
-const parseRow = (r: MessageRow): StoredMessage => ({ ...r, content: JSON.parse(r.content), error: r.error ? JSON.parse(r.error) : null });
+const parseRow = (r: MessageRow): StoredMessage => ({ ...r, content: JSON.parse(r.content), error: r.error ? JSON.parse(r.error) : null, partial: r.partial === 1 });
+
+/** What a message cut off by a crash or a kill says. */
+export const INTERRUPTED = { code: "interrupted", message: "bakerst stopped before this answer was finished; what it had said is kept" } as const;
 
 /**
  * Conversations and their messages. The per-turn queries (create, find,
@@ -40,11 +55,14 @@ export class ConversationStore {
       ),
       nextSeq: c.query<{ seq: number }, { conversationId: string }>("select coalesce(max(seq), 0) + 1 as seq from messages where conversation_id = $conversationId"),
       insertMessage: c.query(
-        "insert into messages (id, conversation_id, seq, turn_id, role, content, model, error, created_at) values ($id, $conversationId, $seq, $turnId, $role, $content, $model, $error, $createdAt)",
+        "insert into messages (id, conversation_id, seq, turn_id, role, content, model, error, partial, created_at) values ($id, $conversationId, $seq, $turnId, $role, $content, $model, $error, $partial, $createdAt)",
       ),
+      writePartial: c.query("update messages set content = $content where id = $id and partial = 1"),
+      finish: c.query("update messages set content = $content, model = $model, error = $error, partial = 0 where id = $id"),
+      interrupt: c.query("update messages set partial = 0, error = $error where partial = 1"),
       touch: c.query("update conversations set updated_at = $now where id = $id"),
       messages: c.query<MessageRow, { conversationId: string }>(
-        "select id, conversation_id as conversationId, seq, turn_id as turnId, role, content, model, error, created_at as createdAt from messages where conversation_id = $conversationId order by seq",
+        "select id, conversation_id as conversationId, seq, turn_id as turnId, role, content, model, error, partial, created_at as createdAt from messages where conversation_id = $conversationId order by seq",
       ),
     };
   }
@@ -92,6 +110,8 @@ export class ConversationStore {
     content: Block[];
     model?: string;
     error?: { code: string; message: string };
+    /** An assistant message that streaming will fill in (`writePartial`, then `finish`). */
+    partial?: boolean;
   }): StoredMessage {
     const now = Date.now();
     const row: StoredMessage = {
@@ -103,14 +123,30 @@ export class ConversationStore {
       content: m.content,
       model: m.model ?? null,
       error: m.error ?? null,
+      partial: m.partial ?? false,
       createdAt: now,
     };
     this.db.$client.transaction(() => {
       row.seq = this.q.nextSeq.get({ conversationId: m.conversationId })?.seq ?? 1;
-      this.q.insertMessage.run({ ...row, content: JSON.stringify(row.content), error: row.error ? JSON.stringify(row.error) : null });
+      this.q.insertMessage.run({ ...row, content: JSON.stringify(row.content), error: row.error ? JSON.stringify(row.error) : null, partial: row.partial ? 1 : 0 });
       this.q.touch.run({ now, id: m.conversationId });
     })();
     return row;
+  }
+
+  /** Saves what an assistant message has streamed so far. */
+  writePartial(id: string, content: Block[]): void {
+    this.q.writePartial.run({ id, content: JSON.stringify(content) });
+  }
+
+  /** Ends an assistant message: its final blocks, the model, and the error if the turn failed. */
+  finish(id: string, m: { content: Block[]; model?: string; error?: { code: string; message: string } }): void {
+    this.q.finish.run({ id, content: JSON.stringify(m.content), model: m.model ?? null, error: m.error ? JSON.stringify(m.error) : null });
+  }
+
+  /** At start-up: messages left partial were cut off (a crash, a kill) and are marked so. Returns how many. */
+  markInterrupted(): number {
+    return this.q.interrupt.run({ error: JSON.stringify(INTERRUPTED) }).changes;
   }
 
   /**
@@ -118,7 +154,12 @@ export class ConversationStore {
    * none yet, reads the history the model will see, and stores the owner's
    * message. One commit instead of three on the chat path.
    */
-  openTurn(t: { conversationId?: string; title: string; channel: string; turnId: string; message: string }): { conversationId: string; history: ChatMessage[] } {
+  openTurn(t: { conversationId?: string; title: string; channel: string; turnId: string; message: string }): {
+    conversationId: string;
+    history: ChatMessage[];
+    /** The turn's first assistant message, partial until the model has answered. */
+    answerId: string;
+  } {
     return this.db.$client.transaction(() => {
       let conversationId = t.conversationId;
       let history: ChatMessage[] = [];
@@ -131,7 +172,8 @@ export class ConversationStore {
       const content: Block[] = [{ type: "text", text: t.message }];
       this.append({ conversationId, turnId: t.turnId, role: "user", content });
       history.push({ role: "user", content });
-      return { conversationId, history };
+      const answerId = this.append({ conversationId, turnId: t.turnId, role: "assistant", content: [], partial: true }).id;
+      return { conversationId, history, answerId };
     })();
   }
 

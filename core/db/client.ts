@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { sha256Hex } from "../util/crypto.ts";
+import { checkBeforeOpen, checkIdentity, explainOpenError } from "./guard.ts";
 import { journal, sql as migrationSql } from "./migrations/index.ts";
 
 export type Db = BunSQLiteDatabase & { $client: Database };
@@ -28,21 +29,34 @@ function migrations() {
   });
 }
 
+/**
+ * Opens (and migrates) the database. A data dir that held a database whose
+ * file is now missing, empty, replaced or damaged stops here with a
+ * DatabaseGuardError instead of starting over empty.
+ */
 export function openStore(dataDir: string, file = "bakerst.db"): Store {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, file);
+  const expected = checkBeforeOpen(dataDir, path);
   const sqlite = new Database(path, { create: true, strict: true });
-  sqlite.exec("PRAGMA journal_mode = WAL");
-  sqlite.exec("PRAGMA synchronous = NORMAL");
-  sqlite.exec("PRAGMA foreign_keys = ON");
-  sqlite.exec("PRAGMA busy_timeout = 5000");
-  const db = drizzle({ client: sqlite }) as Db;
-  // Same bookkeeping table and hashing as drizzle-orm/bun-sqlite/migrator.
-  (db as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): void }; session: unknown }).dialect.migrate(
-    migrations(),
-    (db as unknown as { session: unknown }).session,
-    { migrationsFolder: "(embedded)" },
-  );
+  let db: Db;
+  try {
+    sqlite.exec("PRAGMA journal_mode = WAL");
+    sqlite.exec("PRAGMA synchronous = NORMAL");
+    sqlite.exec("PRAGMA foreign_keys = ON");
+    sqlite.exec("PRAGMA busy_timeout = 5000");
+    db = drizzle({ client: sqlite }) as Db;
+    // Same bookkeeping table and hashing as drizzle-orm/bun-sqlite/migrator.
+    (db as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): void }; session: unknown }).dialect.migrate(
+      migrations(),
+      (db as unknown as { session: unknown }).session,
+      { migrationsFolder: "(embedded)" },
+    );
+    checkIdentity(sqlite, dataDir, path, expected);
+  } catch (err) {
+    sqlite.close();
+    throw explainOpenError(err, path, dataDir);
+  }
   return {
     db,
     sqlite,

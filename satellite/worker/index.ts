@@ -4,6 +4,6 @@
  */
 export { Worker, type WorkerLog, type WorkerOptions } from "./worker.ts";
 export { buildPolicies, kubernetesEnv, type PolicySettings } from "./policy.ts";
-export { Redactor } from "./executors/redact.ts";
+export { Redactor } from "../../core/agent/redact.ts";
 export type { WorkerModel } from "./executors/agent.ts";
 export type { ExecutorConfig } from "./executors/index.ts";

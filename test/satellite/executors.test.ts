@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { JobError } from "../../core/protocol/index.ts";
 import { runCommand } from "../../satellite/worker/executors/command.ts";
 import { runHttp } from "../../satellite/worker/executors/http.ts";
-import { Redactor } from "../../satellite/worker/executors/redact.ts";
+import { Redactor } from "../../core/agent/redact.ts";
 import { buildPolicies } from "../../satellite/worker/policy.ts";
 
 const policies = (over: Partial<Parameters<typeof buildPolicies>[0]> = {}) =>

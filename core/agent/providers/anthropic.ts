@@ -1,5 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { normalizeError } from "../errors.ts";
+import { Redactor } from "../redact.ts";
 import { emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "../types.ts";
 
 export interface AnthropicOptions {
@@ -19,7 +20,12 @@ export class AnthropicProvider implements ModelProvider {
   readonly name = "anthropic" as const;
   private client?: Promise<Anthropic>;
 
-  constructor(private opts: AnthropicOptions) {}
+  /** The key this provider holds never comes back in an error. */
+  private redactor: Redactor;
+
+  constructor(private opts: AnthropicOptions) {
+    this.redactor = new Redactor([opts.apiKey, opts.oauthToken]);
+  }
 
   /** The SDK loads on first use, keeping it off the start-up path. */
   private sdk(): Promise<Anthropic> {
@@ -107,7 +113,7 @@ export class AnthropicProvider implements ModelProvider {
       }
     } catch (err) {
       // Tokens already spent (the prompt, at least) are still billed: keep them for the ledger.
-      throw Object.assign(normalizeError(err, this.name), { partialUsage: usage });
+      throw Object.assign(normalizeError(err, this.name, this.redactor), { partialUsage: usage });
     }
     yield { type: "done", stopReason: stop, usage };
   }
@@ -118,7 +124,7 @@ export class AnthropicProvider implements ModelProvider {
       const page = await client.models.list({ limit: 100 }, { signal, timeout: 10_000 });
       return page.data.map((m) => m.id);
     } catch (err) {
-      throw normalizeError(err, this.name);
+      throw normalizeError(err, this.name, this.redactor);
     }
   }
 }

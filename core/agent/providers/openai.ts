@@ -1,6 +1,7 @@
 import type OpenAI from "openai";
 import { parseToolJson } from "./anthropic.ts";
 import { normalizeError } from "../errors.ts";
+import { Redactor } from "../redact.ts";
 import { emptyUsage, type ChatMessage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "../types.ts";
 
 export interface OpenAIOptions {
@@ -45,7 +46,12 @@ export class OpenAIProvider implements ModelProvider {
   readonly name = "openai" as const;
   private client?: Promise<OpenAI>;
 
-  constructor(private opts: OpenAIOptions) {}
+  /** The key this provider holds never comes back in an error. */
+  private redactor: Redactor;
+
+  constructor(private opts: OpenAIOptions) {
+    this.redactor = new Redactor([opts.apiKey]);
+  }
 
   /** The SDK loads on first use, keeping it off the start-up path. */
   private sdk(): Promise<OpenAI> {
@@ -109,7 +115,7 @@ export class OpenAIProvider implements ModelProvider {
       }
     } catch (err) {
       // Tokens already spent (the prompt, at least) are still billed: keep them for the ledger.
-      throw Object.assign(normalizeError(err, this.name), { partialUsage: usage });
+      throw Object.assign(normalizeError(err, this.name, this.redactor), { partialUsage: usage });
     }
     for (const [index, c] of [...calls.entries()].sort((a, b) => a[0] - b[0])) {
       yield { type: "tool_use", id: c.id || `call_${index}`, name: c.name, input: parseToolJson(c.args) };
@@ -125,7 +131,7 @@ export class OpenAIProvider implements ModelProvider {
       for await (const m of client.models.list({ signal, timeout: 10_000 })) ids.push(m.id);
       return ids;
     } catch (err) {
-      throw normalizeError(err, this.name);
+      throw normalizeError(err, this.name, this.redactor);
     }
   }
 }

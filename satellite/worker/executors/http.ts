@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { JobError, type HttpJob } from "../../../core/protocol/index.ts";
-import type { Redactor } from "./redact.ts";
+import type { Redactor } from "../../../core/agent/redact.ts";
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 export const MAX_RESPONSE_BYTES = 1024 * 1024;

@@ -4,7 +4,7 @@ import { HTTP_METHODS, JobError, MAX_ARG_CHARS, MAX_ARGS, MAX_HTTP_BODY_CHARS, t
 import { runAgent, type WorkerModel } from "./agent.ts";
 import { runCommand, type CommandPolicy } from "./command.ts";
 import { runHttp, type HttpPolicy } from "./http.ts";
-import type { Redactor } from "./redact.ts";
+import type { Redactor } from "../../../core/agent/redact.ts";
 
 export interface ExecutorConfig {
   command: CommandPolicy;
