@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { formatChecks, runDoctor } from "./cli/doctor.ts";
 import { helpText } from "./cli/help.ts";
+import { natsCommand } from "./cli/nats.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { ConfigError, loadConfig, type Config } from "./config/index.ts";
 import { startServer } from "./server.ts";
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = "serve", ...rest] = positionals;
-  if (values.help || command === "help") {
+  if ((values.help && command !== "nats") || command === "help") {
     out(helpText());
     return 0;
   }
@@ -59,6 +60,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case "token":
       return tokenCommand(config(), values.rotate ? ["--rotate", ...rest] : rest, out);
+    case "nats":
+      // Its own options (--companion NAME ...) are parsed from the raw arguments.
+      return natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);
     default:
       err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
       return 2;

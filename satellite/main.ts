@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { inboxPrefix } from "../core/protocol/permissions.ts";
 import type { AgentModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
 import { Redactor } from "./worker/executors/redact.ts";
@@ -44,15 +45,32 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
   }
   // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
   const { NatsBus } = await import("../core/protocol/nats.ts");
-  const creds = cfg.natsCreds ? readFileSync(cfg.natsCreds) : undefined;
-  const bus = await NatsBus.open({
-    url: cfg.natsUrl,
-    ...(creds ? { creds } : {}),
-    name: `bakerst-worker-${cfg.workerId}`,
-    ackWaitMs: cfg.ackWaitMs,
-    waitOnFirstConnect: true,
-    log,
-  });
+  const { natsAuthenticator } = await import("../core/protocol/nats-connect.ts");
+  let authenticator;
+  if (cfg.natsCreds) {
+    try {
+      authenticator = natsAuthenticator(readFileSync(cfg.natsCreds), cfg.natsCreds);
+    } catch (err) {
+      process.stderr.write(`bakerst-satellite: NATS_CREDS: ${(err as Error).message}\n`);
+      return 2;
+    }
+  } else log("warn", "NATS_CREDS is not set: connecting without an identity, which only an open (insecure) NATS accepts");
+  // The core makes the streams and the consumer; a worker may not, and waits for them.
+  let bus;
+  try {
+    bus = await NatsBus.open({
+      url: cfg.natsUrl,
+      ...(authenticator ? { authenticator } : {}),
+      inboxPrefix: inboxPrefix({ role: "worker" }),
+      manageTopology: false,
+      name: `bakerst-worker-${cfg.workerId}`,
+      waitOnFirstConnect: true,
+      log,
+    });
+  } catch (err) {
+    process.stderr.write(`bakerst-satellite: cannot use NATS at ${cfg.natsUrl}: ${(err as Error).message} (check NATS_URL and NATS_CREDS)\n`);
+    return 1;
+  }
   const model = await workerModel(cfg);
   const worker = new Worker({
     bus,

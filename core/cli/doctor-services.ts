@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import type { Config } from "../config/index.ts";
 import { embedderFrom } from "../memory/embed/index.ts";
+import { coreAuth, natsExposure } from "../nats/client.ts";
 import type { Check } from "./doctor.ts";
 
 const ms = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
@@ -9,29 +9,7 @@ const ms = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
 export async function serviceChecks(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
 
-  if (config.nats.url) {
-    const t0 = performance.now();
-    try {
-      const { connect, credsAuthenticator } = await import("@nats-io/transport-node");
-      const nc = await connect({
-        servers: config.nats.url,
-        timeout: 5_000,
-        ...(config.nats.credsFile ? { authenticator: credsAuthenticator(readFileSync(config.nats.credsFile)) } : {}),
-      });
-      const { jetstreamManager } = await import("@nats-io/jetstream");
-      const jsm = await jetstreamManager(nc);
-      const info = await jsm.getAccountInfo();
-      await nc.close();
-      checks.push({ ok: true, name: "nats", detail: `${config.nats.url} reachable in ${ms(t0)}, JetStream on (${info.streams} streams)` });
-    } catch (err) {
-      checks.push({
-        ok: false,
-        name: "nats",
-        detail: `${config.nats.url}: ${(err as Error).message}`,
-        fix: "start nats-server with JetStream (-js), check NATS_URL and NATS_CREDS, or unset NATS_URL for edge mode",
-      });
-    }
-  }
+  if (config.nats.url) checks.push(...(await natsChecks(config)));
 
   const embedder = await embedderFrom(config);
   if (embedder) {
@@ -64,4 +42,32 @@ export async function serviceChecks(config: Config): Promise<Check[]> {
     }
   }
   return checks;
+}
+
+/** NATS reachable with the core's identity, and not open to clients without one (unless NATS_INSECURE). */
+async function natsChecks(config: Config): Promise<Check[]> {
+  const t0 = performance.now();
+  const url = config.nats.url!;
+  try {
+    const { connect } = await import("@nats-io/transport-node");
+    const nc = await connect({ servers: url, timeout: 5_000, ...(await coreAuth(config.nats)) });
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.getAccountInfo();
+    await nc.close();
+    const reached: Check = { ok: true, name: "nats", detail: `${url} reachable in ${ms(t0)}, JetStream on (${info.streams} streams)` };
+    const exposure = await natsExposure(config.nats);
+    if (!exposure.open) return [reached, { ok: true, name: "nats auth", detail: `identity from ${config.nats.credsFile}; ${exposure.detail}` }];
+    if (config.nats.insecure) return [reached, { ok: true, name: "nats auth", detail: `open NATS accepted because NATS_INSECURE=true: ${exposure.detail}` }];
+    return [reached, { ok: false, name: "nats auth", detail: `${exposure.detail}; bakerst serve refuses an open NATS`, fix: exposure.fix }];
+  } catch (err) {
+    return [
+      {
+        ok: false,
+        name: "nats",
+        detail: `${url}: ${(err as Error).message}`,
+        fix: "start nats-server with JetStream (-js), check NATS_URL and NATS_CREDS, or unset NATS_URL for edge mode",
+      },
+    ];
+  }
 }

@@ -49,7 +49,12 @@ export interface Config {
   publicUrl: string | undefined;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
-  nats: { url: string | undefined; credsFile: string | undefined };
+  nats: {
+    url: string | undefined;
+    credsFile: string | undefined;
+    /** The owner accepts a NATS that lets anyone in (NATS_INSECURE). */
+    insecure: boolean;
+  };
   jobs: {
     ackWaitMs: number;
     waitTimeoutMs: number;
@@ -207,7 +212,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     publicUrl: str("PUBLIC_URL"),
     maxBodyBytes: get<number>("MAX_BODY_BYTES")!,
     logLevel: str("LOG_LEVEL") as Config["logLevel"],
-    nats: { url: str("NATS_URL"), credsFile: str("NATS_CREDS") },
+    nats: { url: str("NATS_URL"), credsFile: str("NATS_CREDS"), insecure: get<boolean>("NATS_INSECURE")! },
     jobs: {
       ackWaitMs: get<number>("JOB_ACK_WAIT_MS")!,
       waitTimeoutMs: get<number>("JOB_WAIT_TIMEOUT_MS")!,

@@ -26,7 +26,8 @@ export const KEYS = {
   LOG_LEVEL: { kind: "string", default: "info", oneOf: ["debug", "info", "warn", "error", "silent"], help: "log verbosity" },
 
   NATS_URL: { kind: "url", help: "NATS server; unset runs the in-process bus (edge mode)" },
-  NATS_CREDS: { kind: "path", help: "NATS credentials file" },
+  NATS_CREDS: { kind: "path", help: "this process's NATS identity: an nkey seed file from bakerst nats init (creds/core.nk) or a .creds file" },
+  NATS_INSECURE: { kind: "bool", default: "false", help: "run on a NATS server that lets clients in without credentials (cluster mode refuses one otherwise)" },
 
   JOB_ACK_WAIT_MS: { kind: "int", min: 1000, max: 600_000, default: "30000", help: "how long a job may go unacked by its worker before it is redelivered" },
   JOB_WAIT_TIMEOUT_MS: { kind: "int", min: 0, max: 3_600_000, default: "60000", help: "longest the agent waits for a job's result before answering without it" },

@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import type { Area } from "../areas.ts";
 import { Personality } from "../brain/prompt.ts";
-import { AppError } from "../errors.ts";
+import { natsAuthHealth, openCoreNatsBus, type NatsExposure } from "../nats/client.ts";
 import type { Bus } from "../protocol/index.ts";
 import type { Services } from "../services.ts";
 import { LocalBus } from "./bus/local.ts";
@@ -12,34 +11,20 @@ import { JobService } from "./service.ts";
 import { JobStore } from "./store.ts";
 import { registerJobTools } from "./tools.ts";
 
-async function openBus(s: Services): Promise<Bus> {
-  const { url, credsFile } = s.config.nats;
-  if (!url) return new LocalBus(s.store.sqlite, s.config.jobs.ackWaitMs);
-  const log = s.log.child({ area: "bus" });
-  try {
-    // The NATS client loads only in cluster mode.
-    const { NatsBus } = await import("../protocol/nats.ts");
-    return await NatsBus.open({
-      url,
-      ...(credsFile ? { creds: readFileSync(credsFile) } : {}),
-      name: "bakerst-core",
-      ackWaitMs: s.config.jobs.ackWaitMs,
-      log: (level, msg, fields) => log[level](msg, fields),
-    });
-  } catch (err) {
-    throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`, 503);
-  }
+async function openBus(s: Services): Promise<{ bus: Bus; exposure?: NatsExposure }> {
+  if (!s.config.nats.url) return { bus: new LocalBus(s.store.sqlite, s.config.jobs.ackWaitMs) };
+  return openCoreNatsBus(s.config, s.log.child({ area: "bus" }));
 }
 
 /** Jobs: the bus, dispatcher, status tracker, reaper, heartbeats, tools and routes; in edge mode the worker too. */
 export const jobsArea: Area = {
   name: "jobs",
   async start(s) {
-    const bus = await openBus(s);
+    const { bus, exposure } = await openBus(s);
     const store = new JobStore(s.store.db, s.store.sqlite);
     const personality = new Personality(s.config.dataDir);
     const log = s.log.child({ area: "jobs" });
-    const heartbeats = new Heartbeats(bus, s.config.jobs.heartbeatMs, s.version, log);
+    const heartbeats = new Heartbeats({ bus, intervalMs: s.config.jobs.heartbeatMs, version: s.version, log });
     const edge = !s.config.nats.url && s.config.jobs.edgeWorker;
     let worker: ReturnType<typeof createEdgeWorker> | undefined;
     try {
@@ -56,6 +41,7 @@ export const jobsArea: Area = {
     registerJobTools(s, jobs, store);
 
     s.health.register("bus", () => ({ ...bus.health(), kind: bus.kind }));
+    if (exposure) s.health.register("nats_auth", () => natsAuthHealth(exposure));
     s.health.register("heartbeat", () => heartbeats.brainHealth());
     s.health.register("workers", () => heartbeats.workersHealth(edge));
     s.health.register("jobs", () => ({ status: "ok", counts: store.counts() }));

@@ -4,14 +4,22 @@
  * the schemas never pulls in the NATS client.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { connect, credsAuthenticator, headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers as natsHeaders, millis, nanos, type Authenticator, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { Bus, BusHealth, Consumer, Delivery, Handler, Headers } from "./bus.ts";
+import { awaitConsumer } from "./nats-connect.ts";
 import { JOBS_CONSUMER, JOBS_STREAM, STATUS_CONSUMER, STATUS_STREAM, subjects } from "./subjects.ts";
 
 export interface NatsBusOptions {
   url: string;
-  /** Contents of a NATS credentials file. */
-  creds?: Uint8Array;
+  /** From the credentials file (natsAuthenticator in nats-connect.ts). */
+  authenticator?: Authenticator;
+  /** Where replies come back; the identity may subscribe only under it (permissions.ts inboxPrefix). */
+  inboxPrefix?: string;
+  /**
+   * True (the core): create or update streams and consumers. False (a worker):
+   * wait for the job consumer the core made and take its ack wait.
+   */
+  manageTopology?: boolean;
   /** Connection name shown by the server (`bakerst-core`, `bakerst-worker-<id>`). */
   name: string;
   ackWaitMs?: number;
@@ -45,6 +53,7 @@ function wrap(m: JsMsg): Delivery {
     headers: toHeaders(m.headers),
     redelivered: m.redelivered,
     deliveryCount: m.info.deliveryCount,
+    publishedAt: m.time.getTime(),
     ack: async () => m.ack(),
     nak: async (delayMs) => m.nak(delayMs),
     // On a work-queue stream only an ack removes the message; a poison message is acked away (the caller logs why).
@@ -77,12 +86,14 @@ export class NatsBus implements Bus {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
-      ...(opts.creds ? { authenticator: credsAuthenticator(opts.creds) } : {}),
+      ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
+      ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
     });
     try {
       const jsm = await jetstreamManager(nc);
-      const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-      await ensureTopology(jsm, ackWaitMs, opts.statusMaxAgeMs ?? 7 * 86_400_000);
+      let ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+      if (opts.manageTopology === false) ackWaitMs = millis((await awaitConsumer(jsm, JOBS_STREAM, JOBS_CONSUMER, log)).config.ack_wait ?? nanos(ackWaitMs));
+      else await ensureTopology(jsm, ackWaitMs, opts.statusMaxAgeMs ?? 7 * 86_400_000);
       return new NatsBus(nc, jsm, jetstream(nc), ackWaitMs, log);
     } catch (err) {
       await nc.close();

@@ -166,13 +166,24 @@ export class Worker {
     const ctl = new AbortController();
     this.running.set(job.id, ctl);
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
-    const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.bus.ackWaitMs / 3)));
+    const ackWait = this.opts.bus.ackWaitMs;
+    let reportedAt = Number.POSITIVE_INFINITY;
+    const keepalive = setInterval(() => {
+      void d.working().catch(() => {});
+      // The core lets another delivery take the job over once this worker has been silent for an ack wait:
+      // a long job repeats its `running` status to keep holding it.
+      if (Date.now() - reportedAt >= ackWait / 2) {
+        reportedAt = Date.now();
+        void this.opts.bus.publishStatus(job.id, encode(JobStatusV1, { ...base, status: "running", at: reportedAt }), traceHeaders(traceId)).catch(() => {});
+      }
+    }, Math.max(200, Math.floor(ackWait / 3)));
     try {
       // Both go out on one connection, so the stream keeps their order; no need to wait in between.
       await Promise.all([
         this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
         this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
       ]);
+      reportedAt = Date.now();
       if (Date.now() - deliveredAt > this.opts.bus.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
         // The statuses took longer than the ack wait (bus outage): the job went to another worker.
         this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id, traceId });

@@ -118,6 +118,25 @@ export function busContract(name: string, fixture: () => BusFixture) {
       await c.stop();
     }, 15_000);
 
+    test("a delivery carries when the bus stored it, and a redelivery keeps that time", async () => {
+      const bus = track(await fixture().open(1_000));
+      const before = Date.now();
+      await bus.publishStatus("job-t", enc("stamped"));
+      const after = Date.now();
+      const got: Delivery[] = [];
+      const c = bus.consumeStatuses(async (d) => {
+        got.push(d);
+        if (d.deliveryCount >= 2) await d.ack();
+        else await d.nak();
+      });
+      await waitFor("the status delivered twice", () => got.length >= 2);
+      // The tracker measures a worker's lease with this, so it must be the store's time, not the delivery's.
+      expect(got[0]!.publishedAt).toBeGreaterThanOrEqual(before - 1_000);
+      expect(got[0]!.publishedAt).toBeLessThanOrEqual(after + 1_000);
+      expect(got[1]!.publishedAt).toBe(got[0]!.publishedAt);
+      await c.stop();
+    }, 15_000);
+
     test("stop() lets the job in flight finish and takes no new ones", async () => {
       const bus = track(await fixture().open(5_000));
       await bus.publishJob(enc("first"));

@@ -16,8 +16,9 @@ import { startAnthropicStandIn } from "../standins/anthropic.ts";
  */
 let nats: NatsServer;
 const ACK_WAIT = "1500";
-const workerEnv = { JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", WORKER_CONCURRENCY: "4", DRAIN_TIMEOUT_MS: "10000" };
-const coreEnv = () => ({ NATS_URL: nats.url, JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
+const workerEnv = { HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", WORKER_CONCURRENCY: "4", DRAIN_TIMEOUT_MS: "10000" };
+// This suite runs on an open server; test/jobs/secured.test.ts runs the same path with identities.
+const coreEnv = () => ({ NATS_URL: nats.url, NATS_INSECURE: "true", JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
 
 beforeAll(async () => {
   nats = await startNats();
@@ -112,8 +113,8 @@ describe("Jobs over NATS JetStream", () => {
     // (One longer than it hands running jobs to other workers: at least once, first final status wins.)
     const h = await makeApp({ ...coreEnv(), JOB_ACK_WAIT_MS: "8000" });
     try {
-      spawnWorker(nats.url, "nr-a", { ...workerEnv, JOB_ACK_WAIT_MS: "8000" });
-      spawnWorker(nats.url, "nr-b", { ...workerEnv, JOB_ACK_WAIT_MS: "8000" });
+      spawnWorker(nats.url, "nr-a", workerEnv);
+      spawnWorker(nats.url, "nr-b", workerEnv);
       const ids: string[] = [];
       for (let i = 0; i < 12; i++) ids.push(await dispatch(h, { type: "command", argv: ["sleep", "0.4"] }));
       await waitFor("some running", () => (counts(h).running ?? 0) > 0, 15_000);
