@@ -2,7 +2,6 @@
 import { parseArgs } from "node:util";
 import { formatChecks, runDoctor } from "./cli/doctor.ts";
 import { helpText } from "./cli/help.ts";
-import { natsCommand } from "./cli/nats.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { ConfigError, loadConfig, type Config } from "./config/index.ts";
 import { startServer } from "./server.ts";
@@ -62,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       return tokenCommand(config(), values.rotate ? ["--rotate", ...rest] : rest, out);
     case "nats":
       // Its own options (--companion NAME ...) are parsed from the raw arguments.
-      return natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);
+      return (await import("./cli/nats.ts")).natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);
     default:
       err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
       return 2;

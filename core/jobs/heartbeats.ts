@@ -18,6 +18,20 @@ const LOG_EVERY_MS = 60_000;
 
 type Seen = Heartbeat & { subject: string; receivedAt: number };
 
+/** One sender as health shows it. */
+export interface SenderView {
+  id: string;
+  role: Heartbeat["role"];
+  host: string | undefined;
+  version: string;
+  running: number | undefined;
+  capacity: number | undefined;
+  lastSeenMs: number;
+  alive: boolean;
+}
+
+export type WorkersHealth = ComponentHealth & { count: number; alive: number; workers: SenderView[]; dropped?: { full: number; invalid: number } };
+
 export interface HeartbeatsOptions {
   bus: Bus;
   intervalMs: number;
@@ -126,7 +140,7 @@ export class Heartbeats {
     return [...this.seen.values()].filter((h) => h.role === role).reverse();
   }
 
-  private describe(h: Seen) {
+  private describe(h: Seen): SenderView {
     const now = this.now();
     return {
       id: h.id,
@@ -141,7 +155,7 @@ export class Heartbeats {
   }
 
   /** Health of the workers for GET /api/system/health. */
-  workersHealth(edgeWorker: boolean): ComponentHealth {
+  workersHealth(edgeWorker: boolean): WorkersHealth {
     const all = this.senders("worker").map((h) => this.describe(h));
     const alive = all.filter((w) => w.alive).length;
     const counts = {

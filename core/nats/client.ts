@@ -57,32 +57,24 @@ export class OpenNatsError extends ConfigError {
 }
 
 /**
- * The core's bus in cluster mode. Refuses an open NATS unless NATS_INSECURE:
- * without credentials before connecting, with them when a client without any
- * is let in too.
+ * The core's bus in cluster mode. Refuses an open NATS (no credentials, or a
+ * server that also lets in a client without any) unless NATS_INSECURE, before
+ * creating anything on it.
  */
 export async function openCoreNatsBus(config: Config, log: Logger): Promise<{ bus: Bus; exposure: NatsExposure }> {
   const { url, insecure } = config.nats;
   if (!url) throw new Error("openCoreNatsBus needs NATS_URL");
   const auth = await coreAuth(config.nats);
-  if (!auth.authenticator && !insecure) {
-    const exposure = await natsExposure(config.nats);
-    if (exposure.open) throw new OpenNatsError(url, exposure);
-  }
-  let bus: Bus;
+  const exposure = await natsExposure(config.nats);
+  if (exposure.open && !insecure) throw new OpenNatsError(url, exposure);
+  if (exposure.open) log.warn("NATS is open and NATS_INSECURE=true: anyone who reaches it can dispatch jobs and forge their results", { url, detail: exposure.detail });
   try {
     const { NatsBus } = await import("../protocol/nats.ts");
-    bus = await NatsBus.open({ url, ...auth, name: "bakerst-core", ackWaitMs: config.jobs.ackWaitMs, log: (level, msg, fields) => log[level](msg, fields) });
+    const bus = await NatsBus.open({ url, ...auth, name: "bakerst-core", ackWaitMs: config.jobs.ackWaitMs, log: (level, msg, fields) => log[level](msg, fields) });
+    return { bus, exposure };
   } catch (err) {
     throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`, 503);
   }
-  const exposure = await natsExposure(config.nats);
-  if (exposure.open && !insecure) {
-    await bus.close();
-    throw new OpenNatsError(url, exposure);
-  }
-  if (exposure.open) log.warn("NATS is open and NATS_INSECURE=true: anyone who reaches it can dispatch jobs and forge their results", { url, detail: exposure.detail });
-  return { bus, exposure };
 }
 
 /** The `nats_auth` component of GET /api/system/health. */
