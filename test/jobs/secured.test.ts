@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import { encode, HeartbeatV1, JobStatusV1, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
+import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { makeApp } from "../helpers/app.ts";
 import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
 import { waitFor } from "../helpers/nats.ts";
@@ -27,12 +28,6 @@ afterAll(async () => {
 });
 
 type App = Awaited<ReturnType<typeof makeApp>>;
-const dispatch = async (h: App, body: unknown): Promise<string> => {
-  const res = await h.request("/api/jobs", { method: "POST", json: body });
-  expect(res.status).toBe(202);
-  return (await res.json()).id;
-};
-const job = async (h: App, id: string) => (await h.request(`/api/jobs/${id}`)).json();
 const health = async (h: App) => (await h.request("/api/system/health")).json();
 
 describe("Jobs over NATS with identities", () => {
@@ -42,10 +37,7 @@ describe("Jobs over NATS with identities", () => {
     const h = await makeApp(coreEnv());
     try {
       const id = await dispatch(h, { type: "command", command: "date -u" });
-      const done = await waitFor("completed", async () => {
-        const j = await job(h, id);
-        return j.status === "completed" || j.status === "failed" ? j : undefined;
-      }, 15_000);
+      const done = await finalJob(h, id);
       expect(done).toMatchObject({ status: "completed", workerId: "sec-first" });
       expect(done.result.stdout).toContain("UTC");
       const report = await health(h);
@@ -91,10 +83,7 @@ describe("Jobs over NATS with identities", () => {
       expect((await job(h, id)).status).toBe("running");
       await forge({ workerId: "y", status: "received", attempt: 9 });
       await forge({ workerId: "y", attempt: 9 });
-      const done = await waitFor("completed", async () => {
-        const j = await job(h, id);
-        return j.status === "completed" || j.status === "failed" ? j : undefined;
-      }, 15_000);
+      const done = await finalJob(h, id);
       expect(done).toMatchObject({ status: "completed", workerId: "sec-a", attempts: 1 });
       expect(done.result.stdout).toBe("");
       const forged = done.history.filter((s: { workerId: string }) => s.workerId !== "sec-a");

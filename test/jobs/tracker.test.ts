@@ -34,6 +34,11 @@ const status = (jobId: string, s: JobStatusMessage["status"], extra: Partial<Job
 });
 const send = (m: JobStatusMessage, via = bus) => via.publishStatus(m.jobId, encode(JobStatusV1, m));
 type Row = { status: string; workerId: string; attempt: number; applied: boolean };
+const completed = (id: string) =>
+  waitFor("completed", async () => {
+    const j = await get(id);
+    return j.status === "completed" ? j : undefined;
+  });
 const historyOf = (j: { history: Row[] }) => j.history.map((r) => [r.status, r.workerId, r.attempt, r.applied]);
 const newJob = async () => (await (await h.request("/api/jobs", { method: "POST", json: { type: "command", command: "date" } })).json()).id as string;
 const get = async (id: string) => (await h.request(`/api/jobs/${id}`)).json();
@@ -124,10 +129,7 @@ describe("Jobs status tracker: only the worker holding a job moves it", () => {
     await send(status(id, "received", { workerId: "forger", attempt: 7 }));
     await send(status(id, "completed", { workerId: "forger", attempt: 7, result: "forged again" }));
     await send(status(id, "completed", { workerId: "w-a", result: "real" }));
-    const job = await waitFor("completed", async () => {
-      const j = await get(id);
-      return j.status === "completed" ? j : undefined;
-    });
+    const job = await completed(id);
     expect(job.result).toBe("real");
     expect(job.workerId).toBe("w-a");
     expect(historyOf(job)).toEqual([
@@ -150,10 +152,7 @@ describe("Jobs status tracker: only the worker holding a job moves it", () => {
     await send(status(id, "running", { workerId: "w-next", attempt: 2 }));
     await send(status(id, "completed", { workerId: "w-dead", result: "too late" }));
     await send(status(id, "completed", { workerId: "w-next", attempt: 2, result: "taken over" }));
-    const job = await waitFor("completed", async () => {
-      const j = await get(id);
-      return j.status === "completed" ? j : undefined;
-    });
+    const job = await completed(id);
     expect(job).toMatchObject({ result: "taken over", workerId: "w-next", attempts: 2 });
     expect(historyOf(job)).toEqual([
       ["received", "w-dead", 1, true],
@@ -174,10 +173,7 @@ describe("Jobs status tracker: only the worker holding a job moves it", () => {
     await send(status(id, "received", { workerId: "forger", attempt: 2 }));
     await send(status(id, "completed", { workerId: "forger", attempt: 2, result: "forged" }));
     await send(status(id, "completed", { workerId: "w-long", result: "real" }));
-    const job = await waitFor("completed", async () => {
-      const j = await get(id);
-      return j.status === "completed" ? j : undefined;
-    });
+    const job = await completed(id);
     expect(job).toMatchObject({ result: "real", workerId: "w-long", attempts: 1 });
     expect(historyOf(job).filter((r) => r[1] === "forger")).toEqual([
       ["received", "forger", 2, false],
