@@ -30,6 +30,7 @@ beforeAll(async () => {
   for (const s of [subjects.heartbeatAll(), subjects.companionAnnounce(), subjects.companionHeartbeatAll(), subjects.extensionAnnounce(), subjects.extensionHeartbeatAll()]) {
     core.nc.subscribe(s, { callback: (_e, m) => void heard.push(m.subject) });
   }
+  await core.nc.flush();
   // Something in each stream for a thief to go after.
   await core.publishJob(new TextEncoder().encode('{"secret":"a job"}'));
   worker = await nats.connectAs({ role: "worker" });
@@ -129,6 +130,8 @@ describe("NATS identities: what the server refuses", () => {
 
   test("a worker can ask the core about a job (request/reply), and the core may answer only that request", async () => {
     const responder = core.nc.subscribe(subjects.jobLookup(), { callback: (_e, m) => void m.respond('{"final":false}') });
+    // Once flushed, the server has the subscription: the request finds its responder.
+    await core.nc.flush();
     try {
       const reply = await worker.nc.request(subjects.jobLookup(), '{"jobId":"job-1"}', { timeout: 3_000 });
       expect(reply.string()).toBe('{"final":false}');
