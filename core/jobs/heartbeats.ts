@@ -96,7 +96,7 @@ export class Heartbeats {
     await this.sub?.stop();
   }
 
-  /** One beat off the bus; public so a test can feed it with its own clock. */
+  /** One beat off the bus (the subscription calls it; tests feed it directly with their own clock). */
   receive(data: Uint8Array, subject: string): void {
     if (data.byteLength > MAX_HEARTBEAT_BYTES) return this.refuse("invalid", subject, `${data.byteLength} bytes, more than ${MAX_HEARTBEAT_BYTES}`);
     const d = decode(HeartbeatV1, data);

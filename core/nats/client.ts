@@ -12,7 +12,7 @@ import { inboxPrefix } from "../protocol/permissions.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/log.ts";
 
-export const CORE_INBOX = inboxPrefix({ role: "core" });
+const CORE_INBOX = inboxPrefix({ role: "core" });
 
 /** The core's connect options; a credentials file that cannot be read or used is a config error naming NATS_CREDS. */
 export async function coreAuth(nats: Config["nats"]): Promise<{ authenticator?: Authenticator; inboxPrefix: string }> {
