@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = "serve", ...rest] = positionals;
-  if (values.help || command === "help") {
+  if ((values.help && command !== "nats") || command === "help") {
     out(helpText(SCHEMAS));
     return 0;
   }
@@ -64,6 +64,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case "token":
       return tokenCommand(config(), values.rotate ? ["--rotate", ...rest] : rest, out);
+    case "nats":
+      // Its own options (--companion NAME ...) are parsed from the raw arguments.
+      return (await import("./cli/nats.ts")).natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);
     default:
       err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText(SCHEMAS)}`);
       return 2;

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { ModelProvider, ProviderName } from "./agent/types.ts";
 import { FailureLimiter } from "./auth/limiter.ts";
 import { SessionStore } from "./auth/sessions.ts";
@@ -7,16 +6,16 @@ import { Brain } from "./brain/brain.ts";
 import { registerBuiltinTools } from "./brain/builtin.ts";
 import { Personality, SystemPrompt } from "./brain/prompt.ts";
 import { ToolRegistry, type BrainTools } from "./brain/tools.ts";
-import { openBus } from "./bus/index.ts";
+import { LocalBus } from "./bus/local.ts";
 import type { Bus } from "./bus/types.ts";
 import type { Config } from "./config/index.ts";
 import { ConversationStore } from "./conversations/store.ts";
 import { migrationCount, openStore, type Store } from "./db/client.ts";
-import { AppError } from "./errors.ts";
 import { createModels, type Models } from "./models/index.ts";
+import { natsAuthHealth, openCoreNatsBus, type NatsExposure } from "./nats/client.ts";
 import { Notifications } from "./notifications/service.ts";
 import { HealthRegistry } from "./telemetry/health.ts";
-import { createLogger, logFn, type Logger } from "./telemetry/log.ts";
+import { createLogger, type Logger } from "./telemetry/log.ts";
 import { createMetrics, type Metrics } from "./telemetry/metrics.ts";
 import { VERSION } from "./version.ts";
 
@@ -53,21 +52,13 @@ export interface ServiceOptions {
   providers?: Partial<Record<ProviderName, ModelProvider>>;
 }
 
-/** The bus the config asks for; in cluster mode the NATS client loads only now. */
-async function kernelBus(config: Config, store: Store, log: Logger): Promise<Bus> {
-  const { url, credsFile } = config.nats;
-  try {
-    const authenticator = url && credsFile ? (await import("@nats-io/transport-node")).credsAuthenticator(readFileSync(credsFile)) : undefined;
-    return await openBus({
-      ...(url ? { natsUrl: url } : {}),
-      ...(authenticator ? { authenticator } : {}),
-      sqlite: store.sqlite,
-      name: "bakerst-core",
-      log: logFn(log.child({ area: "bus" })),
-    });
-  } catch (err) {
-    throw new AppError("nats_unreachable", `cannot use NATS at ${url}: ${(err as Error).message} (check NATS_URL/NATS_CREDS, or unset NATS_URL for edge mode)`);
-  }
+/**
+ * The bus the config asks for: in-process, or NATS with the core's identity
+ * (refusing an open NATS unless NATS_INSECURE). The NATS client loads only then.
+ */
+async function kernelBus(config: Config, store: Store, log: Logger): Promise<{ bus: Bus; exposure?: NatsExposure }> {
+  if (!config.nats.url) return { bus: new LocalBus(store.sqlite) };
+  return openCoreNatsBus(config, log.child({ area: "bus" }));
 }
 
 /** Everything the kernel runs, wired once from a validated Config. */
@@ -75,8 +66,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const log = opts.log ?? createLogger(config.logLevel);
   const store = openStore(config.dataDir);
   let bus: Bus;
+  let exposure: NatsExposure | undefined;
   try {
-    bus = await kernelBus(config, store, log);
+    ({ bus, exposure } = await kernelBus(config, store, log));
   } catch (err) {
     store.close();
     throw err;
@@ -104,6 +96,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     return { status: "ok", detail: store.path, migrations: migrationCount() };
   });
   health.register("bus", () => ({ ...bus.health(), kind: bus.kind }));
+  if (exposure) health.register("nats_auth", () => natsAuthHealth(exposure));
   health.register("models", () => {
     const roles = models.settings.roles();
     const breakers = models.router.health();

@@ -18,10 +18,9 @@ export class SatelliteConfigError extends Error {
 
 export const SATELLITE_KEYS = {
   NATS_URL: "NATS server (required), e.g. nats://nats:4222 (--nats-url)",
-  NATS_CREDS: "NATS credentials file",
+  NATS_CREDS: "this worker's NATS identity: the nkey seed file from bakerst nats init (creds/worker.nk) or a .creds file",
   WORKER_ID: "this worker's id in heartbeats and statuses (--id); default host name + random suffix",
   WORKER_CONCURRENCY: "jobs run at once (--concurrency), 1-256, default 4",
-  JOB_ACK_WAIT_MS: "ack deadline of a job before redelivery, default 30000",
   HEARTBEAT_INTERVAL_MS: "heartbeat period, default 30000",
   DRAIN_TIMEOUT_MS: "how long SIGTERM waits for running jobs, default 25000",
   COMMAND_ALLOWLIST: "programs command jobs may run: uptime,df,kubectl:get|describe (default a read-only set)",
@@ -45,7 +44,6 @@ export interface SatelliteConfig {
   natsCreds: string | undefined;
   workerId: string;
   concurrency: number;
-  ackWaitMs: number;
   heartbeatMs: number;
   drainTimeoutMs: number;
   commandAllowlist: string | undefined;
@@ -126,7 +124,6 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     natsCreds: env.NATS_CREDS || undefined,
     workerId,
     concurrency: int("WORKER_CONCURRENCY", values.concurrency ?? env.WORKER_CONCURRENCY, 4, 1, 256),
-    ackWaitMs: int("JOB_ACK_WAIT_MS", env.JOB_ACK_WAIT_MS, 30_000, 1_000, 600_000),
     heartbeatMs: int("HEARTBEAT_INTERVAL_MS", env.HEARTBEAT_INTERVAL_MS, 30_000, 100, 600_000),
     drainTimeoutMs: int("DRAIN_TIMEOUT_MS", env.DRAIN_TIMEOUT_MS, 25_000, 0, 600_000),
     commandAllowlist: env.COMMAND_ALLOWLIST || undefined,

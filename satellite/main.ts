@@ -6,6 +6,8 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { ModelRouter } from "../core/agent/router.ts";
+import { inboxPrefix } from "../core/protocol/permissions.ts";
+import { QUEUES } from "../core/protocol/queues.ts";
 import type { ModelProvider, ProviderName } from "../core/agent/types.ts";
 import type { WorkerModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
@@ -63,18 +65,37 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
   }
   // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
   const { NatsBus } = await import("../core/bus/nats.ts");
-  const { credsAuthenticator } = await import("@nats-io/transport-node");
-  const bus = await NatsBus.open({
-    url: cfg.natsUrl,
-    ...(cfg.natsCreds ? { authenticator: credsAuthenticator(readFileSync(cfg.natsCreds)) } : {}),
-    name: `bakerst-worker-${cfg.workerId}`,
-    waitOnFirstConnect: true,
-    log,
-  });
+  const { natsAuthenticator } = await import("../core/bus/nats-connect.ts");
+  let authenticator;
+  if (cfg.natsCreds) {
+    try {
+      authenticator = natsAuthenticator(readFileSync(cfg.natsCreds), cfg.natsCreds);
+    } catch (err) {
+      process.stderr.write(`bakerst-satellite: NATS_CREDS: ${(err as Error).message}\n`);
+      return 2;
+    }
+  } else log("warn", "NATS_CREDS is not set: connecting without an identity, which only an open (insecure) NATS accepts");
+  let bus;
+  let ackWaitMs: number;
+  try {
+    bus = await NatsBus.open({
+      url: cfg.natsUrl,
+      ...(authenticator ? { authenticator } : {}),
+      inboxPrefix: inboxPrefix({ role: "worker" }),
+      name: `bakerst-worker-${cfg.workerId}`,
+      waitOnFirstConnect: true,
+      log,
+    });
+    // The core makes the streams and the consumer; a worker may not, and waits for them (taking the core's ack wait).
+    ackWaitMs = await bus.ackWaitOf(QUEUES.jobs);
+  } catch (err) {
+    process.stderr.write(`bakerst-satellite: cannot use NATS at ${cfg.natsUrl}: ${(err as Error).message} (check NATS_URL and NATS_CREDS)\n`);
+    return 1;
+  }
   const model = await workerModel(cfg, log);
   const worker = new Worker({
     bus,
-    ackWaitMs: cfg.ackWaitMs,
+    ackWaitMs,
     id: cfg.workerId,
     concurrency: cfg.concurrency,
     version: SATELLITE_VERSION,

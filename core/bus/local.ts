@@ -28,6 +28,7 @@ interface Row {
   data: Uint8Array;
   headers: string;
   deliveries: number;
+  created_at: number;
 }
 
 /**
@@ -175,6 +176,7 @@ export class LocalBus implements Bus {
       headers: JSON.parse(row.headers) as Headers,
       redelivered: deliveries > 1,
       deliveryCount: deliveries,
+      publishedAt: row.created_at,
       ack: async () => void this.q.remove.run(row.seq),
       term: async () => void this.q.remove.run(row.seq),
       nak: async (delayMs = 0) => {
@@ -253,7 +255,7 @@ function prepare(db: Database) {
     insert: db.query(
       "INSERT INTO bus_messages (queue, subject, data, headers, dedupe_id, deliveries, visible_at, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
     ),
-    ready: db.query("SELECT seq, subject, data, headers, deliveries FROM bus_messages WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?"),
+    ready: db.query("SELECT seq, subject, data, headers, deliveries, created_at FROM bus_messages WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?"),
     lease: db.query("UPDATE bus_messages SET deliveries = deliveries + 1, visible_at = ? WHERE seq = ?"),
     setVisible: db.query("UPDATE bus_messages SET visible_at = ? WHERE seq = ?"),
     remove: db.query("DELETE FROM bus_messages WHERE seq = ?"),

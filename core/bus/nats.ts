@@ -5,9 +5,10 @@
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, headers as natsHeaders, nanos, type Authenticator, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers as natsHeaders, millis, nanos, type Authenticator, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { EXPIRES_HEADER, type KeyedQueueDef, type KvDef, type QueueDef } from "../protocol/queues.ts";
 import { dropExpired } from "./expiry.ts";
+import { awaitConsumer } from "./nats-connect.ts";
 import {
   KvConflictError,
   NoResponderError,
@@ -59,6 +60,7 @@ function wrap(m: JsMsg): Delivery {
     headers: toHeaders(m.headers),
     redelivered: m.redelivered,
     deliveryCount: m.info.deliveryCount,
+    publishedAt: m.time.getTime(),
     ack: async () => m.ack(),
     nak: async (delayMs) => m.nak(delayMs),
     // On a work-queue stream only an ack removes the message; a poison message is acked away (the caller logs why).
@@ -143,6 +145,15 @@ export class NatsBus implements Bus {
       max_ack_pending: 10_000,
     });
     return this.queue(def, opts);
+  }
+
+  /**
+   * The ack wait of a queue the core declared, for a client that may not
+   * declare it (a worker): waits until the core has made its consumer.
+   */
+  async ackWaitOf(def: QueueDef): Promise<number> {
+    const info = await awaitConsumer(await this.manager(), def.stream, def.consumer, this.log);
+    return millis(info.config.ack_wait ?? nanos(30_000));
   }
 
   queue(def: QueueDef, opts: { ackWaitMs: number }): WorkQueue {

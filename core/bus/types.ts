@@ -17,6 +17,8 @@ export interface Delivery {
   redelivered: boolean;
   /** 1 for the first delivery. */
   deliveryCount: number;
+  /** When the bus stored the message (ms since the epoch, by the bus's clock, not the sender's). */
+  publishedAt: number;
   ack(): Promise<void>;
   /** Give it back for redelivery after `delayMs`. */
   nak(delayMs?: number): Promise<void>;

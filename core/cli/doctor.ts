@@ -1,38 +1,40 @@
-import { accessSync, constants, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveToken } from "../auth/token.ts";
 import type { Config } from "../config/index.ts";
 import { migrationCount, openStore } from "../db/client.ts";
 import type { Area } from "../area/types.ts";
 import { createModels } from "../models/index.ts";
+import { coreAuth, natsExposure } from "../nats/client.ts";
 import { parseRef } from "../agent/router.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { elapsed, type Check } from "./check.ts";
 
 export type { Check } from "./check.ts";
 
-/** The bus: in cluster mode, NATS reachable with JetStream on. */
-async function natsCheck(config: Config): Promise<Check[]> {
-  if (!config.nats.url) return [];
+/** The bus: in cluster mode, NATS reachable with the core's identity and JetStream on, and not open to clients without one (unless NATS_INSECURE). */
+async function natsChecks(config: Config): Promise<Check[]> {
+  const url = config.nats.url;
+  if (!url) return [];
   const t0 = performance.now();
   try {
-    const { connect, credsAuthenticator } = await import("@nats-io/transport-node");
-    const nc = await connect({
-      servers: config.nats.url,
-      timeout: 5_000,
-      ...(config.nats.credsFile ? { authenticator: credsAuthenticator(readFileSync(config.nats.credsFile)) } : {}),
-    });
+    const { connect } = await import("@nats-io/transport-node");
+    const nc = await connect({ servers: url, timeout: 5_000, ...(await coreAuth(config.nats)) });
     const { jetstreamManager } = await import("@nats-io/jetstream");
     const jsm = await jetstreamManager(nc);
     const info = await jsm.getAccountInfo();
     await nc.close();
-    return [{ ok: true, name: "nats", detail: `${config.nats.url} reachable in ${elapsed(t0)}, JetStream on (${info.streams} streams)` }];
+    const reached: Check = { ok: true, name: "nats", detail: `${url} reachable in ${elapsed(t0)}, JetStream on (${info.streams} streams)` };
+    const exposure = await natsExposure(config.nats);
+    if (!exposure.open) return [reached, { ok: true, name: "nats auth", detail: `identity from ${config.nats.credsFile}; ${exposure.detail}` }];
+    if (config.nats.insecure) return [reached, { ok: true, name: "nats auth", detail: `open NATS accepted because NATS_INSECURE=true: ${exposure.detail}` }];
+    return [reached, { ok: false, name: "nats auth", detail: `${exposure.detail}; bakerst serve refuses an open NATS`, fix: exposure.fix }];
   } catch (err) {
     return [
       {
         ok: false,
         name: "nats",
-        detail: `${config.nats.url}: ${(err as Error).message}`,
+        detail: `${url}: ${(err as Error).message}`,
         fix: "start nats-server with JetStream (-js), check NATS_URL and NATS_CREDS, or unset NATS_URL for edge mode",
       },
     ];
@@ -123,7 +125,7 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
     }
     store.close();
   }
-  checks.push(...(await natsCheck(config)));
+  checks.push(...(await natsChecks(config)));
   for (const area of areas) {
     try {
       checks.push(...((await area.doctor?.(config)) ?? []));

@@ -23,6 +23,8 @@ Commands:
   doctor             check config, data dir, database, models, and what each area talks to
   token              print the API token
   token --rotate     replace the token with a new one (logs every browser out)
+  nats init          write a nats-server config with one identity per role, and
+                     their credentials (bakerst nats --help for its options)
 
 Options:
   -h, --help         show this help

@@ -49,7 +49,12 @@ export interface Config {
   publicUrl: string | undefined;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
-  nats: { url: string | undefined; credsFile: string | undefined };
+  nats: {
+    url: string | undefined;
+    credsFile: string | undefined;
+    /** The owner accepts a NATS that lets anyone in (NATS_INSECURE). */
+    insecure: boolean;
+  };
   anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined };
   openai: { baseURL: string | undefined; apiKey: string | undefined };
   models: {
@@ -209,7 +214,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     publicUrl: k.PUBLIC_URL,
     maxBodyBytes: k.MAX_BODY_BYTES,
     logLevel: k.LOG_LEVEL as Config["logLevel"],
-    nats: { url: k.NATS_URL, credsFile: k.NATS_CREDS },
+    nats: { url: k.NATS_URL, credsFile: k.NATS_CREDS, insecure: k.NATS_INSECURE },
     anthropic: { apiKey: k.ANTHROPIC_API_KEY, oauthToken: k.ANTHROPIC_OAUTH_TOKEN, baseURL: k.ANTHROPIC_BASE_URL },
     openai: { baseURL: k.OPENAI_BASE_URL, apiKey: k.OPENAI_API_KEY },
     models: {

@@ -41,7 +41,8 @@ export const KEYS = defineKeys({
   SECRETS_TO_REDACT: { kind: "list", help: "names of further environment variables whose values never appear in output" },
 
   NATS_URL: { kind: "url", help: "NATS server; unset runs the in-process bus (edge mode)" },
-  NATS_CREDS: { kind: "path", help: "NATS credentials file" },
+  NATS_CREDS: { kind: "path", help: "this process's NATS identity: an nkey seed file from bakerst nats init (creds/core.nk) or a .creds file" },
+  NATS_INSECURE: { kind: "bool", default: "false", help: "run on a NATS server that lets clients in without credentials (cluster mode refuses one otherwise)" },
 
   ANTHROPIC_API_KEY: { kind: "secret", help: "Anthropic API key" },
   ANTHROPIC_OAUTH_TOKEN: { kind: "secret", help: "Anthropic OAuth token (instead of an API key)" },

@@ -25,7 +25,7 @@ export const jobsArea = defineArea({
   async start(ctx) {
     const settings = ctx.config.read(jobsKeys);
     const store = new JobStore(ctx.store.db, ctx.store.sqlite);
-    const heartbeats = new Heartbeats(ctx.bus, settings.HEARTBEAT_INTERVAL_MS, ctx.version, ctx.log);
+    const heartbeats = new Heartbeats({ bus: ctx.bus, intervalMs: settings.HEARTBEAT_INTERVAL_MS, version: ctx.version, log: ctx.log });
     const edge = ctx.bus.kind === "local" && settings.EDGE_WORKER;
     // Built before anything starts: a bad allowlist or host rule fails the start cleanly.
     const worker = edge ? createEdgeWorker(ctx, settings, `edge-${heartbeats.brainId.slice("brain-".length)}`) : undefined;

@@ -13,8 +13,11 @@ export const jobs = sqliteTable(
     error: text("error", { mode: "json" }),
     /** A retried dispatch with the same key returns this job instead of making another. */
     idempotencyKey: text("idempotency_key"),
+    /** The worker holding the job: the first to report the current delivery; only its statuses apply. */
     workerId: text("worker_id"),
     attempts: integer("attempts").notNull().default(0),
+    /** When the bus stored the holder's last status; silent past the ack wait, another delivery may take over. */
+    leaseAt: integer("lease_at"),
     conversationId: text("conversation_id"),
     /** Who dispatched it: web, api, or the origin of the turn whose tool did (telegram, schedule...). */
     origin: text("origin"),

@@ -229,8 +229,9 @@ export class JobService {
     let results: Applied[];
     try {
       results = this.deps.store.applyMany(
-        batch.map((b) => b.m),
+        batch.map((b) => ({ m: b.m, storedAt: b.d.publishedAt })),
         this.now(),
+        this.deps.settings.JOB_ACK_WAIT_MS,
       );
     } catch (err) {
       // Unacked, so the bus delivers them again.
@@ -242,6 +243,14 @@ export class JobService {
       const r = results[i]!;
       if (!r.known) {
         this.deps.log.warn("status for a job this core does not know; skipped", { jobId: m.jobId, status: m.status });
+      } else if (r.refused) {
+        this.deps.log.warn("status from a worker that does not hold the job; kept in the history, not applied", {
+          jobId: m.jobId,
+          status: m.status,
+          workerId: m.workerId,
+          attempt: m.attempt,
+          reason: r.refused,
+        });
       } else if (r.applied && r.row) {
         if (isFinal(m.status) && m.usage && !m.usage.recorded) {
           // A remote worker's model usage is recorded here, like the brain's.

@@ -50,7 +50,31 @@ export function view(r: Row): JobView {
   };
 }
 
-export type Applied = { known: boolean; applied: boolean; row?: Row };
+/** A status as the tracker got it from the bus. */
+export interface StatusArrival {
+  m: JobStatusMessage;
+  /** When the bus stored it, by the bus's clock: leases are measured with this, never with the sender's `at`. */
+  storedAt: number;
+}
+
+/** `refused` says why a status was kept out: it came from a worker that does not hold the job. */
+export type Applied = { known: boolean; applied: boolean; row?: Row; refused?: string };
+
+/**
+ * Whether a status may move the job. The first `received` (or `running`) of
+ * a delivery claims the job for its worker; from then on only that worker's
+ * statuses apply, until it has been silent for longer than the ack wait and
+ * a later delivery's worker reports in.
+ */
+function standing(cur: Row, m: JobStatusMessage, storedAt: number, leaseMs: number): "holder" | "claim" | { refused: string } {
+  if (cur.workerId === null) {
+    return m.status === "received" || m.status === "running" ? "claim" : { refused: "no worker has reported receiving the job" };
+  }
+  if (m.workerId === cur.workerId) return "holder";
+  const silentMs = storedAt - (cur.leaseAt ?? cur.updatedAt);
+  if (m.attempt > cur.attempts && silentMs > leaseMs) return "claim";
+  return { refused: `worker ${cur.workerId} holds the job (delivery ${cur.attempts}, heard ${silentMs} ms before)` };
+}
 
 export interface NewJob {
   id: string;
@@ -65,7 +89,7 @@ export interface NewJob {
 }
 
 const COLUMNS =
-  "id, type, spec, status, result, error, idempotency_key, worker_id, attempts, conversation_id, origin, trace_id, timeout_ms, deadline_at, published_at, created_at, updated_at";
+  "id, type, spec, status, result, error, idempotency_key, worker_id, attempts, lease_at, conversation_id, origin, trace_id, timeout_ms, deadline_at, published_at, created_at, updated_at";
 
 interface RawRow {
   id: string;
@@ -77,6 +101,7 @@ interface RawRow {
   idempotency_key: string | null;
   worker_id: string | null;
   attempts: number;
+  lease_at: number | null;
   conversation_id: string | null;
   origin: string | null;
   trace_id: string | null;
@@ -100,6 +125,7 @@ function fromRaw(r: RawRow): Row {
     idempotencyKey: r.idempotency_key,
     workerId: r.worker_id,
     attempts: r.attempts,
+    leaseAt: r.lease_at,
     conversationId: r.conversation_id,
     origin: r.origin,
     traceId: r.trace_id,
@@ -152,6 +178,7 @@ export class JobStore {
         idempotencyKey: j.idempotencyKey ?? null,
         workerId: null,
         attempts: 0,
+        leaseAt: null,
         conversationId: j.conversationId ?? null,
         origin: j.origin ?? null,
         traceId: j.traceId ?? null,
@@ -189,48 +216,53 @@ export class JobStore {
   }
 
   /**
-   * Records a worker's status and moves the job forward when it is newer.
-   * Duplicates, late arrivals and statuses after a final one are kept in the
-   * history but change nothing.
+   * Records workers' statuses, in order, in one transaction (one commit for a
+   * whole batch), and moves each job forward when the status is newer and
+   * comes from the worker holding the job (see standing()). Duplicates, late
+   * arrivals, statuses after a final one and statuses from other workers are
+   * kept in the history but change nothing. `leaseMs` is the ack wait.
    */
-  apply(m: JobStatusMessage, now: number): Applied {
-    return this.applyMany([m], now)[0]!;
+  applyMany(arrivals: StatusArrival[], now: number, leaseMs: number): Applied[] {
+    return this.sqlite.transaction(() => arrivals.map((a) => this.applyOne(a, now, leaseMs)))();
   }
 
-  /** Applies statuses in order in one transaction: one commit for a whole batch. */
-  applyMany(ms: JobStatusMessage[], now: number): Applied[] {
-    return this.sqlite.transaction(() => ms.map((m) => this.applyOne(m, now)))();
-  }
-
-  private applyOne(m: JobStatusMessage, now: number): Applied {
-    {
-      const raw = this.q.byId.get(m.jobId) as RawRow | null;
-      if (!raw) return { known: false, applied: false };
-      const cur = fromRaw(raw);
-      const forward = !isFinal(cur.status) && RANK[m.status] > RANK[cur.status];
-      const inserted = this.q.insertStatus.run(m.jobId, m.status, m.workerId, m.attempt, m.at, forward ? 1 : 0).changes === 1;
-      if (!inserted || !forward) return { known: true, applied: false, row: cur };
-      const final = isFinal(m.status);
-      const row: Row = {
-        ...cur,
-        status: m.status,
-        workerId: m.workerId,
-        attempts: Math.max(cur.attempts, m.attempt),
-        updatedAt: Math.max(now, cur.updatedAt),
-        ...(final ? { result: m.result ?? null, error: m.error ?? null } : {}),
-      };
-      this.q.advance.run(
-        row.status,
-        row.workerId,
-        row.attempts,
-        row.updatedAt,
-        final ? 1 : 0,
-        final && m.result !== undefined ? JSON.stringify(m.result) : null,
-        final && m.error ? JSON.stringify(m.error) : null,
-        m.jobId,
-      );
-      return { known: true, applied: true, row };
+  private applyOne({ m, storedAt }: StatusArrival, now: number, leaseMs: number): Applied {
+    const raw = this.q.byId.get(m.jobId) as RawRow | null;
+    if (!raw) return { known: false, applied: false };
+    const cur = fromRaw(raw);
+    const stand = isFinal(cur.status) ? undefined : standing(cur, m, storedAt, leaseMs);
+    const ahead = RANK[m.status] > RANK[cur.status];
+    const moves = stand === "claim" || (stand === "holder" && ahead);
+    const inserted = this.q.insertStatus.run(m.jobId, m.status, m.workerId, m.attempt, m.at, moves ? 1 : 0).changes === 1;
+    const leaseAt = Math.max(storedAt, cur.leaseAt ?? 0);
+    if (!inserted || !moves) {
+      // The holder repeating a status (a long job's lease renewal) keeps its lease alive.
+      if (stand === "holder") this.q.renew.run(leaseAt, m.jobId);
+      const refused = inserted && typeof stand === "object" ? stand.refused : undefined;
+      return { known: true, applied: false, row: cur, ...(refused ? { refused } : {}) };
     }
+    const final = isFinal(m.status);
+    const row: Row = {
+      ...cur,
+      status: ahead ? m.status : cur.status,
+      workerId: m.workerId,
+      attempts: stand === "claim" ? m.attempt : Math.max(cur.attempts, m.attempt),
+      leaseAt,
+      updatedAt: Math.max(now, cur.updatedAt),
+      ...(final ? { result: m.result ?? null, error: m.error ?? null } : {}),
+    };
+    this.q.advance.run(
+      row.status,
+      row.workerId,
+      row.attempts,
+      row.updatedAt,
+      final ? 1 : 0,
+      final && m.result !== undefined ? JSON.stringify(m.result) : null,
+      final && m.error ? JSON.stringify(m.error) : null,
+      m.jobId,
+      leaseAt,
+    );
+    return { known: true, applied: true, row };
   }
 
   list(q: { limit: number; status?: JobStatus; type?: JobSpec["type"]; before?: number }): JobView[] {
@@ -302,9 +334,10 @@ function prepare(db: Database) {
       "INSERT INTO job_statuses (job_id, status, worker_id, attempt, at, applied) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ),
     advance: db.query(
-      `UPDATE jobs SET status = ?1, worker_id = ?2, attempts = ?3, updated_at = ?4,
+      `UPDATE jobs SET status = ?1, worker_id = ?2, attempts = ?3, updated_at = ?4, lease_at = ?9,
          result = CASE WHEN ?5 THEN ?6 ELSE result END, error = CASE WHEN ?5 THEN ?7 ELSE error END
        WHERE id = ?8`,
     ),
+    renew: db.query("UPDATE jobs SET lease_at = ? WHERE id = ?"),
   };
 }

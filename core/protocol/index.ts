@@ -4,6 +4,7 @@
  * satellite (a test keeps it that way).
  */
 export * from "./subjects.ts";
+export * from "./permissions.ts";
 export * from "./messages.ts";
 export * from "./codec.ts";
 export * from "./errors.ts";

@@ -3,7 +3,7 @@
  * JetStream stream with its consumers; on the in-process bus, rows in SQLite.
  * Names keep the seeds' spelling.
  */
-import { subjects } from "./subjects.ts";
+import { COMPANION_TASKS_STREAM, JOBS_CONSUMER, JOBS_STREAM, STATUS_CONSUMER, STATUS_STREAM, companionTaskConsumer, subjects } from "./subjects.ts";
 
 export interface QueueDef {
   /** Its name inside bakerst (the in-process bus keys its rows by it). */
@@ -47,18 +47,18 @@ export const QUEUES = {
   /** `bakerst.jobs.dispatch`: jobs for any worker, each to one. */
   jobs: {
     name: "jobs",
-    stream: "BAKERST_JOBS",
+    stream: JOBS_STREAM,
     subjects: [subjects.jobDispatch()],
-    consumer: "JOB_WORKERS",
+    consumer: JOBS_CONSUMER,
     retention: "workqueue",
     duplicateWindowMs: 120_000,
   },
   /** `bakerst.jobs.status.<jobId>`: what workers report, kept a week so a restarted core catches up. */
   jobStatus: {
     name: "job-status",
-    stream: "BAKERST_JOB_STATUS",
+    stream: STATUS_STREAM,
     subjects: [subjects.jobStatusAll()],
-    consumer: "JOB_STATUS_TRACKER",
+    consumer: STATUS_CONSUMER,
     retention: "limits",
     maxAgeMs: 7 * DAY_MS,
     maxPerSubject: 32,
@@ -69,10 +69,10 @@ export const KEYED_QUEUES = {
   /** `bakerst.companions.<id>.task`: tasks for one companion, waiting while it is offline. */
   companionTasks: {
     name: "companion-tasks",
-    stream: "BAKERST_COMPANION_TASKS",
+    stream: COMPANION_TASKS_STREAM,
     subject: (id: string) => subjects.companionTask(id),
-    all: "bakerst.companions.*.task",
-    consumer: (id: string) => `COMPANION_TASKS_${id}`,
+    all: subjects.companionTaskAll(),
+    consumer: companionTaskConsumer,
   },
 } as const satisfies Record<string, KeyedQueueDef>;
 

@@ -175,7 +175,19 @@ export class Worker {
     const ctl = new AbortController();
     this.running.set(job.id, ctl);
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
-    const keepalive = setInterval(() => void d.working().catch(() => {}), Math.max(200, Math.floor(this.opts.ackWaitMs / 3)));
+    const ackWait = this.opts.ackWaitMs;
+    let reportedAt = Number.POSITIVE_INFINITY;
+    const keepalive = setInterval(() => {
+      void d.working().catch(() => {});
+      // The core lets another delivery take the job over once this worker has been silent for an ack wait:
+      // a long job repeats its `running` status to keep holding it.
+      if (Date.now() - reportedAt >= ackWait / 2) {
+        reportedAt = Date.now();
+        void this.statuses
+          .publish(encode(JobStatusV1, { ...base, status: "running", at: reportedAt }), { subject: subjects.jobStatus(job.id), headers: traceHeaders(traceId) })
+          .catch(() => {});
+      }
+    }, Math.max(200, Math.floor(ackWait / 3)));
     try {
       // Both go out on one connection, so the stream keeps their order (and before the final status); the job starts meanwhile.
       const announced = Promise.all([
@@ -188,6 +200,7 @@ export class Worker {
         (err: unknown) => ({ ok: false as const, err }),
       );
       await announced;
+      reportedAt = Date.now();
       if (Date.now() - deliveredAt > this.opts.ackWaitMs && (await this.leaseLost(job.id, d.deliveryCount))) {
         // The statuses took longer than the ack wait (bus outage): the job went to another worker.
         ctl.abort(new Error("lease lost"));

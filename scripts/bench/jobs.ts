@@ -1,7 +1,9 @@
 /**
  * `bun scripts/bench/jobs.ts`: jobs benchmark, printed as a markdown table.
  *  - raw JetStream publish and consume+ack rate (same nats-server, same machine)
- *  - command job (`date -u`) round trip, POST /api/jobs → completed, edge and cluster
+ *  - command job (`date -u`) round trip, POST /api/jobs → completed, edge, cluster on an open NATS,
+ *    and cluster on a NATS with identities (nkeys and per-role permissions, `bakerst nats init`)
+ *  - 50,000 fake worker heartbeats: how long the core takes to count them, and the size of health after
  *  - http job throughput end to end with 2 worker processes against a loopback server
  * Targets (issue 3): round trip p50 ≤ 15 ms, ≥ 1,000 jobs/s.
  */
@@ -9,8 +11,10 @@ import { rmSync } from "node:fs";
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { join } from "node:path";
+import { encode, HeartbeatV1, subjects } from "../../core/protocol/index.ts";
 import { serveApp, TOKEN } from "../../test/helpers/app.ts";
 import { startNats, waitFor } from "../../test/helpers/nats.ts";
+import { startSecuredNats, type SecuredNats } from "../../test/helpers/nats-identities.ts";
 import { killAllWorkers, spawnWorker } from "../../test/helpers/workers.ts";
 
 const N_RAW = Number(process.env.BENCH_RAW ?? 20_000);
@@ -77,7 +81,7 @@ async function roundTrip(label: string, env: Record<string, string>, workers: ()
 
 async function httpThroughput(natsUrl: string) {
   const target = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
-  const app = await serveApp({ NATS_URL: natsUrl, JOB_ACK_WAIT_MS: "30000" });
+  const app = await serveApp({ NATS_URL: natsUrl, NATS_INSECURE: "true", JOB_ACK_WAIT_MS: "30000" });
   try {
     for (const id of ["bench-h1", "bench-h2"]) spawnWorker(natsUrl, id, { WORKER_CONCURRENCY: "64", LOG_LEVEL: "warn" });
     const url = `http://127.0.0.1:${target.port}/`;
@@ -111,15 +115,50 @@ async function httpThroughput(natsUrl: string) {
   }
 }
 
+async function heartbeatFlood(secured: SecuredNats) {
+  const app = await serveApp({ NATS_URL: secured.url, NATS_CREDS: secured.credsFile({ role: "core" }) });
+  const hostile = await secured.connectAs({ role: "worker" });
+  try {
+    const health = async () => (await fetch(`${app.url}/api/system/health`, { headers: app.auth })).text();
+    const before = (await health()).length;
+    const n = 50_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const id = `fake-${i}`;
+      hostile.nc.publish(subjects.heartbeat("worker", id), encode(HeartbeatV1, { v: 1, role: "worker", id, at: Date.now(), version: "x", intervalMs: 60_000, host: "h".repeat(256) }));
+    }
+    await waitFor("every fake beat counted", async () => {
+      const w = JSON.parse(await health()).components.workers;
+      return w.count + (w.dropped?.full ?? 0) >= n;
+    }, 60_000, 50);
+    const tookMs = performance.now() - t0;
+    const after = (await health()).length;
+    rows.push([`${n.toLocaleString("en-US")} fake worker heartbeats from the worker identity: published and counted`, `${ms(tookMs)}`, "—"]);
+    rows.push(["GET /api/system/health size before / after that flood", `${before.toLocaleString("en-US")} B / ${after.toLocaleString("en-US")} B`, "small, bounded"]);
+  } finally {
+    await hostile.nc.close();
+    await app.stop();
+    rmSync(app.dataDir, { recursive: true, force: true });
+  }
+}
+
 const nats = await startNats();
+const secured = await startSecuredNats();
 try {
   await rawJetStream(nats.url);
   await roundTrip("edge (in-process bus + worker)", {}, () => {});
-  await roundTrip("cluster (NATS + 1 worker process)", { NATS_URL: nats.url }, () => spawnWorker(nats.url, "bench-rtt", { COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" }));
+  await roundTrip("cluster (open NATS + 1 worker process)", { NATS_URL: nats.url, NATS_INSECURE: "true" }, () =>
+    spawnWorker(nats.url, "bench-rtt", { COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" }),
+  );
+  await roundTrip("cluster (NATS with identities + 1 worker process)", { NATS_URL: secured.url, NATS_CREDS: secured.credsFile({ role: "core" }) }, () =>
+    spawnWorker(secured.url, "bench-rtt-sec", { NATS_CREDS: secured.credsFile({ role: "worker" }), COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" }),
+  );
   await httpThroughput(nats.url);
+  await heartbeatFlood(secured);
 } finally {
   await killAllWorkers();
   await nats.cleanup();
+  await secured.cleanup();
 }
 
 const cores = navigator.hardwareConcurrency;

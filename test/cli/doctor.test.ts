@@ -30,9 +30,12 @@ const services = { ANTHROPIC_API_KEY: "sk-test", VOYAGE_API_KEY: "vk-test" };
 describe("bakerst doctor", () => {
   test("checks NATS, the embedder and Qdrant when they are configured", async () => {
     const checks = await runDoctor(
-      testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: nats.url, VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: qdrant.url }), AREAS);
+      testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: nats.url, NATS_INSECURE: "true", VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: qdrant.url }),
+      AREAS,
+    );
     const out = formatChecks(checks);
     expect(out).toContain(`✓ nats: ${nats.url} reachable`);
+    expect(out).toContain("✓ nats auth: open NATS accepted because NATS_INSECURE=true");
     expect(out).toContain("JetStream on");
     expect(out).toMatch(/✓ embeddings: voyage voyage-3\.5-lite: 1024 dimensions/);
     expect(out).toContain(`✓ qdrant: ${qdrant.url} reachable`);

@@ -1,5 +1,5 @@
 import { spawnSync, type Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,6 +99,49 @@ export async function startNats(): Promise<NatsServer> {
     async cleanup() {
       await stop();
       rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ConfiguredNats {
+  url: string;
+  pid: number;
+  /** SIGHUP: the server reads its config file again. */
+  reload(): void;
+  /** Stops it (the config's directory is the caller's). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A real nats-server run from a config file (what `bakerst nats init` writes),
+ * on a port the server picks itself and reports in its ports file: no race
+ * for a free port.
+ */
+export async function startNatsWithConfig(configFile: string): Promise<ConfiguredNats> {
+  const bin = natsBinary();
+  const portsDir = mkdtempSync(join(tmpdir(), "bakerst-nats-ports-"));
+  const proc = Bun.spawn([bin, "-c", configFile, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", portsDir], { stdout: "ignore", stderr: "ignore" });
+  const portsFile = join(portsDir, `nats-server_${proc.pid}.ports`);
+  const url = await waitFor(
+    "the nats-server ports file",
+    () => {
+      if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode} (config ${configFile})`);
+      try {
+        return (JSON.parse(readFileSync(portsFile, "utf8")) as { nats: string[] }).nats[0];
+      } catch {
+        return undefined;
+      }
+    },
+    10_000,
+  );
+  return {
+    url,
+    pid: proc.pid,
+    reload: () => proc.kill("SIGHUP"),
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      await proc.exited;
+      rmSync(portsDir, { recursive: true, force: true });
     },
   };
 }

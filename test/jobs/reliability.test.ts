@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { JOBS_STREAM } from "../../core/protocol/subjects.ts";
+import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
@@ -16,8 +17,9 @@ import { startAnthropicStandIn } from "../standins/anthropic.ts";
  */
 let nats: NatsServer;
 const ACK_WAIT = "1500";
-const workerEnv = { JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", WORKER_CONCURRENCY: "4", DRAIN_TIMEOUT_MS: "10000" };
-const coreEnv = () => ({ NATS_URL: nats.url, JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
+const workerEnv = { HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", WORKER_CONCURRENCY: "4", DRAIN_TIMEOUT_MS: "10000" };
+// This suite runs on an open server; test/jobs/secured.test.ts runs the same path with identities.
+const coreEnv = () => ({ NATS_URL: nats.url, NATS_INSECURE: "true", JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
 
 beforeAll(async () => {
   nats = await startNats();
@@ -31,12 +33,6 @@ afterAll(async () => {
 });
 
 type App = Awaited<ReturnType<typeof makeApp>>;
-const dispatch = async (h: App, body: unknown): Promise<string> => {
-  const res = await h.request("/api/jobs", { method: "POST", json: body });
-  expect(res.status).toBe(202);
-  return (await res.json()).id;
-};
-const job = async (h: App, id: string) => (await h.request(`/api/jobs/${id}`)).json();
 const counts = (h: App) =>
   Object.fromEntries((h.s.store.sqlite.query("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
 const completedStatuses = (h: App) =>
@@ -112,8 +108,8 @@ describe("Jobs over NATS JetStream", () => {
     // (One longer than it hands running jobs to other workers: at least once, first final status wins.)
     const h = await makeApp({ ...coreEnv(), JOB_ACK_WAIT_MS: "8000" });
     try {
-      spawnWorker(nats.url, "nr-a", { ...workerEnv, JOB_ACK_WAIT_MS: "8000" });
-      spawnWorker(nats.url, "nr-b", { ...workerEnv, JOB_ACK_WAIT_MS: "8000" });
+      spawnWorker(nats.url, "nr-a", workerEnv);
+      spawnWorker(nats.url, "nr-b", workerEnv);
       const ids: string[] = [];
       for (let i = 0; i < 12; i++) ids.push(await dispatch(h, { type: "command", argv: ["sleep", "0.4"] }));
       await waitFor("some running", () => (counts(h).running ?? 0) > 0, 15_000);
@@ -231,10 +227,7 @@ describe("Jobs over NATS JetStream", () => {
       spawnWorker(nats.url, "agent-1", { ...workerEnv, ANTHROPIC_API_KEY: "sk-satellite", ANTHROPIC_BASE_URL: model.url, MODEL_WORKER: "anthropic:claude-haiku-5-5" });
       model.enqueue({ text: "remote answer", usage: { input: 120, output: 30 } });
       const id = await dispatch(h, { type: "agent", prompt: "say something" });
-      const done = await waitFor("agent completed", async () => {
-        const j = await job(h, id);
-        return j.status === "completed" || j.status === "failed" ? j : undefined;
-      }, 15_000);
+      const done = await finalJob(h, id);
       expect(done.status).toBe("completed");
       expect(done.result.text).toBe("remote answer");
       expect(JSON.stringify(model.requests[0]!.body.system)).toContain("You are a Baker Street worker");
@@ -279,10 +272,7 @@ describe("Jobs over NATS JetStream", () => {
         { text: "It is late in the UTC day.", usage: { prompt: 140, completion: 8 } },
       );
       const id = await dispatch(h, { type: "agent", prompt: "what time is it?" });
-      const done = await waitFor("agent completed", async () => {
-        const j = await job(h, id);
-        return j.status === "completed" || j.status === "failed" ? j : undefined;
-      }, 15_000);
+      const done = await finalJob(h, id);
       expect(done.status).toBe("completed");
       expect(done.result.text).toBe("It is late in the UTC day.");
       // The tool really ran on the satellite and its output went back to the model.

@@ -21,7 +21,7 @@ describe("the compiled bakerst-satellite binary", () => {
     expect(help.exitCode).toBe(0);
     expect(help.stdout.toString()).toContain("--mode worker");
 
-    const h = await makeApp({ NATS_URL: nats.url, EDGE_WORKER: "false" });
+    const h = await makeApp({ NATS_URL: nats.url, NATS_INSECURE: "true", EDGE_WORKER: "false" });
     const worker = Bun.spawn([bin, "--mode", "worker", "--id", "compiled-1"], {
       cwd: tempDir("bakerst-sat-cwd-"),
       env: { PATH: "/usr/bin:/bin", NATS_URL: nats.url, COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" },

@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../helpers/app.ts";
+import { startSecuredNats } from "../helpers/nats-identities.ts";
 
 const main = join(import.meta.dir, "..", "..", "satellite", "main.ts");
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -37,4 +40,25 @@ describe("bakerst-satellite", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr.toString()).toContain("COMMAND_ALLOWLIST: sh runs other programs");
   }, 15_000);
+
+  test("a NATS_CREDS file that is neither a seed nor a .creds file is refused before connecting", () => {
+    const bad = join(tempDir(), "creds");
+    writeFileSync(bad, "not a key\n");
+    const r = run(["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:1", NATS_CREDS: bad });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.toString()).toContain(`NATS_CREDS: ${bad} is neither an nkey user seed`);
+  }, 15_000);
+
+  test("a server with identities turns away a worker without credentials, and the worker says which setting to check", async () => {
+    const nats = await startSecuredNats();
+    try {
+      const p = Bun.spawn([process.execPath, main, "--mode", "worker", "--id", "anon"], { env: { PATH: process.env.PATH ?? "", NATS_URL: nats.url }, stdout: "ignore", stderr: "pipe" });
+      const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+      expect(code).toBe(1);
+      expect(stderr).toContain("NATS_CREDS is not set");
+      expect(stderr).toContain(`cannot use NATS at ${nats.url}: Authorization Violation (check NATS_URL and NATS_CREDS)`);
+    } finally {
+      await nats.cleanup();
+    }
+  }, 30_000);
 });
