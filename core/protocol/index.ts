@@ -6,6 +6,7 @@
 export * from "./subjects.ts";
 export * from "./messages.ts";
 export * from "./codec.ts";
+export * from "./json.ts";
 export * from "./errors.ts";
 export * from "./trace.ts";
 export * from "./command.ts";

@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { parseJson } from "../../core/protocol/index.ts";
 import type { AgentMessage, AgentModel, AgentModelReply } from "./executors/agent.ts";
 
 type Msg = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -28,11 +29,9 @@ export function toChatMessages(system: string, messages: AgentMessage[]): Msg[] 
 }
 
 function parseArgs(json: string): unknown {
-  try {
-    return json.trim() ? JSON.parse(json) : {};
-  } catch {
-    return { __invalid_json: json };
-  }
+  if (!json.trim()) return {};
+  const parsed = parseJson(json);
+  return parsed.ok ? parsed.value : { __invalid_json: json };
 }
 
 /**
