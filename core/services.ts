@@ -8,6 +8,7 @@ import { ToolRegistry } from "./brain/tools.ts";
 import type { Config } from "./config/index.ts";
 import { ConversationStore } from "./conversations/store.ts";
 import { migrationCount, openStore, type Store } from "./db/client.ts";
+import { octal, tightenModes } from "./db/private-files.ts";
 import { createModels, type Models } from "./models/index.ts";
 import type { ModelProvider, ProviderName } from "./models/types.ts";
 import { HealthRegistry } from "./telemetry/health.ts";
@@ -45,6 +46,7 @@ export interface ServiceOptions {
 /** Everything the binary runs, wired once from a validated Config. */
 export function createServices(config: Config, opts: ServiceOptions = {}): Services {
   const log = opts.log ?? createLogger(config.logLevel);
+  for (const c of tightenModes(config.dataDir)) log.warn("data path was readable by others; made private", { path: c.path, from: octal(c.from), to: octal(c.to) });
   const store = openStore(config.dataDir);
   const conversations = new ConversationStore(store.db);
   const models = createModels(config, store.db, log, opts.providers);

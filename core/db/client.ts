@@ -1,10 +1,10 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import * as schema from "./schema.ts";
 import { sha256Hex } from "../util/crypto.ts";
 import { journal, sql as migrationSql } from "./migrations/index.ts";
+import { makePrivateDir, touchPrivate } from "./private-files.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -30,8 +30,9 @@ function migrations() {
 }
 
 export function openStore(dataDir: string, file = "bakerst.db"): Store {
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const path = join(dataDir, file);
+  touchPrivate(path);
   const sqlite = new Database(path, { create: true, strict: true });
   sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec("PRAGMA synchronous = NORMAL");
