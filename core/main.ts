@@ -11,6 +11,9 @@ import { VERSION } from "./version.ts";
 import { loadUiAssets } from "./web/source.ts";
 import { uiFallback } from "./web/serve.ts";
 
+// Everything bakerst writes (data dir, database, WAL, token, config) is for its owner's user only.
+process.umask(0o077);
+
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 

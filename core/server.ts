@@ -40,6 +40,8 @@ export async function startServer(config: Config, opts: AssembleOptions & { quie
     maxRequestBodySize: config.maxBodyBytes + 64 * 1024,
     // SSE streams send a keep-alive every 15 s; this only ends dead sockets.
     idleTimeout: 60,
+    // Never Bun's development error page, which shows source lines.
+    development: false,
     fetch: serveFetch(app, services),
   });
   const port = server.port ?? config.port;

@@ -11,6 +11,7 @@ import type { Bus } from "./bus/types.ts";
 import type { Config } from "./config/index.ts";
 import { ConversationStore } from "./conversations/store.ts";
 import { migrationCount, openStore, type Store } from "./db/client.ts";
+import { octal, tightenModes } from "./db/private-files.ts";
 import { createModels, type Models } from "./models/index.ts";
 import { natsAuthHealth, openCoreNatsBus, type NatsExposure } from "./nats/client.ts";
 import { Notifications } from "./notifications/service.ts";
@@ -64,6 +65,7 @@ async function kernelBus(config: Config, store: Store, log: Logger): Promise<{ b
 /** Everything the kernel runs, wired once from a validated Config. */
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config.logLevel);
+  for (const c of tightenModes(config.dataDir)) log.warn("data path was readable by others; made private", { path: c.path, from: octal(c.from), to: octal(c.to) });
   const store = openStore(config.dataDir);
   let bus: Bus;
   let exposure: NatsExposure | undefined;

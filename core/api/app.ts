@@ -4,7 +4,7 @@ import { AppError } from "../errors.ts";
 import { ClientAddress, clientKey, rememberClient } from "./client-ip.ts";
 import type { Services } from "../services.ts";
 import { traceIdFrom } from "../telemetry/trace.ts";
-import { authenticate, authRoutes, isPublic } from "./auth.ts";
+import { authenticate, authRoutes } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { chatRoutes } from "./chat.ts";
 import { conversationRoutes } from "./conversations.ts";
@@ -12,6 +12,10 @@ import { corsHeaders, preflight } from "./cors.ts";
 import { errorResponse, mapError } from "./errors.ts";
 import { modelRoutes } from "./models.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
+import { OriginGuard } from "./origin.ts";
+import { OPEN_BODY_BYTES, PathPolicy, routable } from "./paths.ts";
+import { queryProblem } from "./query.ts";
+import { routeLabel, routeLabels } from "./route-label.ts";
 import type { RoutePlugin } from "./routes.ts";
 import { systemRoutes } from "./system.ts";
 
@@ -21,23 +25,25 @@ export interface ApiOptions {
   fallback?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }
 
-/** Collapses ids in a path so metrics keep a bounded set of route labels. */
-export function routeLabel(path: string, status: number): string {
-  if (status === 404) return "unmatched";
-  if (!(path.startsWith("/api/") || path === "/ping" || path === "/readyz" || path === "/metrics")) return "ui";
-  return path.replace(/\/(?=[^/]*\d)[^/]{8,}/g, "/:id");
-}
-
 /** The fetch handler for Bun.serve: records the client address and request metrics around the app. */
 export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services) {
   const addresses = new ClientAddress(s.config.trustedProxies);
-  return async (request: Request, server: Server<unknown>): Promise<Response> => {
+  return async (incoming: Request, server: Server<unknown>): Promise<Response> => {
     const t0 = performance.now();
-    const peer = server.requestIP(request)?.address;
+    const request = routable(incoming);
+    if (request instanceof Response) return request;
+    const peer = server.requestIP(incoming)?.address;
     if (peer) rememberClient(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
-    const res = await app.handle(request);
+    let res: Response;
+    try {
+      res = await app.handle(request);
+    } catch (err) {
+      // Never Bun's development error page, which shows source lines.
+      s.log.error("request failed outside the app", { error: err as Error });
+      res = errorResponse("internal", "internal error; the log has the details");
+    }
     const method = request.method;
-    const route = routeLabel(new URL(request.url).pathname, res.status);
+    const route = routeLabel(request, res.status);
     s.metrics.httpRequests.inc({ method, route, status: String(res.status) });
     s.metrics.httpDuration.observe({ method, route }, (performance.now() - t0) / 1000);
     return res;
@@ -45,24 +51,34 @@ export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Se
 }
 
 export function createApi(s: Services, opts: ApiOptions = {}) {
+  const paths = new PathPolicy(() => app.routes);
+  const origins = new OriginGuard(s.config.corsOrigins, s.config.publicUrl);
   let app = new Elysia({ name: "bakerst", normalize: false })
     .decorate("s", s)
+    .use(routeLabels)
     .onRequest(({ request, set }) => {
       const trace = traceIdFrom(request.headers);
       set.headers["x-trace-id"] = trace;
       const cors = corsHeaders(request, s.config.corsOrigins);
       if (cors) Object.assign(set.headers, cors);
-      const url = new URL(request.url);
       if (request.method === "OPTIONS") return preflight(request, s.config.corsOrigins, trace);
-      if (isPublic(request.method, url.pathname)) return;
-      const denied = authenticate(s, request, clientKey(request));
+      const access = paths.access(request.method, request.url);
+      const denied = origins.refuse(request) ?? (access === "private" ? authenticate(s, request, clientKey(request)) : undefined);
       if (denied) {
         for (const [k, v] of Object.entries(set.headers)) if (typeof v === "string") denied.headers.set(k, v);
         return denied;
       }
+      if (access !== "ui") {
+        const bad = queryProblem(request.url);
+        if (bad) throw bad;
+      }
     })
     // JSON lines (POST /api/memories/import) are not one JSON document; that route reads its body itself, under the same cap.
-    .onParse(({ request }) => (request.headers.get("content-type")?.startsWith("application/x-ndjson") ? "" : readJson(request, s.config.maxBodyBytes)))
+    .onParse(({ request }) => {
+      if (request.headers.get("content-type")?.startsWith("application/x-ndjson")) return "";
+      // Without credentials only the login and logout bodies are read, and they are small.
+      return readJson(request, paths.access(request.method, request.url) === "open" ? OPEN_BODY_BYTES : s.config.maxBodyBytes);
+    })
     .onError(({ code, error, set, request }) => {
       const e = mapError(code, error);
       if (e.code === "internal" && !(error instanceof AppError)) s.log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });

@@ -1,25 +1,9 @@
 import { Elysia, t } from "elysia";
-import { SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
+import { SESSION_COOKIE, SESSION_TTL_MS, sessionIdsFrom } from "../auth/sessions.ts";
 import { tokensEqual } from "../auth/token.ts";
 import type { Services } from "../services.ts";
 import { clientKey } from "./client-ip.ts";
 import { errorResponse } from "./errors.ts";
-
-/** Routes reachable without credentials: liveness, logging in and out, and the UI's static files. */
-export function isPublic(method: string, path: string): boolean {
-  if (path === "/ping") return true;
-  if (path === "/api/auth/login" || path === "/api/auth/logout") return method === "POST";
-  return !(path.startsWith("/api/") || path === "/api" || path === "/readyz" || path === "/metrics");
-}
-
-function cookieValue(header: string | null, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
-}
 
 function tooMany(ms: number): Response {
   const secs = Math.ceil(ms / 1000);
@@ -40,12 +24,11 @@ export function authenticate(s: Services, request: Request, client: string): Res
     s.limiter.fail(client);
     return errorResponse("unauthorized", "the bearer token is not valid", { "www-authenticate": 'Bearer realm="bakerst"' });
   }
-  const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+  const { ids, malformed } = sessionIdsFrom(request.headers.get("cookie"));
   void s.token.token; // notices a rotated token file, which ends every session
-  if (sid && s.sessions.valid(sid)) return undefined;
-  return errorResponse("unauthorized", sid ? "the session has expired; log in again" : "log in, or send Authorization: Bearer <token>", {
-    "www-authenticate": 'Bearer realm="bakerst"',
-  });
+  if (ids.some((id) => s.sessions.valid(id))) return undefined;
+  const why = ids.length ? "the session has expired; log in again" : malformed ? "the session cookie is malformed; log in again" : "log in, or send Authorization: Bearer <token>";
+  return errorResponse("unauthorized", why, { "www-authenticate": 'Bearer realm="bakerst"' });
 }
 
 function cookie(id: string, maxAgeSec: number, secure: boolean): string {
@@ -95,8 +78,7 @@ export const authRoutes = (s: Services) =>
       },
     )
     .post("/api/auth/logout", ({ request, set }) => {
-      const sid = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
-      if (sid) s.sessions.revoke(sid);
+      for (const id of sessionIdsFrom(request.headers.get("cookie")).ids) s.sessions.revoke(id);
       set.headers["set-cookie"] = cookie("", 0, isHttps(request));
       return { ok: true };
     })

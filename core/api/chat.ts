@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { MAX_MESSAGE_CHARS } from "../brain/brain.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { Services } from "../services.ts";
+import { QueryText, queryInt } from "./query.ts";
 import { sseResponse } from "./sse.ts";
 
 export const ChatBody = t.Object(
@@ -49,10 +50,11 @@ export const chatRoutes = (s: Services) =>
     .get(
       "/api/chat/stream/:turnId",
       ({ params, request, query, set }) => {
+        const header = request.headers.get("last-event-id");
+        const after = header !== null ? queryInt(header, "Last-Event-ID", 0, Number.MAX_SAFE_INTEGER, 0) : queryInt(query.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
         const turn = s.brain.turn(params.turnId);
         if (!turn) throw notFound("turn", params.turnId);
-        const after = Number(request.headers.get("last-event-id") ?? query.after ?? 0);
-        return sseResponse(turn, Number.isInteger(after) && after > 0 ? after : 0, headerMap(set));
+        return sseResponse(turn, after, headerMap(set));
       },
-      { query: t.Object({ after: t.Optional(t.Numeric({ minimum: 0 })) }) },
+      { query: t.Object({ after: QueryText }) },
     );

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { Services } from "../services.ts";
+import { QueryText, queryInt } from "./query.ts";
 
 const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
 
@@ -8,8 +9,8 @@ export const conversationRoutes = (s: Services) =>
     .get(
       "/api/conversations",
       ({ query }) => {
-        const limit = query.limit ?? 50;
-        const items = s.conversations.list({ limit, before: query.before, q: query.q });
+        const limit = queryInt(query.limit, "limit", 1, 200, 50);
+        const items = s.conversations.list({ limit, before: queryInt(query.before, "before", 0, Number.MAX_SAFE_INTEGER), q: query.q });
         return {
           conversations: items.map((c) => ({ ...c, running: !!s.brain.activeTurn(c.id) })),
           next: items.length === limit ? items[items.length - 1]!.updatedAt : null,
@@ -17,9 +18,9 @@ export const conversationRoutes = (s: Services) =>
       },
       {
         query: t.Object({
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200 })),
-          before: t.Optional(t.Numeric({ minimum: 0 })),
-          q: t.Optional(t.String({ maxLength: 200 })),
+          limit: QueryText,
+          before: QueryText,
+          q: QueryText,
         }),
       },
     )

@@ -3,6 +3,7 @@ import { AppError } from "../errors.ts";
 import { ModelsConfigBody } from "../models/settings.ts";
 import type { ProviderName } from "../agent/types.ts";
 import type { Services } from "../services.ts";
+import { QueryText, queryInt } from "./query.ts";
 
 const LIST_TTL_MS = 60_000;
 
@@ -47,7 +48,7 @@ export const modelRoutes = (s: Services) => {
     )
     .get(
       "/api/usage",
-      ({ query }) => s.models.ledger.byDay(query.days ?? 30),
-      { query: t.Object({ days: t.Optional(t.Numeric({ minimum: 1, maximum: 366 })) }) },
+      ({ query }) => s.models.ledger.byDay(queryInt(query.days, "days", 1, 366, 30)),
+      { query: t.Object({ days: QueryText }) },
     );
 };

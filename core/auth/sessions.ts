@@ -9,6 +9,30 @@ export const SESSION_TTL_MS = 30 * 86_400_000;
 
 const hash = sha256Hex;
 
+/** What `create` issues (32 random bytes, base64url); nothing else is looked up. */
+const SESSION_ID = /^[A-Za-z0-9_-]{16,128}$/;
+const MAX_SESSION_COOKIES = 4;
+
+/**
+ * The session ids in a Cookie header, read without decoding (ours never need
+ * it, so a stray `%` cannot throw). A browser may send the name more than once
+ * (another path or a parent domain set one too); each well-formed one is a
+ * candidate, up to a few. `malformed` tells a mangled cookie from none.
+ */
+export function sessionIdsFrom(header: string | null): { ids: string[]; malformed: boolean } {
+  const ids: string[] = [];
+  let malformed = false;
+  if (!header) return { ids, malformed };
+  for (const part of header.split(";")) {
+    const i = part.indexOf("=");
+    if (i <= 0 || part.slice(0, i).trim() !== SESSION_COOKIE) continue;
+    const value = part.slice(i + 1).trim();
+    if (SESSION_ID.test(value) && ids.length < MAX_SESSION_COOKIES) ids.push(value);
+    else if (value) malformed = true;
+  }
+  return { ids, malformed };
+}
+
 /** Cookie sessions; only a hash of the id is stored, so a copy of the database logs nobody in. */
 export class SessionStore {
   private cache = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { constantTimeEqual, randomToken, sha256 } from "../util/crypto.ts";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { makePrivateDir } from "../db/private-files.ts";
 import { join } from "node:path";
 
 export const TOKEN_FILE = "auth-token";
@@ -20,7 +21,7 @@ function writeToken(path: string, token: string): void {
 /** AUTH_TOKEN when set; otherwise the token in the data dir, created (32 random bytes, hex, 0600) on first start. */
 export function resolveToken(dataDir: string, fromEnv: string | undefined): TokenSource {
   if (fromEnv) return { token: fromEnv, generated: false, from: "env" };
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const path = join(dataDir, TOKEN_FILE);
   if (existsSync(path)) {
     const token = readFileSync(path, "utf8").trim();
@@ -32,7 +33,7 @@ export function resolveToken(dataDir: string, fromEnv: string | undefined): Toke
 }
 
 export function rotateToken(dataDir: string): string {
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const token = randomToken(32);
   writeToken(join(dataDir, TOKEN_FILE), token);
   return token;

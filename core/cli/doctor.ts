@@ -1,9 +1,10 @@
-import { accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveToken } from "../auth/token.ts";
 import type { Config } from "../config/index.ts";
 import { migrationCount, openStore } from "../db/client.ts";
 import type { Area } from "../area/types.ts";
+import { makePrivateDir, octal, tooOpen } from "../db/private-files.ts";
 import { createModels } from "../models/index.ts";
 import { coreAuth, natsExposure } from "../nats/client.ts";
 import { parseRef } from "../agent/router.ts";
@@ -48,9 +49,9 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
   add({ ok: true, name: "config", detail: config.file ? `environment + ${config.file}` : "environment (no bakerst.json/yaml in the data dir)" });
 
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    makePrivateDir(config.dataDir);
     const probe = join(config.dataDir, `.doctor-${process.pid}`);
-    writeFileSync(probe, "ok");
+    writeFileSync(probe, "ok", { mode: 0o600 });
     unlinkSync(probe);
     accessSync(config.dataDir, constants.W_OK);
     add({ ok: true, name: "data dir", detail: `${config.dataDir} is writable` });
@@ -84,6 +85,18 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
         : { ok: true, name: "auth", detail: `token in ${token.from} (mode 600)` },
     );
   }
+
+  const open = tooOpen(config.dataDir);
+  add(
+    open.length
+      ? {
+          ok: false,
+          name: "file modes",
+          detail: `readable by others: ${open.slice(0, 5).map((c) => `${c.path} (${octal(c.from)})`).join(", ")}${open.length > 5 ? ` and ${open.length - 5} more` : ""}`,
+          fix: `chmod -R go-rwx ${config.dataDir} (bakerst serve also does this at start)`,
+        }
+      : { ok: true, name: "file modes", detail: `${config.dataDir} and everything in it are private to this user (dirs 0700, files 0600)` },
+  );
 
   if (store) {
     const models = createModels(config, store.db, silentLogger);

@@ -1,9 +1,9 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { sha256Hex } from "../util/crypto.ts";
 import { checkBeforeOpen, checkIdentity, explainOpenError } from "./guard.ts";
+import { makePrivateDir, touchPrivate } from "./private-files.ts";
 import { journal, sql as migrationSql } from "./migrations/index.ts";
 
 export type Db = BunSQLiteDatabase & { $client: Database };
@@ -35,9 +35,11 @@ function migrations() {
  * DatabaseGuardError instead of starting over empty.
  */
 export function openStore(dataDir: string, file = "bakerst.db"): Store {
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const path = join(dataDir, file);
   const expected = checkBeforeOpen(dataDir, path);
+  // Created private before SQLite opens it, so its WAL and shared-memory files are private too.
+  touchPrivate(path);
   const sqlite = new Database(path, { create: true, strict: true });
   let db: Db;
   try {

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { notFound } from "../errors.ts";
+import { QueryText, queryInt } from "../api/query.ts";
 import type { RoutePlugin } from "../api/routes.ts";
 import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";
@@ -13,14 +14,14 @@ export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSetti
     .get(
       "/api/jobs",
       ({ query }) => {
-        const limit = query.limit ?? 50;
-        const items = store.list({ limit, status: query.status, type: query.type, before: query.before });
+        const limit = queryInt(query.limit, "limit", 1, 200, 50);
+        const items = store.list({ limit, status: query.status, type: query.type, before: queryInt(query.before, "before", 0, Number.MAX_SAFE_INTEGER) });
         return { jobs: items, next: items.length === limit ? items[items.length - 1]!.createdAt : null };
       },
       {
         query: t.Object({
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200 })),
-          before: t.Optional(t.Numeric({ minimum: 0 })),
+          limit: QueryText,
+          before: QueryText,
           status: t.Optional(t.Union(JOB_STATUSES.map((st) => t.Literal(st)))),
           type: t.Optional(t.Union([t.Literal("command"), t.Literal("http"), t.Literal("agent")])),
         }),
@@ -43,9 +44,9 @@ export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSetti
         const origin = request.headers.has("authorization") ? "api" : "web";
         const { job, created } = await jobs.dispatch(spec, { origin, ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
         set.status = created ? 202 : 200;
-        const wait = Math.min(query.wait ?? 0, settings.JOB_WAIT_TIMEOUT_MS);
+        const wait = Math.min(queryInt(query.wait, "wait", 0, 3_600_000, 0), settings.JOB_WAIT_TIMEOUT_MS);
         if (wait > 0) return (await jobs.waitFor(job.id, wait)) ?? job;
         return { id: job.id, status: job.status };
       },
-      { query: t.Object({ wait: t.Optional(t.Numeric({ minimum: 0, maximum: 3_600_000 })) }) },
+      { query: t.Object({ wait: QueryText }) },
     );

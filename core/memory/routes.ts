@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { Elysia, t } from "elysia";
-import { PayloadTooLarge } from "../api/body.ts";
+import { readText } from "../api/body.ts";
+import { QueryText, queryInt } from "../api/query.ts";
 import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { observations, reflections } from "./memory.sql.ts";
@@ -8,20 +9,10 @@ import type { MemoryService } from "./service.ts";
 import { exportLines, importLines, parseImport } from "./transfer.ts";
 import { CATEGORIES, isCategory, type Category } from "./types.ts";
 
-// Query values arrive as strings; checking them here gives messages that name the field and the allowed values.
-const QueryText = t.Optional(t.String({ maxLength: 200 }));
-
 function category(raw: string | undefined, field = "category"): Category | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (!isCategory(raw)) throw new AppError("invalid_request", `${field}: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(raw)}`);
   return raw;
-}
-
-function int(raw: string | undefined, field: string, min: number, max: number, fallback: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new AppError("invalid_request", `${field}: expected an integer in ${min}..${max}, got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 function flag(raw: string | undefined, field: string): boolean {
@@ -35,7 +26,7 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
     .get(
       "/api/memories",
       ({ query }) =>
-        memory.list({ category: category(query.category), limit: int(query.limit, "limit", 1, 500, 50), offset: int(query.offset, "offset", 0, 1e9, 0) }),
+        memory.list({ category: category(query.category), limit: queryInt(query.limit, "limit", 1, 500, 50), offset: queryInt(query.offset, "offset", 0, 1e9, 0) }),
       { query: t.Object({ category: QueryText, limit: QueryText, offset: QueryText }) },
     )
     .get(
@@ -44,7 +35,7 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
         const q = query.q?.trim() ?? "";
         if (!q) throw new AppError("invalid_request", "q: expected a search text, got nothing");
         if (q.length > 1000) throw new AppError("invalid_request", `q: expected at most 1000 characters, got ${q.length}`);
-        return memory.search(q, { category: category(query.category), limit: int(query.limit, "limit", 1, 100, 10) });
+        return memory.search(q, { category: category(query.category), limit: queryInt(query.limit, "limit", 1, 100, 10) });
       },
       { query: t.Object({ q: t.Optional(t.String({ maxLength: 2000 })), category: QueryText, limit: QueryText }) },
     )
@@ -116,8 +107,8 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
     .get(
       "/api/memories/observations",
       ({ query }) => {
-        const limit = int(query.limit, "limit", 1, 500, 50);
-        const before = query.before ? int(query.before, "before", 0, Number.MAX_SAFE_INTEGER, 0) : undefined;
+        const limit = queryInt(query.limit, "limit", 1, 500, 50);
+        const before = queryInt(query.before, "before", 0, Number.MAX_SAFE_INTEGER);
         const rows = s.store.db
           .select()
           .from(observations)
@@ -140,8 +131,8 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
     .get(
       "/api/memories/reflections",
       ({ query }) => {
-        const limit = int(query.limit, "limit", 1, 500, 50);
-        const before = query.before ? int(query.before, "before", 0, Number.MAX_SAFE_INTEGER, 0) : undefined;
+        const limit = queryInt(query.limit, "limit", 1, 500, 50);
+        const before = queryInt(query.before, "before", 0, Number.MAX_SAFE_INTEGER);
         const rows = s.store.db
           .select()
           .from(reflections)
@@ -155,17 +146,3 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
         query: t.Object({ before: QueryText, limit: QueryText }),
       },
     );
-
-async function readText(request: Request, limit: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) throw new PayloadTooLarge(limit);
-  if (!request.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > limit) throw new PayloadTooLarge(limit);
-    chunks.push(chunk);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}

@@ -1,6 +1,7 @@
 import { asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { badRequest } from "../errors.ts";
+import { AppError, badRequest } from "../errors.ts";
+import { parseJson } from "../protocol/json.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { memories } from "./memory.sql.ts";
 import { validMemory } from "./service.ts";
@@ -63,12 +64,9 @@ export function parseImport(body: string): ExportLine[] {
     if (!raw) continue;
     const at = `line ${i + 1}: `;
     if (out.length >= MAX_IMPORT_LINES) throw badRequest(`${at}more than ${MAX_IMPORT_LINES} memories in one import`);
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(raw);
-    } catch (err) {
-      throw badRequest(`${at}not valid JSON (${(err as Error).message})`);
-    }
+    const parsed = parseJson(raw);
+    if (!parsed.ok) throw new AppError("invalid_json", `${at}not valid JSON (${parsed.reason})`);
+    const obj = parsed.value as Record<string, unknown>;
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw badRequest(`${at}expected a JSON object`);
     const { text, category } = validMemory(obj.text, obj.category, at);
     if (obj.id !== undefined && (typeof obj.id !== "string" || !ID.test(obj.id))) throw badRequest(`${at}id: expected up to 64 letters, digits or dashes`);

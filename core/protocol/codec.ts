@@ -1,5 +1,6 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { parseJson } from "./json.ts";
 
 /** Largest message any bakerst consumer will parse. */
 export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
@@ -36,12 +37,15 @@ export function check<S extends TSchema>(schema: S, value: unknown): Decoded<Sta
 /** Parses and checks a message body; never throws. */
 export function decode<S extends TSchema>(schema: S, data: Uint8Array): Decoded<Static<S>> {
   if (data.byteLength > MAX_MESSAGE_BYTES) return { ok: false, reason: `message of ${data.byteLength} bytes is over the ${MAX_MESSAGE_BYTES} byte limit` };
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(decoder.decode(data));
+    text = decoder.decode(data);
   } catch (err) {
     return { ok: false, reason: `not UTF-8 JSON (${(err as Error).message})` };
   }
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { ok: false, reason: `not UTF-8 JSON (${parsed.reason})` };
+  const value = parsed.value;
   if (!value || typeof value !== "object" || Array.isArray(value)) return { ok: false, reason: "not a JSON object" };
   if (!("v" in value)) return { ok: false, reason: "v: missing schema version" };
   return check(schema, value);

@@ -7,6 +7,7 @@ export * from "./subjects.ts";
 export * from "./permissions.ts";
 export * from "./messages.ts";
 export * from "./codec.ts";
+export * from "./json.ts";
 export * from "./errors.ts";
 export * from "./trace.ts";
 export * from "./command.ts";

@@ -218,9 +218,13 @@ describe("GET /metrics", () => {
       await get("/api/conversations");
       await get("/api/conversations/01234567-89ab");
       await get("/api/chat/stream/0193a1b2c3d4e5f6");
+      await get("/api/no-such-thing");
       const text = await (await get("/metrics")).text();
       expect(text).toContain('bakerst_http_requests_total{method="GET",route="/api/conversations",status="200"} 2');
-      expect(text).toContain('bakerst_http_requests_total{method="GET",route="unmatched",status="404"} 2');
+      // The label is the route that matched, so an unknown id counts under its route's pattern.
+      expect(text).toContain('bakerst_http_requests_total{method="GET",route="/api/conversations/:id",status="404"} 1');
+      expect(text).toContain('bakerst_http_requests_total{method="GET",route="/api/chat/stream/:turnId",status="404"} 1');
+      expect(text).toContain('bakerst_http_requests_total{method="GET",route="unmatched",status="404"} 1');
       expect(text).toMatch(/bakerst_http_request_duration_seconds_bucket\{method="GET",route="\/api\/conversations",le="\+Inf"\} 2/);
       expect(text).toMatch(/bakerst_process_resident_memory_bytes \d+/);
     } finally {

@@ -1,4 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk";
+import { parseJson } from "../../protocol/json.ts";
 import { normalizeError } from "../errors.ts";
 import { Redactor } from "../redact.ts";
 import { emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "../types.ts";
@@ -132,9 +133,6 @@ export class AnthropicProvider implements ModelProvider {
 /** A tool call whose JSON is broken still reaches the tool layer, which reports it to the model. */
 export function parseToolJson(json: string): unknown {
   if (json.trim() === "") return {};
-  try {
-    return JSON.parse(json);
-  } catch {
-    return { __invalid_json: json };
-  }
+  const parsed = parseJson(json);
+  return parsed.ok ? parsed.value : { __invalid_json: json };
 }
