@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import { type AnyElysia, Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
 import { ClientAddress } from "./client-ip.ts";
@@ -14,7 +14,7 @@ import { modelRoutes } from "./models.ts";
 import { systemRoutes } from "./system.ts";
 
 /** Extra route groups later areas add (jobs, memory, tasks...), each an Elysia plugin. */
-export type RoutePlugin = (s: Services) => Elysia<any, any, any, any, any, any, any>;
+export type RoutePlugin = (s: Services) => AnyElysia;
 
 export interface ApiOptions {
   routes?: RoutePlugin[];

@@ -1,4 +1,4 @@
-import { ConversationStore, titleFrom } from "../conversations/store.ts";
+import { type ConversationStore, titleFrom } from "../conversations/store.ts";
 import { AppError, conflict } from "../errors.ts";
 import { NoModelError, type ModelRouter } from "../models/router.ts";
 import type { Block, ChatMessage, TextBlock, ToolResultBlock, ToolUseBlock } from "../models/types.ts";

@@ -73,7 +73,7 @@ describe("auth", () => {
   test("token comparison is over fixed-length digests, so any length compares without throwing", () => {
     expect(tokensEqual(TOKEN, TOKEN)).toBe(true);
     expect(tokensEqual("", TOKEN)).toBe(false);
-    expect(tokensEqual(TOKEN + "x", TOKEN)).toBe(false);
+    expect(tokensEqual(`${TOKEN}x`, TOKEN)).toBe(false);
     expect(tokensEqual("x".repeat(10_000), TOKEN)).toBe(false);
   });
 

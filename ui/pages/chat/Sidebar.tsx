@@ -100,10 +100,10 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
                   />
                 </Show>
                 <div class="conv-actions">
-                  <button class="icon-btn small" aria-label={`Rename ${c.title}`} title="Rename" onClick={() => setEditing(c.id)}>
+                  <button type="button" class="icon-btn small" aria-label={`Rename ${c.title}`} title="Rename" onClick={() => setEditing(c.id)}>
                     ✎
                   </button>
-                  <button class="icon-btn small" aria-label={`Delete ${c.title}`} title="Delete" onClick={() => void remove(c)}>
+                  <button type="button" class="icon-btn small" aria-label={`Delete ${c.title}`} title="Delete" onClick={() => void remove(c)}>
                     ✕
                   </button>
                 </div>
@@ -112,7 +112,7 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
           </For>
         </ul>
         <Show when={list.latest?.more}>
-          <button class="btn ghost small show-older" onClick={() => setShown(shown() + PAGE)} disabled={list.loading}>
+          <button type="button" class="btn ghost small show-older" onClick={() => setShown(shown() + PAGE)} disabled={list.loading}>
             Show older
           </button>
         </Show>

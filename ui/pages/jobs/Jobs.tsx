@@ -100,7 +100,7 @@ function JobDetail(props: { id: string; tick: unknown }): JSX.Element {
     return a !== undefined && b !== undefined ? b - a : undefined;
   };
   return (
-    <div class="card job-detail" aria-label="Job detail">
+    <div class="card job-detail" role="region" aria-label="Job detail">
       <Show when={!job.error} fallback={<ErrorBox error={job.error} />}>
         <Show when={job.latest} fallback={<Loading label="Loading the job" />}>
           {(j) => (

@@ -25,5 +25,5 @@ export function jobInput(j: Job): unknown {
 export function jobTimeline(j: Job): { status: string; at: number | string }[] {
   const h = (j.statuses ?? j.history ?? j.events) as { status?: string; at?: number | string }[] | undefined;
   if (!Array.isArray(h)) return [];
-  return h.filter((e) => e && e.status && e.at !== undefined && (e as { applied?: boolean }).applied !== false).map((e) => ({ status: e.status!, at: e.at! }));
+  return h.filter((e) => e?.status && e.at !== undefined && (e as { applied?: boolean }).applied !== false).map((e) => ({ status: e.status!, at: e.at! }));
 }

@@ -17,7 +17,7 @@ export default function Memory(): JSX.Element {
       <div class="tabs" role="tablist" aria-label="Memory views">
         <For each={["memories", "observations", "reflections"] as Tab[]}>
           {(t) => (
-            <button role="tab" aria-selected={tab() === t} onClick={() => setTab(t)}>
+            <button type="button" role="tab" aria-selected={tab() === t} onClick={() => setTab(t)}>
               {t[0]!.toUpperCase() + t.slice(1)}
             </button>
           )}
@@ -138,7 +138,7 @@ function MemoryRow(props: { m: MemoryItem; onCategory: (c: string) => void; onDe
         <select id={`cat-${props.m.id}`} value={props.m.category} onChange={(e) => props.onCategory(e.currentTarget.value)}>
           <For each={MEMORY_CATEGORIES}>{(c) => <option value={c}>{c}</option>}</For>
         </select>
-        <button class="icon-btn small" aria-label="Delete memory" title="Delete" onClick={() => props.onDelete()}>
+        <button type="button" class="icon-btn small" aria-label="Delete memory" title="Delete" onClick={() => props.onDelete()}>
           ✕
         </button>
       </div>
