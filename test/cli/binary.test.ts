@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "../../build.ts";
+import { compiledBinary } from "../helpers/binary.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { parseSse, tempDir } from "../helpers/app.ts";
 
@@ -10,9 +10,7 @@ let model: AnthropicStandIn;
 const procs: Bun.Subprocess[] = [];
 
 beforeAll(async () => {
-  const out = tempDir("bakerst-bin-");
-  const built = await build({ outdir: out, targets: ["bakerst"] });
-  bin = built[0]!;
+  bin = await compiledBinary();
   model = startAnthropicStandIn();
 }, 120_000);
 afterAll(async () => {
