@@ -39,6 +39,7 @@ const dispatch = async (h: App, body: unknown): Promise<string> => {
 const job = async (h: App, id: string) => (await h.request(`/api/jobs/${id}`)).json();
 const counts = (h: App) =>
   Object.fromEntries((h.s.store.sqlite.query("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+const unpublished = (h: App) => (h.s.store.sqlite.query("SELECT count(*) AS n FROM jobs WHERE published_at IS NULL").get() as { n: number }).n;
 const completedStatuses = (h: App) =>
   h.s.store.sqlite.query("SELECT job_id AS id, count(*) AS n FROM job_statuses WHERE status = 'completed' GROUP BY job_id").all() as { id: string; n: number }[];
 
@@ -118,9 +119,10 @@ describe("Jobs over NATS JetStream", () => {
       for (let i = 0; i < 12; i++) ids.push(await dispatch(h, { type: "command", argv: ["sleep", "0.4"] }));
       await waitFor("some running", () => (counts(h).running ?? 0) > 0, 15_000);
       await nats.stop();
+      await waitFor("the core to see the bus down", async () => (await (await h.request("/api/system/health")).json()).components.bus.status !== "ok");
       // Dispatched while the server is down: kept in SQLite, published by the outbox after.
       for (let i = 0; i < 4; i++) ids.push(await dispatch(h, { type: "command", argv: ["date"] }));
-      await Bun.sleep(500);
+      expect(unpublished(h)).toBeGreaterThanOrEqual(4);
       await nats.start();
       await waitFor("all 16 completed", () => counts(h).completed === 16, 40_000, 100);
       const once = completedStatuses(h);
