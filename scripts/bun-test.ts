@@ -73,10 +73,7 @@ export async function runBunTest(args: string[], opts: RunOptions = {}): Promise
   });
   const out = new BunOutput();
   const echo = opts.echo ?? true;
-  await Promise.all([
-    pump(proc.stdout, out, echo ? (s) => process.stdout.write(s) : undefined),
-    pump(proc.stderr, out, echo ? (s) => process.stderr.write(s) : undefined),
-  ]);
+  await Promise.all([pump(proc.stdout, out, echo ? (s) => process.stdout.write(s) : undefined), pump(proc.stderr, out, echo ? (s) => process.stderr.write(s) : undefined)]);
   return { ...out.tally, exitCode: await proc.exited };
 }
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compiledBinary } from "../helpers/binary.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { prompt, reply } from "../standins/script.ts";
 import { parseSse, tempDir } from "../helpers/app.ts";
 
 let bin: string;
@@ -72,7 +73,7 @@ describe("the compiled bakerst binary", () => {
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     const token = readFileSync(tokenFile, "utf8").trim();
     expect((await fetch(`${url}/ping`)).status).toBe(200);
-    model.enqueue({ text: ["compiled ", "and ", "chatting"] });
+    model.on(prompt("hello binary"), reply().text("compiled ", "and ", "chatting"));
     const res = await fetch(`${url}/api/chat/stream`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

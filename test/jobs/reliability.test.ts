@@ -8,6 +8,7 @@ import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
 import { startOpenAIStandIn } from "../standins/openai.ts";
 import { startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 /**
  * Real nats-server, real worker processes (`bun satellite/main.ts --mode
@@ -231,7 +232,7 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "agent-1", { ...workerEnv, ANTHROPIC_API_KEY: "sk-satellite", ANTHROPIC_BASE_URL: model.url, MODEL_WORKER: "anthropic:claude-haiku-5-5" });
-      model.enqueue({ text: "remote answer", usage: { input: 120, output: 30 } });
+      model.on(prompt("say something"), reply().text("remote answer").usage({ input: 120, output: 30 }));
       const id = await dispatch(h, { type: "agent", prompt: "say something" });
       const done = await waitFor("agent completed", async () => {
         const j = await job(h, id);
@@ -254,10 +255,8 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "agent-oai", { ...workerEnv, OPENAI_BASE_URL: local.url, MODEL_WORKER: "openai:llama3.1:8b" });
-      local.enqueue(
-        { toolCalls: [{ id: "c1", name: "run_command", arguments: { argv: ["date", "-u"] } }], usage: { prompt: 90, completion: 12 } },
-        { text: "It is late in the UTC day.", usage: { prompt: 140, completion: 8 } },
-      );
+      local.on(and(prompt("what time is it?"), firstRound), reply().tool("run_command", { argv: ["date", "-u"] }, "c1").usage({ input: 90, output: 12 }));
+      local.on(afterTool("run_command"), reply().text("It is late in the UTC day.").usage({ input: 140, output: 8 }));
       const id = await dispatch(h, { type: "agent", prompt: "what time is it?" });
       const done = await waitFor("agent completed", async () => {
         const j = await job(h, id);

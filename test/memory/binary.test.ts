@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TOKEN } from "../helpers/app.ts";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 
@@ -25,7 +25,9 @@ describe("the compiled bakerst binary", () => {
       return m?.state === "ready" ? m : undefined;
     });
     expect(memory).toMatchObject({ state: "ready", store: "sqlite", dimension: 1024, mode: "hybrid" });
-    const stored = (await (await fetch(`${base}/api/memories`, { method: "POST", headers: auth, body: JSON.stringify({ text: "The owner's drone is a DJI Mini 4 Pro", category: "gear" }) })).json()) as any;
+    const stored = (await (
+      await fetch(`${base}/api/memories`, { method: "POST", headers: auth, body: JSON.stringify({ text: "The owner's drone is a DJI Mini 4 Pro", category: "gear" }) })
+    ).json()) as any;
     const found = (await (await fetch(`${base}/api/memories/search?q=${encodeURIComponent("which DJI drone")}`, { headers: auth })).json()) as any;
     expect(found.mode).toBe("hybrid");
     expect(found.results[0]).toMatchObject({ id: stored.id, category: "gear" });
