@@ -5,7 +5,7 @@
  * a 400 naming it, unless the test asked for another fallback.
  */
 import type { Server } from "bun";
-import { type Hit, held, type Reply, reply, Script, streamReply } from "./script.ts";
+import { type Hit, held, type Reply, Script, streamReply } from "./script.ts";
 
 export interface OpenAIRequest {
   headers: Record<string, string>;

@@ -3,7 +3,7 @@ import { ApiError } from "../../api/client.ts";
 import { MEMORY_CATEGORIES, type Memory as MemoryItem } from "../../api/types.ts";
 import { when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
-import { addMemory, browseMemories, deleteMemory, listNotes, noteText, recategorise, searchMemories } from "./api.ts";
+import { addMemory, browseMemories, deleteMemory, listNotes, recategorise, searchMemories } from "./api.ts";
 
 type Tab = "memories" | "observations" | "reflections";
 
@@ -206,7 +206,7 @@ function Notes(props: { kind: "observations" | "reflections" }): JSX.Element {
             <For each={list.latest}>
               {(n) => (
                 <li class="card">
-                  <p class="mem-text">{noteText(n)}</p>
+                  <p class="mem-text">{n.text}</p>
                   <p class="muted" style={{ margin: "6px 0 0", "font-size": "13px" }}>
                     {when(n.createdAt)}
                   </p>
