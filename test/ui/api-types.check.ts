@@ -53,21 +53,18 @@ type Assert<T extends true> = T;
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : { notEqual: [A, B] };
 type Known<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
 type HasIndex<T> = string extends keyof T ? true : false;
-/**
- * The UI's type reads the core's shape: every field the UI declares exists in
- * the core's, the core's value fits the UI's declared type, and the UI takes
- * arbitrary fields only where the core sends them.
- */
-type Reads<Ui, Core> = [Exclude<Known<Ui>, Known<Core>> | { [K in Known<Ui> & Known<Core>]: [Core[K]] extends [Ui[K]] ? never : K }[Known<Ui> & Known<Core>]] extends [never]
-  ? HasIndex<Ui> extends true
-    ? HasIndex<Core> extends true
-      ? true
-      : { uiTakesAnyFieldButCoreHasNone: Ui }
-    : true
-  : {
-      missing: Exclude<Known<Ui>, Known<Core>>;
-      mismatched: { [K in Known<Ui> & Known<Core>]: [Core[K]] extends [Ui[K]] ? never : K }[Known<Ui> & Known<Core>];
-    };
+/** Fields the UI declares that the core's shape does not have. */
+type Missing<Ui, Core> = Exclude<Known<Ui>, Known<Core>>;
+/** Fields whose core value the UI's declared type does not accept. */
+type Mismatched<Ui, Core> = { [K in Known<Ui> & Known<Core>]: [Core[K]] extends [Ui[K]] ? never : K }[Known<Ui> & Known<Core>];
+/** The UI takes arbitrary fields only where the core sends them. */
+type IndexOk<Ui, Core> = HasIndex<Ui> extends true ? HasIndex<Core> : true;
+/** The UI's type reads the core's shape: every field it declares is there, with a value it accepts. */
+type Reads<Ui, Core> = [Missing<Ui, Core> | Mismatched<Ui, Core>] extends [never]
+  ? IndexOk<Ui, Core> extends true
+    ? true
+    : { uiTakesAnyFieldButCoreHasNone: Ui }
+  : { missing: Missing<Ui, Core>; mismatched: Mismatched<Ui, Core> };
 type Element<T> = T extends readonly (infer E)[] ? E : never;
 
 // The checks can fail: each of these must be refused, or the line below it stops compiling.
