@@ -67,6 +67,7 @@ const binDir = mkdtempSync(join(tmpdir(), "bakerst-test-bin-"));
 let built = true;
 try {
   await build({ outdir: binDir });
+  console.error("(pass) npm test > build the binaries");
 } catch (err) {
   built = false;
   console.error(`(fail) npm test > build the binaries: ${(err as Error).message}`);
