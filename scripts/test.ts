@@ -1,9 +1,15 @@
 /**
  * `npm test`: makes sure the system programs the tests use are here (a real
- * nats-server, Debian's Chromium), runs `bun test`, and ends with one line
- * `N passed, N failed` for CI.
+ * nats-server, Debian's Chromium), runs the typecheck and the linter (one test
+ * each), builds both binaries once for the tests that run them, runs
+ * `bun test`, and ends with one line `N passed, N failed` for CI. Skipped and
+ * todo tests count as failed.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "../build.ts";
+import { failures, runBunTest, type Tally } from "./bun-test.ts";
 
 interface Need {
   what: string;
@@ -40,29 +46,44 @@ function ensureSystemPackages(): void {
 
 ensureSystemPackages();
 
-const args = process.argv.slice(2);
-const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", ...args], {
-  stdout: "pipe",
-  stderr: "pipe",
-  env: { ...process.env, FORCE_COLOR: "0" },
-});
-
-let summary = "";
-async function pump(stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    const text = decoder.decode(chunk, { stream: true });
-    summary = (summary + text).slice(-4000);
-    out.write(text);
-  }
+interface Step {
+  name: string;
+  ok: boolean;
 }
-await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
-const code = await proc.exited;
 
-const count = (word: string) => Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(summary)?.[1] ?? 0);
-const passed = count("pass");
-let failed = count("fail");
-// bun exits non-zero on errors outside tests (an unhandled rejection, a file that fails to load).
-if (code !== 0 && failed === 0) failed = 1;
+/** A command run as one test: its output is shown only when it fails. */
+function check(name: string, argv: string[]): Step {
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
+  const ok = r.exitCode === 0;
+  console.error(`${ok ? "(pass)" : "(fail)"} ${name}`);
+  if (!ok) process.stderr.write(`${r.stdout.toString()}${r.stderr.toString()}\n`);
+  return { name, ok };
+}
+
+const steps = [check("npm test > typecheck (tsc --noEmit)", [process.execPath, "run", "typecheck"]), check("npm test > lint (biome lint)", [process.execPath, "run", "lint"])];
+
+// Built once here for every test that runs a binary (test/helpers/binary.ts reads TEST_BIN_DIR).
+const binDir = mkdtempSync(join(tmpdir(), "bakerst-test-bin-"));
+let built = true;
+try {
+  await build({ outdir: binDir });
+  console.error("(pass) npm test > build the binaries");
+} catch (err) {
+  built = false;
+  console.error(`(fail) npm test > build the binaries: ${(err as Error).message}`);
+}
+steps.push({ name: "npm test > build the binaries", ok: built });
+
+let tally: Tally;
+try {
+  tally = await runBunTest(["--timeout", "60000", ...process.argv.slice(2)], { env: built ? { TEST_BIN_DIR: binDir } : {} });
+} finally {
+  rmSync(binDir, { recursive: true, force: true });
+}
+
+for (const name of tally.skipped) console.error(`skipped (counts as failed): ${name}`);
+for (const name of tally.todos) console.error(`todo (counts as failed): ${name}`);
+const passed = tally.pass + steps.filter((s) => s.ok).length;
+const failed = failures(tally) + steps.filter((s) => !s.ok).length;
 console.log(`\n${passed} passed, ${failed} failed`);
-process.exit(code);
+process.exit(failed ? 1 : 0);

@@ -129,6 +129,8 @@ export async function runLoop<C extends BaseToolContext>(opts: LoopOptions<C>): 
         usage.model = model ?? null;
       }
     }
+    // A stream cut by the caller's abort can end without an error: the round did not finish.
+    if (signal.aborted) throw signal.reason;
     const content: Block[] = [...(roundText ? [{ type: "text", text: roundText } satisfies TextBlock] : []), ...uses];
     hooks.assistant?.(content, { model, index: round });
     text += roundText;

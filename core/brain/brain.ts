@@ -1,7 +1,7 @@
 import { runLoop, emptyLoopUsage } from "../agent/loop.ts";
 import { NoModelError, type ModelRouter } from "../agent/router.ts";
 import type { Block, ChatMessage, TextBlock } from "../agent/types.ts";
-import { ConversationStore, titleFrom } from "../conversations/store.ts";
+import { type ConversationStore, titleFrom } from "../conversations/store.ts";
 import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import type { Notifications } from "../notifications/service.ts";

@@ -99,10 +99,19 @@ export class Heartbeats {
 
   /** One beat off the bus (the subscription calls it; tests feed it directly with their own clock). */
   receive(data: Uint8Array, subject: string): void {
-    if (data.byteLength > MAX_HEARTBEAT_BYTES) return this.refuse("invalid", subject, `${data.byteLength} bytes, more than ${MAX_HEARTBEAT_BYTES}`);
+    if (data.byteLength > MAX_HEARTBEAT_BYTES) {
+      this.refuse("invalid", subject, `${data.byteLength} bytes, more than ${MAX_HEARTBEAT_BYTES}`);
+      return;
+    }
     const d = decode(HeartbeatV1, data);
-    if (!d.ok) return this.refuse("invalid", subject, d.reason);
-    if (subject !== subjects.heartbeat(d.value.role, d.value.id)) return this.refuse("invalid", subject, `the body names ${d.value.role} ${d.value.id}`);
+    if (!d.ok) {
+      this.refuse("invalid", subject, d.reason);
+      return;
+    }
+    if (subject !== subjects.heartbeat(d.value.role, d.value.id)) {
+      this.refuse("invalid", subject, `the body names ${d.value.role} ${d.value.id}`);
+      return;
+    }
     const now = this.now();
     const entry: Seen = { ...d.value, subject, receivedAt: now };
     if (d.value.role === "brain" && d.value.id === this.brainId) {
@@ -111,7 +120,10 @@ export class Heartbeats {
     }
     this.forget(now);
     const key = `${d.value.role}/${d.value.id}`;
-    if (!this.seen.delete(key) && this.seen.size >= this.maxSenders) return this.refuse("full", subject, `already ${this.maxSenders} senders`);
+    if (!this.seen.delete(key) && this.seen.size >= this.maxSenders) {
+      this.refuse("full", subject, `already ${this.maxSenders} senders`);
+      return;
+    }
     this.seen.set(key, entry);
   }
 

@@ -1,7 +1,6 @@
 import { Elysia, t } from "elysia";
 import { notFound } from "../errors.ts";
 import { QueryText, queryInt } from "../api/query.ts";
-import type { RoutePlugin } from "../api/routes.ts";
 import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";
 import type { JobService } from "./service.ts";
@@ -9,7 +8,7 @@ import { JOB_STATUSES, type JobStore } from "./store.ts";
 
 const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 128 }) });
 
-export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSettings): RoutePlugin => () =>
+export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSettings) => () =>
   new Elysia({ name: "jobs" })
     .get(
       "/api/jobs",

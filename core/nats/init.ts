@@ -129,7 +129,7 @@ export function natsInit(opts: NatsInitOptions): NatsInitResult {
       seed = new TextEncoder().encode(readFileSync(credsFile, "utf8").trim());
     } else {
       seed = createUser().getSeed();
-      writeAtomic(credsFile, new TextDecoder().decode(seed) + "\n", 0o600);
+      writeAtomic(credsFile, `${new TextDecoder().decode(seed)}\n`, 0o600);
     }
     let publicKey: string;
     try {

@@ -3,6 +3,7 @@ import { statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tokensEqual } from "../../core/auth/token.ts";
 import { makeApp, TOKEN } from "../helpers/app.ts";
+import { waitFor } from "../helpers/nats.ts";
 
 let h: Awaited<ReturnType<typeof makeApp>>;
 beforeAll(async () => {
@@ -73,7 +74,7 @@ describe("auth", () => {
   test("token comparison is over fixed-length digests, so any length compares without throwing", () => {
     expect(tokensEqual(TOKEN, TOKEN)).toBe(true);
     expect(tokensEqual("", TOKEN)).toBe(false);
-    expect(tokensEqual(TOKEN + "x", TOKEN)).toBe(false);
+    expect(tokensEqual(`${TOKEN}x`, TOKEN)).toBe(false);
     expect(tokensEqual("x".repeat(10_000), TOKEN)).toBe(false);
   });
 
@@ -149,7 +150,7 @@ describe("client address behind a reverse proxy", () => {
 import { tokenCommand } from "../../core/cli/token.ts";
 
 describe("token rotation on a running server", () => {
-  test("after `bakerst token --rotate` the old token and every browser session stop working within a second", async () => {
+  test("after `bakerst token --rotate` the old token and every browser session stop working, without a restart", async () => {
     const srv = await serveApp({ AUTH_TOKEN: undefined });
     try {
       const old = srv.services.token.token;
@@ -161,8 +162,8 @@ describe("token rotation on a running server", () => {
       expect(tokenCommand(srv.services.config, ["--rotate"], (s) => (printed += s))).toBe(0);
       const fresh = printed.split("\n")[0]!;
       expect(fresh).not.toBe(old);
-      await Bun.sleep(1100);
-      expect(await get({ authorization: `Bearer ${old}` })).toBe(401);
+      // The server looks at the token file at most once a second, on a request.
+      await waitFor("the old token to be refused", async () => (await get({ authorization: `Bearer ${old}` })) === 401, 5_000, 100);
       expect(await get({ authorization: `Bearer ${fresh}` })).toBe(200);
       expect(await get({ cookie })).toBe(401);
     } finally {

@@ -23,8 +23,6 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
-const post = (path: string, body: string, headers: Record<string, string> = {}, auth = true) =>
-  h.request(path, { method: "POST", body, auth, headers: { "content-type": "application/json", ...headers } });
 
 describe("Hostile JSON bodies", () => {
   test("the depth scan counts brackets outside strings only, escapes included, and stops at the limit", () => {

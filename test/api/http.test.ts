@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { makeApp, readSse, serveApp, TOKEN } from "../helpers/app.ts";
 
 let model: AnthropicStandIn;
@@ -8,6 +9,7 @@ beforeAll(async () => {
   model = startAnthropicStandIn();
   h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, MAX_BODY_BYTES: "4096" });
 });
+afterEach(() => model.checkAndReset());
 afterAll(async () => {
   await h.close();
   await model.stop();
@@ -71,6 +73,8 @@ describe("HTTP edges", () => {
   });
 
   test("conversations: list, search by title, rename, delete", async () => {
+    model.on(prompt("plan the garden"), reply().text("Start with the soil."));
+    model.on(prompt("fix the NAS"), reply().text("Which NAS?"));
     const a = (await (await h.request("/api/chat", { method: "POST", json: { message: "plan the garden" } })).json()) as any;
     await h.request("/api/chat", { method: "POST", json: { message: "fix the NAS" } });
     const found = (await (await h.request("/api/conversations?q=garden")).json()) as any;
@@ -82,7 +86,7 @@ describe("HTTP edges", () => {
   });
 
   test("GET /api/usage sums tokens and cost by day and model", async () => {
-    model.enqueue({ text: "priced", usage: { input: 2000, output: 1000 } });
+    model.on(prompt("count me"), reply().text("priced").usage({ input: 2000, output: 1000 }));
     await h.request("/api/chat", { method: "POST", json: { message: "count me" } });
     const usage = (await (await h.request("/api/usage?days=1")).json()) as any;
     const row = usage.rows.find((r: any) => r.model === "claude-sonnet-5-5");
@@ -144,7 +148,8 @@ describe("durability", () => {
     const dataDir = (await import("../helpers/app.ts")).tempDir();
     const env = { ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url };
     const first = await makeApp(env, { dataDir });
-    model.enqueue({ toolUses: [{ id: "ct1", name: "current_time", input: { timeZone: "Europe/London" } }] }, { text: "It is teatime." });
+    model.on(and(prompt("what time is it?"), firstRound), reply().tool("current_time", { timeZone: "Europe/London" }, "ct1"));
+    model.on(afterTool("current_time"), reply().text("It is teatime."));
     const r = (await (await first.request("/api/chat", { method: "POST", json: { message: "what time is it?" } })).json()) as any;
     await first.close(false);
     const second = await makeApp(env, { dataDir });
@@ -153,7 +158,7 @@ describe("durability", () => {
       expect(conv.messages.map((m: any) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);
       expect(conv.messages[1].content[0]).toMatchObject({ type: "tool_use", name: "current_time" });
       expect(conv.messages[2].content[0].content).toContain("Europe/London");
-      model.enqueue({ text: "still here" });
+      model.on(prompt("and now?"), reply().text("still here"));
       const next = await second.request("/api/chat", { method: "POST", json: { message: "and now?", conversationId: r.conversationId } });
       expect(next.status).toBe(200);
       // The reloaded history, tool round included, went to the model.
@@ -168,7 +173,9 @@ describe("durability", () => {
   test("a client that disconnects mid-stream does not lose the turn", async () => {
     const srv = await serveApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url });
     try {
-      model.enqueue({ text: ["first ", "second ", "third"], delayMs: 200 });
+      // The model answers only once the client has gone.
+      let answer!: () => void;
+      model.on(prompt("long answer"), reply().wait(new Promise<void>((r) => (answer = r))).text("first ", "second ", "third"));
       const abort = new AbortController();
       const res = await fetch(`${srv.url}/api/chat/stream`, {
         method: "POST",
@@ -182,7 +189,9 @@ describe("durability", () => {
       const conversationId = JSON.parse(/data: (.*)/.exec(firstChunk)![1]!).id as string;
       abort.abort();
       const turn = srv.services.brain.activeTurn(conversationId);
-      if (turn) await turn.done;
+      expect(turn).toBeDefined();
+      answer();
+      await turn!.done;
       const conv = (await (await fetch(`${srv.url}/api/conversations/${conversationId}`, { headers: srv.auth })).json()) as any;
       expect(conv.messages.map((m: any) => m.role)).toEqual(["user", "assistant"]);
       expect(conv.messages[1].content[0].text).toBe("first second third");
@@ -195,7 +204,7 @@ describe("durability", () => {
   test("a client can resume a turn's stream after the last event id it saw", async () => {
     const srv = await serveApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url });
     try {
-      model.enqueue({ text: ["a", "b", "c"] });
+      model.on(prompt("abc"), reply().text("a", "b", "c"));
       const events = await readSse(
         await fetch(`${srv.url}/api/chat/stream`, { method: "POST", headers: { ...srv.auth, "content-type": "application/json" }, body: JSON.stringify({ message: "abc" }) }),
       );
@@ -239,12 +248,16 @@ describe("shutdown", () => {
     const dataDir = tempDir();
     const env = { ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url };
     const srv = await serveApp(env, { dataDir });
-    model.enqueue({ text: ["slow ", "but ", "kept"], delayMs: 400 });
+    // The model answers only after the server was told to stop.
+    let answer!: () => void;
+    model.on(prompt("before shutdown"), reply().wait(new Promise<void>((r) => (answer = r))).text("slow ", "but ", "kept"));
     const res = await fetch(`${srv.url}/api/chat/stream`, { method: "POST", headers: { ...srv.auth, "content-type": "application/json" }, body: JSON.stringify({ message: "before shutdown" }) });
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     const conversationId = JSON.parse(/data: (.*)/.exec(first)![1]!).id as string;
-    await srv.stop();
+    const stopping = srv.stop();
+    answer();
+    await stopping;
     const again = await makeApp(env, { dataDir });
     try {
       const conv = (await (await again.request(`/api/conversations/${conversationId}`)).json()) as any;

@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp, readSse } from "../helpers/app.ts";
+import { waitFor } from "../helpers/nats.ts";
+import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply, toolChoice } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
 let h: Awaited<ReturnType<typeof makeApp>>;
@@ -9,6 +11,7 @@ beforeAll(async () => {
   model = startAnthropicStandIn();
   h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url });
 });
+afterEach(() => model.checkAndReset());
 afterAll(async () => {
   await h.close();
   await model.stop();
@@ -16,7 +19,7 @@ afterAll(async () => {
 
 describe("POST /api/chat/stream", () => {
   test("streams named events in order: conversation, text deltas, done", async () => {
-    model.enqueue({ text: ["Hel", "lo ", "there"], usage: { input: 100, output: 20 } });
+    model.on(prompt("hi"), reply().text("Hel", "lo ", "there").usage({ input: 100, output: 20 }));
     const res = await h.request("/api/chat/stream", { method: "POST", json: { message: "hi" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
@@ -51,7 +54,8 @@ describe("the agent loop", () => {
       }),
     );
     try {
-      model.enqueue({ text: "Let me add.", toolUses: [{ id: "tu1", name: "add", input: { a: 2, b: 40 } }] }, { text: "It is 42." });
+      model.on(and(prompt("2+40?"), firstRound), reply().text("Let me add.").tool("add", { a: 2, b: 40 }, "tu1"));
+      model.on(afterTool("add"), reply().text("It is 42."));
       const events = await readSse(await h.request("/api/chat/stream", { method: "POST", json: { message: "2+40?" } }));
       expect(events.map((e) => e.event)).toEqual(["conversation", "text", "tool_use", "tool_result", "text", "done"]);
       expect(events[2]!.data).toEqual({ id: "tu1", name: "add", input: { a: 2, b: 40 } });
@@ -80,7 +84,8 @@ describe("the agent loop", () => {
       defineTool({ name: "explode", description: "always fails", input: Type.Object({}), run: () => { throw new Error("disk on fire"); } }),
     );
     try {
-      model.enqueue({ toolUses: [{ id: "x1", name: "explode", input: {} }] }, { text: "The tool failed: disk on fire." });
+      model.on(and(prompt("try it"), firstRound), reply().tool("explode", {}, "x1"));
+      model.on(afterTool("explode"), reply().text("The tool failed: disk on fire."));
       const res = await h.request("/api/chat", { method: "POST", json: { message: "try it" } });
       expect(res.status).toBe(200);
       const body = (await res.json()) as any;
@@ -100,7 +105,8 @@ describe("the agent loop", () => {
       defineTool({ name: "strict", description: "needs n", input: Type.Object({ n: Type.Integer({ minimum: 1 }) }), run: () => (ran = true) }),
     );
     try {
-      model.enqueue({ toolUses: [{ id: "s1", name: "strict", input: { n: "lots" } }, { id: "s2", name: "nope", input: {} }] }, { text: "ok" });
+      model.on(and(prompt("go"), firstRound), reply().tool("strict", { n: "lots" }, "s1").tool("nope", {}, "s2"));
+      model.on(afterTool("strict"), reply().text("ok"));
       const body = (await (await h.request("/api/chat", { method: "POST", json: { message: "go" } })).json()) as any;
       expect(ran).toBe(false);
       expect(body.toolCalls[0].ok).toBe(false);
@@ -115,41 +121,42 @@ describe("the agent loop", () => {
     let n = 0;
     const off = h.s.tools.register(defineTool({ name: "again", description: "loop", input: Type.Object({}), run: () => ++n }));
     try {
-      const start = model.requests.length;
-      model.setDefault(() => ({ toolUses: [{ name: "again", input: {} }] }));
-      model.enqueue(...Array.from({ length: 10 }, () => ({ toolUses: [{ name: "again", input: {} }] })), { text: "Done looping." });
+      // A model that always wants another round while it may; the last call must forbid tools.
+      model.always(and(prompt("loop forever"), toolChoice("auto")), () => reply().tool("again", {}));
+      model.on(and(prompt("loop forever"), toolChoice("none")), reply().text("Done looping."));
       const body = (await (await h.request("/api/chat", { method: "POST", json: { message: "loop forever" } })).json()) as any;
       expect(n).toBe(10);
       expect(body.toolCalls.length).toBe(10);
       expect(body.text).toBe("Done looping.");
-      const reqs = model.requests.slice(start);
+      const reqs = model.requests;
       expect(reqs.length).toBe(11);
       expect(reqs.at(-1)!.body.tool_choice).toEqual({ type: "none" });
       expect(reqs.slice(0, 10).every((r) => r.body.tool_choice?.type === "auto")).toBe(true);
     } finally {
       off();
-      const { echo } = await import("../standins/anthropic.ts");
-      model.setDefault(echo);
     }
   });
 
   test("a second request on a busy conversation gets 409 and never interleaves", async () => {
+    model.on(prompt("start"), reply().text("Started."));
     const first = (await (await h.request("/api/chat", { method: "POST", json: { message: "start" } })).json()) as any;
     const id = first.conversationId;
-    model.enqueue({ text: ["slow ", "answer"], delayMs: 300 });
+    let answer!: () => void;
+    model.on(prompt("one"), reply().wait(new Promise<void>((r) => (answer = r))).text("slow ", "answer"));
     const a = h.request("/api/chat", { method: "POST", json: { message: "one", conversationId: id } });
-    await Bun.sleep(50);
+    await waitFor("the model to be asked", () => model.requests.length === 2);
     const b = await h.request("/api/chat", { method: "POST", json: { message: "two", conversationId: id } });
     expect(b.status).toBe(409);
     expect(((await b.json()) as any).error.code).toBe("conversation_busy");
+    answer();
     expect((await a).status).toBe(200);
     const conv = (await (await h.request(`/api/conversations/${id}`)).json()) as any;
     const texts = conv.messages.map((m: any) => `${m.role}:${m.content.map((c: any) => c.text).join("")}`);
-    expect(texts).toEqual(["user:start", "assistant:echo: start", "user:one", "assistant:slow answer"]);
+    expect(texts).toEqual(["user:start", "assistant:Started.", "user:one", "assistant:slow answer"]);
   });
 
   test("a model failure mid-answer is reported as an error event and what was said is kept", async () => {
-    model.enqueue({ text: ["par", "tial", "never"], failAfterDeltas: 2 }, { status: 529 }, { status: 529 });
+    model.on(prompt("fail please"), reply().text("par", "tial", "never").streamError(2));
     const events = await readSse(await h.request("/api/chat/stream", { method: "POST", json: { message: "fail please" } }));
     expect(events.map((e) => e.event)).toEqual(["conversation", "text", "text", "error", "done"]);
     expect(events[3]!.data.code).toBe("model_stream_interrupted");
@@ -158,13 +165,27 @@ describe("the agent loop", () => {
     expect(last.content).toEqual([{ type: "text", text: "partial" }]);
     expect(last.error.code).toBe("model_stream_interrupted");
   });
+
+  test("stopped while the model streams, the turn ends 'stopped' and keeps what was said", async () => {
+    model.on(prompt("talk slowly"), reply().text("The first half ").hang());
+    const turn = h.s.brain.start({ message: "talk slowly" });
+    await waitFor("the first words", () => turn.events.some((e) => e.event === "text"));
+    expect(h.s.brain.stop(turn.conversationId)).toBe(true);
+    const r = await turn.done;
+    expect(r.error?.code).toBe("stopped");
+    expect(turn.events.map((e) => e.event)).toEqual(["conversation", "text", "error", "done"]);
+    const last = h.s.conversations.messages(turn.conversationId).at(-1)!;
+    expect(last.content).toEqual([{ type: "text", text: "The first half " }]);
+    expect(last.error?.code).toBe("stopped");
+  });
 });
 
 describe("the daily budget", () => {
   test("once spent, chat still answers and says so; background work is refused", async () => {
     const b = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, DAILY_BUDGET_USD: "0.01" });
     try {
-      model.enqueue({ text: "expensive", usage: { input: 10_000, output: 0 } });
+      model.on(prompt("spend"), reply().text("expensive").usage({ input: 10_000, output: 0 }));
+      model.on(prompt("and now?"), reply().text("Still here."));
       const first = (await (await b.request("/api/chat", { method: "POST", json: { message: "spend" } })).json()) as any;
       expect(first.notices).toEqual([]);
       const events = await readSse(await b.request("/api/chat/stream", { method: "POST", json: { message: "and now?" } }));

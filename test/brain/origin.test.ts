@@ -1,33 +1,38 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { AppError } from "../../core/errors.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { makeApp } from "../helpers/app.ts";
+import { waitFor } from "../helpers/nats.ts";
+import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { prompt, reply } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
 beforeAll(() => {
   model = startAnthropicStandIn();
 });
+afterEach(() => model.checkAndReset());
 afterAll(async () => {
   await model.stop();
 });
 
-const lastUserText = (body: { messages: { role: string; content: unknown }[] }) => {
-  const m = body.messages.at(-1)!;
-  return typeof m.content === "string" ? m.content : (m.content as { type: string; text?: string }[]).find((b) => b.type === "text")?.text ?? "";
+const answers = (...texts: string[]) => {
+  for (const t of texts) model.on(prompt(t), reply().text(`answer to ${t}`));
 };
 
 describe("Turn origins", () => {
   test("a chat platform's messages queue behind the running turn and are answered in order; the console still gets 409", async () => {
     const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url });
     try {
-      // The answer to "one" takes a while, so the next messages arrive while it runs.
-      model.setDefault((req) => ({ text: `answer to ${lastUserText(req.body)}`, delayMs: lastUserText(req.body) === "one" ? 300 : 0 }));
+      // The answer to "one" waits until the next messages have arrived.
+      let release!: () => void;
+      model.on(prompt("one"), reply().text("answer to one").wait(new Promise<void>((r) => (release = r))));
+      answers("seed", "two", "three");
       const convo = (await h.s.brain.start({ message: "seed", origin: "telegram" }).done).conversationId;
       const one = h.s.brain.start({ message: "one", conversationId: convo, origin: "telegram" });
       const two = h.s.brain.start({ message: "two", conversationId: convo, origin: "telegram", whenBusy: "queue" });
       const three = h.s.brain.start({ message: "three", conversationId: convo, origin: "telegram", whenBusy: "queue" });
       expect(two.events).toHaveLength(0);
       expect(() => h.s.brain.start({ message: "from the console", conversationId: convo })).toThrow(/already answering/);
+      release();
       const results = await Promise.all([one.done, two.done, three.done]);
       expect(results.map((r) => [r.error, r.text])).toEqual([
         [null, "answer to one"],
@@ -38,7 +43,6 @@ describe("Turn origins", () => {
       expect(texts.slice(2)).toEqual(["user:one", "assistant:answer to one", "user:two", "assistant:answer to two", "user:three", "assistant:answer to three"]);
       expect(h.s.conversations.get(convo).channel).toBe("telegram");
     } finally {
-      model.setDefault((req) => ({ text: `echo: ${lastUserText(req.body)}` }));
       await h.close();
     }
   });
@@ -46,16 +50,16 @@ describe("Turn origins", () => {
   test("stopping a conversation ends the turns queued behind it, unanswered", async () => {
     const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url });
     try {
-      model.setDefault(() => ({ text: "slow", delayMs: 400 }));
+      model.on(prompt("seed"), reply().text("still thinking").hang());
       const seed = h.s.brain.start({ message: "seed", origin: "telegram" });
       const queued = h.s.brain.start({ message: "later", conversationId: seed.conversationId, origin: "telegram", whenBusy: "queue" });
+      await waitFor("the model asked", () => model.requests.length === 1);
       expect(h.s.brain.stop(seed.conversationId)).toBe(true);
       const r = await queued.done;
       expect(r.error?.code).toBe("stopped");
-      await seed.done;
+      expect((await seed.done).error?.code).toBe("stopped");
       expect(h.s.conversations.messages(seed.conversationId).some((m) => m.content.some((b) => "text" in b && b.text === "later"))).toBe(false);
     } finally {
-      model.setDefault((req) => ({ text: `echo: ${lastUserText(req.body)}` }));
       await h.close();
     }
   });
@@ -63,7 +67,8 @@ describe("Turn origins", () => {
   test("past the daily budget a background turn is refused and the owner is told once; chat still runs with a notice", async () => {
     const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, DAILY_BUDGET_USD: "0.01" });
     try {
-      model.enqueue({ text: "expensive", usage: { input: 10_000, output: 0 } });
+      model.on(prompt("spend"), reply().text("expensive").usage({ input: 10_000, output: 0 }));
+      answers("still there?");
       await h.s.brain.start({ message: "spend", origin: "api" }).done;
       for (const origin of ["schedule", "task"] as const) {
         let err: unknown;
@@ -90,6 +95,7 @@ describe("Turn origins", () => {
   test("each model call's usage records where the turn came from", async () => {
     const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url });
     try {
+      answers("by token", "from a phone");
       await h.request("/api/chat", { method: "POST", json: { message: "by token" } });
       await h.s.brain.start({ message: "from a phone", origin: "telegram" }).done;
       h.s.models.ledger.flush();

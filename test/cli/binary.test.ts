@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "../../build.ts";
+import { compiledBinary } from "../helpers/binary.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { prompt, reply } from "../standins/script.ts";
 import { parseSse, tempDir } from "../helpers/app.ts";
 
 let bin: string;
@@ -10,9 +11,7 @@ let model: AnthropicStandIn;
 const procs: Bun.Subprocess[] = [];
 
 beforeAll(async () => {
-  const out = tempDir("bakerst-bin-");
-  const built = await build({ outdir: out, targets: ["bakerst"] });
-  bin = built[0]!;
+  bin = await compiledBinary();
   model = startAnthropicStandIn();
 }, 120_000);
 afterAll(async () => {
@@ -74,7 +73,7 @@ describe("the compiled bakerst binary", () => {
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     const token = readFileSync(tokenFile, "utf8").trim();
     expect((await fetch(`${url}/ping`)).status).toBe(200);
-    model.enqueue({ text: ["compiled ", "and ", "chatting"] });
+    model.on(prompt("hello binary"), reply().text("compiled ", "and ", "chatting"));
     const res = await fetch(`${url}/api/chat/stream`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

@@ -1,24 +1,34 @@
 /**
- * The compiled `bakerst` binary, built once per test run into a temp dir and
- * started from an empty directory, so end-to-end tests exercise exactly what
- * ships (embedded UI included).
+ * The compiled binaries, built once per test run and started from an empty
+ * directory, so end-to-end tests exercise exactly what ships (embedded UI
+ * included). `npm test` builds both before `bun test` and names the folder in
+ * TEST_BIN_DIR; a bare `bun test` builds what it needs once per process.
  */
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "../../build.ts";
 import { tempDir } from "./app.ts";
+import { waitFor } from "./nats.ts";
 
-let built: Promise<string> | undefined;
+export type BinaryName = "bakerst" | "bakerst-satellite";
 
-export function compiledBinary(): Promise<string> {
-  built ??= (async () => {
-    const outdir = tempDir("bakerst-bin-");
-    const [file] = await build({ outdir, targets: ["bakerst"] });
-    if (!file) throw new Error("build produced no bakerst binary");
-    process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
-    return file;
-  })();
-  return built;
+const built = new Map<BinaryName, Promise<string>>();
+
+export function compiledBinary(name: BinaryName = "bakerst"): Promise<string> {
+  let file = built.get(name);
+  if (!file) {
+    file = (async () => {
+      const prebuilt = process.env.TEST_BIN_DIR && join(process.env.TEST_BIN_DIR, name);
+      if (prebuilt && existsSync(prebuilt)) return prebuilt;
+      const outdir = tempDir("bakerst-bin-");
+      const [out] = await build({ outdir, targets: [name] });
+      if (!out) throw new Error(`build produced no ${name} binary`);
+      process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
+      return out;
+    })();
+    built.set(name, file);
+  }
+  return file;
 }
 
 export interface RunningBinary {
@@ -46,22 +56,20 @@ export async function startBinary(env: Record<string, string>, timeoutMs = 15_00
     const dec = new TextDecoder();
     for await (const chunk of stream) out += dec.decode(chunk, { stream: true });
   };
-  let url: string | undefined;
   const pump = Promise.all([pipe(proc.stdout), pipe(proc.stderr)]);
-  const deadline = Date.now() + timeoutMs;
-  while (!url) {
-    const m = /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(out);
-    if (m) url = m[1];
-    else if (proc.exitCode !== null) throw new Error(`bakerst exited with ${proc.exitCode}: ${out}`);
-    else if (Date.now() > deadline) {
-      proc.kill();
-      throw new Error(`bakerst did not start within ${timeoutMs} ms: ${out}`);
-    } else await Bun.sleep(25);
-  }
-  // The login banner is written right after the listening line.
-  await Bun.sleep(50);
+  const url = await waitFor(
+    "bakerst to listen",
+    () => {
+      if (proc.exitCode !== null) throw new Error(`bakerst exited with ${proc.exitCode}: ${out}`);
+      return /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+    },
+    timeoutMs,
+  ).catch((err: Error) => {
+    proc.kill();
+    throw new Error(`${err.message}: ${out}`);
+  });
   return {
-    url: url!,
+    url,
     dataDir,
     output: () => out,
     async stop() {

@@ -1,8 +1,7 @@
 import { spawnSync, type Subprocess } from "bun";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 export interface NatsServer {
   url: string;
@@ -14,17 +13,6 @@ export interface NatsServer {
   start(): Promise<void>;
   /** Stops it and removes the store. */
   cleanup(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function natsBinary(): string {
@@ -39,44 +27,27 @@ function natsBinary(): string {
   throw new Error(`nats-server is not installed; the NATS tests need it. Run: sudo ${install}`);
 }
 
-async function waitForPort(port: number, deadlineMs: number, proc: Subprocess): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      Bun.connect({
-        hostname: "127.0.0.1",
-        port,
-        socket: {
-          open(s) {
-            s.end();
-            resolve(true);
-          },
-          data() {},
-          error() {
-            resolve(false);
-          },
-          connectError() {
-            resolve(false);
-          },
-        },
-      }).catch(() => resolve(false));
-    });
-    if (ok) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`nats-server did not listen on ${port} within ${deadlineMs} ms`);
-}
-
-/** A real nats-server with JetStream on a free loopback port and a temp store. */
+/**
+ * A real nats-server with JetStream on a loopback port it picks itself (`-p -1`)
+ * and a temp store. The port is read from the ports file the server writes once
+ * it listens, so no other process can take the port between choosing and binding.
+ */
 export async function startNats(): Promise<NatsServer> {
   const bin = natsBinary();
-  const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), "bakerst-nats-"));
+  const portsDir = mkdtempSync(join(tmpdir(), "bakerst-nats-ports-"));
+  // -1 until the first start; a restart asks for the same port so clients reconnect to it.
+  let port = -1;
   let proc: Subprocess | undefined;
   const start = async () => {
-    proc = Bun.spawn([bin, "-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], { stdout: "ignore", stderr: "ignore" });
-    await waitForPort(port, 10_000, proc);
+    const p = Bun.spawn([bin, "-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "--ports_file_dir", portsDir], { stdout: "ignore", stderr: "ignore" });
+    proc = p;
+    const file = join(portsDir, `${basename(bin)}_${p.pid}.ports`);
+    const url = await waitFor(`nats-server's ports file ${file}`, () => {
+      if (p.exitCode !== null) throw new Error(`nats-server exited with ${p.exitCode} (port ${port})`);
+      return portsFileUrl(file);
+    });
+    port = Number(new URL(url).port);
   };
   const stop = async () => {
     const p = proc;
@@ -99,8 +70,19 @@ export async function startNats(): Promise<NatsServer> {
     async cleanup() {
       await stop();
       rmSync(storeDir, { recursive: true, force: true });
+      rmSync(portsDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The client URL from a ports file (`{"nats":["nats://127.0.0.1:PORT"]}`), once it is there and whole. */
+function portsFileUrl(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { nats?: string[] }).nats?.[0];
+  } catch {
+    return undefined; // still being written
+  }
 }
 
 export interface ConfiguredNats {
@@ -126,11 +108,7 @@ export async function startNatsWithConfig(configFile: string): Promise<Configure
     "the nats-server ports file",
     () => {
       if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode} (config ${configFile})`);
-      try {
-        return (JSON.parse(readFileSync(portsFile, "utf8")) as { nats: string[] }).nats[0];
-      } catch {
-        return undefined;
-      }
+      return portsFileUrl(portsFile);
     },
     10_000,
   );

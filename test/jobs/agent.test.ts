@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { makeApp, readSse } from "../helpers/app.ts";
 
 let model: AnthropicStandIn;
@@ -9,6 +10,7 @@ beforeAll(async () => {
   model = startAnthropicStandIn();
   h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, COMMAND_ALLOWLIST: "date,uname" });
 });
+afterEach(() => model.checkAndReset());
 afterAll(async () => {
   await h.close();
   await model.stop();
@@ -22,10 +24,8 @@ const systemText = (i: number) => {
 describe("agent jobs", () => {
   test("run the worker model with WORKER.md and its own tools, and record usage under the worker role", async () => {
     const before = model.requests.length;
-    model.enqueue(
-      { toolUses: [{ id: "tu_1", name: "run_command", input: { argv: ["uname", "-s"] } }], stopReason: "tool_use", usage: { input: 300, output: 40 } },
-      { text: "The kernel is Linux.", usage: { input: 400, output: 20 } },
-    );
+    model.on(and(prompt("Which kernel runs here?"), firstRound), reply().tool("run_command", { argv: ["uname", "-s"] }, "tu_1").stopReason("tool_use").usage({ input: 300, output: 40 }));
+    model.on(afterTool("run_command"), reply().text("The kernel is Linux.").usage({ input: 400, output: 20 }));
     const res = await h.request("/api/jobs?wait=10000", { method: "POST", json: { type: "agent", prompt: "Which kernel runs here?" } });
     const job = await res.json();
     expect(job.status).toBe("completed");
@@ -48,7 +48,7 @@ describe("agent jobs", () => {
 
   test("stop at the token budget with what they have", async () => {
     const before = model.requests.length;
-    model.enqueue({ text: "partial", toolUses: [{ id: "tu_2", name: "run_command", input: { argv: ["date"] } }], stopReason: "tool_use", usage: { input: 250, output: 60 } });
+    model.on(prompt("loop"), reply().text("partial").tool("run_command", { argv: ["date"] }, "tu_2").stopReason("tool_use").usage({ input: 250, output: 60 }));
     const job = await (await h.request("/api/jobs?wait=10000", { method: "POST", json: { type: "agent", prompt: "loop", tokenBudget: 300 } })).json();
     expect(job.status).toBe("completed");
     expect(job.result).toMatchObject({ text: "partial", budgetExhausted: true, rounds: 1 });
@@ -59,10 +59,8 @@ describe("agent jobs", () => {
 
 describe("dispatch_job in chat", () => {
   test("the stream carries job events as the job moves to completed, and the model gets the result", async () => {
-    model.enqueue(
-      { toolUses: [{ id: "tu_c", name: "dispatch_job", input: { type: "command", command: "date -u" } }], stopReason: "tool_use" },
-      { text: "Done." },
-    );
+    model.on(and(prompt("what time is it on the server?"), firstRound), reply().tool("dispatch_job", { type: "command", command: "date -u" }, "tu_c").stopReason("tool_use"));
+    model.on(afterTool("dispatch_job"), reply().text("Done."));
     const res = await h.request("/api/chat/stream", { method: "POST", json: { message: "what time is it on the server?" } });
     const events = await readSse(res);
     const jobs = events.filter((e) => e.event === "job").map((e) => e.data);

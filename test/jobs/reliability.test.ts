@@ -9,6 +9,7 @@ import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
 import { startOpenAIStandIn } from "../standins/openai.ts";
 import { startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, httpError, prompt, reply } from "../standins/script.ts";
 
 /**
  * Real nats-server, real worker processes (`bun satellite/main.ts --mode
@@ -35,6 +36,7 @@ afterAll(async () => {
 type App = Awaited<ReturnType<typeof makeApp>>;
 const counts = (h: App) =>
   Object.fromEntries((h.s.store.sqlite.query("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+const unpublished = (h: App) => (h.s.store.sqlite.query("SELECT count(*) AS n FROM jobs WHERE published_at IS NULL").get() as { n: number }).n;
 const completedStatuses = (h: App) =>
   h.s.store.sqlite.query("SELECT job_id AS id, count(*) AS n FROM job_statuses WHERE status = 'completed' GROUP BY job_id").all() as { id: string; n: number }[];
 
@@ -114,9 +116,10 @@ describe("Jobs over NATS JetStream", () => {
       for (let i = 0; i < 12; i++) ids.push(await dispatch(h, { type: "command", argv: ["sleep", "0.4"] }));
       await waitFor("some running", () => (counts(h).running ?? 0) > 0, 15_000);
       await nats.stop();
+      await waitFor("the core to see the bus down", async () => (await (await h.request("/api/system/health")).json()).components.bus.status !== "ok");
       // Dispatched while the server is down: kept in SQLite, published by the outbox after.
       for (let i = 0; i < 4; i++) ids.push(await dispatch(h, { type: "command", argv: ["date"] }));
-      await Bun.sleep(500);
+      expect(unpublished(h)).toBeGreaterThanOrEqual(4);
       await nats.start();
       await waitFor("all 16 completed", () => counts(h).completed === 16, 40_000, 100);
       const once = completedStatuses(h);
@@ -225,7 +228,7 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "agent-1", { ...workerEnv, ANTHROPIC_API_KEY: "sk-satellite", ANTHROPIC_BASE_URL: model.url, MODEL_WORKER: "anthropic:claude-haiku-5-5" });
-      model.enqueue({ text: "remote answer", usage: { input: 120, output: 30 } });
+      model.on(prompt("say something"), reply().text("remote answer").usage({ input: 120, output: 30 }));
       const id = await dispatch(h, { type: "agent", prompt: "say something" });
       const done = await finalJob(h, id);
       expect(done.status).toBe("completed");
@@ -245,7 +248,7 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "agent-retry", { ...workerEnv, ANTHROPIC_API_KEY: "sk-satellite", ANTHROPIC_BASE_URL: model.url, MODEL_WORKER: "anthropic:claude-haiku-5-5" });
-      model.enqueue({ status: 429, headers: { "retry-after": "0" } }, { text: "after one retry", usage: { input: 10, output: 5 } });
+      model.on(prompt("try twice"), httpError(429, { headers: { "retry-after": "0" } }), reply().text("after one retry").usage({ input: 10, output: 5 }));
       const id = await dispatch(h, { type: "agent", prompt: "try twice" });
       const done = await waitFor("agent completed", async () => {
         const j = await job(h, id);
@@ -267,10 +270,8 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "agent-oai", { ...workerEnv, OPENAI_BASE_URL: local.url, MODEL_WORKER: "openai:llama3.1:8b" });
-      local.enqueue(
-        { toolCalls: [{ id: "c1", name: "run_command", arguments: { argv: ["date", "-u"] } }], usage: { prompt: 90, completion: 12 } },
-        { text: "It is late in the UTC day.", usage: { prompt: 140, completion: 8 } },
-      );
+      local.on(and(prompt("what time is it?"), firstRound), reply().tool("run_command", { argv: ["date", "-u"] }, "c1").usage({ input: 90, output: 12 }));
+      local.on(afterTool("run_command"), reply().text("It is late in the UTC day.").usage({ input: 140, output: 8 }));
       const id = await dispatch(h, { type: "agent", prompt: "what time is it?" });
       const done = await finalJob(h, id);
       expect(done.status).toBe("completed");

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply, system } from "../standins/script.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 import { ready, store, until } from "./helpers.ts";
 
@@ -11,10 +12,15 @@ beforeAll(() => {
   model = startAnthropicStandIn();
   voyage = startVoyageStandIn();
 });
+afterEach(() => model.checkAndReset());
 afterAll(async () => {
   await model.stop();
   await voyage.stop();
 });
+
+// The background roles, told apart by their system prompts.
+const observer = system(/extract observations/);
+const reflector = system(/into a few durable reflections/);
 
 const systemOf = (i: number) => {
   const s = model.requests[i]!.body.system;
@@ -28,8 +34,8 @@ describe("Memory in the chat", () => {
       await ready(h);
       await store(h, "The owner's favourite coffee is Ethiopian Yirgacheffe, light roast", "preferences");
       await store(h, "The owner's router is a Ubiquiti Dream Machine Pro", "homelab");
-      model.requests.length = 0;
-      model.enqueue({ text: "Get the Yirgacheffe again." });
+      model.reset();
+      model.on(prompt("Which coffee beans should I buy this week?"), reply().text("Get the Yirgacheffe again."));
       const res = await h.request("/api/chat", { method: "POST", json: { message: "Which coffee beans should I buy this week?" } });
       expect(res.status).toBe(200);
       const system = systemOf(0);
@@ -37,7 +43,11 @@ describe("Memory in the chat", () => {
       expect(system).toContain("[preferences] The owner's favourite coffee is Ethiopian Yirgacheffe, light roast");
       expect(system).not.toContain("Dream Machine");
       // The agent can store what it learns mid-turn.
-      model.enqueue({ toolUses: [{ name: "memory_store", input: { text: "The owner's espresso machine is a Gaggia Classic", category: "gear" } }] }, { text: "Noted." });
+      model.on(
+        and(prompt("I bought a Gaggia Classic espresso machine"), firstRound),
+        reply().tool("memory_store", { text: "The owner's espresso machine is a Gaggia Classic", category: "gear" }),
+      );
+      model.on(afterTool("memory_store"), reply().text("Noted."));
       const second = await h.request("/api/chat", { method: "POST", json: { message: "I bought a Gaggia Classic espresso machine" } });
       const body = (await second.json()) as any;
       expect(body.toolCalls[0]).toMatchObject({ name: "memory_store", ok: true });
@@ -55,22 +65,22 @@ describe("Memory in the chat", () => {
       REFLECTOR_THRESHOLD_CHARS: "200",
     });
     try {
-      model.requests.length = 0;
+      model.reset();
       const message =
         "I've decided to move the homelab from Proxmox to Talos Kubernetes next month. I prefer declarative setups I can keep in git, " +
         "and the old VMs keep drifting. Also the UPS battery is failing and needs replacing before the move.";
-      model.enqueue(
-        { text: "Good plan. Replace the UPS battery first, then migrate one service at a time." },
-        {
-          text:
-            'Here you go:\n```json\n[{"kind":"Decision","text":"The owner will move the homelab from Proxmox to Talos Kubernetes next month."},' +
+      model.on(prompt(message), reply().text("Good plan. Replace the UPS battery first, then migrate one service at a time."));
+      model.on(
+        observer,
+        reply().text(
+          'Here you go:\n```json\n[{"kind":"Decision","text":"The owner will move the homelab from Proxmox to Talos Kubernetes next month."},' +
             '{"kind":"Preference","text":"The owner prefers declarative setups kept in git."},' +
             '{"kind":"Issue","text":"The UPS battery is failing and needs replacing before the migration."},' +
             '{"kind":"Mood","text":"dropped: not a known kind"},' +
             '{"kind":"NextStep","text":"Replace the UPS battery, then migrate services one at a time to Talos Kubernetes in the homelab."}]\n```',
-        },
-        { text: '["The owner is standardising the homelab on declarative, git-managed infrastructure (Talos Kubernetes), starting next month after fixing the UPS."]' },
+        ),
       );
+      model.on(reflector, reply().text('["The owner is standardising the homelab on declarative, git-managed infrastructure (Talos Kubernetes), starting next month after fixing the UPS."]'));
       const res = await h.request("/api/chat", { method: "POST", json: { message } });
       const { conversationId } = (await res.json()) as any;
       const obs = await until(async () => {
@@ -92,7 +102,7 @@ describe("Memory in the chat", () => {
       const unreflected = (await (await h.request("/api/memories/observations?unreflected=true")).json()) as any;
       expect(unreflected.observations).toEqual([]);
 
-      model.enqueue({ text: "Sure." });
+      model.on(prompt("What should I do first this weekend?"), reply().text("Sure."));
       await h.request("/api/chat", { method: "POST", json: { message: "What should I do first this weekend?", conversationId } });
       const system = systemOf(3);
       expect(system).toContain("## Reflections\n- The owner is standardising the homelab");
@@ -106,8 +116,8 @@ describe("Memory in the chat", () => {
   test("the observer skips cleanly past the daily budget and keeps its place", async () => {
     const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, OBSERVER_THRESHOLD_CHARS: "200", DAILY_BUDGET_USD: "0.000001" });
     try {
-      model.requests.length = 0;
-      model.enqueue({ text: "x".repeat(300), usage: { input: 1000, output: 1000 } });
+      model.reset();
+      model.on(prompt("Tell me a long story about my homelab and its many servers."), reply().text("x".repeat(300)).usage({ input: 1000, output: 1000 }));
       const res = await h.request("/api/chat", { method: "POST", json: { message: "Tell me a long story about my homelab and its many servers." } });
       expect(res.status).toBe(200);
       const health = await until(async () => {
@@ -120,7 +130,8 @@ describe("Memory in the chat", () => {
       expect(obs.observations).toEqual([]);
       // Budget raised: the next turn's observer reads from where it stopped, the first message included.
       expect((await h.request("/api/models/config", { method: "PUT", json: { dailyBudgetUsd: 100 } })).status).toBe(200);
-      model.enqueue({ text: "Fine." }, { text: '[{"kind":"Fact","text":"The owner has many homelab servers."}]' });
+      model.on(prompt("And one more thing."), reply().text("Fine."));
+      model.on(observer, reply().text('[{"kind":"Fact","text":"The owner has many homelab servers."}]'));
       await h.request("/api/chat", { method: "POST", json: { message: "And one more thing.", conversationId: (await res.json() as any).conversationId } });
       const later = await until(async () => {
         const r = (await (await h.request("/api/memories/observations")).json()) as any;

@@ -4,6 +4,7 @@ import { CircuitOpenError, ResilientEmbedder } from "../../core/memory/embed/res
 import { VoyageEmbedder } from "../../core/memory/embed/voyage.ts";
 import { cosine, EmbedError } from "../../core/memory/types.ts";
 import { silentLogger } from "../../core/telemetry/log.ts";
+import { waitFor } from "../helpers/nats.ts";
 import { startOpenAIEmbeddingsStandIn, type OpenAIEmbeddingsStandIn } from "../standins/openai-embeddings.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 
@@ -66,8 +67,8 @@ describe("Embedder", () => {
     } finally {
       voyage.down = false;
     }
-    await Bun.sleep(350);
-    expect(e.available()).toBe(true);
+    // Past the cooldown the breaker lets a trial call through.
+    await waitFor("the breaker's cooldown to pass", () => e.available(), 5_000);
     expect(await e.embed(["a"], "query")).toHaveLength(1);
     expect(e.health()).toMatchObject({ state: "closed", consecutiveFailures: 0, lastError: null });
   });

@@ -1,16 +1,11 @@
 import type { makeApp } from "../helpers/app.ts";
+import { waitFor } from "../helpers/nats.ts";
 
 export type App = Awaited<ReturnType<typeof makeApp>>;
 
 /** Polls until `fn` returns something truthy; for background work (re-embedding, observer). */
-export async function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
+export function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  return waitFor(what, fn, timeoutMs, 25);
 }
 
 export async function memoryHealth(h: App): Promise<any> {

@@ -1,15 +1,20 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { AnthropicProvider } from "../../core/agent/providers/anthropic.ts";
 import { OpenAIProvider } from "../../core/agent/providers/openai.ts";
 import type { ChatMessage, ModelEvent, ModelProvider } from "../../core/agent/types.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
+import { afterTool, prompt, reply } from "../standins/script.ts";
 
 let claude: AnthropicStandIn;
 let local: OpenAIStandIn;
 beforeAll(() => {
   claude = startAnthropicStandIn();
   local = startOpenAIStandIn();
+});
+afterEach(() => {
+  claude.checkAndReset();
+  local.checkAndReset();
 });
 afterAll(async () => {
   await claude.stop();
@@ -41,7 +46,7 @@ const withToolRound: ChatMessage[] = [
 
 describe("AnthropicProvider", () => {
   test("streams text and tool calls and sends tool results back in Anthropic's block format", async () => {
-    claude.enqueue({ text: ["a", "b"], toolUses: [{ id: "t2", name: "lookup", input: { q: "y" } }], usage: { input: 7, output: 3 } });
+    claude.on(afterTool("lookup"), reply().text("a", "b").tool("lookup", { q: "y" }, "t2").usage({ input: 7, output: 3 }));
     const p = new AnthropicProvider({ apiKey: "sk-test", baseURL: claude.url, timeoutMs: 5000 });
     const events = await run(p, withToolRound);
     expect(events).toEqual([
@@ -58,7 +63,7 @@ describe("AnthropicProvider", () => {
   });
 
   test("an OAuth token is sent as a bearer with the oauth beta header", async () => {
-    claude.enqueue({ text: "hi" });
+    claude.on(prompt("hi"), reply().text("hi"));
     const p = new AnthropicProvider({ oauthToken: "oauth-abc", baseURL: claude.url, timeoutMs: 5000 });
     await run(p, [{ role: "user", content: [{ type: "text", text: "hi" }] }]);
     const h = claude.requests.at(-1)!.headers;
@@ -74,7 +79,7 @@ describe("AnthropicProvider", () => {
 
 describe("OpenAIProvider", () => {
   test("streams text and tool calls and maps tool rounds to assistant tool_calls + tool messages", async () => {
-    local.enqueue({ text: ["he", "llo"], toolCalls: [{ id: "c9", name: "lookup", arguments: { q: "z" } }], usage: { prompt: 11, completion: 4 } });
+    local.on(afterTool("lookup"), reply().text("he", "llo").tool("lookup", { q: "z" }, "c9").usage({ input: 11, output: 4 }));
     const p = new OpenAIProvider({ baseURL: local.url, timeoutMs: 5000 });
     const events = await run(p, withToolRound);
     expect(events).toEqual([
@@ -91,7 +96,7 @@ describe("OpenAIProvider", () => {
   });
 
   test("broken tool-call JSON reaches the tool layer marked invalid instead of crashing", async () => {
-    local.enqueue({ toolCalls: [{ name: "lookup", arguments: '{"q": ' }] });
+    local.on(prompt("q"), reply().toolRaw("lookup", '{"q": '));
     const events = await run(new OpenAIProvider({ baseURL: local.url, timeoutMs: 5000 }), [{ role: "user", content: [{ type: "text", text: "q" }] }]);
     expect(events[0]).toMatchObject({ type: "tool_use", name: "lookup", input: { __invalid_json: '{"q": ' } });
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { openStore, type Store } from "../../core/db/client.ts";
 import { AnthropicProvider } from "../../core/agent/providers/anthropic.ts";
 import { OpenAIProvider } from "../../core/agent/providers/openai.ts";
@@ -7,6 +7,7 @@ import { UsageLedger } from "../../core/models/usage.ts";
 import { DEFAULT_PRICES } from "../../core/models/prices.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
+import { httpError, model, reply } from "../standins/script.ts";
 import { tempDir } from "../helpers/app.ts";
 
 let claude: AnthropicStandIn;
@@ -25,10 +26,13 @@ afterAll(async () => {
   for (const l of ledgers) l.flush();
   store.close();
 });
-beforeEach(() => {
-  claude.requests.length = 0;
-  local.requests.length = 0;
+afterEach(() => {
+  claude.checkAndReset();
+  local.checkAndReset();
 });
+// The chain's two models: each scripted reply names the model it answers.
+const sonnet = model("claude-sonnet-5-5");
+const llama = model("llama3.1:8b");
 
 function router(chain: string[], opts: { budget?: number; threshold?: number } = {}) {
   const sleeps: number[] = [];
@@ -65,7 +69,7 @@ const req = { system: "be brief", messages: [{ role: "user" as const, content: [
 
 describe("ModelRouter.stream", () => {
   test("retries a 429, waiting what retry-after asks", async () => {
-    claude.enqueue({ status: 429, headers: { "retry-after": "2" } }, { text: "ok" });
+    claude.on(sonnet, httpError(429, { headers: { "retry-after": "2" } }), reply().text("ok"));
     const { r, sleeps } = router(["anthropic:claude-sonnet-5-5"]);
     const { events, error } = await collect(r.stream(req, { role: "agent" }));
     expect(error).toBeUndefined();
@@ -76,7 +80,7 @@ describe("ModelRouter.stream", () => {
   });
 
   test("backs off exponentially with jitter on 529 overloaded and 5xx", async () => {
-    claude.enqueue({ status: 529 }, { status: 500 }, { text: "finally" });
+    claude.on(sonnet, httpError(529), httpError(500), reply().text("finally"));
     const { r, sleeps } = router(["anthropic:claude-sonnet-5-5"]);
     const { error } = await collect(r.stream(req, { role: "agent" }));
     expect(error).toBeUndefined();
@@ -85,8 +89,8 @@ describe("ModelRouter.stream", () => {
   });
 
   test("does not retry a 400; falls back to the next model in the chain", async () => {
-    claude.enqueue({ status: 400 });
-    local.enqueue({ text: "from llama" });
+    claude.on(sonnet, httpError(400));
+    local.on(llama, reply().text("from llama"));
     const { r, sleeps } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
     const { events, error } = await collect(r.stream(req, { role: "agent" }));
     expect(error).toBeUndefined();
@@ -96,8 +100,8 @@ describe("ModelRouter.stream", () => {
   });
 
   test("falls back while streaming when the primary keeps failing before the first token", async () => {
-    claude.enqueue({ status: 529 }, { status: 529 }, { status: 529 });
-    local.enqueue({ text: ["fall", "back"] });
+    claude.on(sonnet, httpError(529), httpError(529), httpError(529));
+    local.on(llama, reply().text("fall", "back"));
     const { r } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
     const { events, error } = await collect(r.stream(req, { role: "agent" }));
     expect(error).toBeUndefined();
@@ -106,7 +110,7 @@ describe("ModelRouter.stream", () => {
   });
 
   test("a failure after the first token is reported, not retried or replayed; the tokens already spent are recorded", async () => {
-    claude.enqueue({ text: ["one ", "two ", "three"], failAfterDeltas: 2, usage: { input: 777_000, output: 1 } });
+    claude.on(sonnet, reply().text("one ", "two ", "three").streamError(2).usage({ input: 777_000, output: 1 }));
     const { r, ledger } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
     const before = ledger.status().spentUsd;
     const { events, error } = await collect(r.stream(req, { role: "agent" }));
@@ -118,8 +122,8 @@ describe("ModelRouter.stream", () => {
   });
 
   test("a retry-after longer than the cap moves on at once instead of stalling", async () => {
-    claude.enqueue({ status: 429, headers: { "retry-after": "3600" } });
-    local.enqueue({ text: "quick" });
+    claude.on(sonnet, httpError(429, { headers: { "retry-after": "3600" } }));
+    local.on(llama, reply().text("quick"));
     const { r, sleeps } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
     const { error } = await collect(r.stream(req, { role: "agent" }));
     expect(error).toBeUndefined();
@@ -127,8 +131,8 @@ describe("ModelRouter.stream", () => {
   });
 
   test("every model failing gives model_unavailable naming each attempt", async () => {
-    claude.enqueue({ status: 401 });
-    local.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    claude.on(sonnet, httpError(401));
+    local.on(llama, httpError(500), httpError(500), httpError(500));
     const { r } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"]);
     const { error } = await collect(r.stream(req, { role: "agent" }));
     expect(error?.code).toBe("model_unavailable");
@@ -138,8 +142,8 @@ describe("ModelRouter.stream", () => {
 
   test("the circuit opens after repeated failures and later calls skip the provider without a request", async () => {
     const { r } = router(["anthropic:claude-sonnet-5-5", "openai:llama3.1:8b"], { threshold: 3 });
-    claude.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
-    local.enqueue({ text: "a" }, { text: "b" });
+    claude.on(sonnet, httpError(500), httpError(500), httpError(500));
+    local.on(llama, reply().text("a"), reply().text("b"));
     expect((await collect(r.stream(req, { role: "agent" }))).error).toBeUndefined();
     expect(claude.requests.length).toBe(3);
     expect(r.health().anthropic?.state).toBe("open");
@@ -150,7 +154,7 @@ describe("ModelRouter.stream", () => {
   });
 
   test("records tokens and cost of every call", async () => {
-    claude.enqueue({ text: "x", usage: { input: 1000, output: 500 } });
+    claude.on(model("claude-haiku-5-5"), reply().text("x").usage({ input: 1000, output: 500 }));
     const { r, ledger } = router(["anthropic:claude-haiku-5-5"]);
     const before = ledger.status().spentUsd;
     const { events } = await collect(r.stream(req, { role: "observer" }));
@@ -161,7 +165,7 @@ describe("ModelRouter.stream", () => {
   });
 
   test("past the daily budget, background work is refused with a clear error; chat still runs", async () => {
-    claude.enqueue({ text: "spend", usage: { input: 1_000_000, output: 0 } }, { text: "chat ok" });
+    claude.on(sonnet, reply().text("spend").usage({ input: 1_000_000, output: 0 }), reply().text("chat ok"));
     const { r } = router(["anthropic:claude-sonnet-5-5"], { budget: 0.5 });
     await collect(r.stream(req, { role: "agent" }));
     const bg = await collect(r.stream(req, { role: "worker", background: true }));

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { build } from "../../build.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
+import { compiledBinary } from "../helpers/binary.ts";
 import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
 
 let bin: string;
 let nats: NatsServer;
 
 beforeAll(async () => {
-  const [built] = await build({ outdir: tempDir("bakerst-sat-bin-"), targets: ["bakerst-satellite"] });
-  bin = built!;
+  bin = await compiledBinary("bakerst-satellite");
   nats = await startNats();
 }, 120_000);
 afterAll(async () => {

@@ -1,109 +1,119 @@
 /**
  * A local server that speaks the OpenAI chat-completions wire format (what
  * Ollama, vLLM, llama.cpp and OpenRouter serve), for the real `openai` SDK.
+ * Replies are scripted per request (script.ts); a request nothing matches gets
+ * a 400 naming it, unless the test asked for another fallback.
  */
 import type { Server } from "bun";
-
-export interface OpenAIReply {
-  text?: string | string[];
-  toolCalls?: { id?: string; name: string; arguments: string | unknown }[];
-  status?: number;
-  headers?: Record<string, string>;
-  delayMs?: number;
-  usage?: { prompt: number; completion: number };
-}
+import { type Hit, held, type Reply, Script, streamReply } from "./script.ts";
 
 export interface OpenAIRequest {
   headers: Record<string, string>;
   body: {
     model: string;
-    messages: { role: string; content: unknown; tool_calls?: unknown[]; tool_call_id?: string }[];
+    messages: { role: string; content: unknown; tool_calls?: { id: string; function: { name: string } }[]; tool_call_id?: string }[];
     tools?: { type: string; function: { name: string; parameters: unknown } }[];
     tool_choice?: unknown;
     stream?: boolean;
   };
 }
 
-export interface OpenAIStandIn {
+export type OpenAIStandIn = Script<OpenAIRequest> & {
   url: string;
-  requests: OpenAIRequest[];
-  enqueue(...r: OpenAIReply[]): void;
   models: string[];
   stop(): Promise<void>;
-}
+};
 
 const enc = new TextEncoder();
+const textOf = (content: unknown): string =>
+  typeof content === "string" ? content : Array.isArray(content) ? content.map((p: { type?: string; text?: string }) => (p.type === "text" ? (p.text ?? "") : "")).join("") : "";
+
+export function hitOf(req: OpenAIRequest): Hit {
+  const { messages } = req.body;
+  const names = new Map<string, string>();
+  for (const m of messages) for (const c of m.tool_calls ?? []) names.set(c.id, c.function.name);
+  const results: OpenAIRequest["body"]["messages"] = [];
+  for (let i = messages.length - 1; i >= 0 && messages[i]!.role === "tool"; i--) results.unshift(messages[i]!);
+  const choice = req.body.tool_choice;
+  return {
+    model: req.body.model,
+    system: messages
+      .filter((m) => m.role === "system")
+      .map((m) => textOf(m.content))
+      .join("\n"),
+    prompt: textOf([...messages].reverse().find((m) => m.role === "user" && textOf(m.content))?.content),
+    tools: (req.body.tools ?? []).map((t) => t.function.name),
+    toolChoice: typeof choice === "string" ? choice : (choice as { type?: string } | undefined)?.type,
+    toolResults: results.map((m) => ({ id: m.tool_call_id ?? "", name: names.get(m.tool_call_id ?? ""), content: textOf(m.content), isError: false })),
+    stream: req.body.stream === true,
+  };
+}
+
+const error = (status: number, message: string, type = "invalid_request_error") => Response.json({ error: { message, type } }, { status });
+
+function respond(r: Reply, body: OpenAIRequest["body"], id: string): Response {
+  if (r.status)
+    return Response.json({ error: { message: r.errorMessage ?? `scripted ${r.status}`, type: r.errorType ?? "server_error" } }, { status: r.status, headers: r.headers });
+  const calls = r.tools.map((t, i) => ({ id: t.id ?? `call_${id}_${i}`, type: "function", function: { name: t.name, arguments: t.json } }));
+  const usage = { prompt_tokens: r.tokens?.input ?? 12, completion_tokens: r.tokens?.output ?? 6, total_tokens: 0 };
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  const finish = r.stop ?? (calls.length ? "tool_calls" : "stop");
+  if (!body.stream) {
+    return Response.json({
+      id,
+      object: "chat.completion",
+      created: 0,
+      model: body.model,
+      choices: [{ index: 0, message: { role: "assistant", content: r.chunks.join("") || null, ...(calls.length ? { tool_calls: calls } : {}) }, finish_reason: finish }],
+      usage,
+    });
+  }
+  const base = { id, object: "chat.completion.chunk", created: 0, model: body.model };
+  const frame = (o: unknown) => enc.encode(`data: ${JSON.stringify(o)}\n\n`);
+  const choice = (delta: unknown, finish_reason: string | null = null) => frame({ ...base, choices: [{ index: 0, delta, finish_reason }] });
+  const tail = calls.flatMap((call, index) => {
+    const args = call.function.arguments;
+    const half = Math.floor(args.length / 2);
+    return [
+      choice({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: args.slice(0, half) } }] }),
+      choice({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] }),
+    ];
+  });
+  tail.push(choice({}, finish), frame({ ...base, choices: [], usage }), enc.encode("data: [DONE]\n\n"));
+  const stream = streamReply(r, {
+    head: [choice({ role: "assistant", content: "" })],
+    delta: (t) => [choice({ content: t })],
+    error: () => [frame({ error: { message: "The server had an error while processing your request.", type: "server_error" } })],
+    tail,
+  });
+  return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+}
 
 export function startOpenAIStandIn(): OpenAIStandIn {
-  const queue: OpenAIReply[] = [];
-  const requests: OpenAIRequest[] = [];
+  const script = new Script<OpenAIRequest>(hitOf);
   const models = ["llama3.1:8b", "qwen2.5:7b"];
   let n = 0;
   const server: Server<unknown> = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
+    idleTimeout: 60,
     async fetch(request) {
       const url = new URL(request.url);
       if (request.method === "GET" && url.pathname === "/v1/models") {
         return Response.json({ object: "list", data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "local" })) });
       }
-      if (request.method !== "POST" || url.pathname !== "/v1/chat/completions") {
-        return Response.json({ error: { message: "not found", type: "invalid_request_error" } }, { status: 404 });
-      }
+      if (request.method !== "POST" || url.pathname !== "/v1/chat/completions") return error(404, "not found");
       let body: OpenAIRequest["body"];
       try {
         body = (await request.json()) as OpenAIRequest["body"];
       } catch {
-        return Response.json({ error: { message: "invalid JSON", type: "invalid_request_error" } }, { status: 400 });
+        return error(400, "invalid JSON");
       }
-      if (typeof body?.model !== "string" || !Array.isArray(body.messages)) {
-        return Response.json({ error: { message: "model and messages are required", type: "invalid_request_error" } }, { status: 400 });
-      }
-      requests.push({ headers: Object.fromEntries(request.headers), body });
-      const last = [...body.messages].reverse().find((m) => m.role === "user");
-      const reply = queue.shift() ?? { text: `echo: ${typeof last?.content === "string" ? last.content : ""}` };
-      if (reply.delayMs) await Bun.sleep(reply.delayMs);
-      if (reply.status) return Response.json({ error: { message: `scripted ${reply.status}`, type: "server_error" } }, { status: reply.status, headers: reply.headers });
-      const id = `chatcmpl-${++n}`;
-      const chunks = reply.text === undefined ? [] : Array.isArray(reply.text) ? reply.text : [reply.text];
-      const calls = (reply.toolCalls ?? []).map((c, i) => ({
-        id: c.id ?? `call_${n}_${i}`,
-        type: "function",
-        function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) },
-      }));
-      const usage = { prompt_tokens: reply.usage?.prompt ?? 12, completion_tokens: reply.usage?.completion ?? 6, total_tokens: 0 };
-      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-      const finish = calls.length ? "tool_calls" : "stop";
-      if (!body.stream) {
-        return Response.json({
-          id,
-          object: "chat.completion",
-          created: 0,
-          model: body.model,
-          choices: [{ index: 0, message: { role: "assistant", content: chunks.join("") || null, ...(calls.length ? { tool_calls: calls } : {}) }, finish_reason: finish }],
-          usage,
-        });
-      }
-      const frame = (o: unknown) => enc.encode(`data: ${JSON.stringify(o)}\n\n`);
-      const base = { id, object: "chat.completion.chunk", created: 0, model: body.model };
-      const stream = new ReadableStream<Uint8Array>({
-        start(c) {
-          c.enqueue(frame({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }));
-          for (const t of chunks) c.enqueue(frame({ ...base, choices: [{ index: 0, delta: { content: t }, finish_reason: null }] }));
-          calls.forEach((call, index) => {
-            const args = call.function.arguments;
-            const half = Math.floor(args.length / 2);
-            c.enqueue(frame({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: args.slice(0, half) } }] }, finish_reason: null }] }));
-            c.enqueue(frame({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: args.slice(half) } }] }, finish_reason: null }] }));
-          });
-          c.enqueue(frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish }] }));
-          c.enqueue(frame({ ...base, choices: [], usage }));
-          c.enqueue(enc.encode("data: [DONE]\n\n"));
-          c.close();
-        },
-      });
-      return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      if (typeof body?.model !== "string" || !Array.isArray(body.messages)) return error(400, "model and messages are required");
+      const r = script.take({ headers: Object.fromEntries(request.headers), body });
+      await held(r, body.stream === true);
+      return respond(r, body, `chatcmpl-${++n}`);
     },
   });
-  return { url: `http://127.0.0.1:${server.port}/v1`, requests, models, enqueue: (...r) => queue.push(...r), stop: () => server.stop(true) };
+  return Object.assign(script, { url: `http://127.0.0.1:${server.port}/v1`, models, stop: () => server.stop(true) });
 }

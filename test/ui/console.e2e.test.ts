@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, echo, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, httpError, prompt, reply } from "../standins/script.ts";
 import { eventually, logIn, newPage, send, TOKEN } from "./setup.ts";
 
 // A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
@@ -16,11 +17,19 @@ beforeAll(async () => {
   model = startAnthropicStandIn();
   [app, browser] = await Promise.all([startBinary({ AUTH_TOKEN: TOKEN, ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url }), launchBrowser()]);
 }, 120_000);
+afterEach(() => model.checkAndReset());
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
   await model?.stop();
 });
+
+/** A promise the test settles, for a model that answers when the test says so. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { open, opened };
+}
 
 describe("login", () => {
   test("a wrong token shows the error; the right one opens the page asked for", async () => {
@@ -60,28 +69,29 @@ describe("chat", () => {
   test("a streamed reply shows as markdown and never as raw HTML", async () => {
     const { ctx, page, errors } = await newPage(browser);
     await logIn(page, app.url);
-    model.enqueue({
-      text: [
+    model.on(
+      prompt("Show me something rich"),
+      reply().text(
         "Here is **bold**, a table and code:\n\n| disk | free |\n|---|---|\n| nas | 2 TB |\n\n",
         "```sh\ndf -h\n```\n\n[docs](https://example.com/docs) [evil](javascript:window.__pwned=1) ",
         '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>',
-      ],
-    });
+      ),
+    );
     await send(page, "Show me something rich");
     await page.waitForURL((u) => u.pathname.startsWith("/chat/"));
     chatUrl = page.url();
-    const reply = page.locator(".msg.assistant .md");
-    await reply.locator("strong", { hasText: "bold" }).waitFor();
+    const shown = page.locator(".msg.assistant .md");
+    await shown.locator("strong", { hasText: "bold" }).waitFor();
     await page.getByRole("button", { name: "Send" }).waitFor(); // the turn ended: Stop became Send
-    expect(await reply.locator("table td").allTextContents()).toEqual(["nas", "2 TB"]);
-    expect(await reply.locator(".code pre").textContent()).toBe("df -h");
-    const link = reply.locator("a", { hasText: "docs" });
+    expect(await shown.locator("table td").allTextContents()).toEqual(["nas", "2 TB"]);
+    expect(await shown.locator(".code pre").textContent()).toBe("df -h");
+    const link = shown.locator("a", { hasText: "docs" });
     expect(await link.getAttribute("href")).toBe("https://example.com/docs");
     expect(await link.getAttribute("rel")).toContain("noopener");
     expect(await link.getAttribute("target")).toBe("_blank");
-    expect(await reply.locator("a", { hasText: "evil" }).count()).toBe(0);
-    expect(await reply.locator("img, script").count()).toBe(0);
-    expect(await reply.textContent()).toContain('<img src=x onerror="window.__pwned=1">');
+    expect(await shown.locator("a", { hasText: "evil" }).count()).toBe(0);
+    expect(await shown.locator("img, script").count()).toBe(0);
+    expect(await shown.textContent()).toContain('<img src=x onerror="window.__pwned=1">');
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await page.locator(".turn .usage").waitFor();
     await screenshot(page, "chat-markdown");
@@ -94,7 +104,8 @@ describe("chat", () => {
     await logIn(page, app.url);
     await page.goto(chatUrl);
     await page.locator(".msg.user", { hasText: "Show me something rich" }).waitFor();
-    model.enqueue({ toolUses: [{ name: "current_time", input: { timeZone: "Europe/London" } }] }, { text: "It is **tea time** in London." });
+    model.on(and(prompt("What time is it in London?"), firstRound), reply().tool("current_time", { timeZone: "Europe/London" }));
+    model.on(afterTool("current_time"), reply().text("It is **tea time** in London."));
     await send(page, "What time is it in London?");
     const card = page.locator(".tool-card", { hasText: "current_time" });
     await card.waitFor();
@@ -128,12 +139,18 @@ describe("chat", () => {
     await page.keyboard.press("Shift+Enter");
     await page.keyboard.type("second line");
     expect(await page.inputValue("#message")).toBe("first line\nsecond line");
-    model.enqueue({ text: "too late", delayMs: 8000 });
+    const late = gate();
+    model.on(prompt("first line\nsecond line"), reply().waitToStart(late.opened).text("too late"));
     await page.keyboard.press("Enter");
     await page.locator(".msg.user .bubble", { hasText: "second line" }).waitFor();
     await page.getByRole("button", { name: "Stop" }).click();
     await page.locator(".turn-error", { hasText: "Stopped" }).waitFor();
     await page.getByRole("button", { name: "Send" }).waitFor();
+    // The model answers after the stop; the next turn's reply marks the point by which it would have shown.
+    late.open();
+    model.on(prompt("still there?"), reply().text("Yes."));
+    await send(page, "still there?");
+    await page.locator(".md", { hasText: "Yes." }).waitFor();
     expect(await page.locator(".md", { hasText: "too late" }).count()).toBe(0);
     await ctx.close();
   });
@@ -141,13 +158,15 @@ describe("chat", () => {
   test("a reload in the middle of a reply rejoins the running turn", async () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
-    model.enqueue({ text: ["Worth ", "the wait."], delayMs: 2500 });
+    const answer = gate();
+    model.on(prompt("Take your time"), reply().wait(answer.opened).text("Worth ", "the wait."));
     await send(page, "Take your time");
     await page.waitForURL((u) => u.pathname.startsWith("/chat/"));
     await page.getByRole("button", { name: "Stop" }).waitFor();
     await page.reload();
     await page.locator(".msg.user", { hasText: "Take your time" }).waitFor();
     await page.getByRole("button", { name: "Stop" }).waitFor();
+    answer.open();
     await page.locator(".md", { hasText: "Worth the wait." }).waitFor();
     await page.getByRole("button", { name: "Send" }).waitFor();
     expect(await page.locator(".turn").count()).toBe(1);
@@ -157,11 +176,11 @@ describe("chat", () => {
   test("a failed turn shows its error in place and can be retried", async () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
-    model.enqueue({ status: 400, errorType: "invalid_request_error" });
+    // The same prompt twice: the first call fails, the retry gets an answer.
+    model.on(prompt("Please fail once"), httpError(400, { type: "invalid_request_error" }), reply().text("Second time lucky."));
     await send(page, "Please fail once");
     const box = page.locator(".turn-error");
     await box.waitFor();
-    model.enqueue({ text: "Second time lucky." });
     await box.getByRole("button", { name: "Retry" }).click();
     await page.locator(".md", { hasText: "Second time lucky." }).waitFor();
     await ctx.close();
@@ -171,7 +190,7 @@ describe("chat", () => {
     const { ctx, page } = await newPage(browser);
     page.on("dialog", (d) => void d.accept());
     await logIn(page, app.url);
-    model.enqueue({ text: "Noted." });
+    model.on(prompt("Plan the garden shed"), reply().text("Noted."));
     await send(page, "Plan the garden shed");
     await page.waitForURL((u) => u.pathname.startsWith("/chat/"));
     await page.getByRole("button", { name: "Send" }).waitFor();
@@ -196,6 +215,7 @@ describe("models and usage", () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
     // One turn today, so the usage chart has a bar to draw.
+    model.on(prompt("cost something"), reply().text("Spent."));
     await page.evaluate(() => fetch("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "cost something" }) }));
     await page.goto(`${app.url}/models`);
     const agent = page.locator('form[aria-label="agent models"]');
@@ -232,7 +252,8 @@ describe("conversation list", () => {
   test("older conversations load on demand", async () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
-    // 55 short conversations through the API (the stand-in echoes), then the sidebar pages through them.
+    // 55 short conversations through the API, then the sidebar pages through them.
+    model.always(prompt(/^bulk \d\d$/), echo);
     await page.evaluate(async () => {
       for (let i = 0; i < 55; i++) {
         await fetch("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: `bulk ${String(i).padStart(2, "0")}` }) });

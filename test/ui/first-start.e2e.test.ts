@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
+import { waitFor } from "../helpers/nats.ts";
 import { newPage, send } from "./setup.ts";
 
 // A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
@@ -15,7 +16,8 @@ let token = "";
 
 beforeAll(async () => {
   [app, browser] = await Promise.all([startBinary({}), launchBrowser()]);
-  link = /Open (http:\/\/\S+\/login#code=[\w-]+)/.exec(app.output())?.[1] ?? "";
+  // The banner is written just after the listening line, in one write with the token.
+  link = await waitFor("the login link on stdout", () => /Open (http:\/\/\S+\/login#code=[\w-]+)/.exec(app.output())?.[1]);
   token = /shown only now\):\s+([0-9a-f]{64})/.exec(app.output())?.[1] ?? "";
 }, 120_000);
 afterAll(async () => {

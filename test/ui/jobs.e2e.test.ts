@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { logIn, newPage, send, TOKEN } from "./setup.ts";
 
 // A real browser against a real binary: page loads and streams take seconds on a busy 2-core machine.
@@ -17,6 +18,7 @@ describe("jobs page", () => {
     model = startAnthropicStandIn();
     [app, browser] = await Promise.all([startBinary({ AUTH_TOKEN: TOKEN, ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url }), launchBrowser()]);
   }, 120_000);
+  afterEach(() => model.checkAndReset());
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
@@ -27,7 +29,7 @@ describe("jobs page", () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
     await page.goto(`${app.url}/jobs`);
-    model.enqueue({ text: "The agent job is done." });
+    model.on(prompt("Say that the job is done"), reply().text("The agent job is done."));
     await page.selectOption("#new-job-type", "agent");
     await page.fill("#new-job-value", "Say that the job is done");
     await page.getByRole("button", { name: "Dispatch" }).click();
@@ -59,7 +61,8 @@ describe("jobs page", () => {
   test("a job the agent starts in chat gets a status chip that follows it to the end", async () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
-    model.enqueue({ toolUses: [{ name: "dispatch_job", input: { type: "command", command: "date -u", wait: false } }] }, { text: "Started it." });
+    model.on(and(prompt("Run date in the background"), firstRound), reply().tool("dispatch_job", { type: "command", command: "date -u", wait: false }));
+    model.on(afterTool("dispatch_job"), reply().text("Started it."));
     await send(page, "Run date in the background");
     await page.locator(".md", { hasText: "Started it." }).waitFor();
     const chip = page.locator(".chips .chip").first();

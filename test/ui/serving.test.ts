@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { waitFor } from "../helpers/nats.ts";
 
 // Starting the binary (and the dev server building the UI) takes seconds on a busy 2-core machine.
 setDefaultTimeout(30_000);
@@ -69,13 +70,14 @@ describe("npm start (bun core/main.ts serve) serves the console too", () => {
       void (async () => {
         for await (const chunk of proc.stderr) log += dec.decode(chunk, { stream: true });
       })();
-      let url: string | undefined;
-      const deadline = Date.now() + 30_000;
-      while (!url && Date.now() < deadline && proc.exitCode === null) {
-        await Bun.sleep(25);
-        url = /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(log)?.[1];
-      }
-      expect(url).toBeDefined();
+      const url = await waitFor(
+        "bakerst to listen",
+        () => {
+          if (proc.exitCode !== null) throw new Error(`bakerst exited with ${proc.exitCode}: ${log}`);
+          return /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(log)?.[1];
+        },
+        30_000,
+      );
       const page = await fetch(`${url}/chat/deep-link`);
       expect(page.status).toBe(200);
       const html = await page.text();

@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { DESKTOP } from "../helpers/browser.ts";
+import { waitFor } from "../helpers/nats.ts";
 
 export const TOKEN = "e2e-token-0123456789abcdef";
 
@@ -26,9 +27,5 @@ export async function send(page: Page, text: string): Promise<void> {
 
 /** Polls `check` until it holds; for state the server owns, which the page cannot be waited on for. */
 export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms: ${check.toString()}`);
-    await Bun.sleep(50);
-  }
+  await waitFor(check.toString(), check, timeoutMs, 50);
 }

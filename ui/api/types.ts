@@ -24,6 +24,11 @@ export interface StoredMessage {
   createdAt: number;
 }
 
+export interface ConversationList {
+  conversations: ConversationSummary[];
+  next: number | null;
+}
+
 export interface ConversationDetail extends Omit<ConversationSummary, "running"> {
   running: { turnId: string } | null;
   messages: StoredMessage[];
@@ -52,26 +57,53 @@ export type JobStatus = "queued" | "received" | "running" | "completed" | "faile
 export interface Job {
   id: string;
   type: string;
-  status: JobStatus | string;
-  input?: unknown;
+  status: JobStatus;
+  /** What was asked (argv, url, prompt...). */
+  spec: unknown;
   result?: unknown;
-  error?: unknown;
-  createdAt: number | string;
-  updatedAt: number | string;
-  startedAt?: number | string | null;
-  finishedAt?: number | string | null;
-  traceId?: string | null;
-  [k: string]: unknown;
+  error?: { code: string; message: string };
+  createdAt: number;
+  updatedAt: number;
+  attempts: number;
+  workerId?: string;
+  traceId?: string;
+}
+
+export interface JobList {
+  jobs: Job[];
+  next: number | null;
+}
+
+export interface JobDetail extends Job {
+  /** Every status a worker reported; `applied` is false for duplicates and late ones. */
+  history: { status: string; at: number; applied: boolean }[];
 }
 
 export interface Memory {
   id: string;
   text: string;
   category: string;
+  /** Search results only: how well it matched, 0..1. */
   score?: number;
-  createdAt?: number | string;
-  updatedAt?: number | string;
 }
+
+export interface MemoryList {
+  memories: Memory[];
+}
+
+export interface MemorySearch {
+  results: Memory[];
+  mode: string;
+}
+
+/** An observation or a reflection. */
+export interface Note {
+  id: string;
+  text: string;
+  createdAt: number;
+}
+
+export type NoteList<K extends "observations" | "reflections"> = { [P in K]: Note[] };
 
 export const MEMORY_CATEGORIES = ["gear", "preferences", "homelab", "personal", "work", "general"] as const;
 

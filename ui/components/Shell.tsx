@@ -32,7 +32,7 @@ export function Shell(props: { children?: JSX.Element }): JSX.Element {
   return (
     <div class="shell" classList={{ "menu-open": open() }}>
       <header class="topbar">
-        <button class="icon-btn" aria-label="Menu" aria-expanded={open()} aria-controls="main-nav" onClick={() => setOpen(!open())}>
+        <button type="button" class="icon-btn" aria-label="Menu" aria-expanded={open()} aria-controls="main-nav" onClick={() => setOpen(!open())}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
             <path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
           </svg>
@@ -66,7 +66,7 @@ export function Shell(props: { children?: JSX.Element }): JSX.Element {
             )}
           </For>
         </ul>
-        <button class="link-btn nav-logout" onClick={logout}>
+        <button type="button" class="link-btn nav-logout" onClick={logout}>
           Log out
         </button>
       </nav>

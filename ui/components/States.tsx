@@ -37,7 +37,7 @@ export function ErrorBox(props: { error: unknown; what?: string; retry?: () => v
         <strong>{props.error instanceof ApiError ? props.error.code.replace(/_/g, " ") : "Something went wrong"}</strong>
         <p>{props.error instanceof Error ? props.error.message : String(props.error)}</p>
         <Show when={props.retry}>
-          <button class="btn" onClick={() => props.retry!()}>
+          <button type="button" class="btn" onClick={() => props.retry!()}>
             Try again
           </button>
         </Show>

@@ -6,7 +6,7 @@ import { setSession } from "../session.ts";
 /** Only same-site paths; an absolute URL in ?next= would send the owner elsewhere after logging in. */
 function safeNext(next: string | string[] | undefined): string {
   const n = Array.isArray(next) ? next[0] : next;
-  return n && n.startsWith("/") && !n.startsWith("//") && !n.startsWith("/login") ? n : "/";
+  return n?.startsWith("/") && !n.startsWith("//") && !n.startsWith("/login") ? n : "/";
 }
 
 export function Login(): JSX.Element {

@@ -29,7 +29,7 @@ export default function System(): JSX.Element {
         <h1>System</h1>
         <Show when={health.latest}>
           {(h) => (
-            <span class={`chip status-${h().status}`} aria-label={`Overall ${h().status}`}>
+            <span class={`chip status-${h().status}`} role="status" aria-label={`Overall ${h().status}`}>
               {h().status}
             </span>
           )}

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { checkArgv, CommandSyntaxError, JobError, type CommandJob } from "../../../core/protocol/index.ts";
+import { checkArgv, type CommandSyntaxError, JobError, type CommandJob } from "../../../core/protocol/index.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
 
 export const DEFAULT_COMMAND_ALLOWLIST = "uptime,df,date,uname,free,ls,ps,hostname,whoami,id,kubectl:get|describe|logs|top|version|api-resources";

@@ -51,7 +51,7 @@ export function Chat(): JSX.Element {
       <div class="scrim convs-scrim" onClick={() => setDrawer(false)} aria-hidden="true" />
       <section class="thread-wrap" aria-label="Conversation">
         <div class="thread-head">
-          <button class="btn ghost convs-toggle" onClick={() => setDrawer(!drawer())} aria-expanded={drawer()}>
+          <button type="button" class="btn ghost convs-toggle" onClick={() => setDrawer(!drawer())} aria-expanded={drawer()}>
             Conversations
           </button>
           <h1 class="thread-title">{params.id ? session().title() : "New conversation"}</h1>

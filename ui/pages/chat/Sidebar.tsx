@@ -1,7 +1,7 @@
 import { A, useNavigate } from "@solidjs/router";
 import { createResource, createSignal, For, Show, type JSX } from "solid-js";
 import { api, qs } from "../../api/client.ts";
-import type { ConversationSummary } from "../../api/types.ts";
+import type { ConversationList, ConversationSummary } from "../../api/types.ts";
 import { ago } from "../../components/format.ts";
 import { ErrorBox } from "../../components/States.tsx";
 import { forget, listVersion, refreshList, sessionFor } from "./session.ts";
@@ -20,7 +20,7 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
       const out: ConversationSummary[] = [];
       let before: number | null | undefined;
       while (out.length < count) {
-        const r = await api<{ conversations: ConversationSummary[]; next: number | null }>(`/api/conversations${qs({ q: term, limit: Math.min(200, count - out.length), before })}`);
+        const r = await api<ConversationList>(`/api/conversations${qs({ q: term, limit: Math.min(200, count - out.length), before })}`);
         out.push(...r.conversations);
         before = r.next;
         if (!before) break;
@@ -100,10 +100,10 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
                   />
                 </Show>
                 <div class="conv-actions">
-                  <button class="icon-btn small" aria-label={`Rename ${c.title}`} title="Rename" onClick={() => setEditing(c.id)}>
+                  <button type="button" class="icon-btn small" aria-label={`Rename ${c.title}`} title="Rename" onClick={() => setEditing(c.id)}>
                     ✎
                   </button>
-                  <button class="icon-btn small" aria-label={`Delete ${c.title}`} title="Delete" onClick={() => void remove(c)}>
+                  <button type="button" class="icon-btn small" aria-label={`Delete ${c.title}`} title="Delete" onClick={() => void remove(c)}>
                     ✕
                   </button>
                 </div>
@@ -112,7 +112,7 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
           </For>
         </ul>
         <Show when={list.latest?.more}>
-          <button class="btn ghost small show-older" onClick={() => setShown(shown() + PAGE)} disabled={list.loading}>
+          <button type="button" class="btn ghost small show-older" onClick={() => setShown(shown() + PAGE)} disabled={list.loading}>
             Show older
           </button>
         </Show>

@@ -28,7 +28,7 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
           )}
         </For>
         <Show when={jobs().length}>
-          <div class="chips" aria-label="Jobs started in this turn">
+          <div class="chips" role="group" aria-label="Jobs started in this turn">
             <For each={jobs()}>
               {([id, status]) => (
                 <a class={`chip status-${status}`} href={`/jobs/${encodeURIComponent(id)}`}>
@@ -39,7 +39,7 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
           </div>
         </Show>
         <Show when={t().streaming && !t().parts.length}>
-          <p class="typing" aria-label="Thinking">
+          <p class="typing" role="status" aria-label="Thinking">
             <span />
             <span />
             <span />
@@ -56,7 +56,7 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
                 </p>
               </Show>
               <Show when={props.last && !t().streaming && e().code !== "stopped"}>
-                <button class="btn" onClick={() => props.onRetry()}>
+                <button type="button" class="btn" onClick={() => props.onRetry()}>
                   Retry
                 </button>
               </Show>

@@ -2,10 +2,10 @@ import { useNavigate, useParams } from "@solidjs/router";
 import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
 import { ApiError } from "../../api/client.ts";
 import type { Job } from "../../api/types.ts";
-import { ago, duration, toDate, when } from "../../components/format.ts";
+import { ago, duration, when } from "../../components/format.ts";
 import { Json } from "../../components/Markdown.tsx";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
-import { dispatchJob, getJob, JOB_STATUSES, JOB_TYPES, jobInput, jobTimeline, listJobs, type NewJob } from "./api.ts";
+import { dispatchJob, getJob, JOB_STATUSES, JOB_TYPES, jobTimeline, listJobs, type NewJob } from "./api.ts";
 
 const LIVE_MS = 2000;
 
@@ -94,13 +94,9 @@ export default function Jobs(): JSX.Element {
 
 function JobDetail(props: { id: string; tick: unknown }): JSX.Element {
   const [job] = createResource(() => [props.id, props.tick] as const, ([id]) => getJob(id));
-  const took = (j: Job) => {
-    const a = toDate(j.startedAt ?? j.createdAt)?.getTime();
-    const b = toDate(j.finishedAt ?? (j.status === "completed" || j.status === "failed" ? j.updatedAt : undefined))?.getTime();
-    return a !== undefined && b !== undefined ? b - a : undefined;
-  };
+  const took = (j: Job) => (j.status === "completed" || j.status === "failed" ? j.updatedAt - j.createdAt : undefined);
   return (
-    <div class="card job-detail" aria-label="Job detail">
+    <div class="card job-detail" role="region" aria-label="Job detail">
       <Show when={!job.error} fallback={<ErrorBox error={job.error} />}>
         <Show when={job.latest} fallback={<Loading label="Loading the job" />}>
           {(j) => (
@@ -127,7 +123,7 @@ function JobDetail(props: { id: string; tick: unknown }): JSX.Element {
                   <dd>{String(j().attempts)}</dd>
                 </Show>
                 <dt>Trace id</dt>
-                <dd class="mono">{String(j().traceId ?? j().trace_id ?? "—")}</dd>
+                <dd class="mono">{j().traceId ?? "—"}</dd>
               </dl>
               <Show when={jobTimeline(j()).length}>
                 <p class="label">Timeline</p>
@@ -142,7 +138,7 @@ function JobDetail(props: { id: string; tick: unknown }): JSX.Element {
                 </ol>
               </Show>
               <p class="label">Input</p>
-              <Json value={jobInput(j())} />
+              <Json value={j().spec} />
               <p class="label">Output</p>
               <Json value={j().result} />
               <Show when={j().error}>

@@ -3,7 +3,7 @@ import { ApiError } from "../../api/client.ts";
 import { MEMORY_CATEGORIES, type Memory as MemoryItem } from "../../api/types.ts";
 import { when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
-import { addMemory, browseMemories, deleteMemory, listNotes, noteText, recategorise, searchMemories } from "./api.ts";
+import { addMemory, browseMemories, deleteMemory, listNotes, recategorise, searchMemories } from "./api.ts";
 
 type Tab = "memories" | "observations" | "reflections";
 
@@ -17,7 +17,7 @@ export default function Memory(): JSX.Element {
       <div class="tabs" role="tablist" aria-label="Memory views">
         <For each={["memories", "observations", "reflections"] as Tab[]}>
           {(t) => (
-            <button role="tab" aria-selected={tab() === t} onClick={() => setTab(t)}>
+            <button type="button" role="tab" aria-selected={tab() === t} onClick={() => setTab(t)}>
               {t[0]!.toUpperCase() + t.slice(1)}
             </button>
           )}
@@ -138,7 +138,7 @@ function MemoryRow(props: { m: MemoryItem; onCategory: (c: string) => void; onDe
         <select id={`cat-${props.m.id}`} value={props.m.category} onChange={(e) => props.onCategory(e.currentTarget.value)}>
           <For each={MEMORY_CATEGORIES}>{(c) => <option value={c}>{c}</option>}</For>
         </select>
-        <button class="icon-btn small" aria-label="Delete memory" title="Delete" onClick={() => props.onDelete()}>
+        <button type="button" class="icon-btn small" aria-label="Delete memory" title="Delete" onClick={() => props.onDelete()}>
           ✕
         </button>
       </div>
@@ -206,7 +206,7 @@ function Notes(props: { kind: "observations" | "reflections" }): JSX.Element {
             <For each={list.latest}>
               {(n) => (
                 <li class="card">
-                  <p class="mem-text">{noteText(n)}</p>
+                  <p class="mem-text">{n.text}</p>
                   <p class="muted" style={{ margin: "6px 0 0", "font-size": "13px" }}>
                     {when(n.createdAt)}
                   </p>

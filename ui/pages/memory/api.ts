@@ -1,5 +1,5 @@
 import { api, ApiError, qs } from "../../api/client.ts";
-import type { Memory } from "../../api/types.ts";
+import type { Memory, MemoryList, MemorySearch, Note, NoteList } from "../../api/types.ts";
 
 /** Accepts a bare array or any of the usual envelopes, so the page does not hang on the list's wrapper name. */
 export function items<T>(body: unknown, ...keys: string[]): T[] {
@@ -10,12 +10,12 @@ export function items<T>(body: unknown, ...keys: string[]): T[] {
 }
 
 export async function searchMemories(q: string, category?: string): Promise<Memory[] & { mode?: string }> {
-  const body = await api<{ mode?: string }>(`/api/memories/search${qs({ q, category, limit: 50 })}`);
+  const body = await api<MemorySearch>(`/api/memories/search${qs({ q, category, limit: 50 })}`);
   // "hybrid" (meaning and words) or "keywords" (no embedder): shown so the owner knows why a paraphrase found nothing.
-  return Object.assign(items<Memory>(body, "results"), { mode: body?.mode });
+  return Object.assign(body.results, { mode: body.mode });
 }
 
-export const browseMemories = async (category?: string) => items<Memory>(await api(`/api/memories${qs({ category, limit: 200 })}`), "memories");
+export const browseMemories = async (category?: string) => (await api<MemoryList>(`/api/memories${qs({ category, limit: 200 })}`)).memories;
 
 export const addMemory = (text: string, category: string) => api<{ id: string; updated: boolean }>("/api/memories", { json: { text, category } });
 
@@ -38,16 +38,4 @@ export async function recategorise(m: Memory, category: string): Promise<void> {
   if (added.id !== m.id) await deleteMemory(m.id);
 }
 
-export interface Note {
-  id?: string;
-  text?: string;
-  content?: string;
-  summary?: string;
-  createdAt?: number | string;
-  conversationId?: string;
-  [k: string]: unknown;
-}
-
-export const listNotes = async (kind: "observations" | "reflections") => items<Note>(await api(`/api/memories/${kind}${qs({ limit: 100 })}`), kind);
-
-export const noteText = (n: Note) => n.text ?? n.content ?? n.summary ?? JSON.stringify(n);
+export const listNotes = async <K extends "observations" | "reflections">(kind: K): Promise<Note[]> => (await api<NoteList<K>>(`/api/memories/${kind}${qs({ limit: 100 })}`))[kind];

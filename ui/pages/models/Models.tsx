@@ -156,7 +156,7 @@ function Budget(props: { report: UsageReport; onSave: (v: number | null) => Prom
     }
   };
   return (
-    <div class="card" aria-label="Budget">
+    <div class="card" role="region" aria-label="Budget">
       <div class="grid-2">
         <div>
           <p class="label" style={{ "margin-top": "0" }}>

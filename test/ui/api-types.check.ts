@@ -1,0 +1,156 @@
+/**
+ * The console's API types (ui/api/types.ts) checked against the core's, at
+ * compile time: `bun run typecheck` (part of `npm test`) fails when they part.
+ * The UI may import nothing from core/ (test/ui/boundary.test.ts), so it keeps
+ * its own copy; this file is the one place that sees both. The core's side is
+ * what the routes really return, as Elysia infers it from each handler.
+ *
+ * A failure reads like: Type '{ missing: "startedAt"; mismatched: never; ... }'
+ * does not satisfy the constraint 'true' — naming the field and the type.
+ */
+import type { conversationRoutes } from "../../core/api/conversations.ts";
+import type { modelRoutes } from "../../core/api/models.ts";
+import type { systemRoutes } from "../../core/api/system.ts";
+import type { TurnUsage as CoreTurnUsage, TurnEvent } from "../../core/brain/turn.ts";
+import type { StoredMessage as CoreStoredMessage } from "../../core/conversations/store.ts";
+import type { JobRequest } from "../../core/jobs/request.ts";
+import type { jobRoutes } from "../../core/jobs/routes.ts";
+import type { JobStatus as CoreJobStatus } from "../../core/jobs/store.ts";
+import type { memoryRoutes } from "../../core/memory/routes.ts";
+import type { Category } from "../../core/memory/types.ts";
+import type { Block as CoreBlock } from "../../core/agent/types.ts";
+import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetry/health.ts";
+import type {
+  Block,
+  ChatEvent,
+  ComponentHealth,
+  ConversationDetail,
+  ConversationList,
+  Health,
+  Job,
+  JobDetail,
+  JobList,
+  JobStatus,
+  MEMORY_CATEGORIES,
+  Memory,
+  MemoryList,
+  MemorySearch,
+  ModelsConfig,
+  ModelsList,
+  Note,
+  NoteList,
+  StoredMessage,
+  TurnUsage,
+  UsageReport,
+} from "../../ui/api/types.ts";
+import type { JOB_STATUSES, JOB_TYPES, NewJob } from "../../ui/pages/jobs/api.ts";
+
+// ---- the checks' vocabulary ----
+
+/** Compiles only for `true`; otherwise the compiler prints what `T` is, which names the fault. */
+type Assert<T extends true> = T;
+/** Exactly the same type (not merely assignable either way). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : { notEqual: [A, B] };
+type Known<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+type HasIndex<T> = string extends keyof T ? true : false;
+/** Fields the UI declares that the core's shape does not have. */
+type Missing<Ui, Core> = Exclude<Known<Ui>, Known<Core>>;
+/** Fields whose core value the UI's declared type does not accept. */
+type Mismatched<Ui, Core> = { [K in Known<Ui> & Known<Core>]: [Core[K]] extends [Ui[K]] ? never : K }[Known<Ui> & Known<Core>];
+/** The UI takes arbitrary fields only where the core sends them. */
+type IndexOk<Ui, Core> = HasIndex<Ui> extends true ? HasIndex<Core> : true;
+/** The UI's type reads the core's shape: every field it declares is there, with a value it accepts. */
+type Reads<Ui, Core> = [Missing<Ui, Core> | Mismatched<Ui, Core>] extends [never]
+  ? IndexOk<Ui, Core> extends true
+    ? true
+    : { uiTakesAnyFieldButCoreHasNone: Ui }
+  : { missing: Missing<Ui, Core>; mismatched: Mismatched<Ui, Core> };
+type Element<T> = T extends readonly (infer E)[] ? E : never;
+
+// The checks can fail: each of these must be refused, or the line below it stops compiling.
+// @ts-expect-error a field the core does not have
+type _Missing = Assert<Reads<{ a: string; extra?: number }, { a: string }>>;
+// @ts-expect-error a field of another type
+type _Mismatched = Assert<Reads<{ a: string }, { a: number }>>;
+// @ts-expect-error a field the core may leave out, read as always there
+type _Optional = Assert<Reads<{ a: string }, { a?: string }>>;
+// @ts-expect-error the UI taking any field where the core sends a fixed shape
+type _Index = Assert<Reads<{ a: string; [k: string]: unknown }, { a: string }>>;
+// @ts-expect-error an event the other side does not know
+type _Event = Assert<Equal<{ event: "a" } | { event: "b" }, { event: "a" }>>;
+
+// ---- what the routes return ----
+
+type ConversationRoutes = ReturnType<typeof conversationRoutes>["~Routes"]["api"]["conversations"];
+type JobRoutes = ReturnType<ReturnType<typeof jobRoutes>>["~Routes"]["api"]["jobs"];
+type MemoryRoutes = ReturnType<ReturnType<typeof memoryRoutes>>["~Routes"]["api"]["memories"];
+type ModelRoutes = ReturnType<typeof modelRoutes>["~Routes"]["api"];
+type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
+
+type CoreConversationList = ConversationRoutes["get"]["response"][200];
+type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
+type CoreJobList = JobRoutes["get"]["response"][200];
+type CoreJobDetail = JobRoutes[":id"]["get"]["response"][200];
+type CoreMemoryList = MemoryRoutes["get"]["response"][200];
+type CoreMemorySearch = MemoryRoutes["search"]["get"]["response"][200];
+type CoreObservations = MemoryRoutes["observations"]["get"]["response"][200];
+type CoreReflections = MemoryRoutes["reflections"]["get"]["response"][200];
+type CoreHealth = SystemRoutes["health"]["get"]["response"][200];
+type CoreModelsConfig = ModelRoutes["models"]["config"]["get"]["response"][200];
+type CoreModelsList = ModelRoutes["models"]["get"]["response"][200];
+type CoreUsage = ModelRoutes["usage"]["get"]["response"][200];
+
+// ---- the chat stream: every event either side knows, with the same data ----
+
+export type ChatChecks = [
+  Assert<Equal<ChatEvent, TurnEvent>>,
+  Assert<Equal<ChatEvent["event"], TurnEvent["event"]>>,
+  Assert<Equal<TurnUsage, CoreTurnUsage>>,
+  Assert<Equal<Block, CoreBlock>>,
+];
+
+// ---- resources ----
+
+export type ConversationChecks = [
+  Assert<Reads<ConversationList, CoreConversationList>>,
+  Assert<Reads<Element<ConversationList["conversations"]>, Element<CoreConversationList["conversations"]>>>,
+  Assert<Reads<ConversationDetail, CoreConversationDetail>>,
+  Assert<Reads<StoredMessage, CoreStoredMessage>>,
+  Assert<Reads<StoredMessage, Element<CoreConversationDetail["messages"]>>>,
+];
+
+export type JobChecks = [
+  Assert<Reads<JobList, CoreJobList>>,
+  Assert<Reads<Job, Element<CoreJobList["jobs"]>>>,
+  Assert<Reads<JobDetail, CoreJobDetail>>,
+  Assert<Reads<Element<JobDetail["history"]>, Element<CoreJobDetail["history"]>>>,
+  Assert<Equal<JobStatus, CoreJobStatus>>,
+  Assert<Equal<(typeof JOB_STATUSES)[number], CoreJobStatus>>,
+  Assert<Equal<(typeof JOB_TYPES)[number], JobRequest["type"]>>,
+  // What the console dispatches is a request the core accepts.
+  Assert<[NewJob] extends [JobRequest] ? true : { refused: NewJob }>,
+];
+
+export type MemoryChecks = [
+  Assert<Reads<MemoryList, CoreMemoryList>>,
+  // A listed memory has no score; the console reads one only from search results.
+  Assert<Reads<Omit<Memory, "score">, Element<CoreMemoryList["memories"]>>>,
+  Assert<Reads<MemorySearch, CoreMemorySearch>>,
+  Assert<Reads<Element<MemorySearch["results"]>, Element<CoreMemorySearch["results"]>>>,
+  Assert<Equal<(typeof MEMORY_CATEGORIES)[number], Category>>,
+  Assert<Reads<NoteList<"observations">, CoreObservations>>,
+  Assert<Reads<Element<NoteList<"observations">["observations"]>, Element<CoreObservations["observations"]>>>,
+  Assert<Reads<NoteList<"reflections">, CoreReflections>>,
+  Assert<Reads<Note, Element<CoreReflections["reflections"]>>>,
+];
+
+export type SystemChecks = [
+  Assert<Reads<Health, CoreHealth>>,
+  Assert<Reads<ComponentHealth, CoreComponentHealth>>,
+  Assert<Reads<ModelsConfig, CoreModelsConfig>>,
+  Assert<Reads<ModelsList, CoreModelsList>>,
+  Assert<Reads<Element<ModelsList["providers"]>, Element<CoreModelsList["providers"]>>>,
+  Assert<Reads<UsageReport, CoreUsage>>,
+  Assert<Reads<Element<UsageReport["rows"]>, Element<CoreUsage["rows"]>>>,
+  Assert<Reads<UsageReport["budget"], CoreUsage["budget"]>>,
+];
