@@ -2,6 +2,8 @@ import { Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
 import { ClientAddress, clientKey, rememberClient } from "./client-ip.ts";
+import { auditPreflight } from "../audit/http.ts";
+import { auditRoutes } from "../audit/routes.ts";
 import type { Services } from "../services.ts";
 import { traceIdFrom } from "../telemetry/trace.ts";
 import { authenticate, authRoutes, isPublic } from "./auth.ts";
@@ -53,7 +55,7 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
       const cors = corsHeaders(request, s.config.corsOrigins);
       if (cors) Object.assign(set.headers, cors);
       const url = new URL(request.url);
-      if (request.method === "OPTIONS") return preflight(request, s.config.corsOrigins, trace);
+      if (request.method === "OPTIONS") return auditPreflight(s.audit, request, preflight(request, s.config.corsOrigins, trace));
       if (isPublic(request.method, url.pathname)) return;
       const denied = authenticate(s, request, clientKey(request));
       if (denied) {
@@ -75,7 +77,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     .use(chatRoutes(s))
     .use(conversationRoutes(s))
     .use(modelRoutes(s))
-    .use(notificationRoutes(s));
+    .use(notificationRoutes(s))
+    .use(auditRoutes(s));
   for (const plugin of opts.routes ?? []) app = app.use(plugin(s)) as typeof app;
   return app
     .all("/api/*", ({ request }) => {
