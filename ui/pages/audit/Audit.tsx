@@ -28,8 +28,11 @@ export default function Audit(): JSX.Element {
   const loadMore = async () => {
     setBusy(true);
     setMoreError(undefined);
+    const shown = first.latest;
     try {
       const page = await listAudit({ action: action(), outcome: outcome(), before: next() });
+      // The filters changed (or the list was refreshed) meanwhile: this page belongs to the old list.
+      if (first.latest !== shown) return;
       setOlder([...older(), ...page.events]);
       setNext(page.next);
     } catch (err) {
