@@ -116,7 +116,14 @@ export class AuditLog {
       w.first = at;
       const window = w;
       // Written when the window ends, even if nothing else of this action comes.
-      window.timer = setTimeout(() => this.windows.get(key) === window && (this.windows.delete(key), this.summarise(window)), Math.max(0, w.start + WINDOW_MS - at));
+      window.timer = setTimeout(
+        () => {
+          if (this.windows.get(key) !== window) return;
+          this.windows.delete(key);
+          this.summarise(window);
+        },
+        Math.max(0, w.start + WINDOW_MS - at),
+      );
       window.timer.unref?.();
     }
     w.last = at;
