@@ -195,4 +195,20 @@ describe("Audit.flooding", () => {
       store.close();
     }
   });
+
+  test("the count is written when the window ends, even if nothing of that action comes after", async () => {
+    const store = openStore(tempDir());
+    const audit = new AuditLog(store.db, { secrets: () => [], refusalsPerMinute: 2, windowMs: 200 });
+    try {
+      for (let i = 0; i < 5; i++) audit.record({ action: "auth.bearer", outcome: "failed", actor: "api" });
+      const suppressed = () => store.sqlite.query("SELECT target, detail FROM audit_log WHERE action = 'audit.suppressed'").get() as { target: string; detail: string } | null;
+      audit.flush();
+      expect(suppressed()).toBeNull();
+      const row = await waitFor("the end of the window", () => (audit.flush(), suppressed()));
+      expect([row.target, JSON.parse(row.detail).count]).toEqual(["auth.bearer", 3]);
+    } finally {
+      audit.close();
+      store.close();
+    }
+  });
 });
