@@ -1,4 +1,6 @@
 import type { ModelProvider, ProviderName } from "./agent/types.ts";
+import { addressOfClient } from "./audit/http.ts";
+import { AuditLog } from "./audit/service.ts";
 import { FailureLimiter } from "./auth/limiter.ts";
 import { SessionStore } from "./auth/sessions.ts";
 import { TokenKeeper } from "./auth/token.ts";
@@ -33,6 +35,8 @@ export interface Services {
   personality: Personality;
   brain: Brain;
   notifications: Notifications;
+  /** Security-relevant events, append-only (docs/audit.md). */
+  audit: AuditLog;
   token: TokenKeeper;
   sessions: SessionStore;
   limiter: FailureLimiter;
@@ -84,12 +88,16 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const personality = new Personality(config.dataDir);
   const prompt = new SystemPrompt(personality);
   const notifications = new Notifications(store.db);
-  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, notifications, log: log.child({ area: "brain" }) });
+  const token = new TokenKeeper(config.dataDir, config.authToken);
+  const secrets = () => [...config.secrets(), token.token];
+  const audit = new AuditLog(store.db, { secrets, log: log.child({ area: "audit" }) });
+  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, notifications, audit, log: log.child({ area: "brain" }) });
   registerBuiltinTools(tools, { ledger: models.ledger });
   const health = new HealthRegistry();
   const closers: (() => Promise<void> | void)[] = [];
-  const token = new TokenKeeper(config.dataDir, config.authToken);
   const sessions = new SessionStore(store.db);
+  const limiter = new FailureLimiter();
+  limiter.onBlock = (client, ms) => audit.record({ action: "auth.rate_limited", outcome: "refused", actor: "system", address: addressOfClient(client), detail: { retryAfterS: Math.ceil(ms / 1000) } });
   // A rotation by `bakerst token --rotate` ends browser sessions in a running server too.
   token.onRotate = () => sessions.forgetCached();
 
@@ -132,20 +140,22 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     personality,
     brain,
     notifications,
+    audit,
     token,
     sessions,
-    limiter: new FailureLimiter(),
+    limiter,
     health,
     metrics: createMetrics(),
     version: VERSION,
     startedAt: Date.now(),
-    secrets: () => [...config.secrets(), token.token],
+    secrets,
     onClose: (fn) => closers.push(fn),
     async close() {
       await brain.drain(10_000);
       for (const fn of closers.reverse()) await fn();
       await bus.close();
       models.ledger.flush();
+      audit.close();
       store.close();
     },
   };

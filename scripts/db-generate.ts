@@ -1,12 +1,16 @@
 /**
- * `bun run db:generate [name]`: runs drizzle-kit generate, then rewrites
+ * `bun run db:generate [name]`: runs drizzle-kit generate, places the
+ * hand-written triggers (`core/**\/<name>.triggers.sql`, which drizzle-kit
+ * cannot write) in the migration that creates their table, then rewrites
  * core/db/migrations/index.ts so the compiled binary carries every migration
  * (a /$bunfs/ binary cannot read a migrations folder from disk).
+ * `--index-only` skips drizzle-kit (scripts that drive it themselves use it).
  */
-import { writeFileSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 
-const dir = join(import.meta.dir, "..", "core", "db", "migrations");
+const root = join(import.meta.dir, "..");
+const dir = join(root, "core", "db", "migrations");
 
 export function renderIndex(journal: { entries: { tag: string }[] }): string {
   const lines = [
@@ -18,14 +22,81 @@ export function renderIndex(journal: { entries: { tag: string }[] }): string {
   return lines.join("\n");
 }
 
+export interface Trigger {
+  name: string;
+  table: string;
+  sql: string;
+}
+
+export interface Migration {
+  tag: string;
+  sql: string;
+}
+
+const BREAKPOINT = "--> statement-breakpoint";
+
+/** The CREATE TRIGGER statements of a `.triggers.sql` file (statements split like a migration's; `--` lines are comments). */
+export function parseTriggers(text: string, file = "triggers"): Trigger[] {
+  return text
+    .split(BREAKPOINT)
+    .map((s) =>
+      s
+        .split("\n")
+        .filter((l) => !l.trimStart().startsWith("--"))
+        .join("\n")
+        .trim(),
+    )
+    .filter(Boolean)
+    .map((sql) => {
+      const m = /^CREATE TRIGGER\s+`(\w+)`[\s\S]*?\bON\s+`(\w+)`/i.exec(sql);
+      if (!m) throw new Error(`${file}: expected only CREATE TRIGGER \`name\` ... ON \`table\` statements, got ${JSON.stringify(sql.slice(0, 80))}`);
+      return { name: m[1]!, table: m[2]!, sql };
+    });
+}
+
+/**
+ * Puts each trigger after the statement that last (re)creates its table:
+ * drizzle-kit alters a SQLite table by rebuilding it, which drops its
+ * triggers. Appends only to the newest migration (older ones have run
+ * somewhere already) and throws otherwise. Returns the tags it changed.
+ */
+export function placeTriggers(migrations: Migration[], triggers: Trigger[]): string[] {
+  const changed = new Set<string>();
+  for (const t of triggers) {
+    const defines = [`CREATE TABLE \`${t.table}\``, `RENAME TO \`${t.table}\``];
+    const at = (m: Migration) => Math.max(...defines.map((d) => m.sql.lastIndexOf(d)));
+    const i = migrations.findLastIndex((m) => at(m) >= 0);
+    if (i < 0) throw new Error(`trigger ${t.name}: no migration creates table ${t.table}`);
+    const created = `CREATE TRIGGER \`${t.name}\``;
+    const m = migrations[i]!;
+    if (m.sql.indexOf(created, at(m)) >= 0 || migrations.slice(i + 1).some((later) => later.sql.includes(created))) continue;
+    if (i !== migrations.length - 1) {
+      throw new Error(`trigger ${t.name} is missing after ${m.tag} (re)creates ${t.table}, and that migration may have run already: add the trigger in a new migration (drizzle-kit generate --custom)`);
+    }
+    m.sql = `${m.sql.trimEnd()}${BREAKPOINT}\n${t.sql}\n`;
+    changed.add(m.tag);
+  }
+  return [...changed];
+}
+
+export function triggerFiles(): string[] {
+  return [...new Bun.Glob("core/**/*.triggers.sql").scanSync({ cwd: root })].sort().map((f) => join(root, f));
+}
+
 if (import.meta.main) {
   const name = process.argv.slice(2).find((a) => !a.startsWith("--"));
   if (!process.argv.includes("--index-only")) {
-    const kit = join(import.meta.dir, "..", "node_modules", ".bin", "drizzle-kit");
+    const kit = join(root, "node_modules", ".bin", "drizzle-kit");
     const proc = Bun.spawnSync([process.execPath, kit, "generate", ...(name ? ["--name", name] : [])], { stdout: "inherit", stderr: "inherit" });
     if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);
   }
-  const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8"));
+  const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8")) as { entries: { tag: string }[] };
+  const migrations = journal.entries.map((e) => ({ tag: e.tag, sql: readFileSync(join(dir, `${e.tag}.sql`), "utf8") }));
+  const triggers = triggerFiles().flatMap((f) => parseTriggers(readFileSync(f, "utf8"), relative(root, f)));
+  for (const tag of placeTriggers(migrations, triggers)) {
+    writeFileSync(join(dir, `${tag}.sql`), migrations.find((m) => m.tag === tag)!.sql);
+    console.log(`placed hand-written triggers in core/db/migrations/${tag}.sql`);
+  }
   writeFileSync(join(dir, "index.ts"), renderIndex(journal));
   console.log(`wrote core/db/migrations/index.ts (${journal.entries.length} migrations)`);
 }

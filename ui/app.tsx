@@ -13,6 +13,7 @@ const Jobs = lazy(() => import("./pages/jobs/Jobs.tsx"));
 const Memory = lazy(() => import("./pages/memory/Memory.tsx"));
 const Models = lazy(() => import("./pages/models/Models.tsx"));
 const System = lazy(() => import("./pages/System.tsx"));
+const Audit = lazy(() => import("./pages/audit/Audit.tsx"));
 const Resource = lazy(() => import("./pages/Resource.tsx"));
 
 
@@ -60,6 +61,7 @@ export function App(): JSX.Element {
         <Route path="/memory" component={Memory} />
         <Route path="/models" component={Models} />
         <Route path="/system" component={System} />
+        <Route path="/audit" component={Audit} />
         <Route path={RESOURCES.map((r) => `/${r.slug}`)} component={Resource} />
         <Route path="*" component={NotFound} />
       </Route>

@@ -2,6 +2,8 @@ import { Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
 import { ClientAddress, clientKey, rememberClient } from "./client-ip.ts";
+import { auditPreflight } from "../audit/http.ts";
+import { auditRoutes } from "../audit/routes.ts";
 import type { Services } from "../services.ts";
 import { traceIdFrom } from "../telemetry/trace.ts";
 import { authenticate, authRoutes } from "./auth.ts";
@@ -61,7 +63,7 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
       set.headers["x-trace-id"] = trace;
       const cors = corsHeaders(request, s.config.corsOrigins);
       if (cors) Object.assign(set.headers, cors);
-      if (request.method === "OPTIONS") return preflight(request, s.config.corsOrigins, trace);
+      if (request.method === "OPTIONS") return auditPreflight(s.audit, request, preflight(request, s.config.corsOrigins, trace));
       const access = paths.access(request.method, request.url);
       const denied = origins.refuse(request) ?? (access === "private" ? authenticate(s, request, clientKey(request)) : undefined);
       if (denied) {
@@ -91,7 +93,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     .use(chatRoutes(s))
     .use(conversationRoutes(s))
     .use(modelRoutes(s))
-    .use(notificationRoutes(s));
+    .use(notificationRoutes(s))
+    .use(auditRoutes(s));
   for (const plugin of opts.routes ?? []) app = app.use(plugin(s)) as typeof app;
   return app
     .all("/api/*", ({ request }) => {

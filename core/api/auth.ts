@@ -1,4 +1,5 @@
 import { Elysia, t } from "elysia";
+import { addressOf, addressOfClient } from "../audit/http.ts";
 import { SESSION_COOKIE, SESSION_TTL_MS, sessionIdsFrom } from "../auth/sessions.ts";
 import { tokensEqual } from "../auth/token.ts";
 import type { Services } from "../services.ts";
@@ -21,6 +22,7 @@ export function authenticate(s: Services, request: Request, client: string): Res
     const blocked = s.limiter.blockedFor(client);
     if (blocked) return tooMany(blocked);
     if (m?.[1] && tokensEqual(m[1].trim(), s.token.token)) return undefined;
+    s.audit.record({ action: "auth.bearer", outcome: "failed", actor: "api", address: addressOfClient(client) });
     s.limiter.fail(client);
     return errorResponse("unauthorized", "the bearer token is not valid", { "www-authenticate": 'Bearer realm="bakerst"' });
   }
@@ -54,14 +56,17 @@ export const authRoutes = (s: Services) =>
         }
         if (body.code !== undefined) {
           if (!s.sessions.loginCodes.redeem(body.code)) {
+            s.audit.record({ action: "auth.login", outcome: "failed", actor: "web", address: addressOf(request), detail: { with: "code", code: "invalid_code" } });
             s.limiter.fail(who);
             return errorResponse("invalid_code", "that login link has been used or has expired; log in with the token (`bakerst token` prints it)");
           }
         } else if (!tokensEqual(body.token!, s.token.token)) {
+          s.audit.record({ action: "auth.login", outcome: "failed", actor: "web", address: addressOf(request), detail: { with: "token", code: "invalid_token" } });
           s.limiter.fail(who);
           return errorResponse("invalid_token", "that token is not right; `bakerst token` prints it");
         }
         s.limiter.reset(who);
+        s.audit.record({ action: "auth.login", outcome: "ok", actor: "web", address: addressOf(request), detail: { with: body.code !== undefined ? "code" : "token" } });
         const session = s.sessions.create();
         set.headers["set-cookie"] = cookie(session.id, Math.floor(SESSION_TTL_MS / 1000), isHttps(request));
         return { ok: true, expiresAt: new Date(session.expiresAt).toISOString() };
@@ -78,7 +83,9 @@ export const authRoutes = (s: Services) =>
       },
     )
     .post("/api/auth/logout", ({ request, set }) => {
-      for (const id of sessionIdsFrom(request.headers.get("cookie")).ids) s.sessions.revoke(id);
+      let ended = false;
+      for (const id of sessionIdsFrom(request.headers.get("cookie")).ids) ended = s.sessions.revoke(id) || ended;
+      if (ended) s.audit.record({ action: "auth.logout", outcome: "ok", actor: "web", address: addressOf(request) });
       set.headers["set-cookie"] = cookie("", 0, isHttps(request));
       return { ok: true };
     })

@@ -5,6 +5,14 @@
  */
 export class FailureLimiter {
   private failures = new Map<string, number[]>();
+  /** When each client was last reported blocked. */
+  private reported = new Map<string, number>();
+  /**
+   * Told when a failure takes a client to the limit, at most once a window:
+   * a client that keeps trying re-blocks at every freed slot, and the audit
+   * log needs one row for that, not one per try.
+   */
+  onBlock: (key: string, blockedForMs: number) => void = () => {};
 
   constructor(
     private max = 10,
@@ -16,7 +24,10 @@ export class FailureLimiter {
     const cutoff = this.now() - this.windowMs;
     const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
     if (list.length) this.failures.set(key, list);
-    else this.failures.delete(key);
+    else {
+      this.failures.delete(key);
+      this.reported.delete(key);
+    }
     return list;
   }
 
@@ -31,10 +42,16 @@ export class FailureLimiter {
     const list = this.recent(key);
     list.push(this.now());
     this.failures.set(key, list);
+    if (list.length === this.max && (this.reported.get(key) ?? -Infinity) <= this.now() - this.windowMs) {
+      this.reported.set(key, this.now());
+      if (this.reported.size > 10_000) this.reported.delete(this.reported.keys().next().value!);
+      this.onBlock(key, this.blockedFor(key));
+    }
     if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
   }
 
   reset(key: string): void {
     this.failures.delete(key);
+    this.reported.delete(key);
   }
 }

@@ -66,10 +66,11 @@ export class SessionStore {
     return expiresAt > this.now();
   }
 
-  revoke(id: string): void {
+  /** Ends a session; false when there was none (already ended, expired and swept, or never issued). */
+  revoke(id: string): boolean {
     const h = hash(id);
     this.cache.delete(h);
-    this.db.delete(sessions).where(eq(sessions.idHash, h)).run();
+    return this.db.delete(sessions).where(eq(sessions.idHash, h)).returning({ idHash: sessions.idHash }).all().length > 0;
   }
 
   /** Drops what this process remembers of sessions; the database (which `token --rotate` empties) decides again. */

@@ -1,6 +1,7 @@
 import { runLoop, emptyLoopUsage } from "../agent/loop.ts";
 import { NoModelError, type ModelRouter } from "../agent/router.ts";
 import type { Block, ChatMessage, TextBlock } from "../agent/types.ts";
+import type { AuditLog } from "../audit/service.ts";
 import { type ConversationStore, titleFrom } from "../conversations/store.ts";
 import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
@@ -25,6 +26,7 @@ export interface BrainDeps {
   tools: BrainTools;
   prompt: SystemPrompt;
   notifications: Notifications;
+  audit: AuditLog;
   log: Logger;
   maxTokens?: number;
   maxToolRounds?: number;
@@ -100,6 +102,7 @@ export class Brain {
       this.deps.ledger.assertWithinBudget();
     } catch (err) {
       const b = this.deps.ledger.status();
+      this.deps.audit.record({ action: "turn.refused", outcome: "refused", actor: "system", detail: { origin, code: "budget_exceeded" } });
       this.deps.notifications.notify({
         code: "budget_exceeded",
         message: `Today's budget of $${b.dailyUsd} is spent; background work (${origin} and others) is paused until tomorrow (UTC) or until DAILY_BUDGET_USD is raised.`,

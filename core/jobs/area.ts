@@ -33,13 +33,13 @@ export const jobsArea = defineArea({
       dispatch: await ctx.bus.declare(QUEUES.jobs, { ackWaitMs: settings.JOB_ACK_WAIT_MS }),
       statuses: await ctx.bus.declare(QUEUES.jobStatus, { ackWaitMs: STATUS_ACK_WAIT_MS }),
     };
-    const jobs = new JobService({ store, bus: ctx.bus, queues, settings, log: ctx.log, ledger: ctx.models.ledger, persona: () => ctx.personality.read("WORKER.md") });
+    const jobs = new JobService({ store, bus: ctx.bus, queues, settings, log: ctx.log, ledger: ctx.models.ledger, audit: ctx.audit, persona: () => ctx.personality.read("WORKER.md") });
     jobs.start();
     heartbeats.start();
     worker?.start();
     ctx.provide("jobs", jobs);
     registerJobTools(ctx.tools, jobs, store, settings);
-    ctx.routes(jobRoutes(jobs, store, settings));
+    ctx.routes(jobRoutes(jobs, store, settings, ctx.audit));
 
     ctx.health.register("heartbeat", () => heartbeats.brainHealth());
     ctx.health.register("workers", () => heartbeats.workersHealth(edge));

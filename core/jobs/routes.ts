@@ -1,6 +1,10 @@
 import { Elysia, t } from "elysia";
 import { notFound } from "../errors.ts";
 import { QueryText, queryInt } from "../api/query.ts";
+import { addressOf } from "../audit/http.ts";
+import type { AuditLog } from "../audit/service.ts";
+import { AppError } from "../errors.ts";
+import { fieldOf } from "./audit.ts";
 import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";
 import type { JobService } from "./service.ts";
@@ -8,7 +12,7 @@ import { JOB_STATUSES, type JobStore } from "./store.ts";
 
 const Id = t.Object({ id: t.String({ minLength: 1, maxLength: 128 }) });
 
-export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSettings) => () =>
+export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSettings, audit: AuditLog) => () =>
   new Elysia({ name: "jobs" })
     .get(
       "/api/jobs",
@@ -38,10 +42,21 @@ export const jobRoutes = (jobs: JobService, store: JobStore, settings: JobsSetti
     .post(
       "/api/jobs",
       async ({ body, request, query, set }) => {
-        const { spec, idempotencyKey } = parseJobRequest(body, request.headers.get("idempotency-key"));
-        const traceId = (set.headers["x-trace-id"] as string | undefined) ?? undefined;
         const origin = request.headers.has("authorization") ? "api" : "web";
-        const { job, created } = await jobs.dispatch(spec, { origin, ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
+        const who = { actor: origin, address: addressOf(request) };
+        let parsed: ReturnType<typeof parseJobRequest>;
+        try {
+          parsed = parseJobRequest(body, request.headers.get("idempotency-key"));
+        } catch (err) {
+          if (err instanceof AppError) {
+            // The field, never the message: it may quote what was sent.
+            audit.record({ action: "job.refused", outcome: "refused", ...who, detail: { code: err.code, field: fieldOf(err.message) ?? null, origin } });
+          }
+          throw err;
+        }
+        const { spec, idempotencyKey } = parsed;
+        const traceId = (set.headers["x-trace-id"] as string | undefined) ?? undefined;
+        const { job, created } = await jobs.dispatch(spec, { origin, ...who, ...(idempotencyKey ? { idempotencyKey } : {}), ...(traceId ? { traceId } : {}) });
         set.status = created ? 202 : 200;
         const wait = Math.min(queryInt(query.wait, "wait", 0, 3_600_000, 0), settings.JOB_WAIT_TIMEOUT_MS);
         if (wait > 0) return (await jobs.waitFor(job.id, wait)) ?? job;

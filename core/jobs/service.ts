@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { AuditLog } from "../audit/service.ts";
 import type { Bus, Consumer, Delivery, Subscription, WorkQueue } from "../bus/types.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import {
@@ -16,6 +17,7 @@ import {
 } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
+import { jobSummary } from "./audit.ts";
 import type { JobsSettings } from "./keys.ts";
 import { view, type Applied, type JobRow, type JobStore, type JobView, type NewJob } from "./store.ts";
 
@@ -31,6 +33,9 @@ export interface DispatchOptions {
   conversationId?: string;
   origin?: string;
   traceId?: string;
+  /** Who asked, for the audit log: `web` or `api` over HTTP; unset means the agent, from a turn's tool call. */
+  actor?: string;
+  address?: string;
 }
 
 export interface JobQueues {
@@ -66,6 +71,7 @@ export class JobService {
       settings: JobsSettings;
       log: Logger;
       ledger: UsageLedger;
+      audit: AuditLog;
       /** WORKER.md as it is now; sent with agent jobs. */
       persona: () => string;
       now?: () => number;
@@ -110,8 +116,17 @@ export class JobService {
 
   /** Queues a job. A repeated idempotency key returns the first job and queues nothing. */
   async dispatch(spec: JobSpec, opts: DispatchOptions = {}): Promise<{ job: JobView; created: boolean }> {
+    const { actor = "agent", address, ...rest } = opts;
+    const who = { actor, address };
     // Background model work pauses past the daily budget; refuse before queueing.
-    if (spec.type === "agent") this.deps.ledger.assertWithinBudget();
+    if (spec.type === "agent") {
+      try {
+        this.deps.ledger.assertWithinBudget();
+      } catch (err) {
+        this.deps.audit.record({ action: "job.refused", outcome: "refused", ...who, detail: { ...jobSummary(spec), origin: opts.origin ?? null, code: "budget_exceeded" } });
+        throw err;
+      }
+    }
     const now = this.now();
     const timeoutMs = this.defaultTimeout(spec);
     const { row, created } = await this.createSoon({
@@ -119,10 +134,11 @@ export class JobService {
       spec,
       timeoutMs,
       deadlineAt: now + timeoutMs + this.deps.settings.JOB_DEADLINE_GRACE_MS,
-      ...opts,
+      ...rest,
       now,
     });
     if (created) {
+      this.deps.audit.record({ action: "job.dispatched", outcome: "ok", ...who, target: row.id, detail: { ...jobSummary(spec), origin: opts.origin ?? null } });
       this.emit(row.id, "queued");
       // While the bus is reconnecting the row waits for the outbox instead of holding the caller.
       if (this.deps.bus.health().status === "ok") await this.publish(row.id, spec, timeoutMs, row.createdAt, row.traceId ?? undefined);
@@ -260,6 +276,10 @@ export class JobService {
           } catch (err) {
             this.deps.log.warn("could not record worker usage", { jobId: m.jobId, error: (err as Error).message });
           }
+        }
+        if (m.status === "failed" && (m.error?.code === "refused" || m.error?.code === "invalid_job")) {
+          const detail = { ...jobSummary(r.row.spec as JobSpec), origin: r.row.origin, code: m.error.code };
+          this.deps.audit.record({ action: "job.refused", outcome: "refused", actor: `worker:${m.workerId}`, target: m.jobId, detail });
         }
         this.emit(m.jobId, r.row.status);
       }

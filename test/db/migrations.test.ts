@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../core/db/client.ts";
-import { renderIndex } from "../../scripts/db-generate.ts";
+import { parseTriggers, placeTriggers, renderIndex, triggerFiles, type Migration } from "../../scripts/db-generate.ts";
 import { tempDir } from "../helpers/app.ts";
 
 const dir = join(import.meta.dir, "..", "..", "core", "db", "migrations");
@@ -26,5 +26,49 @@ describe("migrations", () => {
     const b = openStore(data);
     expect((b.sqlite.query("select count(*) as n from __drizzle_migrations").get() as { n: number }).n).toBe(applied);
     b.close();
+  });
+
+  test("every hand-written trigger sits in the migrations after the statement that last creates its table", () => {
+    const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8")) as { entries: { tag: string }[] };
+    const migrations = journal.entries.map((e) => ({ tag: e.tag, sql: readFileSync(join(dir, `${e.tag}.sql`), "utf8") }));
+    const triggers = triggerFiles().flatMap((f) => parseTriggers(readFileSync(f, "utf8"), f));
+    expect(triggers.map((t) => t.name)).toEqual(expect.arrayContaining(["audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace"]));
+    expect(placeTriggers(migrations, triggers)).toEqual([]);
+    const store = openStore(tempDir());
+    const inDb = (store.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as { name: string }[]).map((r) => r.name);
+    store.close();
+    expect(inDb).toEqual(expect.arrayContaining(triggers.map((t) => t.name)));
+  });
+
+  describe("placeTriggers", () => {
+    const trigger = parseTriggers("-- why\nCREATE TRIGGER `t_no_delete` BEFORE DELETE ON `t` BEGIN SELECT RAISE(ABORT, 'no'); END;")[0]!;
+    const create = "CREATE TABLE `t` (\n\t`id` integer PRIMARY KEY NOT NULL\n);\n";
+    const rebuild = "CREATE TABLE `__new_t` (`id` integer);--> statement-breakpoint\nDROP TABLE `t`;--> statement-breakpoint\nALTER TABLE `__new_t` RENAME TO `t`;";
+
+    test("appends a trigger to the newest migration when it creates the table", () => {
+      const ms: Migration[] = [{ tag: "0000_a", sql: "CREATE TABLE `other` (`id` integer);" }, { tag: "0001_t", sql: create }];
+      expect(placeTriggers(ms, [trigger])).toEqual(["0001_t"]);
+      expect(ms[1]!.sql.split("--> statement-breakpoint").map((s) => s.trim())).toEqual([create.trim(), trigger.sql]);
+      expect(placeTriggers(ms, [trigger])).toEqual([]);
+    });
+
+    test("a table a later migration rebuilds (which drops its triggers) gets them again after the rebuild", () => {
+      const ms: Migration[] = [
+        { tag: "0000_t", sql: `${create}--> statement-breakpoint\n${trigger.sql}` },
+        { tag: "0001_alter", sql: rebuild },
+      ];
+      expect(placeTriggers(ms, [trigger])).toEqual(["0001_alter"]);
+      expect(ms[1]!.sql.endsWith(trigger.sql + "\n")).toBe(true);
+    });
+
+    test("a trigger missing after a migration that may have run already is an error, not an edit of that migration", () => {
+      const ms: Migration[] = [{ tag: "0000_t", sql: create }, { tag: "0001_other", sql: "CREATE TABLE `u` (`id` integer);" }];
+      expect(() => placeTriggers(ms, [trigger])).toThrow(/t_no_delete is missing after 0000_t .* new migration/);
+      expect(ms[0]!.sql).toBe(create);
+    });
+
+    test("a hand-written file holds only CREATE TRIGGER statements", () => {
+      expect(() => parseTriggers("DROP TABLE `audit_log`;", "x.triggers.sql")).toThrow(/x.triggers.sql: expected only CREATE TRIGGER/);
+    });
   });
 });

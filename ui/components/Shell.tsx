@@ -10,6 +10,7 @@ const MAIN = [
   { href: "/memory", label: "Memory" },
   { href: "/models", label: "Models & usage" },
   { href: "/system", label: "System" },
+  { href: "/audit", label: "Audit log" },
 ];
 
 /** The frame around every page: the menu (a drawer on a phone) and the page. */

@@ -1,0 +1,22 @@
+/**
+ * Every action the audit log records, in one table with what each row says.
+ * An area that records a new kind of event adds its line here (docs/audit.md
+ * lists them for the owner; the console's filter reads them from the API).
+ */
+export const AUDIT_ACTIONS = {
+  "auth.login": "POST /api/auth/login: ok, or failed with the code (invalid_token, invalid_code) and how (token or one-time code); never what was given",
+  "auth.logout": "a console session was ended by logging out",
+  "auth.bearer": "a request carried a bearer token that is not the API token (never the token given)",
+  "auth.rate_limited": "a client passed the failed-attempt limit and is refused until its oldest failure ages out; once per block, not per request",
+  "auth.token_rotated": "`bakerst token --rotate`: a new API token, every session ended; refused when AUTH_TOKEN is set in the environment or config",
+  "cors.refused": "a CORS preflight from an origin not in CORS_ORIGINS",
+  "job.dispatched": "a job was queued: its origin and a summary (program and argument count, HTTP method and host, prompt length)",
+  "job.refused": "a job was not run: POST /api/jobs answered invalid_job, an agent job met the spent budget, or a worker's policy refused it",
+  "turn.refused": "a background turn (schedule, job, task) was refused because today's budget is spent",
+  "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
+} as const;
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+export const AUDIT_OUTCOMES = ["ok", "refused", "failed"] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
