@@ -58,7 +58,7 @@ describe("migrations", () => {
         { tag: "0001_alter", sql: rebuild },
       ];
       expect(placeTriggers(ms, [trigger])).toEqual(["0001_alter"]);
-      expect(ms[1]!.sql.endsWith(trigger.sql + "\n")).toBe(true);
+      expect(ms[1]!.sql.endsWith(`${trigger.sql}\n`)).toBe(true);
     });
 
     test("a trigger missing after a migration that may have run already is an error, not an edit of that migration", () => {

@@ -46,7 +46,7 @@ export default function Audit(): JSX.Element {
     <section class="page">
       <div class="page-head">
         <h1>Audit log</h1>
-        <button class="btn small" onClick={() => void refetch()} disabled={first.loading}>
+        <button type="button" class="btn small" onClick={() => void refetch()} disabled={first.loading}>
           Refresh
         </button>
       </div>
@@ -123,7 +123,7 @@ export default function Audit(): JSX.Element {
           <ErrorBox error={moreError()} retry={loadMore} />
         </Show>
         <Show when={next() !== null}>
-          <button class="btn show-more" onClick={loadMore} disabled={busy()}>
+          <button type="button" class="btn show-more" onClick={loadMore} disabled={busy()}>
             {busy() ? "Loading…" : "Load more"}
           </button>
         </Show>
