@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
-import { encode, HeartbeatV1, JobStatusV1, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
+import { decode, encode, HeartbeatV1, JobLookupReplyV1, JobLookupV1, JobStatusV1, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
 import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { makeApp } from "../helpers/app.ts";
 import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
@@ -46,6 +46,25 @@ describe("Jobs over NATS with identities", () => {
       // Nothing the worker does is refused by the server.
       expect(w.log()).not.toContain("Permissions Violation");
     } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  test("with the worker identity, a worker asks the core over request/reply whether a job is final, and gets what the core knows", async () => {
+    const h = await makeApp(coreEnv());
+    const asker = await nats.connectAs({ role: "worker" });
+    try {
+      spawnWorker(nats.url, "sec-lookup", workerEnv());
+      const id = await dispatch(h, { type: "command", command: "date -u" });
+      await finalJob(h, id);
+      const reply = await asker.nc.request(subjects.jobLookup(), encode(JobLookupV1, { v: 1, jobId: id }), { timeout: 5_000 });
+      const known = decode(JobLookupReplyV1, reply.data);
+      expect(known.ok && known.value).toEqual({ v: 1, jobId: id, status: "completed", attempts: 1 });
+      const unknown = decode(JobLookupReplyV1, (await asker.nc.request(subjects.jobLookup(), encode(JobLookupV1, { v: 1, jobId: "no-such-job" }), { timeout: 5_000 })).data);
+      expect(unknown.ok && unknown.value).toEqual({ v: 1, jobId: "no-such-job", attempts: 0 });
+      expect(asker.errors).toEqual([]);
+    } finally {
+      await asker.nc.close();
       await h.close();
     }
   }, 60_000);
