@@ -1,13 +1,24 @@
 import { readFileSync } from "node:fs";
 import type { Config } from "../config/index.ts";
+import { edgeSandbox } from "../jobs/edge.ts";
 import { embedderFrom } from "../memory/embed/index.ts";
 import type { Check } from "./doctor.ts";
 
 const ms = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
 
-/** Reachability of what the areas talk to, each only when configured: NATS, the embedder, Qdrant. */
+/** The sandbox edge-mode command jobs run in: tried for real, as the jobs area does at start. */
+function sandboxCheck(config: Config): Check {
+  const { mode, status } = edgeSandbox(config);
+  if (mode === "off") return { ok: true, name: "sandbox", detail: `COMMAND_SANDBOX=off: command jobs run without a sandbox (${status.ok ? "bubblewrap would work here" : status.detail})` };
+  return status.ok
+    ? { ok: true, name: "sandbox", detail: status.detail }
+    : { ok: false, name: "sandbox", detail: `${status.detail}; command jobs are refused`, ...(status.fix ? { fix: status.fix } : {}) };
+}
+
+/** Reachability of what the areas talk to, each only when configured: NATS, the embedder, Qdrant; and the command sandbox in edge mode. */
 export async function serviceChecks(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
+  if (!config.nats.url && config.jobs.edgeWorker) checks.push(sandboxCheck(config));
 
   if (config.nats.url) {
     const t0 = performance.now();

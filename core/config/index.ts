@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { CommandGrammarsSpec } from "../protocol/grammar.ts";
 import { FEATURE_PREFIX, KEYS, type Key } from "./keys.ts";
 import { ConfigError, isKey, keySpec, parseValue, type Parsed } from "./parse.ts";
 
@@ -58,6 +59,9 @@ export interface Config {
     edgeWorker: boolean;
     heartbeatMs: number;
     commandAllowlist: string | undefined;
+    /** The owner's command grammars (`commands:` in the config file), over the defaults. */
+    commandGrammars: CommandGrammarsSpec;
+    commandSandbox: "required" | "off";
     commandTimeoutMs: number;
     httpAllow: string[];
     httpDeny: string[];
@@ -115,6 +119,14 @@ function readFile(dataDir: string): { path: string; data: Record<string, unknown
   return undefined;
 }
 
+/** A structured section of the config file, checked against its schema; the error names the key path (`commands.date.options.0.value`). */
+function section<T extends TSchema>(key: string, schema: T, raw: unknown, source: string): Static<T> {
+  if (Value.Check(schema, raw)) return raw;
+  const first = Value.Errors(schema, raw).First();
+  const where = first?.path ? `${key}${first.path.replaceAll("/", ".")}` : key;
+  throw new ConfigError(where, first?.message.toLowerCase() ?? `a ${key} object`, source);
+}
+
 /**
  * Reads the environment and the optional config file once. This is the only
  * module that looks at `process.env`; everything else receives a Config.
@@ -129,16 +141,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const dataDir = parseValue("BAKERST_DATA_DIR", KEYS.BAKERST_DATA_DIR, dataDirRaw, "environment", cwd) as string;
   const file = readFile(dataDir);
   let modelsFile: ModelsFile = {};
+  let commandGrammars: CommandGrammarsSpec = {};
 
   if (file) {
     for (const [key, raw] of Object.entries(file.data)) {
       if (key === "models") {
-        if (!Value.Check(ModelsFileSchema, raw)) {
-          const first = Value.Errors(ModelsFileSchema, raw).First();
-          const where = first?.path ? `models${first.path.replaceAll("/", ".")}` : "models";
-          throw new ConfigError(where, first?.message.toLowerCase() ?? "a models object", file.path);
-        }
-        modelsFile = raw;
+        modelsFile = section(key, ModelsFileSchema, raw, file.path);
+        continue;
+      }
+      if (key === "commands") {
+        commandGrammars = section(key, CommandGrammarsSpec, raw, file.path);
         continue;
       }
       if (key.startsWith(FEATURE_PREFIX)) {
@@ -216,6 +228,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       edgeWorker: get<boolean>("EDGE_WORKER")!,
       heartbeatMs: get<number>("HEARTBEAT_INTERVAL_MS")!,
       commandAllowlist: str("COMMAND_ALLOWLIST"),
+      commandGrammars,
+      commandSandbox: str("COMMAND_SANDBOX") as Config["jobs"]["commandSandbox"],
       commandTimeoutMs: get<number>("COMMAND_TIMEOUT_MS")!,
       httpAllow: list("HTTP_JOB_ALLOW"),
       httpDeny: list("HTTP_JOB_DENY"),

@@ -35,6 +35,12 @@ export const KEYS = {
   EDGE_WORKER: { kind: "bool", default: "true", help: "host the worker in-process in edge mode (false leaves jobs queued)" },
   HEARTBEAT_INTERVAL_MS: { kind: "int", min: 100, max: 600_000, default: "30000", help: "how often the brain and the edge worker send heartbeats" },
   COMMAND_ALLOWLIST: { kind: "string", help: "programs command jobs may run, e.g. uptime,df,date,kubectl:get|describe (default a read-only set)" },
+  COMMAND_SANDBOX: {
+    kind: "string",
+    default: "required",
+    oneOf: ["required", "off"],
+    help: "required: command jobs run inside the bubblewrap sandbox and are refused where it cannot work; off: run them unsandboxed",
+  },
   COMMAND_TIMEOUT_MS: { kind: "int", min: 100, max: 3_600_000, default: "30000", help: "default timeout of a command job" },
   HTTP_JOB_ALLOW: { kind: "list", help: "hosts/CIDRs http jobs may reach; unset allows any but metadata addresses and HTTP_JOB_DENY" },
   HTTP_JOB_DENY: { kind: "list", help: "hosts/CIDRs http jobs may not reach" },

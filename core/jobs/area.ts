@@ -5,7 +5,7 @@ import { AppError } from "../errors.ts";
 import type { Bus } from "../protocol/index.ts";
 import type { Services } from "../services.ts";
 import { LocalBus } from "./bus/local.ts";
-import { createEdgeWorker } from "./edge.ts";
+import { createEdgeWorker, edgeSandbox, sandboxHealth } from "./edge.ts";
 import { Heartbeats } from "./heartbeats.ts";
 import { jobRoutes } from "./routes.ts";
 import { JobService } from "./service.ts";
@@ -42,9 +42,10 @@ export const jobsArea: Area = {
     const heartbeats = new Heartbeats(bus, s.config.jobs.heartbeatMs, s.version, log);
     const edge = !s.config.nats.url && s.config.jobs.edgeWorker;
     let worker: ReturnType<typeof createEdgeWorker> | undefined;
+    const sandbox = edge ? edgeSandbox(s.config) : undefined;
     try {
-      // Built before anything starts: a bad allowlist or host rule fails the start cleanly.
-      worker = edge ? createEdgeWorker(s, bus, `edge-${heartbeats.brainId.slice("brain-".length)}`) : undefined;
+      // Built before anything starts: a bad allowlist, grammar or host rule fails the start cleanly.
+      worker = edge ? createEdgeWorker(s, bus, `edge-${heartbeats.brainId.slice("brain-".length)}`, sandbox!) : undefined;
     } catch (err) {
       await bus.close();
       throw err;
@@ -59,6 +60,12 @@ export const jobsArea: Area = {
     s.health.register("heartbeat", () => heartbeats.brainHealth());
     s.health.register("workers", () => heartbeats.workersHealth(edge));
     s.health.register("jobs", () => ({ status: "ok", counts: store.counts() }));
+    if (sandbox) {
+      s.health.register("sandbox", () => sandboxHealth(sandbox));
+      const { status, mode } = sandbox;
+      if (mode === "off") log.warn("COMMAND_SANDBOX=off: command jobs run without a sandbox", { sandbox: status.detail });
+      else if (!status.ok) log.error("the command sandbox does not work here; command jobs will be refused", { detail: status.detail, fix: status.fix });
+    }
 
     return {
       routes: [jobRoutes(jobs, store)],

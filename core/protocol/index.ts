@@ -9,4 +9,5 @@ export * from "./codec.ts";
 export * from "./errors.ts";
 export * from "./trace.ts";
 export * from "./command.ts";
+export * from "./grammar.ts";
 export type * from "./bus.ts";

@@ -4,6 +4,7 @@
  */
 export { Worker, type WorkerLog, type WorkerOptions } from "./worker.ts";
 export { buildPolicies, kubernetesEnv, type PolicySettings } from "./policy.ts";
-export { Redactor } from "./executors/redact.ts";
+export { credsSecrets, Redactor } from "./executors/redact.ts";
+export { AllowlistError, GrammarError } from "./commands/index.ts";
 export type { AgentModel, AgentModelReply, AgentMessage } from "./executors/agent.ts";
 export type { ExecutorConfig } from "./executors/index.ts";

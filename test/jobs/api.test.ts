@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { makeApp, tempDir } from "../helpers/app.ts";
+import { dataDirWithCommands } from "../helpers/grammars.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 let h: Awaited<ReturnType<typeof makeApp>>;
 beforeAll(async () => {
-  h = await makeApp({ COMMAND_ALLOWLIST: "date,uname,sleep,false" });
+  h = await makeApp({ COMMAND_ALLOWLIST: "date,uname,sleep,false" }, { dataDir: dataDirWithCommands() });
 });
 afterAll(async () => {
   await h.close();

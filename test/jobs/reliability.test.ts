@@ -5,6 +5,7 @@ import { connect } from "@nats-io/transport-node";
 import { JOBS_STREAM } from "../../core/protocol/subjects.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
+import { grammarsFile } from "../helpers/grammars.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
 import { startOpenAIStandIn } from "../standins/openai.ts";
 import { startAnthropicStandIn } from "../standins/anthropic.ts";
@@ -16,7 +17,14 @@ import { startAnthropicStandIn } from "../standins/anthropic.ts";
  */
 let nats: NatsServer;
 const ACK_WAIT = "1500";
-const workerEnv = { JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", WORKER_CONCURRENCY: "4", DRAIN_TIMEOUT_MS: "10000" };
+const workerEnv = {
+  JOB_ACK_WAIT_MS: ACK_WAIT,
+  HEARTBEAT_INTERVAL_MS: "300",
+  COMMAND_ALLOWLIST: "date,sleep",
+  COMMAND_GRAMMARS_FILE: grammarsFile(),
+  WORKER_CONCURRENCY: "4",
+  DRAIN_TIMEOUT_MS: "10000",
+};
 const coreEnv = () => ({ NATS_URL: nats.url, JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
 
 beforeAll(async () => {

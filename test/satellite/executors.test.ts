@@ -3,10 +3,22 @@ import { JobError } from "../../core/protocol/index.ts";
 import { runCommand } from "../../satellite/worker/executors/command.ts";
 import { runHttp } from "../../satellite/worker/executors/http.ts";
 import { Redactor } from "../../satellite/worker/executors/redact.ts";
+import { setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { buildPolicies } from "../../satellite/worker/policy.ts";
+import { TEST_GRAMMARS } from "../helpers/grammars.ts";
 
+const sandbox = setUpSandbox({ mode: "required" });
 const policies = (over: Partial<Parameters<typeof buildPolicies>[0]> = {}) =>
-  buildPolicies({ commandAllowlist: "date,seq,printenv,echo,sleep", commandTimeoutMs: 5_000, httpAllow: [], httpDeny: [], httpTimeoutMs: 5_000, ...over });
+  buildPolicies({
+    commandAllowlist: "date,seq,printenv,echo,sleep",
+    commandGrammars: TEST_GRAMMARS,
+    commandTimeoutMs: 5_000,
+    sandbox,
+    httpAllow: [],
+    httpDeny: [],
+    httpTimeoutMs: 5_000,
+    ...over,
+  });
 const never = new AbortController().signal;
 const redactor = new Redactor(["configured-secret-value-1234"]);
 
@@ -35,7 +47,9 @@ describe("command executor", () => {
     try {
       const r = await runCommand({ type: "command", argv: ["printenv"] }, policies().command, redactor, never);
       const names = r.stdout.trim().split("\n").map((l) => l.split("=")[0]).sort();
-      expect(names).toEqual(["HOME", "LANG", "LC_ALL", "PATH"]);
+      // bwrap sets PWD for the directory it starts the program in.
+      expect(names).toEqual(["HOME", "LANG", "LC_ALL", "PATH", "PWD"]);
+      expect(r.stdout).toContain("PWD=/\n");
       expect(r.stdout).toContain("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     } finally {
       delete process.env.LD_PRELOAD_TEST_MARK;

@@ -25,7 +25,7 @@ function agentTools(cfg: ExecutorConfig): AgentTool[] {
   return [
     {
       name: "run_command",
-      description: `Run an allowlisted read-only program without a shell. Allowed: ${[...cfg.command.allow.keys()].join(", ")}.`,
+      description: `Run an allowlisted read-only program without a shell. Allowed: ${[...cfg.command.programs.keys()].join(", ")}; each with its own options (a refusal names the ones allowed).`,
       inputSchema: { type: "object", properties: { argv: { type: "array", items: { type: "string" }, minItems: 1 } }, required: ["argv"] },
       async run(input, signal) {
         const job = { type: "command", ...(input as object) };
