@@ -31,9 +31,15 @@ export function notAllowed(scope: Scope, at: number, written: string, token: str
   refuse(at, `${scopeName(scope)} jobs may not use option ${written}${inToken}; allowed: ${allowedLabels(scope)}`);
 }
 
+/** What a value must look like, for a message: the pattern, or its description where the pattern is long. */
+function expected(pattern: RegExp, description: string | undefined): string {
+  const source = pattern.source.slice("^(?:".length, -")$".length);
+  return source.length <= 100 || !description ? `must match ${source}` : `expected: ${description}`;
+}
+
 export function checkValue(scope: Scope, option: Option, value: string, at: number): string {
   if (option.pattern && !option.pattern.test(value)) {
-    refuse(at, `${scopeName(scope)} ${option.label} value ${show(value)} is not allowed (must match ${option.pattern.source.slice(4, -2)})`);
+    refuse(at, `${scopeName(scope)} ${option.label} value ${show(value)} is not allowed (${expected(option.pattern, option.description)})`);
   }
   return value;
 }
@@ -48,7 +54,7 @@ export function checkOperands(scope: Scope, operands: Operand[], argc: number): 
   }
   if (operands.length < min) refuse(argc, `${name} needs at least ${min} operand${min === 1 ? "" : "s"}`);
   for (const o of operands) {
-    if (pattern && !pattern.test(o.value)) refuse(o.at, `${name} operand ${show(o.value)} is not allowed (must match ${pattern.source.slice(4, -2)})`);
+    if (pattern && !pattern.test(o.value)) refuse(o.at, `${name} operand ${show(o.value)} is not allowed (${expected(pattern, scope.operands.description)})`);
   }
 }
 

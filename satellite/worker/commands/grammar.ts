@@ -27,12 +27,14 @@ export interface Option {
   pattern?: RegExp;
   /** How messages name it: `-u/--utc`. */
   label: string;
+  description?: string;
 }
 
 export interface Operands {
   min: number;
   max: number;
   pattern?: RegExp;
+  description?: string;
 }
 
 export interface Scope {
@@ -86,7 +88,7 @@ function compileOption(syntax: OptionSyntax, spec: CommandOptionSpec, path: stri
   if (value === "none" && spec.pattern && syntax !== "pflag") throw new GrammarError(`${path}.pattern`, "an option without a value has no pattern");
   const pattern = spec.pattern ? regex(`${path}.pattern`, spec.pattern) : syntax === "pflag" && value === "none" ? PFLAG_BOOL : undefined;
   const label = [...short.map((s) => `-${s}`), ...long.map((l) => `--${l}`), ...bsd].slice(0, 3).join("/");
-  return { long, short, bsd, value, ...(pattern ? { pattern } : {}), label };
+  return { long, short, bsd, value, ...(pattern ? { pattern } : {}), label, ...(spec.description ? { description: spec.description } : {}) };
 }
 
 function compileOperands(spec: CommandOperandsSpec | undefined, path: string): Operands {
@@ -94,7 +96,7 @@ function compileOperands(spec: CommandOperandsSpec | undefined, path: string): O
   const max = spec?.max ?? 0;
   if (min > max) throw new GrammarError(`${path}.min`, `min (${min}) is above max (${max})`);
   if (max > 0 && !spec?.pattern) throw new GrammarError(`${path}.pattern`, "operands need a pattern");
-  return { min, max, ...(spec?.pattern ? { pattern: regex(`${path}.pattern`, spec.pattern) } : {}) };
+  return { min, max, ...(spec?.pattern ? { pattern: regex(`${path}.pattern`, spec.pattern) } : {}), ...(spec?.description ? { description: spec.description } : {}) };
 }
 
 /** Each name resolves to one option across a scope and its ancestors (pflag's persistent flags). */
