@@ -98,7 +98,8 @@ function grammarsFile(path: string | undefined): CommandGrammarsSpec {
   }
   if (Value.Check(CommandGrammarsSpec, data)) return data;
   const first = Value.Errors(CommandGrammarsSpec, data).First();
-  throw SatelliteConfigError.inFile(key, path, first?.path.slice(1).replaceAll("/", ".") ?? "", first?.message.toLowerCase() ?? "not a map of grammars");
+  const where = first?.path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")).join(".") ?? "";
+  throw SatelliteConfigError.inFile(key, path, where, first?.message.toLowerCase() ?? "not a map of grammars");
 }
 
 const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);

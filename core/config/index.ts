@@ -123,8 +123,9 @@ function readFile(dataDir: string): { path: string; data: Record<string, unknown
 function section<T extends TSchema>(key: string, schema: T, raw: unknown, source: string): Static<T> {
   if (Value.Check(schema, raw)) return raw;
   const first = Value.Errors(schema, raw).First();
-  const where = first?.path ? `${key}${first.path.replaceAll("/", ".")}` : key;
-  throw new ConfigError(where, first?.message.toLowerCase() ?? `a ${key} object`, source);
+  // A JSON pointer: `/seq/options/0`, with `~1` for a slash inside a key.
+  const path = first?.path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")) ?? [];
+  throw new ConfigError([key, ...path].join("."), first?.message.toLowerCase() ?? `a ${key} object`, source);
 }
 
 /**

@@ -77,6 +77,32 @@ describe("loadConfig", () => {
     expect(failure(() => load({}, dir)).message).toContain("valid JSON");
   });
 
+  test("the commands: section declares command grammars; a bad one names the key path", () => {
+    const dir = tempDir();
+    const seq = { syntax: "gnu", operands: { max: 1, pattern: "[0-9]+" } };
+    writeFileSync(join(dir, "bakerst.yaml"), "commands:\n  seq:\n    syntax: gnu\n    operands: { max: 1, pattern: '[0-9]+' }\n");
+    expect(load({}, dir).jobs.commandGrammars).toEqual({ seq } as never);
+    const bad: [unknown, string][] = [
+      [{ seq: { syntax: "bash" } }, "commands.seq.syntax"],
+      [{ seq: { syntax: "gnu", options: [{ long: ["x"], value: "sometimes" }] } }, "commands.seq.options.0.value"],
+      [{ seq: { syntax: "gnu", options: [{ long: ["x"], valu: "required" }] } }, "commands.seq.options.0.valu"],
+      [{ seq: { ...seq, sandbox: { network: "yes" } } }, "commands.seq.sandbox.network"],
+      [{ "/bin/seq": seq }, "commands./bin/seq"],
+    ];
+    for (const [commands, key] of bad) {
+      writeFileSync(join(dir, "bakerst.yaml"), JSON.stringify({ commands }));
+      const e = failure(() => load({}, dir));
+      expect(e.key).toBe(key);
+      expect(e.source).toBe(join(dir, "bakerst.yaml"));
+    }
+  });
+
+  test("COMMAND_SANDBOX is required unless set to off", () => {
+    expect(load({}).jobs.commandSandbox).toBe("required");
+    expect(load({ COMMAND_SANDBOX: "off" }).jobs.commandSandbox).toBe("off");
+    expect(failure(() => load({ COMMAND_SANDBOX: "no" })).key).toBe("COMMAND_SANDBOX");
+  });
+
   test("FEATURE_* flags are booleans", () => {
     expect(load({ FEATURE_TELEGRAM: "true", FEATURE_X: "0" }).features).toEqual({ telegram: true, x: false });
     expect(failure(() => load({ FEATURE_TELEGRAM: "maybe" })).key).toBe("FEATURE_TELEGRAM");

@@ -162,13 +162,16 @@ describe("Jobs in edge mode", () => {
 });
 
 describe("Jobs config", () => {
-  test("a bad allowlist or host rule stops the start with the key named", async () => {
+  test("a bad allowlist, grammar or host rule stops the start with the key named", async () => {
     const dataDir = tempDir();
     try {
       await expect(makeApp({ COMMAND_ALLOWLIST: "date,bash" }, { dataDir })).rejects.toThrow(
         "config COMMAND_ALLOWLIST (config): expected bash runs other programs and cannot be allowlisted",
       );
       await expect(makeApp({ HTTP_JOB_DENY: "10.0.0.0/99" }, { dataDir })).rejects.toThrow("HTTP_JOB_DENY");
+      await expect(makeApp({ COMMAND_ALLOWLIST: "date,seq" }, { dataDir })).rejects.toThrow("config COMMAND_ALLOWLIST (config): expected seq has no grammar");
+      dataDirWithCommands({ seq: { syntax: "gnu", operands: { max: 1, pattern: "([0-9]" } } }, dataDir);
+      await expect(makeApp({}, { dataDir })).rejects.toThrow(`config commands.seq.operands.pattern (${dataDir}/bakerst.json): expected a valid regular expression`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -136,17 +136,17 @@ describe("Commands.grammar", () => {
 
 describe("Commands.grammar specs", () => {
   const bad: [string, CommandGrammarSpec, string][] = [
-    ["a value without a pattern", { syntax: "gnu", options: [{ long: ["x"], value: "required" }] }, "t.options.0.pattern: an option that takes a value needs a pattern for it"],
-    ["a pattern that is not a regular expression", { syntax: "gnu", options: [{ long: ["x"], value: "required", pattern: "(" }] }, "t.options.0.pattern: not a valid regular expression"],
-    ["a letter declared twice", { syntax: "gnu", options: [{ short: ["a"] }, { short: ["a"], long: ["all"] }] }, "t.options.1.short: -a is declared twice"],
-    ["a name both allowed and refused", { syntax: "gnu", options: [{ long: ["set"] }], refused: ["set"] }, "t.refused.0: --set is both allowed and refused"],
-    ["BSD letters outside procps", { syntax: "gnu", options: [{ bsd: ["a"] }] }, "t.options.0.bsd: BSD letters exist only in the procps syntax"],
-    ["a pflag option without a long name", { syntax: "pflag", options: [{ short: ["a"] }] }, "t.options.0.long: every pflag option has a long name"],
-    ["a procps -e spelled first", { syntax: "procps", options: [{ short: ["e", "A"] }] }, "t.options.0.short: -e reads as BSD e"],
-    ["procps BSD e", { syntax: "procps", options: [{ bsd: ["e"] }] }, "t.options.0.bsd: BSD e shows environments"],
-    ["subcommands of a getopt program", { syntax: "gnu", subcommands: { run: {} } }, "t.subcommands: subcommands are supported for the pflag syntax only"],
-    ["operands without a pattern", { syntax: "gnu", operands: { max: 2 } }, "t.operands.pattern: operands need a pattern"],
-    ["a nested error", { syntax: "pflag", subcommands: { get: { options: [{ long: ["o"], value: "required", pattern: "[" }] } } }, "t.subcommands.get.options.0.pattern: not a valid regular expression"],
+    ["a value without a pattern", { syntax: "gnu", options: [{ long: ["x"], value: "required" }] }, "t.options.0.pattern: a pattern for the option's value"],
+    ["a pattern that is not a regular expression", { syntax: "gnu", options: [{ long: ["x"], value: "required", pattern: "(" }] }, "t.options.0.pattern: a valid regular expression"],
+    ["a letter declared twice", { syntax: "gnu", options: [{ short: ["a"] }, { short: ["a"], long: ["all"] }] }, "t.options.1.short: -a declared once, not twice"],
+    ["a name both allowed and refused", { syntax: "gnu", options: [{ long: ["set"] }], refused: ["set"] }, "t.refused.0: --set either allowed or refused, not both"],
+    ["BSD letters outside procps", { syntax: "gnu", options: [{ bsd: ["a"] }] }, "t.options.0.bsd: no BSD letters outside the procps syntax"],
+    ["a pflag option without a long name", { syntax: "pflag", options: [{ short: ["a"] }] }, "t.options.0.long: a long name (every pflag option has one)"],
+    ["a procps -e spelled first", { syntax: "procps", options: [{ short: ["e", "A"] }] }, "t.options.0.short: a first spelling other than -e, which ps reads as BSD e"],
+    ["procps BSD e", { syntax: "procps", options: [{ bsd: ["e"] }] }, "t.options.0.bsd: no BSD e (it shows environments"],
+    ["subcommands of a getopt program", { syntax: "gnu", subcommands: { run: {} } }, "t.subcommands: no subcommands outside the pflag syntax"],
+    ["operands without a pattern", { syntax: "gnu", operands: { max: 2 } }, "t.operands.pattern: a pattern for the operands"],
+    ["a nested error", { syntax: "pflag", subcommands: { get: { options: [{ long: ["o"], value: "required", pattern: "[" }] } } }, "t.subcommands.get.options.0.pattern: a valid regular expression"],
   ];
   for (const [name, spec, message] of bad) {
     test(`refuses ${name}, naming the path`, () => {
@@ -156,7 +156,7 @@ describe("Commands.grammar specs", () => {
   }
 
   test("a program that runs other programs cannot have a grammar", () => {
-    expect(() => compileGrammar("bash", { syntax: "gnu" })).toThrow("bash: bash runs other programs and cannot be allowlisted");
+    expect(() => compileGrammar("bash", { syntax: "gnu" })).toThrow("bash: a program that runs no other programs (bash does, so it cannot be allowlisted)");
   });
 
   test("an owner's grammar replaces a default of the same name and adds new programs", () => {

@@ -71,7 +71,7 @@ function regex(path: string, source: string): RegExp {
     // Anchored: the pattern describes the whole value, never a part of it.
     return new RegExp(`^(?:${source})$`, "u");
   } catch (err) {
-    throw new GrammarError(path, `not a valid regular expression (${(err as Error).message})`);
+    throw new GrammarError(path, `a valid regular expression (${(err as Error).message})`);
   }
 }
 
@@ -80,12 +80,12 @@ function compileOption(syntax: OptionSyntax, spec: CommandOptionSpec, path: stri
   const short = spec.short ?? [];
   const bsd = spec.bsd ?? [];
   const value = spec.value ?? "none";
-  if (!long.length && !short.length && !bsd.length) throw new GrammarError(path, "an option needs a long, short or bsd name");
-  if (bsd.length && syntax !== "procps") throw new GrammarError(`${path}.bsd`, "BSD letters exist only in the procps syntax");
-  if (syntax === "pflag" && !long.length) throw new GrammarError(`${path}.long`, "every pflag option has a long name");
-  if (syntax === "procps" && value === "optional") throw new GrammarError(`${path}.value`, "procps options take a value or none");
-  if (value !== "none" && !spec.pattern) throw new GrammarError(`${path}.pattern`, "an option that takes a value needs a pattern for it");
-  if (value === "none" && spec.pattern && syntax !== "pflag") throw new GrammarError(`${path}.pattern`, "an option without a value has no pattern");
+  if (!long.length && !short.length && !bsd.length) throw new GrammarError(path, "a long, short or bsd name for the option");
+  if (bsd.length && syntax !== "procps") throw new GrammarError(`${path}.bsd`, "no BSD letters outside the procps syntax");
+  if (syntax === "pflag" && !long.length) throw new GrammarError(`${path}.long`, "a long name (every pflag option has one)");
+  if (syntax === "procps" && value === "optional") throw new GrammarError(`${path}.value`, "none or required (procps has no optional values)");
+  if (value !== "none" && !spec.pattern) throw new GrammarError(`${path}.pattern`, "a pattern for the option's value");
+  if (value === "none" && spec.pattern && syntax !== "pflag") throw new GrammarError(`${path}.pattern`, "no pattern (the option takes no value)");
   const pattern = spec.pattern ? regex(`${path}.pattern`, spec.pattern) : syntax === "pflag" && value === "none" ? PFLAG_BOOL : undefined;
   const label = [...short.map((s) => `-${s}`), ...long.map((l) => `--${l}`), ...bsd].slice(0, 3).join("/");
   return { long, short, bsd, value, ...(pattern ? { pattern } : {}), label, ...(spec.description ? { description: spec.description } : {}) };
@@ -94,8 +94,8 @@ function compileOption(syntax: OptionSyntax, spec: CommandOptionSpec, path: stri
 function compileOperands(spec: CommandOperandsSpec | undefined, path: string): Operands {
   const min = spec?.min ?? 0;
   const max = spec?.max ?? 0;
-  if (min > max) throw new GrammarError(`${path}.min`, `min (${min}) is above max (${max})`);
-  if (max > 0 && !spec?.pattern) throw new GrammarError(`${path}.pattern`, "operands need a pattern");
+  if (min > max) throw new GrammarError(`${path}.min`, `at most max (${max}), got ${min}`);
+  if (max > 0 && !spec?.pattern) throw new GrammarError(`${path}.pattern`, "a pattern for the operands");
   return { min, max, ...(spec?.pattern ? { pattern: regex(`${path}.pattern`, spec.pattern) } : {}), ...(spec?.description ? { description: spec.description } : {}) };
 }
 
@@ -105,7 +105,7 @@ function index(scope: Scope, path: string): void {
     const add = (map: keyof Pick<Scope, "long" | "short" | "bsd">, names: string[], what: string) => {
       for (const n of names) {
         for (let s: Scope | undefined = scope; s; s = s.parent) {
-          if (s[map].has(n)) throw new GrammarError(`${path}.options.${i}.${map}`, `${what}${n} is declared twice`);
+          if (s[map].has(n)) throw new GrammarError(`${path}.options.${i}.${map}`, `${what}${n} declared once, not twice`);
         }
         scope[map].set(n, opt);
       }
@@ -116,7 +116,7 @@ function index(scope: Scope, path: string): void {
   });
   scope.refused.forEach((name, i) => {
     for (let s: Scope | undefined = scope; s; s = s.parent) {
-      if (s.long.has(name)) throw new GrammarError(`${path}.refused.${i}`, `--${name} is both allowed and refused`);
+      if (s.long.has(name)) throw new GrammarError(`${path}.refused.${i}`, `--${name} either allowed or refused, not both`);
     }
   });
 }
@@ -135,13 +135,13 @@ function compileScope(syntax: OptionSyntax, name: string, spec: CommandScopeSpec
   index(scope, path);
   if (spec.subcommands) {
     // Only cobra programs are known to read subcommands and their options the pflag way; a getopt program's subcommand re-parses its own argv.
-    if (syntax !== "pflag") throw new GrammarError(`${path}.subcommands`, "subcommands are supported for the pflag syntax only");
-    if (spec.operands) throw new GrammarError(`${path}.operands`, "a scope with subcommands takes its operands in each subcommand");
+    if (syntax !== "pflag") throw new GrammarError(`${path}.subcommands`, "no subcommands outside the pflag syntax");
+    if (spec.operands) throw new GrammarError(`${path}.operands`, "no operands beside subcommands (each subcommand has its own)");
     scope.subcommands = new Map();
     for (const [sub, subSpec] of Object.entries(spec.subcommands)) {
       const child = compileScope(syntax, sub, subSpec, `${path}.subcommands.${sub}`, scope);
       for (const n of [sub, ...((subSpec as CommandScopeSpec).aliases ?? [])]) {
-        if (scope.subcommands.has(n)) throw new GrammarError(`${path}.subcommands.${sub}`, `the name ${n} is used twice`);
+        if (scope.subcommands.has(n)) throw new GrammarError(`${path}.subcommands.${sub}`, `${n} named once, not twice`);
         scope.subcommands.set(n, child);
       }
     }
@@ -151,8 +151,8 @@ function compileScope(syntax: OptionSyntax, name: string, spec: CommandScopeSpec
 
 /** Compiles one program's grammar; throws a GrammarError naming the path of the first problem. */
 export function compileGrammar(name: string, spec: CommandGrammarSpec): Program {
-  if (!PROGRAM_NAME.test(name)) throw new GrammarError(name, "not a bare program name (a-z, 0-9, . _ + -)");
-  if (RUNS_OTHER_PROGRAMS.includes(name)) throw new GrammarError(name, `${name} runs other programs and cannot be allowlisted`);
+  if (!PROGRAM_NAME.test(name)) throw new GrammarError(name, "a bare program name (a-z, 0-9, . _ + -)");
+  if (RUNS_OTHER_PROGRAMS.includes(name)) throw new GrammarError(name, `a program that runs no other programs (${name} does, so it cannot be allowlisted)`);
   const program: Program = { name, syntax: spec.syntax, root: compileScope(spec.syntax, name, spec, name), sandbox: spec.sandbox ?? {} };
   if (spec.syntax === "procps") assertProcpsFallbackSafe(program.root, name);
   return program;
@@ -170,10 +170,10 @@ function assertProcpsFallbackSafe(scope: Scope, path: string): void {
   scope.options.forEach((o, i) => {
     const canonical = o.short[0];
     if (canonical && PROCPS_DANGEROUS_BSD.includes(canonical)) {
-      throw new GrammarError(`${path}.options.${i}.short`, `-${canonical} reads as BSD ${canonical} when ps falls back to BSD parsing; put a safe spelling first`);
+      throw new GrammarError(`${path}.options.${i}.short`, `a first spelling other than -${canonical}, which ps reads as BSD ${canonical} when it falls back to BSD parsing`);
     }
     for (const b of o.bsd) {
-      if (PROCPS_DANGEROUS_BSD.includes(b)) throw new GrammarError(`${path}.options.${i}.bsd`, `BSD ${b} shows environments or reads a file`);
+      if (PROCPS_DANGEROUS_BSD.includes(b)) throw new GrammarError(`${path}.options.${i}.bsd`, `no BSD ${b} (it shows environments or reads a file)`);
     }
   });
 }
