@@ -34,7 +34,7 @@ export const SATELLITE_KEYS = {
   JOB_ACK_WAIT_MS: "ack deadline of a job before redelivery, default 30000",
   HEARTBEAT_INTERVAL_MS: "heartbeat period, default 30000",
   DRAIN_TIMEOUT_MS: "how long SIGTERM waits for running jobs, default 25000",
-  COMMAND_ALLOWLIST: "programs command jobs may run: uptime,df,kubectl:get|describe (default a read-only set)",
+  COMMAND_ALLOWLIST: "programs command jobs may run: uptime,df,kubectl:get|describe (default: every program with a grammar)",
   COMMAND_GRAMMARS_FILE: "JSON or YAML file of further command grammars, shaped like the core's commands: section",
   COMMAND_SANDBOX: "required (default: commands run in the bubblewrap sandbox, refused where it cannot work) or off",
   COMMAND_TIMEOUT_MS: "default command timeout, default 30000",

@@ -4,7 +4,7 @@
  */
 export const WIRE_ERRORS = {
   invalid_job: "the job failed its schema or policy checks and was not run",
-  refused: "the job was refused by the worker's policy (allowlist, host rules)",
+  refused: "the job was refused by the worker's policy (allowlist, a program's grammar, the sandbox, host rules)",
   timeout: "the job ran past its timeout and was stopped",
   exit_code: "the command exited with a non-zero status",
   http_error: "the HTTP request failed",
