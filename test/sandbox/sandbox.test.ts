@@ -205,3 +205,32 @@ describe("Sandbox.lifetime", () => {
     await waitFor("sandboxed sleep gone", () => alive() === "", 10_000);
   });
 });
+
+describe("Sandbox as a worker that is not root", () => {
+  test("runs commands as the worker's own uid in a user namespace, with the same view", async () => {
+    // A real unprivileged process: uid 1000 when this test runs as root, else this user as it is.
+    const script = join(hidden, "nonroot.ts");
+    writeFileSync(
+      script,
+      `import { spawnSync } from "node:child_process";
+import { setUpSandbox, SYSTEM_PATH } from ${JSON.stringify(join(import.meta.dir, "../../satellite/sandbox/index.ts"))};
+const setup = setUpSandbox({ mode: "required" });
+const run = (s) => { const inv = setup.sandbox.wrap(["/usr/bin/bash", "-c", s], {}, { PATH: SYSTEM_PATH }); const r = spawnSync(inv.file, inv.args, { encoding: "utf8", env: { PATH: SYSTEM_PATH } }); return { code: r.status, out: r.stdout, err: r.stderr }; };
+console.log(JSON.stringify({ status: setup.status, me: process.getuid(), id: run("id -u").out.trim(), write: run("echo x > /x").code, var: run("ls /var").code, net: run("exec 3<>/dev/tcp/127.0.0.1/${listener.port}").code, ps: run("ps -e -o pid=").out.trim().split("\\n").length }));
+`,
+      { mode: 0o644 },
+    );
+    const chmod = spawnSync("chmod", ["755", hidden]);
+    expect(chmod.status).toBe(0);
+    const cmd = root ? ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", process.execPath, script] : [process.execPath, script];
+    const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", env: { PATH: SYSTEM_PATH, HOME: "/tmp" }, timeout: 30_000 });
+    const got = JSON.parse(r.stdout);
+    expect(got.status.ok).toBe(true);
+    expect(got.id).toBe(String(got.me));
+    expect(got.write).not.toBe(0);
+    expect(got.var).not.toBe(0);
+    expect(got.net).not.toBe(0);
+    expect(got.ps).toBeLessThanOrEqual(3);
+    expect(hits).toBe(0);
+  }, 30_000);
+});
