@@ -3,8 +3,11 @@
  * with a message naming the bad key. It cannot use core/config (satellite/
  * imports only core/protocol from core), so it has its own small table.
  */
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { Value } from "@sinclair/typebox/value";
+import { CommandGrammarsSpec } from "../core/protocol/grammar.ts";
 
 export const MODES = ["worker"] as const;
 export type Mode = (typeof MODES)[number];
@@ -13,6 +16,13 @@ export class SatelliteConfigError extends Error {
   override name = "SatelliteConfigError";
   constructor(key: string, expected: string, got?: string) {
     super(`${key} must be ${expected}${got !== undefined ? `, got ${JSON.stringify(got.length > 80 ? `${got.slice(0, 80)}...` : got)}` : ""}`);
+  }
+
+  /** A problem inside the file a key names: `COMMAND_GRAMMARS_FILE: /etc/g.json: date.options.0.value: ...`. */
+  static inFile(key: string, file: string, where: string, problem: string): SatelliteConfigError {
+    const err = new SatelliteConfigError(key, "");
+    err.message = `${key}: ${file}: ${where ? `${where}: ` : ""}${problem}`;
+    return err;
   }
 }
 
@@ -23,7 +33,9 @@ export const SATELLITE_KEYS = {
   WORKER_CONCURRENCY: "jobs run at once (--concurrency), 1-256, default 4",
   HEARTBEAT_INTERVAL_MS: "heartbeat period, default 30000",
   DRAIN_TIMEOUT_MS: "how long SIGTERM waits for running jobs, default 25000",
-  COMMAND_ALLOWLIST: "programs command jobs may run: uptime,df,kubectl:get|describe (default a read-only set)",
+  COMMAND_ALLOWLIST: "programs command jobs may run: uptime,df,kubectl:get|describe (default: every program with a grammar)",
+  COMMAND_GRAMMARS_FILE: "JSON or YAML file of further command grammars, shaped like the core's commands: section",
+  COMMAND_SANDBOX: "required (default: commands run in the bubblewrap sandbox, refused where it cannot work) or off",
   COMMAND_TIMEOUT_MS: "default command timeout, default 30000",
   HTTP_JOB_ALLOW: "hosts/CIDRs http jobs may reach (unset: any but metadata and HTTP_JOB_DENY)",
   HTTP_JOB_DENY: "hosts/CIDRs http jobs may not reach",
@@ -47,6 +59,9 @@ export interface SatelliteConfig {
   heartbeatMs: number;
   drainTimeoutMs: number;
   commandAllowlist: string | undefined;
+  commandGrammars: CommandGrammarsSpec;
+  commandGrammarsFile: string | undefined;
+  commandSandbox: "required" | "off";
   commandTimeoutMs: number;
   httpAllow: string[];
   httpDeny: string[];
@@ -66,6 +81,23 @@ function int(key: string, raw: string | undefined, dflt: number, min: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new SatelliteConfigError(key, `an integer from ${min} to ${max}`, raw);
   return n;
+}
+
+/** The owner's grammars from COMMAND_GRAMMARS_FILE, checked against the same schema as the core's `commands:` section. */
+function grammarsFile(path: string | undefined): CommandGrammarsSpec {
+  if (!path) return {};
+  const key = "COMMAND_GRAMMARS_FILE";
+  let data: unknown;
+  try {
+    const text = readFileSync(path, "utf8");
+    data = path.endsWith(".json") ? JSON.parse(text) : Bun.YAML.parse(text);
+  } catch (err) {
+    throw SatelliteConfigError.inFile(key, path, "", `cannot be read as ${path.endsWith(".json") ? "JSON" : "YAML"} (${(err as Error).message})`);
+  }
+  if (Value.Check(CommandGrammarsSpec, data)) return data;
+  const first = Value.Errors(CommandGrammarsSpec, data).First();
+  const where = first?.path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")).join(".") ?? "";
+  throw SatelliteConfigError.inFile(key, path, where, first?.message.toLowerCase() ?? "not a map of grammars");
 }
 
 const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -115,6 +147,8 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     const v = env[key];
     if (v && !URL.canParse(v)) throw new SatelliteConfigError(key, "a URL", v);
   }
+  const sandboxMode = env.COMMAND_SANDBOX || "required";
+  if (sandboxMode !== "required" && sandboxMode !== "off") throw new SatelliteConfigError("COMMAND_SANDBOX", "required or off", sandboxMode);
   const named = list(env.SECRETS_TO_REDACT).map((n) => env[n]);
   const auto = Object.entries(env).flatMap(([k, v]) => (SECRET_NAME.test(k) && v ? [v] : []));
 
@@ -127,6 +161,9 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     heartbeatMs: int("HEARTBEAT_INTERVAL_MS", env.HEARTBEAT_INTERVAL_MS, 30_000, 100, 600_000),
     drainTimeoutMs: int("DRAIN_TIMEOUT_MS", env.DRAIN_TIMEOUT_MS, 25_000, 0, 600_000),
     commandAllowlist: env.COMMAND_ALLOWLIST || undefined,
+    commandGrammars: grammarsFile(env.COMMAND_GRAMMARS_FILE || undefined),
+    commandGrammarsFile: env.COMMAND_GRAMMARS_FILE || undefined,
+    commandSandbox: sandboxMode,
     commandTimeoutMs: int("COMMAND_TIMEOUT_MS", env.COMMAND_TIMEOUT_MS, 30_000, 100, 3_600_000),
     httpAllow: list(env.HTTP_JOB_ALLOW),
     httpDeny: list(env.HTTP_JOB_DENY),

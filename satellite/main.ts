@@ -11,7 +11,9 @@ import { QUEUES } from "../core/protocol/queues.ts";
 import type { ModelProvider, ProviderName } from "../core/agent/types.ts";
 import type { WorkerModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
-import { Redactor } from "../core/agent/redact.ts";
+import { credsSecrets, Redactor } from "../core/agent/redact.ts";
+import { setUpSandbox } from "./sandbox/index.ts";
+import { GrammarError } from "./worker/commands/index.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
 import { Worker, type WorkerLog } from "./worker/worker.ts";
 
@@ -56,20 +58,28 @@ async function workerModel(cfg: SatelliteConfig, log: WorkerLog): Promise<Worker
 
 async function runWorker(cfg: SatelliteConfig): Promise<number> {
   const log = logger(cfg.logLevel, { role: "worker", worker: cfg.workerId });
+  const passEnv = kubernetesEnv(processEnv());
+  const sandbox = setUpSandbox({ mode: cfg.commandSandbox, hide: [cfg.natsCreds, passEnv.KUBECONFIG].filter((p): p is string => !!p) });
   let policies;
   try {
-    policies = buildPolicies({ ...cfg, passEnv: kubernetesEnv(processEnv()) });
+    policies = buildPolicies({ ...cfg, sandbox, passEnv });
   } catch (err) {
-    process.stderr.write(`bakerst-satellite: ${(err as Error).message}\n`);
+    const message = err instanceof GrammarError ? `COMMAND_GRAMMARS_FILE: ${cfg.commandGrammarsFile ?? "(defaults)"}: ${err.message}` : (err as Error).message;
+    process.stderr.write(`bakerst-satellite: ${message}\n`);
     return 2;
   }
+  if (sandbox.mode === "off") log("warn", "COMMAND_SANDBOX=off: command jobs run without a sandbox", { sandbox: sandbox.status.detail });
+  else if (!sandbox.status.ok) log("error", "the command sandbox does not work here; command jobs will be refused", { detail: sandbox.status.detail, fix: sandbox.status.fix });
+  else log("info", "command sandbox ready", { sandbox: sandbox.status.detail });
   // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
   const { NatsBus } = await import("../core/bus/nats.ts");
   const { natsAuthenticator } = await import("../core/bus/nats-connect.ts");
   let authenticator;
+  let creds: Buffer | undefined;
   if (cfg.natsCreds) {
     try {
-      authenticator = natsAuthenticator(readFileSync(cfg.natsCreds), cfg.natsCreds);
+      creds = readFileSync(cfg.natsCreds);
+      authenticator = natsAuthenticator(creds, cfg.natsCreds);
     } catch (err) {
       process.stderr.write(`bakerst-satellite: NATS_CREDS: ${(err as Error).message}\n`);
       return 2;
@@ -104,7 +114,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     log,
     executors: {
       ...policies,
-      redactor: new Redactor(cfg.redactValues),
+      redactor: new Redactor([...cfg.redactValues, ...(creds ? credsSecrets(creds.toString("utf8")) : [])]),
       ...(model ? { model } : {}),
     },
   });

@@ -1,7 +1,8 @@
 /**
  * Secrets in command output or HTTP bodies are replaced before anything
- * leaves the worker: well-known token shapes, plus the exact values of the
- * secrets this process was configured with.
+ * leaves the worker: well-known token shapes, plus the exact values of every
+ * secret this process holds, whether configured or generated (the API token
+ * a first start writes into the data dir, NATS credentials).
  */
 const PATTERNS: [string, RegExp][] = [
   ["anthropic", /sk-ant-[A-Za-z0-9_-]{20,}/g],
@@ -13,19 +14,44 @@ const PATTERNS: [string, RegExp][] = [
   ["aws-key-id", /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g],
   ["aws-secret", /(aws_secret_access_key|AWS_SECRET_ACCESS_KEY)(\s*[=:]\s*)["']?[A-Za-z0-9/+=]{40}["']?/g],
   ["bearer", /\b(Bearer\s+)[A-Za-z0-9._~+/-]{20,}=*/g],
+  // NATS nkey seeds (user, operator, account, server, cluster) and JWTs (NATS user JWTs, Kubernetes service-account tokens).
+  ["nkey-seed", /\bS[UOASCN][A-Z2-7]{56}\b/g],
+  ["jwt", /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/g],
 ];
+
+/** The secret lines of a NATS credentials file: the JWT and the nkey seed between their BEGIN/END markers. */
+export function credsSecrets(text: string): string[] {
+  const out: string[] = [];
+  let inside = false;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (/^-+BEGIN .*-+$/.test(line)) inside = true;
+    else if (/^-+END .*-+$/.test(line)) inside = false;
+    else if (inside && line) out.push(line);
+  }
+  return out;
+}
 
 export class Redactor {
   private values: string[];
 
-  constructor(secretValues: (string | undefined)[] = []) {
-    // Short values would shred ordinary output; real secrets are long.
-    this.values = [...new Set(secretValues.filter((v): v is string => !!v && v.length >= 8))].sort((a, b) => b.length - a.length);
+  /** `live` is asked at every redaction, for secrets that change while the process runs (a rotated API token). */
+  constructor(
+    secretValues: (string | undefined)[] = [],
+    private live: () => (string | undefined)[] = () => [],
+  ) {
+    this.values = Redactor.usable(secretValues);
+  }
+
+  // Short values would shred ordinary output; real secrets are long.
+  private static usable(values: (string | undefined)[]): string[] {
+    return [...new Set(values.filter((v): v is string => !!v && v.length >= 8))].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {
     let out = text;
-    for (const v of this.values) if (out.includes(v)) out = out.split(v).join("[REDACTED]");
+    const live = Redactor.usable(this.live());
+    for (const v of live.length ? Redactor.usable([...this.values, ...live]) : this.values) if (out.includes(v)) out = out.split(v).join("[REDACTED]");
     for (const [name, re] of PATTERNS) {
       out = out.replace(re, (...m: string[]) => {
         if (name === "aws-secret") return `${m[1]}${m[2]}[REDACTED:${name}]`;

@@ -115,6 +115,15 @@ function readFile(dataDir: string): { path: string; data: Record<string, unknown
   return undefined;
 }
 
+/** A structured section of the config file, checked against its schema; the error names the key path (`commands.date.options.0.value`). */
+function checkSection<T extends TSchema>(key: string, schema: T, raw: unknown, source: string): Static<T> {
+  if (Value.Check(schema, raw)) return raw;
+  const first = Value.Errors(schema, raw).First();
+  // A JSON pointer: `/seq/options/0`, with `~1` for a slash inside a key.
+  const path = first?.path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")) ?? [];
+  throw new ConfigError([key, ...path].join("."), first?.message.toLowerCase() ?? `a ${key} object`, source);
+}
+
 /**
  * Reads the environment and the optional config file once. This is the only
  * module that looks at `process.env`; everything else receives a Config.
@@ -139,12 +148,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     for (const [key, raw] of Object.entries(file.data)) {
       const schema = sectionSchemas.get(key);
       if (schema) {
-        if (!Value.Check(schema, raw)) {
-          const first = Value.Errors(schema, raw).First();
-          const where = first?.path ? `${key}${first.path.replaceAll("/", ".")}` : key;
-          throw new ConfigError(where, first?.message.toLowerCase() ?? `a ${key} object`, file.path);
-        }
-        sections.set(key, raw);
+        sections.set(key, checkSection(key, schema, raw, file.path));
         continue;
       }
       if (key.startsWith(FEATURE_PREFIX)) {
@@ -231,9 +235,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     read,
     section: <S extends TSchema>(name: string, schema: S) => {
       const v = sections.get(name);
-      if (v === undefined) return undefined;
-      if (!Value.Check(schema, v)) throw new ConfigError(name, "a section matching its schema", file?.path ?? "config file");
-      return v as Static<S>;
+      return v === undefined ? undefined : checkSection(name, schema, v, file?.path ?? "config file");
     },
     secrets: () =>
       [

@@ -29,7 +29,7 @@ export const ERRORS = {
   nats_unreachable: { status: 503, description: "the NATS server in NATS_URL cannot be used" },
   // Job failures: these cross the wire in a job's final status.
   invalid_job: { status: 400, wire: true, description: "the job failed its schema or policy checks and was not run" },
-  refused: { status: 403, wire: true, description: "the job was refused by the worker's policy (allowlist, grammar, host rules, sandbox)" },
+  refused: { status: 403, wire: true, description: "the job was refused by the worker's policy (allowlist, a program's grammar, the sandbox, host rules)" },
   timeout: { status: 504, wire: true, description: "the job ran past its timeout and was stopped" },
   exit_code: { status: 502, wire: true, description: "the command exited with a non-zero status" },
   http_error: { status: 502, wire: true, description: "the HTTP request failed" },

@@ -12,3 +12,4 @@ export * from "./errors.ts";
 export * from "./trace.ts";
 export * from "./command.ts";
 export * from "./queues.ts";
+export * from "./grammar.ts";

@@ -4,6 +4,7 @@
  */
 export { Worker, type WorkerLog, type WorkerOptions } from "./worker.ts";
 export { buildPolicies, kubernetesEnv, type PolicySettings } from "./policy.ts";
-export { Redactor } from "../../core/agent/redact.ts";
+export { credsSecrets, Redactor } from "../../core/agent/redact.ts";
+export { AllowlistError, GrammarError } from "./commands/index.ts";
 export type { WorkerModel } from "./executors/agent.ts";
 export type { ExecutorConfig } from "./executors/index.ts";

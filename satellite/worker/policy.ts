@@ -1,24 +1,33 @@
-import { DEFAULT_COMMAND_ALLOWLIST, MAX_OUTPUT_BYTES, parseAllowlist, type CommandPolicy } from "./executors/command.ts";
+import type { CommandGrammarsSpec } from "../../core/protocol/index.ts";
+import type { SandboxSetup } from "../sandbox/index.ts";
+import { compileGrammars, selectPrograms } from "./commands/index.ts";
+import { MAX_OUTPUT_BYTES, type CommandPolicy } from "./executors/command.ts";
 import { MAX_RESPONSE_BYTES, parseHostRules, type HttpPolicy } from "./executors/http.ts";
 
 /** Settings both hosts of the worker (satellite, edge core) turn into executor policies. */
 export interface PolicySettings {
   commandAllowlist?: string;
+  /** The owner's grammars (`commands:` in the config file, COMMAND_GRAMMARS_FILE on a satellite), over the defaults. */
+  commandGrammars?: CommandGrammarsSpec;
   commandTimeoutMs: number;
+  /** Whether commands run sandboxed, and the sandbox if it works here. */
+  sandbox: SandboxSetup;
   httpAllow: string[];
   httpDeny: string[];
   httpTimeoutMs: number;
-  /** Variables passed to commands as they are (e.g. for in-cluster kubectl). */
+  /** Variables commands may receive as they are, by their profile (e.g. for in-cluster kubectl). */
   passEnv?: Record<string, string>;
 }
 
+/** Throws a GrammarError (a path inside the grammars) or an Error whose message starts with the bad key. */
 export function buildPolicies(s: PolicySettings): { command: CommandPolicy; http: HttpPolicy } {
   return {
     command: {
-      allow: parseAllowlist(s.commandAllowlist ?? DEFAULT_COMMAND_ALLOWLIST),
+      programs: selectPrograms(s.commandAllowlist, compileGrammars(s.commandGrammars)),
       timeoutMs: s.commandTimeoutMs,
       maxOutputBytes: MAX_OUTPUT_BYTES,
       passEnv: s.passEnv ?? {},
+      sandbox: s.sandbox,
     },
     http: {
       allow: parseHostRules("HTTP_JOB_ALLOW", s.httpAllow),
@@ -29,7 +38,7 @@ export function buildPolicies(s: PolicySettings): { command: CommandPolicy; http
   };
 }
 
-/** Kubernetes in-cluster discovery: kubectl inside a pod needs these and nothing secret. */
+/** Kubernetes in-cluster discovery and the time zone: what a satellite may pass on, nothing secret. */
 export function kubernetesEnv(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG", "TZ"]) {

@@ -1,12 +1,15 @@
 /**
  * `bun scripts/bench/jobs.ts`: jobs benchmark, printed as a markdown table.
  *  - raw JetStream publish and consume+ack rate (same nats-server, same machine)
- *  - command job (`date -u`) round trip, POST /api/jobs → completed, edge, cluster on an open NATS,
- *    and cluster on a NATS with identities (nkeys and per-role permissions, `bakerst nats init`)
+ *  - command job (`date -u`) round trip, POST /api/jobs → completed, edge and cluster on an open
+ *    NATS, in the bubblewrap sandbox and with COMMAND_SANDBOX=off, and cluster on a NATS with
+ *    identities (nkeys and per-role permissions, `bakerst nats init`)
+ *  - the sandbox alone: spawning `date -u` bare and through bwrap (+ setpriv as root, + prlimit)
  *  - 50,000 fake worker heartbeats: how long the core takes to count them, and the size of health after
  *  - http job throughput end to end with 2 worker processes against a loopback server
- * Targets (issue 3): round trip p50 ≤ 15 ms, ≥ 1,000 jobs/s.
+ * Targets (issue 3): round trip p50 ≤ 15 ms, ≥ 1,000 jobs/s; (issue 9) the sandbox adds ≤ 5 ms p50.
  */
+import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
@@ -16,6 +19,7 @@ import { serveApp, TOKEN } from "../../test/helpers/app.ts";
 import { startNats, waitFor } from "../../test/helpers/nats.ts";
 import { startSecuredNats, type SecuredNats } from "../../test/helpers/nats-identities.ts";
 import { killAllWorkers, spawnWorker } from "../../test/helpers/workers.ts";
+import { setUpSandbox, SYSTEM_PATH } from "../../satellite/sandbox/index.ts";
 
 const N_RAW = Number(process.env.BENCH_RAW ?? 20_000);
 const N_RTT = Number(process.env.BENCH_RTT ?? 300);
@@ -72,11 +76,38 @@ async function roundTrip(label: string, env: Record<string, string>, workers: ()
       times.push(performance.now() - t0);
     }
     rows.push([`command job \`date -u\` round trip, ${label} (${N_RTT} sequential)`, `p50 ${ms(pct(times, 50))}, p99 ${ms(pct(times, 99))}`, "p50 ≤ 15 ms"]);
+    return pct(times, 50);
   } finally {
     await killAllWorkers();
     await app.stop();
     rmSync(app.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The sandbox's own cost: `date -u` spawned bare, then through the full bwrap invocation command jobs use. */
+async function sandboxSpawn() {
+  const sandbox = setUpSandbox({ mode: "required" }).sandbox;
+  if (!sandbox) throw new Error("bwrap does not work here");
+  const env = { PATH: SYSTEM_PATH, LANG: "C.UTF-8" };
+  const once = (file: string, args: string[]) =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env });
+      child.stdout.resume();
+      child.once("error", reject);
+      child.once("close", (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${file} exited ${code}`))));
+    });
+  const measure = async (file: string, args: string[]) => {
+    for (let i = 0; i < 10; i++) await once(file, args);
+    const times: number[] = [];
+    for (let i = 0; i < N_RTT; i++) times.push(await once(file, args));
+    return times;
+  };
+  const bare = await measure("/usr/bin/date", ["-u"]);
+  const inv = sandbox.wrap(["/usr/bin/date", "-u"], {}, env);
+  const boxed = await measure(inv.file, inv.args);
+  rows.push([`spawn \`date -u\`, bare (${N_RTT} sequential)`, `p50 ${ms(pct(bare, 50))}, p99 ${ms(pct(bare, 99))}`, "—"]);
+  rows.push([`spawn \`date -u\` in the sandbox (bwrap${sandbox.uid === 65534 ? " + setpriv" : ""} + prlimit)`, `p50 ${ms(pct(boxed, 50))}, p99 ${ms(pct(boxed, 99))}`, "—"]);
 }
 
 async function httpThroughput(natsUrl: string) {
@@ -146,11 +177,21 @@ const nats = await startNats();
 const secured = await startSecuredNats();
 try {
   await rawJetStream(nats.url);
-  await roundTrip("edge (in-process bus + worker)", {}, () => {});
-  await roundTrip("cluster (open NATS + 1 worker process)", { NATS_URL: nats.url, NATS_INSECURE: "true" }, () =>
-    spawnWorker(nats.url, "bench-rtt", { COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" }),
-  );
-  await roundTrip("cluster (NATS with identities + 1 worker process)", { NATS_URL: secured.url, NATS_CREDS: secured.credsFile({ role: "core" }) }, () =>
+  await sandboxSpawn();
+  const added: string[] = [];
+  for (const mode of ["cluster", "edge"] as const) {
+    const p50: Record<string, number> = {};
+    for (const sandbox of ["required", "off"] as const) {
+      const label = `${mode === "edge" ? "edge (in-process bus + worker)" : "cluster (open NATS + 1 worker process)"}, ${sandbox === "off" ? "COMMAND_SANDBOX=off" : "sandboxed"}`;
+      const env = { COMMAND_SANDBOX: sandbox, ...(mode === "cluster" ? { NATS_URL: nats.url, NATS_INSECURE: "true" } : {}) };
+      p50[sandbox] = await roundTrip(label, env, () => {
+        if (mode === "cluster") spawnWorker(nats.url, `bench-rtt-${sandbox}`, { COMMAND_ALLOWLIST: "date", COMMAND_SANDBOX: sandbox, LOG_LEVEL: "warn" });
+      });
+    }
+    added.push(`${mode} ${ms(p50.required! - p50.off!)}`);
+  }
+  rows.push(["what the sandbox adds to the round trip, p50", added.join(", "), "≤ 5 ms"]);
+  await roundTrip("cluster (NATS with identities + 1 worker process), sandboxed", { NATS_URL: secured.url, NATS_CREDS: secured.credsFile({ role: "core" }) }, () =>
     spawnWorker(secured.url, "bench-rtt-sec", { NATS_CREDS: secured.credsFile({ role: "worker" }), COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" }),
   );
   await httpThroughput(nats.url);

@@ -1,10 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AREAS } from "../../core/areas.ts";
 import { ConfigError, loadConfig } from "../../core/config/index.ts";
+import { jobsKeys } from "../../core/jobs/keys.ts";
+import { CommandGrammarsSpec } from "../../core/protocol/index.ts";
 import { tempDir } from "../helpers/app.ts";
 
-const load = (env: Record<string, string>, dir = tempDir()) => loadConfig({ env: { BAKERST_DATA_DIR: dir, ...env }, cwd: dir });
+const schemas = AREAS.map((a) => ({ name: a.name, ...a.config }));
+const load = (env: Record<string, string>, dir = tempDir()) => loadConfig({ env: { BAKERST_DATA_DIR: dir, ...env }, cwd: dir, schemas });
 
 function failure(fn: () => unknown): ConfigError {
   try {
@@ -75,6 +79,32 @@ describe("loadConfig", () => {
 
     writeFileSync(join(dir, "bakerst.json"), "{ not json");
     expect(failure(() => load({}, dir)).message).toContain("valid JSON");
+  });
+
+  test("the commands: section declares command grammars; a bad one names the key path", () => {
+    const dir = tempDir();
+    const seq = { syntax: "gnu", operands: { max: 1, pattern: "[0-9]+" } };
+    writeFileSync(join(dir, "bakerst.yaml"), "commands:\n  seq:\n    syntax: gnu\n    operands: { max: 1, pattern: '[0-9]+' }\n");
+    expect(load({}, dir).section("commands", CommandGrammarsSpec)).toEqual({ seq } as never);
+    const bad: [unknown, string][] = [
+      [{ seq: { syntax: "bash" } }, "commands.seq.syntax"],
+      [{ seq: { syntax: "gnu", options: [{ long: ["x"], value: "sometimes" }] } }, "commands.seq.options.0.value"],
+      [{ seq: { syntax: "gnu", options: [{ long: ["x"], valu: "required" }] } }, "commands.seq.options.0.valu"],
+      [{ seq: { ...seq, sandbox: { network: "yes" } } }, "commands.seq.sandbox.network"],
+      [{ "/bin/seq": seq }, "commands./bin/seq"],
+    ];
+    for (const [commands, key] of bad) {
+      writeFileSync(join(dir, "bakerst.yaml"), JSON.stringify({ commands }));
+      const e = failure(() => load({}, dir));
+      expect(e.key).toBe(key);
+      expect(e.source).toBe(join(dir, "bakerst.yaml"));
+    }
+  });
+
+  test("COMMAND_SANDBOX is required unless set to off", () => {
+    expect(load({}).read(jobsKeys).COMMAND_SANDBOX).toBe("required");
+    expect(load({ COMMAND_SANDBOX: "off" }).read(jobsKeys).COMMAND_SANDBOX).toBe("off");
+    expect(failure(() => load({ COMMAND_SANDBOX: "no" })).key).toBe("COMMAND_SANDBOX");
   });
 
   test("FEATURE_* flags are booleans", () => {

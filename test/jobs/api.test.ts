@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { makeApp, tempDir } from "../helpers/app.ts";
+import { dataDirWithCommands } from "../helpers/grammars.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 let h: Awaited<ReturnType<typeof makeApp>>;
 beforeAll(async () => {
-  h = await makeApp({ COMMAND_ALLOWLIST: "date,uname,sleep,false" });
+  h = await makeApp({ COMMAND_ALLOWLIST: "date,uname,sleep,false" }, { dataDir: dataDirWithCommands() });
 });
 afterAll(async () => {
   await h.close();
@@ -161,13 +162,16 @@ describe("Jobs in edge mode", () => {
 });
 
 describe("Jobs config", () => {
-  test("a bad allowlist or host rule stops the start with the key named", async () => {
+  test("a bad allowlist, grammar or host rule stops the start with the key named", async () => {
     const dataDir = tempDir();
     try {
       await expect(makeApp({ COMMAND_ALLOWLIST: "date,bash" }, { dataDir })).rejects.toThrow(
         "config COMMAND_ALLOWLIST (config): expected bash runs other programs and cannot be allowlisted",
       );
       await expect(makeApp({ HTTP_JOB_DENY: "10.0.0.0/99" }, { dataDir })).rejects.toThrow("HTTP_JOB_DENY");
+      await expect(makeApp({ COMMAND_ALLOWLIST: "date,seq" }, { dataDir })).rejects.toThrow("config COMMAND_ALLOWLIST (config): expected seq has no grammar");
+      dataDirWithCommands({ seq: { syntax: "gnu", operands: { max: 1, pattern: "([0-9]" } } }, dataDir);
+      await expect(makeApp({}, { dataDir })).rejects.toThrow(`config commands.seq.operands.pattern (${dataDir}/bakerst.json): expected a valid regular expression`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

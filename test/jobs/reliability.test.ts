@@ -6,6 +6,7 @@ import { JOBS_STREAM } from "../../core/protocol/subjects.ts";
 import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
+import { grammarsFile } from "../helpers/grammars.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
 import { startOpenAIStandIn } from "../standins/openai.ts";
 import { startAnthropicStandIn } from "../standins/anthropic.ts";
@@ -18,7 +19,13 @@ import { afterTool, and, firstRound, httpError, prompt, reply } from "../standin
  */
 let nats: NatsServer;
 const ACK_WAIT = "1500";
-const workerEnv = { HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", WORKER_CONCURRENCY: "4", DRAIN_TIMEOUT_MS: "10000" };
+const workerEnv = {
+  HEARTBEAT_INTERVAL_MS: "300",
+  COMMAND_ALLOWLIST: "date,sleep",
+  COMMAND_GRAMMARS_FILE: grammarsFile(),
+  WORKER_CONCURRENCY: "4",
+  DRAIN_TIMEOUT_MS: "10000",
+};
 // This suite runs on an open server; test/jobs/secured.test.ts runs the same path with identities.
 const coreEnv = () => ({ NATS_URL: nats.url, NATS_INSECURE: "true", JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
 

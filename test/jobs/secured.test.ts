@@ -3,6 +3,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { decode, encode, HeartbeatV1, JobLookupReplyV1, JobLookupV1, JobStatusV1, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
 import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { makeApp } from "../helpers/app.ts";
+import { grammarsFile } from "../helpers/grammars.ts";
 import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
 import { waitFor } from "../helpers/nats.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
@@ -14,7 +15,7 @@ import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
  */
 let nats: SecuredNats;
 const ACK_WAIT = "1500";
-const workerEnv = () => ({ NATS_CREDS: nats.credsFile({ role: "worker" }), HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep" });
+const workerEnv = () => ({ NATS_CREDS: nats.credsFile({ role: "worker" }), HEARTBEAT_INTERVAL_MS: "300", COMMAND_ALLOWLIST: "date,sleep", COMMAND_GRAMMARS_FILE: grammarsFile() });
 const coreEnv = () => ({ NATS_URL: nats.url, NATS_CREDS: nats.credsFile({ role: "core" }), JOB_ACK_WAIT_MS: ACK_WAIT, HEARTBEAT_INTERVAL_MS: "300" });
 
 beforeAll(async () => {

@@ -1,12 +1,26 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { JobError } from "../../core/protocol/index.ts";
 import { runCommand } from "../../satellite/worker/executors/command.ts";
 import { runHttp } from "../../satellite/worker/executors/http.ts";
 import { Redactor } from "../../core/agent/redact.ts";
+import { setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { buildPolicies } from "../../satellite/worker/policy.ts";
+import { TEST_GRAMMARS } from "../helpers/grammars.ts";
 
+const sandbox = setUpSandbox({ mode: "required" });
 const policies = (over: Partial<Parameters<typeof buildPolicies>[0]> = {}) =>
-  buildPolicies({ commandAllowlist: "date,seq,printenv,echo,sleep", commandTimeoutMs: 5_000, httpAllow: [], httpDeny: [], httpTimeoutMs: 5_000, ...over });
+  buildPolicies({
+    commandAllowlist: "date,seq,printenv,echo,sleep",
+    commandGrammars: TEST_GRAMMARS,
+    commandTimeoutMs: 5_000,
+    sandbox,
+    httpAllow: [],
+    httpDeny: [],
+    httpTimeoutMs: 5_000,
+    ...over,
+  });
 const never = new AbortController().signal;
 const redactor = new Redactor(["configured-secret-value-1234"]);
 
@@ -35,7 +49,9 @@ describe("command executor", () => {
     try {
       const r = await runCommand({ type: "command", argv: ["printenv"] }, policies().command, redactor, never);
       const names = r.stdout.trim().split("\n").map((l) => l.split("=")[0]).sort();
-      expect(names).toEqual(["HOME", "LANG", "LC_ALL", "PATH"]);
+      // bwrap sets PWD for the directory it starts the program in.
+      expect(names).toEqual(["HOME", "LANG", "LC_ALL", "PATH", "PWD"]);
+      expect(r.stdout).toContain("PWD=/\n");
       expect(r.stdout).toContain("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     } finally {
       delete process.env.LD_PRELOAD_TEST_MARK;
@@ -66,6 +82,57 @@ describe("command executor", () => {
     expect(err.code).toBe("timeout");
     expect(err.message).toContain("killed with its process group");
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
+describe("kubectl in its sandbox", () => {
+  // Two API servers on loopback: the one the kubeconfig names, and one an attacker would name with -s.
+  const seen = { configured: 0, attacker: 0 };
+  let configured: ReturnType<typeof Bun.serve>;
+  let attacker: ReturnType<typeof Bun.serve>;
+  let dir: string;
+  let kubeconfig: string;
+  beforeAll(() => {
+    configured = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (seen.configured++, Response.json({ kind: "Status", code: 404 }, { status: 404 })) });
+    attacker = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (seen.attacker++, Response.json({ kind: "Status", code: 404 }, { status: 404 })) });
+    dir = mkdtempSync("/var/tmp/bakerst-kube-");
+    kubeconfig = join(dir, "config");
+    const config = `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "http://127.0.0.1:${configured.port}" } }]
+users: [{ name: u, user: { token: kube-token-0123456789abcdef } }]
+contexts: [{ name: c, context: { cluster: c, user: u, namespace: default } }]
+current-context: c
+`;
+    // Only the worker's user may read it; the sandboxed kubectl gets it by content.
+    writeFileSync(kubeconfig, config, { mode: 0o600 });
+  });
+  afterAll(() => {
+    configured.stop(true);
+    attacker.stop(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const kubectl = () => policies({ commandAllowlist: "kubectl,printenv", commandTimeoutMs: 20_000, passEnv: { KUBECONFIG: kubeconfig, TZ: "UTC" } }).command;
+
+  test("an allowed kubectl reaches the server its kubeconfig names (so the listeners would notice)", async () => {
+    const r = await refusal(runCommand({ type: "command", argv: ["kubectl", "get", "pods"] }, kubectl(), redactor, never));
+    expect(r.code).toBe("exit_code");
+    expect(seen.configured).toBeGreaterThan(0);
+  }, 30_000);
+
+  test("no spelling of -s/--server reaches another server", async () => {
+    const url = `http://127.0.0.1:${attacker.port}`;
+    for (const argv of [["-s", url, "get", "pods"], ["get", "pods", `--server=${url}`], ["get", "-As", url, "pods"], ["get", "pods", `-s=${url}`], ["get", "pods", "--insecure_skip_tls_verify", `-s${url}`]]) {
+      const err = await refusal(runCommand({ type: "command", argv: ["kubectl", ...argv] }, kubectl(), redactor, never));
+      expect(err.code).toBe("refused");
+    }
+    expect(seen.attacker).toBe(0);
+  }, 30_000);
+
+  test("KUBECONFIG goes to kubectl only: another program neither sees the variable nor the file", async () => {
+    const r = await runCommand({ type: "command", argv: ["printenv"] }, kubectl(), redactor, never);
+    expect(r.stdout).not.toContain("KUBECONFIG");
+    expect(r.stdout).toContain("TZ=UTC");
   });
 });
 

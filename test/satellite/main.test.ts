@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/app.ts";
 import { startSecuredNats } from "../helpers/nats-identities.ts";
+import { grammarsFile } from "../helpers/grammars.ts";
 
 const main = join(import.meta.dir, "..", "..", "satellite", "main.ts");
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -14,7 +15,7 @@ describe("bakerst-satellite", () => {
     expect(r.exitCode).toBe(0);
     const out = r.stdout.toString();
     expect(out).toContain("--mode worker");
-    for (const k of ["NATS_URL", "WORKER_CONCURRENCY", "COMMAND_ALLOWLIST", "HTTP_JOB_DENY", "ANTHROPIC_API_KEY"]) expect(out).toContain(k);
+    for (const k of ["NATS_URL", "WORKER_CONCURRENCY", "COMMAND_ALLOWLIST", "COMMAND_SANDBOX", "COMMAND_GRAMMARS_FILE", "HTTP_JOB_DENY", "ANTHROPIC_API_KEY"]) expect(out).toContain(k);
   }, 15_000);
 
   test("bad settings exit 2 with a message naming the key", () => {
@@ -27,6 +28,7 @@ describe("bakerst-satellite", () => {
       [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", MODEL_WORKER: "gpt-4o" }, /MODEL_WORKER must be anthropic:<model> or openai:<model>/],
       [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", MODEL_WORKER: "openai:llama3.1" }, /OPENAI_BASE_URL must be the OpenAI-compatible server's URL/],
       [["--mode", "worker", "--bogus"], {}, /Unknown option '--bogus'/],
+      [["--mode", "worker"], { NATS_URL: "nats://127.0.0.1:4222", COMMAND_SANDBOX: "sometimes" }, /COMMAND_SANDBOX must be required or off/],
     ];
     for (const [args, env, message] of cases) {
       const r = run(args, env);
@@ -60,5 +62,24 @@ describe("bakerst-satellite", () => {
     } finally {
       await nats.cleanup();
     }
+  }, 30_000);
+
+  test("a grammar file names the file and the path of what is wrong in it; an allowlist entry without a grammar is refused", () => {
+    const base = { NATS_URL: "nats://127.0.0.1:1" };
+    const cases: [unknown, RegExp][] = [
+      [{ seq: { syntax: "gnu", options: [{ long: ["x"], value: "sometimes" }] } }, /COMMAND_GRAMMARS_FILE: .*grammars\.json: seq\.options\.0\.value: /],
+      [{ seq: { syntax: "gnu", operands: { max: 1, pattern: "([0-9]" } } }, /COMMAND_GRAMMARS_FILE: .*grammars\.json: seq\.operands\.pattern: a valid regular expression/],
+      [{ bash: { syntax: "gnu" } }, /COMMAND_GRAMMARS_FILE: .*: bash: a program that runs no other programs \(bash does/],
+    ];
+    for (const [grammars, message] of cases) {
+      const r = run(["--mode", "worker"], { ...base, COMMAND_GRAMMARS_FILE: grammarsFile(grammars as never) });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.toString()).toMatch(message);
+    }
+    const missing = run(["--mode", "worker"], { ...base, COMMAND_GRAMMARS_FILE: "/nonexistent/grammars.yaml" });
+    expect(missing.stderr.toString()).toContain("COMMAND_GRAMMARS_FILE: /nonexistent/grammars.yaml: cannot be read as YAML");
+    const unknown = run(["--mode", "worker"], { ...base, COMMAND_ALLOWLIST: "date,seq" });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr.toString()).toContain("COMMAND_ALLOWLIST: seq has no grammar");
   }, 30_000);
 });

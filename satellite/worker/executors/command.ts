@@ -1,90 +1,68 @@
 import { spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { closeSync } from "node:fs";
 import { checkArgv, type CommandSyntaxError, JobError, type CommandJob } from "../../../core/protocol/index.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
+import { findProgram, SYSTEM_PATH, type SandboxSetup } from "../../sandbox/index.ts";
+import { CommandRefused, parseCommand, PROGRAM_NAME, type Program } from "../commands/index.ts";
 
-export const DEFAULT_COMMAND_ALLOWLIST = "uptime,df,date,uname,free,ls,ps,hostname,whoami,id,kubectl:get|describe|logs|top|version|api-resources";
-export const FIXED_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export const FIXED_PATH = SYSTEM_PATH;
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
-/** A bare program name in plain ASCII: no paths, no look-alike letters. */
-const PROGRAM = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
-
-/** Options that write files, load code or redirect credentials, whatever the program. */
-const DANGEROUS_LONG = /^--(output|out|output-file|exec|execute|config|file|files0-from|log-file|log-dir|write|set|kubeconfig|token|server|as|as-group|as-uid|load|script|shell|plugin|cache-dir|certificate-authority|client-key|client-certificate|username|password|context|cluster|user)(=|$)/i;
-
-/** Short options with the same reach, per program. */
-const DANGEROUS_SHORT: Record<string, RegExp> = {
-  date: /^-[a-zA-Z]*[sf]/,
-  kubectl: /^-s/,
-};
-
-export interface CommandRule {
-  /** Allowed first arguments (subcommands); undefined allows any. */
-  subcommands?: Set<string>;
-}
-
 export interface CommandPolicy {
-  allow: Map<string, CommandRule>;
+  /** The programs command jobs may run, each with its grammar and sandbox profile. */
+  programs: Map<string, Program>;
   timeoutMs: number;
   maxOutputBytes: number;
-  /** Variables passed through to the child beyond PATH/LANG (e.g. KUBERNETES_SERVICE_HOST). */
+  /** Variables the worker may pass on (TZ, KUBECONFIG, KUBERNETES_SERVICE_*); a program gets TZ and those its profile names. */
   passEnv: Record<string, string>;
+  sandbox: SandboxSetup;
 }
 
-/** `date,uptime,kubectl:get|describe` → per-program rules; throws naming the bad entry. */
-export function parseAllowlist(spec: string): Map<string, CommandRule> {
-  const allow = new Map<string, CommandRule>();
-  for (const raw of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const [name = "", subs] = raw.split(":", 2);
-    if (!PROGRAM.test(name)) throw new Error(`COMMAND_ALLOWLIST: ${JSON.stringify(name)} is not a bare program name`);
-    if (["sh", "bash", "dash", "zsh", "env", "sudo", "su", "xargs", "nohup", "busybox", "python3", "perl", "node", "bun"].includes(name)) {
-      throw new Error(`COMMAND_ALLOWLIST: ${name} runs other programs and cannot be allowlisted`);
-    }
-    const subcommands = subs ? new Set(subs.split("|").map((s) => s.trim()).filter(Boolean)) : undefined;
-    allow.set(name, subcommands ? { subcommands } : {});
-  }
-  return allow;
+export interface CheckedCommand {
+  program: Program;
+  path: string;
+  /** The canonical arguments that run (parse.ts). */
+  args: string[];
 }
 
-function resolveProgram(name: string): string | undefined {
-  for (const dir of FIXED_PATH.split(":")) {
-    const path = `${dir}/${name}`;
-    if (existsSync(path) && statSync(path).isFile()) return path;
-  }
-  return undefined;
-}
-
-/** Everything a command must pass before it runs; throws a JobError naming the reason. */
-export function checkCommand(argv: string[], policy: CommandPolicy): { path: string; args: string[] } {
+/** Everything a command must pass before it runs; throws a JobError naming the reason. Refusal never depends on the program being installed. */
+export function checkCommand(argv: string[], policy: CommandPolicy): CheckedCommand {
   try {
     checkArgv(argv);
   } catch (err) {
     throw new JobError("invalid_job", (err as CommandSyntaxError).message);
   }
-  const [program = "", ...args] = argv;
-  if (!PROGRAM.test(program)) {
-    throw new JobError("refused", `argv[0]: ${JSON.stringify(program)} is not a bare program name from the allowlist (no paths, plain ASCII)`);
+  const [name = "", ...rest] = argv;
+  if (!PROGRAM_NAME.test(name)) {
+    throw new JobError("refused", `argv[0]: ${JSON.stringify(name)} is not a bare program name from the allowlist (no paths, plain ASCII)`);
   }
-  const rule = policy.allow.get(program);
-  if (!rule) throw new JobError("refused", `argv[0]: ${program} is not in the command allowlist (${[...policy.allow.keys()].join(", ")})`);
-  if (rule.subcommands) {
-    const sub = args[0];
-    if (!sub || !rule.subcommands.has(sub)) {
-      throw new JobError("refused", `argv[1]: ${program} allows only the subcommands ${[...rule.subcommands].join(", ")}; got ${JSON.stringify(sub ?? "")}`);
-    }
+  const program = policy.programs.get(name);
+  if (!program) throw new JobError("refused", `argv[0]: ${name} is not in the command allowlist (${[...policy.programs.keys()].join(", ")})`);
+  let args: string[];
+  try {
+    args = parseCommand(program, rest);
+  } catch (err) {
+    if (err instanceof CommandRefused) throw new JobError("refused", err.message);
+    throw err;
   }
-  args.forEach((arg, i) => {
-    if (DANGEROUS_LONG.test(arg)) throw new JobError("refused", `argv[${i + 1}]: option ${arg.split("=")[0]} is not allowed in jobs (writes files or changes credentials)`);
-    const short = DANGEROUS_SHORT[program];
-    if (short && arg.startsWith("-") && !arg.startsWith("--") && short.test(arg)) {
-      throw new JobError("refused", `argv[${i + 1}]: option ${arg} is not allowed for ${program} in jobs`);
-    }
-  });
-  const path = resolveProgram(program);
-  if (!path) throw new JobError("refused", `argv[0]: ${program} is allowlisted but not installed in ${FIXED_PATH}`);
-  return { path, args };
+  const { mode, status } = policy.sandbox;
+  if (mode === "required" && !policy.sandbox.sandbox) {
+    throw new JobError("refused", `command jobs run only in the sandbox, which does not work here: ${status.detail}; fix: ${status.fix ?? "see bakerst doctor"}`);
+  }
+  const path = findProgram(name);
+  if (!path) throw new JobError("refused", `argv[0]: ${name} is allowlisted but not installed in ${FIXED_PATH}`);
+  return { program, path, args };
+}
+
+/** The child's whole environment: fixed basics, TZ, and the passed variables the program's profile names. */
+function environment(program: Program, passEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { PATH: FIXED_PATH, LANG: "C.UTF-8", LC_ALL: "C.UTF-8", HOME: "/nonexistent" };
+  for (const k of ["TZ", ...(program.sandbox.env ?? [])]) {
+    const v = passEnv[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
 }
 
 class Capture {
@@ -116,20 +94,31 @@ export interface CommandResult {
 }
 
 /**
- * Runs an allowlisted program without a shell, in its own process group with a
- * scrubbed environment; on timeout or cancel the whole group is killed.
+ * Runs an allowlisted program without a shell, by its canonical arguments,
+ * inside the sandbox (unless the owner turned it off), in its own process
+ * group with a scrubbed environment; on timeout or cancel the whole group is
+ * killed (and bwrap takes the sandbox down with it).
  */
 export async function runCommand(job: CommandJob, policy: CommandPolicy, redactor: Redactor, signal: AbortSignal): Promise<CommandResult> {
-  const { path, args } = checkCommand(job.argv, policy);
+  const { program, path, args } = checkCommand(job.argv, policy);
   const timeoutMs = Math.min(job.timeoutMs ?? policy.timeoutMs, policy.timeoutMs * 10);
+  const env = environment(program, policy.passEnv);
+  const sandbox = policy.sandbox.sandbox;
+  const run = sandbox ? sandbox.wrap([path, ...args], program.sandbox, env) : { file: path, args, fds: [] as number[] };
   const started = performance.now();
-  const child = spawn(path, args, {
-    shell: false,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: "/",
-    env: { PATH: FIXED_PATH, LANG: "C.UTF-8", LC_ALL: "C.UTF-8", HOME: "/nonexistent", ...policy.passEnv },
-  });
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(run.file, run.args, {
+      shell: false,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe", ...run.fds],
+      cwd: "/",
+      env,
+    });
+  } finally {
+    // The child holds its own copies of the handed-over files now.
+    for (const fd of run.fds) closeSync(fd);
+  }
   // Share the cap between both streams: 64 KiB in all.
   const out = new Capture(policy.maxOutputBytes);
   const err = new Capture(Math.floor(policy.maxOutputBytes / 4));

@@ -25,7 +25,7 @@ export function agentTools(cfg: ExecutorConfig): ToolRegistry {
   tools.register(
     defineTool({
       name: "run_command",
-      description: `Run an allowlisted read-only program without a shell. Allowed: ${[...cfg.command.allow.keys()].join(", ")}.`,
+      description: `Run an allowlisted read-only program without a shell. Allowed: ${[...cfg.command.programs.keys()].join(", ")}; each with its own options (a refusal names the ones allowed).`,
       input: Type.Object(
         { argv: Type.Array(Type.String({ minLength: 1, maxLength: MAX_ARG_CHARS }), { minItems: 1, maxItems: MAX_ARGS, description: "program and arguments" }) },
         { additionalProperties: false },
