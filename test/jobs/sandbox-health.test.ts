@@ -118,6 +118,26 @@ describe("Sandbox health", () => {
     }
   }, 40_000);
 
+  test("where the sandbox works, COMMAND_SANDBOX=off still runs commands outside it: the owner's choice is what happens", async () => {
+    const ls = async (env: Record<string, string>) => {
+      const h = await makeApp({ COMMAND_ALLOWLIST: "ls", ...env });
+      try {
+        const res = await h.request("/api/jobs?wait=10000", { method: "POST", json: { type: "command", argv: ["ls", h.dataDir] } });
+        return { job: await res.json(), health: (await (await h.request("/api/system/health")).json()).components.sandbox };
+      } finally {
+        await h.close();
+      }
+    };
+    const sandboxed = await ls({});
+    expect(sandboxed.health.status).toBe("ok");
+    expect(sandboxed.job.status).toBe("failed");
+    expect(sandboxed.job.result.stdout).not.toContain("bakerst.db");
+    const off = await ls({ COMMAND_SANDBOX: "off" });
+    expect(off.health.status).toBe("disabled");
+    expect(off.job.status).toBe("completed");
+    expect(off.job.result.stdout).toContain("bakerst.db");
+  }, 30_000);
+
   test("COMMAND_SANDBOX takes required or off, nothing else", () => {
     expect(() => testConfig({ COMMAND_SANDBOX: "maybe" })).toThrow("config COMMAND_SANDBOX (environment): expected one of required, off");
   });

@@ -103,7 +103,8 @@ export async function runCommand(job: CommandJob, policy: CommandPolicy, redacto
   const { program, path, args } = checkCommand(job.argv, policy);
   const timeoutMs = Math.min(job.timeoutMs ?? policy.timeoutMs, policy.timeoutMs * 10);
   const env = environment(program, policy.passEnv);
-  const sandbox = policy.sandbox.sandbox;
+  // COMMAND_SANDBOX=off means unsandboxed, even where bubblewrap would work.
+  const sandbox = policy.sandbox.mode === "required" ? policy.sandbox.sandbox : undefined;
   const run = sandbox ? sandbox.wrap([path, ...args], program.sandbox, env) : { file: path, args, fds: [] as number[] };
   const started = performance.now();
   let child: ReturnType<typeof spawn>;
