@@ -1,7 +1,7 @@
 import { AREAS } from "../../core/areas.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { makeApp, testConfig, TOKEN } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
@@ -24,7 +24,8 @@ function withoutUserNamespaces(args: string[], env: Record<string, string>) {
   const dataDir = mkdtempSync("/var/tmp/bakerst-nouserns-");
   dirs.push(dataDir);
   const wrapped = [
-    "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", dataDir, dataDir,
+    // The checkout (and the bun inside it) may itself live under /tmp: bound back over the private /tmp.
+    "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", repo, repo, "--ro-bind", dirname(bun), dirname(bun), "--bind", dataDir, dataDir,
     "--unshare-user", "--uid", "1000", "--gid", "1000", "--disable-userns", "--unshare-pid", "--die-with-parent",
     "--", bun, join(repo, "core/main.ts"), ...args,
   ];
