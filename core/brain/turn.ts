@@ -4,6 +4,8 @@ import type { TurnOrigin } from "./origin.ts";
 export type TurnEvent =
   | { event: "conversation"; data: { id: string; turnId: string } }
   | { event: "text"; data: { delta: string } }
+  /** The model's reasoning as it streams: shown collapsed in the console, never sent to a chat platform. */
+  | { event: "thinking"; data: { delta: string } }
   | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
   | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
   | { event: "job"; data: { id: string; status: string } }
@@ -14,8 +16,13 @@ export type TurnEvent =
 export type NumberedEvent = TurnEvent & { id: number };
 
 export interface TurnUsage {
+  /** Input billed at the full price: what no cache held. */
   inputTokens: number;
   outputTokens: number;
+  /** Input read from the provider's prompt cache (Anthropic bills it at a tenth)... */
+  cacheReadTokens: number;
+  /** ...and written to it (at 1.25×), for the next rounds and turns to read. */
+  cacheWriteTokens: number;
   costUsd: number;
   modelCalls: number;
   model: string | null;
@@ -26,6 +33,7 @@ export interface TurnResult {
   turnId: string;
   origin: TurnOrigin;
   messageId: string | null;
+  /** What the model said, to show or send; its thinking is never in here. */
   text: string;
   toolCalls: { id: string; name: string; input: unknown; ok: boolean; summary: string }[];
   usage: TurnUsage;
@@ -62,7 +70,7 @@ export class Turn {
 
   /** Ends a turn that never ran (a queued message whose conversation went away). */
   fail(err: { code: string; message: string; status: number }): void {
-    const usage: TurnUsage = { inputTokens: 0, outputTokens: 0, costUsd: 0, modelCalls: 0, model: null };
+    const usage: TurnUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 0, model: null };
     this.push({ event: "error", data: { code: err.code, message: err.message } });
     this.push({ event: "done", data: { conversationId: this.conversationId, messageId: null, usage } });
     this.finish({

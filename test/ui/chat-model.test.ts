@@ -65,7 +65,7 @@ describe("chat turns", () => {
     applyEvent(t, { event: "tool_result", data: { id: "u1", ok: false, summary: "refused" } });
     applyEvent(t, { event: "job", data: { id: "j1", status: "running" } });
     applyEvent(t, { event: "text", data: { delta: "Done." } });
-    applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, costUsd: 0, modelCalls: 1, model: "x" } } });
+    applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 1, model: "x" } } });
     expect(t.parts.map((p) => (p.kind === "text" ? p.text : p.kind))).toEqual(["Hello", "tool", "Done."]);
     const tool = t.parts[1]!;
     expect(tool.kind === "tool" && tool.call.result).toEqual({ ok: false, summary: "refused" });
