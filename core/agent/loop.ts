@@ -13,9 +13,12 @@ const MAX_PAUSES = 5;
 const MAX_ANSWER_TOKENS = 64_000;
 
 export interface LoopUsage {
+  /** Input billed at the full price: what no cache held. */
   inputTokens: number;
   outputTokens: number;
+  /** Input read from the provider's prompt cache (Anthropic bills it at a tenth)... */
   cacheReadTokens: number;
+  /** ...and written to it (at 1.25×), for the next rounds and turns to read. */
   cacheWriteTokens: number;
   costUsd: number;
   modelCalls: number;

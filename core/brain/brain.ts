@@ -396,13 +396,5 @@ function emptyResult(turn: Turn): TurnResult {
 }
 
 function turnUsage(u: ReturnType<typeof emptyLoopUsage>): TurnUsage {
-  return {
-    inputTokens: u.inputTokens,
-    outputTokens: u.outputTokens,
-    cacheReadTokens: u.cacheReadTokens,
-    cacheWriteTokens: u.cacheWriteTokens,
-    costUsd: Math.round(u.costUsd * 1e6) / 1e6,
-    modelCalls: u.modelCalls,
-    model: u.model,
-  };
+  return { ...u, costUsd: Math.round(u.costUsd * 1e6) / 1e6 };
 }

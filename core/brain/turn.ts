@@ -1,3 +1,4 @@
+import { emptyLoopUsage, type LoopUsage } from "../agent/loop.ts";
 import type { TurnOrigin } from "./origin.ts";
 
 /** The named events of POST /api/chat/stream, in the order DESIGN.md gives. */
@@ -15,18 +16,8 @@ export type TurnEvent =
 
 export type NumberedEvent = TurnEvent & { id: number };
 
-export interface TurnUsage {
-  /** Input billed at the full price: what no cache held. */
-  inputTokens: number;
-  outputTokens: number;
-  /** Input read from the provider's prompt cache (Anthropic bills it at a tenth)... */
-  cacheReadTokens: number;
-  /** ...and written to it (at 1.25×), for the next rounds and turns to read. */
-  cacheWriteTokens: number;
-  costUsd: number;
-  modelCalls: number;
-  model: string | null;
-}
+/** What a turn cost: its model calls' tokens (cache reads and writes apart from full-price input) and cost. */
+export type TurnUsage = LoopUsage;
 
 export interface TurnResult {
   conversationId: string;
@@ -70,7 +61,7 @@ export class Turn {
 
   /** Ends a turn that never ran (a queued message whose conversation went away). */
   fail(err: { code: string; message: string; status: number }): void {
-    const usage: TurnUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 0, model: null };
+    const usage: TurnUsage = emptyLoopUsage();
     this.push({ event: "error", data: { code: err.code, message: err.message } });
     this.push({ event: "done", data: { conversationId: this.conversationId, messageId: null, usage } });
     this.finish({

@@ -3,20 +3,13 @@ import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import { costOf, savedBy } from "./prices.ts";
 import type { Price } from "../config/index.ts";
+import type { LoopUsage } from "../agent/loop.ts";
 import type { UsageRecord, UsageSink } from "../agent/types.ts";
 import { usage as usageTable } from "./usage.sql.ts";
 
 export const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
-interface TurnCostRow {
-  turnId: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  costUsd: number;
-  modelCalls: number;
-}
+type TurnCostRow = { turnId: string } & Omit<LoopUsage, "model">;
 
 export class BudgetExceededError extends AppError {
   constructor(spent: number, budget: number) {
