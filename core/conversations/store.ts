@@ -173,8 +173,7 @@ export class ConversationStore {
       let conversationId = t.conversationId;
       let history: History = { messages: [], chars: 0, dropped: 0 };
       if (conversationId) {
-        this.get(conversationId);
-        history = this.history(conversationId);
+        history = this.history(conversationId, MAX_HISTORY_CHARS, this.get(conversationId).compactedThrough ?? 0);
       } else {
         conversationId = this.create(t.title, t.channel).id;
       }
@@ -198,8 +197,7 @@ export class ConversationStore {
    * left out, so the history stays valid for every provider. Past `maxChars`
    * (a conversation that could not be compacted) the oldest exchanges go.
    */
-  history(conversationId: string, maxChars = MAX_HISTORY_CHARS): History {
-    const after = this.find(conversationId)?.compactedThrough ?? 0;
+  history(conversationId: string, maxChars = MAX_HISTORY_CHARS, after = this.find(conversationId)?.compactedThrough ?? 0): History {
     return toHistory(this.q.messagesAfter.all({ conversationId, after }).map(parseRow), maxChars);
   }
 

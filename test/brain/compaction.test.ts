@@ -94,6 +94,7 @@ describe("Compaction instead of truncation", () => {
     const none = await h.request("/api/chat", { method: "POST", json: { message: "/compact" } });
     expect(none.status).toBe(400);
     expect((await h.request("/api/conversations/nope/compact", { method: "POST" })).status).toBe(404);
+    expect((await h.request("/api/conversations/nope/compact", { method: "POST", auth: false })).status).toBe(401);
     model.on(prompt("Short one."), reply().text("Done."));
     const id = (await chat("Short one."))[0]!.data.id;
     let release!: () => void;

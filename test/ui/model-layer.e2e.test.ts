@@ -30,14 +30,16 @@ describe("thinking, cache and compaction in the console", () => {
   test("thinking shows collapsed, each answer its cache share, and Compact marks where the model's verbatim history starts", async () => {
     const { ctx, page, errors } = await newPage(browser);
     await logIn(page, app.url);
-    model.on(prompt("Plan my week, please."), reply().thinking("Monday is busy; keep Friday free.").text("Monday: **errands**. Friday: rest."));
+    model.on(prompt("Plan my week, please."), reply().thinking("Monday is busy; keep <b>Friday</b> free.").text("Monday: **errands**. Friday: rest."));
     await send(page, "Plan my week, please.");
     await page.locator(".md strong", { hasText: "errands" }).waitFor();
     const thinking = page.locator("details.thinking").first();
     expect(await thinking.getAttribute("open")).toBeNull();
     expect(await thinking.locator(".thinking-text").isVisible()).toBe(false);
     await thinking.locator("summary").click();
-    expect(await thinking.locator(".thinking-text").textContent()).toBe("Monday is busy; keep Friday free.");
+    // Thinking is shown as the text it is, never as markup.
+    expect(await thinking.locator(".thinking-text").textContent()).toBe("Monday is busy; keep <b>Friday</b> free.");
+    expect(await thinking.locator("b").count()).toBe(0);
 
     // The second turn reads the first from the cache: its cost line says how much.
     model.on(prompt("And next week?"), reply().thinking("Same shape.").text("Much the same."));

@@ -58,7 +58,7 @@ export function toAnthropicParams(req: ModelRequest): Anthropic.MessageCreatePar
   return {
     model: req.model,
     max_tokens: req.maxTokens + (budget ?? 0),
-    system,
+    ...(system.length ? { system } : {}),
     messages: messages as Anthropic.MessageParam[],
     ...(tools.length ? { tools: tools as Anthropic.ToolUnion[], tool_choice: { type: req.toolChoice ?? "auto" } } : {}),
     ...(budget ? { thinking: { type: "enabled", budget_tokens: budget } } : {}),
