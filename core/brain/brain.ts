@@ -66,8 +66,6 @@ export class Brain {
   private draining = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private turnListeners: ((r: TurnResult) => void)[] = [];
-  /** Conversations whose last answer filled the context window: compacted before their next turn. */
-  private compactNext = new Set<string>();
 
   constructor(private deps: BrainDeps) {}
 
@@ -277,15 +275,11 @@ export class Brain {
       const context = { conversationId: turn.conversationId, userMessage: message, origin: turn.origin, signal };
       // Built once: every round of the turn sends the same system prompt, so each reads the cache of the one before.
       let system = await prompt.build(context);
-      // The last answer filled the window although the estimate said it fit: keep only the last turn this time.
-      const filled = this.compactNext.delete(turn.conversationId);
-      if (filled || this.deps.compactor.due(history.chars + system.reduce((n, b) => n + b.text.length, 0))) {
-        const c = await this.deps.compactor.compact(turn.conversationId, { signal, exceptTurn: turn.id, near: !filled });
-        notice({ code: c.compacted ? "compacted" : "not_compacted", message: c.message });
-        if (c.compacted) {
-          history = store.history(turn.conversationId);
-          system = await prompt.build(context);
-        }
+      const c = await this.deps.compactor.beforeTurn(turn.conversationId, { turnId: turn.id, chars: history.chars + system.reduce((n, b) => n + b.text.length, 0), signal });
+      if (c) notice({ code: c.compacted ? "compacted" : "not_compacted", message: c.message });
+      if (c?.compacted) {
+        history = store.history(turn.conversationId);
+        system = await prompt.build(context);
       }
       if (history.dropped) {
         notice({ code: "history_truncated", message: `${history.dropped} of the oldest messages were left out of what the model sees: the conversation is too long and could not be compacted. They are still stored.` });
@@ -329,7 +323,7 @@ export class Brain {
       });
       result.text = r.text;
       if (r.stop === "refusal") throw new AppError("model_refused", REFUSED);
-      if (r.stop === "context_window") this.compactNext.add(turn.conversationId);
+      if (r.stop === "context_window") this.deps.compactor.filled(turn.conversationId);
       const ended = ENDINGS[r.stop];
       if (ended) notice({ code: ended.code, message: ended.message(maxTokens) });
     } catch (raw) {

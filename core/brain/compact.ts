@@ -42,6 +42,8 @@ export interface CompactionResult {
  */
 export class Compactor {
   summarizer: Summarizer | undefined;
+  /** Conversations whose last answer filled the context window although the estimate said it fit. */
+  private full = new Set<string>();
 
   constructor(
     private deps: {
@@ -54,6 +56,22 @@ export class Compactor {
   /** Whether a request of this many characters (system prompt and history) should be compacted first. */
   due(chars: number): boolean {
     return chars / CHARS_PER_TOKEN > this.deps.contextTokens() * COMPACT_AT;
+  }
+
+  /** The model said the conversation filled its window: the next turn compacts first. */
+  filled(conversationId: string): void {
+    this.full.add(conversationId);
+  }
+
+  /**
+   * Before a turn whose request (system prompt and history) has `chars`:
+   * compacts when it nears the window, or all but the last turn when the last
+   * answer filled it. Undefined when nothing was due.
+   */
+  async beforeTurn(conversationId: string, opts: { turnId: string; chars: number; signal: AbortSignal }): Promise<CompactionResult | undefined> {
+    const filled = this.full.delete(conversationId);
+    if (!filled && !this.due(opts.chars)) return undefined;
+    return this.compact(conversationId, { signal: opts.signal, exceptTurn: opts.turnId, near: !filled });
   }
 
   /**
