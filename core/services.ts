@@ -6,6 +6,7 @@ import { SessionStore } from "./auth/sessions.ts";
 import { TokenKeeper } from "./auth/token.ts";
 import { Brain } from "./brain/brain.ts";
 import { registerBuiltinTools } from "./brain/builtin.ts";
+import { Compactor } from "./brain/compact.ts";
 import { Personality, SystemPrompt } from "./brain/prompt.ts";
 import { ToolRegistry, type BrainTools } from "./brain/tools.ts";
 import { LocalBus } from "./bus/local.ts";
@@ -34,6 +35,8 @@ export interface Services {
   prompt: SystemPrompt;
   personality: Personality;
   brain: Brain;
+  /** Compaction of long conversations; the memory area gives it its summarizer (the observer). */
+  compactor: Compactor;
   notifications: Notifications;
   /** Security-relevant events, append-only (docs/audit.md). */
   audit: AuditLog;
@@ -91,7 +94,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const token = new TokenKeeper(config.dataDir, config.authToken);
   const secrets = () => [...config.secrets(), token.token];
   const audit = new AuditLog(store.db, { secrets, log: log.child({ area: "audit" }) });
-  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, notifications, audit, log: log.child({ area: "brain" }) });
+  const compactor = new Compactor({ store: conversations, contextTokens: () => models.settings.contextTokens("agent") });
+  prompt.contribute("compaction", (ctx) => compactor.section(ctx.conversationId), { layer: "long" });
+  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, compactor, notifications, audit, log: log.child({ area: "brain" }) });
   registerBuiltinTools(tools, { ledger: models.ledger });
   const health = new HealthRegistry();
   const closers: (() => Promise<void> | void)[] = [];
@@ -139,6 +144,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     prompt,
     personality,
     brain,
+    compactor,
     notifications,
     audit,
     token,

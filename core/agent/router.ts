@@ -19,6 +19,8 @@ export interface CallOptions {
   /** Background work (observer, reflector, jobs, schedules) is refused past the budget. */
   background?: boolean;
   conversationId?: string;
+  /** The brain's turn, recorded with the usage so each answer shows its cost. */
+  turnId?: string;
   /** Where the work came from (web, api, telegram, schedule, job...), recorded with its usage. */
   origin?: string;
 }
@@ -69,6 +71,8 @@ export interface RouterDeps {
   /** The role's models, primary first, as `provider:model`. */
   chain: (role: string) => string[];
   usage: UsageSink;
+  /** The role's extended-thinking budget in tokens (0 or unset: no thinking). */
+  thinking?: (role: string) => number | undefined;
   log?: AgentLog;
   retry?: Partial<RetryPolicy>;
   breaker?: { threshold: number; cooldownMs: number };
@@ -120,6 +124,8 @@ export class ModelRouter {
     const chain = this.deps.chain(opts.role);
     if (!chain.length) throw new NoModelError(opts.role);
     if (opts.background) this.deps.usage.assertWithinBudget();
+    const budgetTokens = req.thinking ? undefined : this.deps.thinking?.(opts.role);
+    if (budgetTokens) req = { ...req, thinking: { budgetTokens } };
     const failures: { ref: string; error: string }[] = [];
 
     for (const ref of chain) {
@@ -182,6 +188,7 @@ export class ModelRouter {
       model,
       usage,
       ...(opts.conversationId ? { conversationId: opts.conversationId } : {}),
+      ...(opts.turnId ? { turnId: opts.turnId } : {}),
       ...(opts.origin ? { origin: opts.origin } : {}),
     });
   }
@@ -198,7 +205,7 @@ export class ModelRouter {
       else if (ev.type === "done") done = ev;
       else if (ev.type === "model") ref = ev.ref;
     }
-    return { text, toolUses, stopReason: done?.stopReason ?? "other", usage: done?.usage, ref };
+    return { text, toolUses, stopReason: done?.stopReason ?? "other", usage: done?.usage, content: done?.content ?? [], ref };
   }
 
   health() {

@@ -1,4 +1,6 @@
 import { Elysia, t } from "elysia";
+import { AppError } from "../errors.ts";
+import { isErrorCode } from "../protocol/errors.ts";
 import type { Services } from "../services.ts";
 import { QueryText, queryInt } from "./query.ts";
 
@@ -27,9 +29,17 @@ export const conversationRoutes = (s: Services) =>
     .get(
       "/api/conversations/:id",
       ({ params }) => {
-        const c = s.conversations.get(params.id);
+        const { compactedThrough, compactedAt, summary, ...c } = s.conversations.get(params.id);
         const running = s.brain.activeTurn(c.id);
-        return { ...c, running: running ? { turnId: running.id } : null, messages: s.conversations.messages(c.id) };
+        return {
+          ...c,
+          running: running ? { turnId: running.id } : null,
+          messages: s.conversations.messages(c.id),
+          /** What the model sees instead of the messages up to `throughSeq`; null before the first compaction. */
+          compaction: compactedThrough !== null ? { throughSeq: compactedThrough, at: compactedAt ?? 0, summary: summary ?? "" } : null,
+          /** What each turn cost, by turn id. */
+          usage: s.models.ledger.byTurn(c.id),
+        };
       },
       { params: Id },
     )
@@ -44,6 +54,19 @@ export const conversationRoutes = (s: Services) =>
         s.brain.stop(params.id);
         s.conversations.delete(params.id);
         return { ok: true };
+      },
+      { params: Id },
+    )
+    .post(
+      "/api/conversations/:id/compact",
+      async ({ params }) => {
+        s.conversations.get(params.id);
+        if (s.brain.activeTurn(params.id)) throw new AppError("conversation_busy", `conversation ${params.id} is answering a message; compact it when the turn has ended`);
+        const turn = s.brain.start({ message: "/compact", conversationId: params.id });
+        const r = await turn.done;
+        if (r.error) throw new AppError(isErrorCode(r.error.code) ? r.error.code : "internal", r.error.message);
+        const n = r.notices[0];
+        return { compacted: n?.code === "compacted", message: r.text };
       },
       { params: Id },
     )

@@ -1,13 +1,14 @@
-import { runLoop, emptyLoopUsage } from "../agent/loop.ts";
+import { runLoop, emptyLoopUsage, type LoopStop } from "../agent/loop.ts";
 import { NoModelError, type ModelRouter } from "../agent/router.ts";
-import type { Block, ChatMessage, TextBlock } from "../agent/types.ts";
+import type { Block, TextBlock } from "../agent/types.ts";
 import type { AuditLog } from "../audit/service.ts";
-import { type ConversationStore, titleFrom } from "../conversations/store.ts";
+import { type ConversationStore, type History, titleFrom } from "../conversations/store.ts";
 import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import type { Notifications } from "../notifications/service.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
+import { type Compactor, isCompactCommand } from "./compact.ts";
 import { billing, type TurnOrigin } from "./origin.ts";
 import type { SystemPrompt } from "./prompt.ts";
 import type { BrainTools } from "./tools.ts";
@@ -25,6 +26,7 @@ export interface BrainDeps {
   ledger: UsageLedger;
   tools: BrainTools;
   prompt: SystemPrompt;
+  compactor: Compactor;
   notifications: Notifications;
   audit: AuditLog;
   log: Logger;
@@ -113,6 +115,7 @@ export class Brain {
   }
 
   private begin(turn: Turn, input: StartTurn): Turn {
+    if (isCompactCommand(input.message)) return this.beginCompaction(turn, input);
     const { conversationId, history, answerId } = this.deps.store.openTurn({
       conversationId: input.conversationId,
       title: titleFrom(input.message),
@@ -125,6 +128,34 @@ export class Brain {
     this.byTurn.set(turn.id, turn);
     void this.run(turn, input.message, history, answerId).finally(() => this.release(turn));
     return turn;
+  }
+
+  /** `/compact`: a turn that compacts the conversation instead of asking the model; the command itself is not stored. */
+  private beginCompaction(turn: Turn, input: StartTurn): Turn {
+    if (!input.conversationId) throw new AppError("invalid_request", "/compact works in a conversation: send it in the one to compact");
+    this.deps.store.get(input.conversationId);
+    turn.bind(input.conversationId);
+    this.active.set(input.conversationId, turn);
+    this.byTurn.set(turn.id, turn);
+    void this.runCompaction(turn).finally(() => this.release(turn));
+    return turn;
+  }
+
+  private async runCompaction(turn: Turn): Promise<void> {
+    turn.push({ event: "conversation", data: { id: turn.conversationId, turnId: turn.id } });
+    const result: TurnResult = { ...emptyResult(turn), text: "" };
+    try {
+      const c = await this.deps.compactor.compact(turn.conversationId, { signal: turn.abort.signal });
+      result.text = c.message;
+      const notice = { code: c.compacted ? "compacted" : "not_compacted", message: c.message };
+      result.notices.push(notice);
+      turn.push({ event: "notice", data: notice });
+    } catch (raw) {
+      const err = raw instanceof AppError ? raw : new AppError("internal", (raw as Error).message);
+      result.error = { code: err.code, message: err.message, status: err.status };
+      turn.push({ event: "error", data: { code: err.code, message: err.message } });
+    }
+    this.end(turn, result);
   }
 
   /** The conversation is free again (before anyone awaiting the turn hears it ended); the next queued message starts. */
@@ -209,20 +240,14 @@ export class Brain {
     await Promise.race([running(), Bun.sleep(2_000)]);
   }
 
-  private async run(turn: Turn, message: string, history: ChatMessage[], firstAnswerId: string): Promise<void> {
+  private async run(turn: Turn, message: string, history: History, firstAnswerId: string): Promise<void> {
     const { store, router, tools, prompt, log } = this.deps;
     const signal = turn.abort.signal;
     const loopUsage = emptyLoopUsage();
-    const result: TurnResult = {
-      conversationId: turn.conversationId,
-      turnId: turn.id,
-      origin: turn.origin,
-      messageId: null,
-      text: "",
-      toolCalls: [],
-      usage: turnUsage(loopUsage),
-      notices: [],
-      error: null,
+    const result = emptyResult(turn);
+    const notice = (n: { code: string; message: string }) => {
+      result.notices.push(n);
+      turn.push({ event: "notice", data: n });
     };
     turn.push({ event: "conversation", data: { id: turn.conversationId, turnId: turn.id } });
 
@@ -238,25 +263,36 @@ export class Brain {
     };
     let model: string | undefined;
     const { bills } = billing(turn.origin);
+    const maxTokens = this.deps.maxTokens ?? 8192;
     try {
       const budget = this.deps.ledger.status();
       if (budget.exceeded) {
-        const notice = {
+        notice({
           code: "budget_exceeded",
           message: `Today's budget of $${budget.dailyUsd} is spent ($${budget.spentUsd}); background work is paused until tomorrow (UTC) or until DAILY_BUDGET_USD is raised.`,
-        };
-        result.notices.push(notice);
-        turn.push({ event: "notice", data: notice });
+        });
+      }
+      const context = { conversationId: turn.conversationId, userMessage: message, origin: turn.origin, signal };
+      // Built once: every round of the turn sends the same system prompt, so each reads the cache of the one before.
+      let system = await prompt.build(context);
+      const c = await this.deps.compactor.beforeTurn(turn.conversationId, { turnId: turn.id, chars: history.chars + system.reduce((n, b) => n + b.text.length, 0), signal });
+      if (c) notice({ code: c.compacted ? "compacted" : "not_compacted", message: c.message });
+      if (c?.compacted) {
+        history = store.history(turn.conversationId);
+        system = await prompt.build(context);
+      }
+      if (history.dropped) {
+        notice({ code: "history_truncated", message: `${history.dropped} of the oldest messages were left out of what the model sees: the conversation is too long and could not be compacted. They are still stored.` });
       }
       const r = await runLoop({
         router,
-        call: { role: "agent", signal, conversationId: turn.conversationId, origin: turn.origin, background: bills === "background" },
-        system: () => prompt.build({ conversationId: turn.conversationId, userMessage: message, signal }),
-        messages: history,
+        call: { role: "agent", signal, conversationId: turn.conversationId, turnId: turn.id, origin: turn.origin, background: bills === "background" },
+        system: () => system,
+        messages: history.messages,
         tools,
         context: { conversationId: turn.conversationId, turnId: turn.id, origin: turn.origin, emit: (e) => turn.push({ event: "job", data: { id: e.id, status: e.status } }) },
         ...(this.deps.maxToolRounds !== undefined ? { maxRounds: this.deps.maxToolRounds } : {}),
-        maxTokens: this.deps.maxTokens ?? 8192,
+        maxTokens,
         usage: loopUsage,
         toolCalls: result.toolCalls,
         hooks: {
@@ -267,6 +303,7 @@ export class Brain {
             turn.push({ event: "text", data: { delta } });
             saveTimer ??= setTimeout(save, PARTIAL_SAVE_MS);
           },
+          thinking: (delta) => turn.push({ event: "thinking", data: { delta } }),
           assistant: (content, round) => {
             clearTimeout(saveTimer);
             saveTimer = undefined;
@@ -285,6 +322,10 @@ export class Brain {
         },
       });
       result.text = r.text;
+      if (r.stop === "refusal") throw new AppError("model_refused", REFUSED);
+      if (r.stop === "context_window") this.deps.compactor.filled(turn.conversationId);
+      const ended = ENDINGS[r.stop];
+      if (ended) notice({ code: ended.code, message: ended.message(maxTokens) });
     } catch (raw) {
       const err = raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
       if (err.code === "internal") log.error("turn failed", { turnId: turn.id, error: raw as Error });
@@ -304,6 +345,11 @@ export class Brain {
       turn.push({ event: "error", data: { code: err.code, message: err.message } });
     }
     result.usage = turnUsage(loopUsage);
+    this.end(turn, result);
+  }
+
+  /** Ends a turn: `done`, the conversation freed, listeners told. */
+  private end(turn: Turn, result: TurnResult): void {
     turn.push({ event: "done", data: { conversationId: turn.conversationId, messageId: result.messageId, usage: result.usage } });
     this.release(turn);
     turn.finish(result);
@@ -311,12 +357,38 @@ export class Brain {
       try {
         fn(result);
       } catch (err) {
-        log.error("turn listener failed", { error: err as Error });
+        this.deps.log.error("turn listener failed", { error: err as Error });
       }
     }
   }
 }
 
+const REFUSED = "The model's safety filter stopped this answer. What it said stays here, but this turn is left out of what the model sees next; rephrase to go on.";
+
+/** What the owner is told when an answer ended short of a normal finish. */
+const ENDINGS: Partial<Record<LoopStop, { code: string; message: (maxTokens: number) => string }>> = {
+  max_tokens: { code: "answer_cut", message: (n) => `The answer reached the output limit (${n} tokens) and was cut off here. Ask it to go on.` },
+  context_window: {
+    code: "context_window",
+    message: () => "The conversation filled the model's context window and the answer was cut off. Older turns are compacted before the next message.",
+  },
+  paused: { code: "paused", message: () => "The model kept pausing a long step and this answer stopped there. Ask it to go on." },
+};
+
+function emptyResult(turn: Turn): TurnResult {
+  return {
+    conversationId: turn.conversationId,
+    turnId: turn.id,
+    origin: turn.origin,
+    messageId: null,
+    text: "",
+    toolCalls: [],
+    usage: turnUsage(emptyLoopUsage()),
+    notices: [],
+    error: null,
+  };
+}
+
 function turnUsage(u: ReturnType<typeof emptyLoopUsage>): TurnUsage {
-  return { inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd: Math.round(u.costUsd * 1e6) / 1e6, modelCalls: u.modelCalls, model: u.model };
+  return { ...u, costUsd: Math.round(u.costUsd * 1e6) / 1e6 };
 }

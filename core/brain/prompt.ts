@@ -3,6 +3,8 @@ import { join } from "node:path";
 import SOUL from "../personality/SOUL.md" with { type: "text" };
 import BRAIN from "../personality/BRAIN.md" with { type: "text" };
 import WORKER from "../personality/WORKER.md" with { type: "text" };
+import type { Stability, SystemBlock } from "../agent/types.ts";
+import type { TurnOrigin } from "./origin.ts";
 
 export const PERSONALITY_DEFAULTS = { "SOUL.md": SOUL, "BRAIN.md": BRAIN, "WORKER.md": WORKER } as const;
 export type PersonalityFile = keyof typeof PERSONALITY_DEFAULTS;
@@ -11,11 +13,20 @@ export interface PromptContext {
   conversationId: string;
   /** The owner's latest message, for contributors that retrieve by relevance. */
   userMessage: string;
+  /** Where the message came from, for channel hints (keep it short on a phone...). */
+  origin?: TurnOrigin;
   signal: AbortSignal;
 }
 
 /** A section other areas add to the system prompt (memory, skills, budget state). */
 export type PromptContributor = (ctx: PromptContext) => Promise<string | undefined> | string | undefined;
+
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/** To the minute: seconds would make every turn's context differ for nothing. */
+export function minuteOf(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC, ${WEEKDAYS[d.getUTCDay()]}`;
+}
 
 /**
  * Personality files ship inside the binary; a file of the same name in the data
@@ -46,31 +57,48 @@ export class Personality {
   }
 }
 
+/**
+ * The system prompt, in blocks ordered from the steadiest to the most
+ * changing (see `Stability`): the personality, then what areas contribute
+ * in the layer they declare, then the time. Providers cache up to the end of
+ * each steady layer, so a change in one layer leaves the ones before it cached.
+ */
 export class SystemPrompt {
-  private contributors: { name: string; fn: PromptContributor }[] = [];
+  private contributors: { name: string; fn: PromptContributor; layer: Stability }[] = [];
 
   constructor(
     private personality: Personality,
     private now: () => Date = () => new Date(),
   ) {}
 
-  contribute(name: string, fn: PromptContributor): void {
-    this.contributors.push({ name, fn });
+  /**
+   * Adds a section. `layer` says how often it changes: `stable` (only when
+   * the owner edits something: skills' instructions), `long` (a few times a
+   * day: reflections), `turn` (every message: relevant memories, channel
+   * hints; the default).
+   */
+  contribute(name: string, fn: PromptContributor, opts: { layer?: Stability } = {}): void {
+    this.contributors.push({ name, fn, layer: opts.layer ?? "turn" });
   }
 
-  async build(ctx: PromptContext): Promise<string> {
-    const parts = [this.personality.read("SOUL.md").trim(), this.personality.read("BRAIN.md").trim()];
-    parts.push(`Current time: ${this.now().toISOString()} (UTC).`);
-    const extra = await Promise.all(
-      this.contributors.map(async ({ name, fn }) => {
+  async build(ctx: PromptContext): Promise<SystemBlock[]> {
+    const sections = await Promise.all(
+      this.contributors.map(async ({ name, fn, layer }) => {
+        let text: string | undefined;
         try {
-          return await fn(ctx);
+          text = await fn(ctx);
         } catch (err) {
-          return `(${name} unavailable: ${(err as Error).message})`;
+          text = `(${name} unavailable: ${(err as Error).message})`;
         }
+        return { layer, text: text?.trim() };
       }),
     );
-    for (const section of extra) if (section?.trim()) parts.push(section.trim());
-    return parts.join("\n\n");
+    const of = (layer: Stability) => sections.flatMap((s) => (s.layer === layer && s.text ? [s.text] : []));
+    const blocks: SystemBlock[] = [
+      { stability: "stable", text: [this.personality.read("SOUL.md").trim(), this.personality.read("BRAIN.md").trim(), ...of("stable")].join("\n\n") },
+      { stability: "long", text: of("long").join("\n\n") },
+      { stability: "turn", text: [`Current time: ${minuteOf(this.now())}.`, ...of("turn")].join("\n\n") },
+    ];
+    return blocks.filter((b) => b.text);
   }
 }

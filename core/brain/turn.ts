@@ -1,9 +1,12 @@
+import { emptyLoopUsage, type LoopUsage } from "../agent/loop.ts";
 import type { TurnOrigin } from "./origin.ts";
 
 /** The named events of POST /api/chat/stream, in the order DESIGN.md gives. */
 export type TurnEvent =
   | { event: "conversation"; data: { id: string; turnId: string } }
   | { event: "text"; data: { delta: string } }
+  /** The model's reasoning as it streams: shown collapsed in the console, never sent to a chat platform. */
+  | { event: "thinking"; data: { delta: string } }
   | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
   | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
   | { event: "job"; data: { id: string; status: string } }
@@ -13,19 +16,15 @@ export type TurnEvent =
 
 export type NumberedEvent = TurnEvent & { id: number };
 
-export interface TurnUsage {
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  modelCalls: number;
-  model: string | null;
-}
+/** What a turn cost: its model calls' tokens (cache reads and writes apart from full-price input) and cost. */
+export type TurnUsage = LoopUsage;
 
 export interface TurnResult {
   conversationId: string;
   turnId: string;
   origin: TurnOrigin;
   messageId: string | null;
+  /** What the model said, to show or send; its thinking is never in here. */
   text: string;
   toolCalls: { id: string; name: string; input: unknown; ok: boolean; summary: string }[];
   usage: TurnUsage;
@@ -62,7 +61,7 @@ export class Turn {
 
   /** Ends a turn that never ran (a queued message whose conversation went away). */
   fail(err: { code: string; message: string; status: number }): void {
-    const usage: TurnUsage = { inputTokens: 0, outputTokens: 0, costUsd: 0, modelCalls: 0, model: null };
+    const usage: TurnUsage = emptyLoopUsage();
     this.push({ event: "error", data: { code: err.code, message: err.message } });
     this.push({ event: "done", data: { conversationId: this.conversationId, messageId: null, usage } });
     this.finish({

@@ -23,6 +23,11 @@ export const PriceSchema = Type.Object(
 );
 export type Price = Static<typeof PriceSchema>;
 
+/** Anthropic refuses a thinking budget under this; 0 turns thinking off. */
+export const MIN_THINKING_TOKENS = 1024;
+export const MAX_THINKING_TOKENS = 64_000;
+export const ThinkingSchema = Type.Integer({ minimum: 0, maximum: MAX_THINKING_TOKENS, description: `thinking budget in tokens: 0 (off) or ${MIN_THINKING_TOKENS} and more` });
+
 const ModelRef = Type.String({ pattern: "^(anthropic|openai):.+$", description: "provider:model" });
 export const ModelsFileSchema = Type.Object(
   {
@@ -34,6 +39,10 @@ export const ModelsFileSchema = Type.Object(
       ),
     ),
     prices: Type.Optional(Type.Record(Type.String({ minLength: 1 }), PriceSchema)),
+    /** Extended thinking per role. */
+    thinking: Type.Optional(Type.Partial(Type.Object(Object.fromEntries(ROLES.map((r) => [r, ThinkingSchema])), { additionalProperties: false }))),
+    /** Context windows by model id or prefix, for models the built-in table does not know (local ones). */
+    contextTokens: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Integer({ minimum: 1024 }))),
   },
   { additionalProperties: false },
 );
@@ -61,6 +70,9 @@ export interface Config {
     /** Chains from config (env or file); empty where the role is left to defaults. */
     roles: Partial<Record<Role, string[]>>;
     prices: Record<string, Price>;
+    /** Extended-thinking budget per role (0: off). */
+    thinking: Record<Role, number>;
+    contextTokens: Record<string, number>;
     maxRetries: number;
     timeoutMs: number;
     dailyBudgetUsd: number | undefined;
@@ -199,6 +211,20 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (chain.length) roles[role] = chain;
   }
 
+  const modelsFile = (sections.get("models") as ModelsFile | undefined) ?? {};
+  const thinking = Object.fromEntries(
+    ROLES.map((role) => {
+      const key = `THINKING_${role.toUpperCase()}` as Key;
+      const fromEnv = env[key] !== undefined && env[key] !== "";
+      const inFile = !fromEnv && modelsFile.thinking?.[role] !== undefined;
+      const budget = inFile ? modelsFile.thinking![role]! : (k[key] as number);
+      if (budget !== 0 && budget < MIN_THINKING_TOKENS) {
+        throw new ConfigError(inFile ? `models.thinking.${role}` : key, `0 (off) or at least ${MIN_THINKING_TOKENS} tokens, got ${budget}`, inFile ? file!.path : fromEnv ? "environment" : "config file");
+      }
+      return [role, budget];
+    }),
+  ) as Record<Role, number>;
+
   for (const entry of k.TRUSTED_PROXIES) {
     const [addr = "", bits] = entry.split("/");
     const family = isIP(addr);
@@ -223,7 +249,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     openai: { baseURL: k.OPENAI_BASE_URL, apiKey: k.OPENAI_API_KEY },
     models: {
       roles,
-      prices: (sections.get("models") as ModelsFile | undefined)?.prices ?? {},
+      prices: modelsFile.prices ?? {},
+      thinking,
+      contextTokens: modelsFile.contextTokens ?? {},
       maxRetries: k.MODEL_MAX_RETRIES,
       timeoutMs: k.MODEL_TIMEOUT_MS,
       dailyBudgetUsd: k.DAILY_BUDGET_USD || undefined,

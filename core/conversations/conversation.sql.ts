@@ -10,6 +10,14 @@ export const conversations = sqliteTable(
     channel: text("channel").notNull().default("web"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /**
+     * Compaction: the model no longer sees messages up to this seq (they stay
+     * stored and shown); it sees `summary` instead, the observer's
+     * observations of them, in the long-lived part of the system prompt.
+     */
+    compactedThrough: integer("compacted_through"),
+    compactedAt: integer("compacted_at"),
+    summary: text("summary"),
   },
   (t) => [index("conversations_updated_idx").on(t.updatedAt)],
 );

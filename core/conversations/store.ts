@@ -51,7 +51,11 @@ export class ConversationStore {
     this.q = {
       insertConversation: c.query("insert into conversations (id, title, channel, created_at, updated_at) values ($id, $title, $channel, $createdAt, $updatedAt)"),
       findConversation: c.query<Conversation, { id: string }>(
-        "select id, title, channel, created_at as createdAt, updated_at as updatedAt from conversations where id = $id",
+        "select id, title, channel, created_at as createdAt, updated_at as updatedAt, compacted_through as compactedThrough, compacted_at as compactedAt, summary from conversations where id = $id",
+      ),
+      compact: c.query("update conversations set compacted_through = $through, compacted_at = $at, summary = $summary where id = $id"),
+      turns: c.query<{ turnId: string; fromSeq: number; toSeq: number; chars: number }, { conversationId: string; after: number }>(
+        "select turn_id as turnId, min(seq) as fromSeq, max(seq) as toSeq, sum(length(content)) as chars from messages where conversation_id = $conversationId and seq > $after group by turn_id order by fromSeq",
       ),
       nextSeq: c.query<{ seq: number }, { conversationId: string }>("select coalesce(max(seq), 0) + 1 as seq from messages where conversation_id = $conversationId"),
       insertMessage: c.query(
@@ -64,6 +68,9 @@ export class ConversationStore {
       messages: c.query<MessageRow, { conversationId: string }>(
         "select id, conversation_id as conversationId, seq, turn_id as turnId, role, content, model, error, partial, created_at as createdAt from messages where conversation_id = $conversationId order by seq",
       ),
+      messagesAfter: c.query<MessageRow, { conversationId: string; after: number }>(
+        "select id, conversation_id as conversationId, seq, turn_id as turnId, role, content, model, error, partial, created_at as createdAt from messages where conversation_id = $conversationId and seq > $after order by seq",
+      ),
     };
   }
 
@@ -71,7 +78,7 @@ export class ConversationStore {
     const now = Date.now();
     const row = { id, title: title.slice(0, TITLE_MAX), channel, createdAt: now, updatedAt: now };
     this.q.insertConversation.run(row);
-    return row;
+    return { ...row, compactedThrough: null, compactedAt: null, summary: null };
   }
 
   find(id: string): Conversation | undefined {
@@ -84,18 +91,20 @@ export class ConversationStore {
     return c;
   }
 
-  list(opts: { limit: number; before?: number; q?: string }): Conversation[] {
+  list(opts: { limit: number; before?: number; q?: string }) {
     const where = and(
       opts.before !== undefined ? lt(conversations.updatedAt, opts.before) : undefined,
       opts.q ? like(conversations.title, `%${opts.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`) : undefined,
     );
-    return this.db.select().from(conversations).where(where).orderBy(desc(conversations.updatedAt)).limit(opts.limit).all();
+    const { id, title, channel, createdAt, updatedAt } = conversations;
+    return this.db.select({ id, title, channel, createdAt, updatedAt }).from(conversations).where(where).orderBy(desc(conversations.updatedAt)).limit(opts.limit).all();
   }
 
-  rename(id: string, title: string): Conversation {
+  rename(id: string, title: string) {
     this.get(id);
     this.db.update(conversations).set({ title: title.slice(0, TITLE_MAX) }).where(eq(conversations.id, id)).run();
-    return this.get(id);
+    const { summary: _, ...c } = this.get(id);
+    return c;
   }
 
   delete(id: string): void {
@@ -156,22 +165,22 @@ export class ConversationStore {
    */
   openTurn(t: { conversationId?: string; title: string; channel: string; turnId: string; message: string }): {
     conversationId: string;
-    history: ChatMessage[];
+    history: History;
     /** The turn's first assistant message, partial until the model has answered. */
     answerId: string;
   } {
     return this.db.$client.transaction(() => {
       let conversationId = t.conversationId;
-      let history: ChatMessage[] = [];
+      let history: History = { messages: [], chars: 0, dropped: 0 };
       if (conversationId) {
-        this.get(conversationId);
-        history = this.history(conversationId);
+        history = this.history(conversationId, MAX_HISTORY_CHARS, this.get(conversationId).compactedThrough ?? 0);
       } else {
         conversationId = this.create(t.title, t.channel).id;
       }
       const content: Block[] = [{ type: "text", text: t.message }];
       this.append({ conversationId, turnId: t.turnId, role: "user", content });
-      history.push({ role: "user", content });
+      history.messages.push({ role: "user", content });
+      history.chars += JSON.stringify(content).length;
       const answerId = this.append({ conversationId, turnId: t.turnId, role: "assistant", content: [], partial: true }).id;
       return { conversationId, history, answerId };
     })();
@@ -182,42 +191,89 @@ export class ConversationStore {
   }
 
   /**
-   * The conversation as the model sees it: tool results ride in user messages,
-   * neighbours of one role merge, and a tool call left without its result (a
-   * turn that crashed) is dropped so the history stays valid for every provider.
-   * Older messages go first when the history passes `maxChars`.
+   * The conversation as the model sees it: after its compaction point, tool
+   * results riding in user messages, neighbours of one role merged, a tool
+   * call left without its result (a turn that crashed) and a refused turn
+   * left out, so the history stays valid for every provider. Past `maxChars`
+   * (a conversation that could not be compacted) the oldest exchanges go.
    */
-  history(conversationId: string, maxChars = 400_000): ChatMessage[] {
-    return toHistory(this.messages(conversationId), maxChars);
+  history(conversationId: string, maxChars = MAX_HISTORY_CHARS, after = this.find(conversationId)?.compactedThrough ?? 0): History {
+    return toHistory(this.q.messagesAfter.all({ conversationId, after }).map(parseRow), maxChars);
+  }
+
+  /** The turns the model still sees verbatim, oldest first, with their size: what compaction chooses from. */
+  turns(conversationId: string): { turnId: string; fromSeq: number; toSeq: number; chars: number }[] {
+    const after = this.find(conversationId)?.compactedThrough ?? 0;
+    return this.q.turns.all({ conversationId, after });
+  }
+
+  /** Records a compaction: the model sees `summary` instead of the messages up to `throughSeq`. */
+  compact(conversationId: string, throughSeq: number, summary: string): void {
+    this.q.compact.run({ id: conversationId, through: throughSeq, at: Date.now(), summary });
   }
 }
 
-export function toHistory(rows: Pick<StoredMessage, "role" | "content">[], maxChars: number): ChatMessage[] {
+/** Longest history a request carries when compaction could not shorten it (no observer model). */
+export const MAX_HISTORY_CHARS = 400_000;
+
+export interface History {
+  messages: ChatMessage[];
+  /** Size of the messages' blocks as JSON, a steady stand-in for their tokens (about four characters each). */
+  chars: number;
+  /** Messages left out because the history passed its size limit. */
+  dropped: number;
+}
+
+/** A refused answer is not sent back: the API asks that the turn that drew it be left out. */
+const REFUSED = "model_refused";
+
+export function toHistory(rows: Pick<StoredMessage, "role" | "content" | "turnId" | "error">[], maxChars: number): History {
+  const refused = new Set(rows.flatMap((r) => (r.error?.code === REFUSED ? [r.turnId] : [])));
+  const kept = refused.size ? rows.filter((r) => !refused.has(r.turnId)) : rows;
   const answered = new Set<string>();
-  for (const r of rows) for (const b of r.content) if (b.type === "tool_result") answered.add(b.tool_use_id);
+  const searched = new Set<string>();
+  for (const r of kept) {
+    for (const b of r.content) {
+      if (b.type === "tool_result") answered.add(b.tool_use_id);
+      else if (b.type === "tool_search_tool_result") searched.add(b.tool_use_id);
+    }
+  }
   const asked = new Set<string>();
   const out: ChatMessage[] = [];
-  for (const r of rows) {
+  for (const r of kept) {
     const role = r.role === "assistant" ? "assistant" : "user";
     const content = r.content.filter((b) => {
-      if (b.type === "tool_use") {
-        if (!answered.has(b.id)) return false;
-        asked.add(b.id);
-        return true;
+      switch (b.type) {
+        case "tool_use":
+          if (!answered.has(b.id)) return false;
+          asked.add(b.id);
+          return true;
+        case "tool_result":
+          return asked.has(b.tool_use_id);
+        case "server_tool_use":
+          return searched.has(b.id);
+        case "text":
+          return b.text.length > 0;
+        default:
+          return true;
       }
-      if (b.type === "tool_result") return asked.has(b.tool_use_id);
-      return b.text.length > 0;
     });
-    if (!content.length) continue;
+    if (!content.some((b) => b.type !== "thinking" && b.type !== "redacted_thinking")) continue;
     const last = out[out.length - 1];
     if (last && last.role === role) last.content.push(...content);
     else out.push({ role, content: [...content] });
   }
   // Drop whole exchanges from the front until it fits; the history must open with plain user text.
-  let size = out.reduce((n, m) => n + JSON.stringify(m.content).length, 0);
-  while (out.length > 1 && size > maxChars) {
-    size -= JSON.stringify(out.shift()!.content).length;
+  const sizes = out.map((m) => JSON.stringify(m.content).length);
+  let chars = sizes.reduce((n, c) => n + c, 0);
+  let dropped = 0;
+  while (out.length > 1 && chars > maxChars) {
+    out.shift();
+    chars -= sizes[dropped++]!;
   }
-  while (out.length && (out[0]!.role !== "user" || out[0]!.content.some((b) => b.type === "tool_result"))) out.shift();
-  return out;
+  while (out.length && (out[0]!.role !== "user" || out[0]!.content.some((b) => b.type === "tool_result"))) {
+    out.shift();
+    chars -= sizes[dropped++]!;
+  }
+  return { messages: out, chars, dropped };
 }

@@ -38,7 +38,9 @@ export const memoryArea = defineArea({
     const observer = new Observer({ db: s.store.db, conversations: s.conversations, router: s.models.router, log, thresholdChars: m.OBSERVER_THRESHOLD_CHARS, reflector });
 
     registerMemoryTools(s.tools, memory, changed);
-    s.prompt.contribute("memory", (ctx) => prompt.section(ctx.conversationId, ctx.userMessage, ctx.signal));
+    s.prompt.contribute("reflections", () => prompt.reflections(), { layer: "long" });
+    s.prompt.contribute("memory", (ctx) => prompt.section(ctx.conversationId, ctx.userMessage, ctx.signal), { layer: "turn" });
+    s.compactor.summarizer = observer;
     s.brain.onTurnDone((r) => observer.onTurn(r));
     s.health.register("memory", () => {
       const v = vectors.health();

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, lte } from "drizzle-orm";
 import type { TurnResult } from "../brain/turn.ts";
 import type { ConversationStore, StoredMessage } from "../conversations/store.ts";
 import type { Db } from "../db/client.ts";
@@ -10,6 +10,7 @@ import { messages } from "../conversations/conversation.sql.ts";
 import { observations, observerCursors } from "./memory.sql.ts";
 import { parseJsonList } from "./parse.ts";
 import type { Reflector } from "./reflector.ts";
+import type { Summarizer } from "../brain/compact.ts";
 
 export const OBSERVATION_KINDS = ["Decision", "Preference", "Fact", "Issue", "NextStep", "Outcome"] as const;
 export type ObservationKind = (typeof OBSERVATION_KINDS)[number];
@@ -36,13 +37,24 @@ function transcript(rows: StoredMessage[]): string {
   return text.length > MAX_TRANSCRIPT_CHARS ? text.slice(text.length - MAX_TRANSCRIPT_CHARS) : text;
 }
 
+/** Rows from the start whose transcript fits one observer call (at least one). */
+function firstPiece(rows: StoredMessage[]): StoredMessage[] {
+  let n = 0;
+  let size = 0;
+  while (n < rows.length && (n === 0 || size + transcript([rows[n]!]).length + 1 <= MAX_TRANSCRIPT_CHARS)) size += transcript([rows[n++]!]).length + 1;
+  return rows.slice(0, n);
+}
+
 /**
  * After a turn, if a conversation has enough text the observer has not read yet,
  * the observer model extracts observations from it. Runs in the background, one
  * conversation at a time; with no model or past the budget it skips and keeps
- * its place so nothing is lost.
+ * its place so nothing is lost. It is also the summarizer of compaction: the
+ * observations of a conversation's older turns stand in for them.
  */
-export class Observer {
+export class Observer implements Summarizer {
+  /** One observer call at a time, background or compaction, so a range is never read twice. */
+  private lock: Promise<unknown> = Promise.resolve();
   private waiting = new Set<string>();
   private running: Promise<void> | null = null;
   private closed = false;
@@ -94,28 +106,64 @@ export class Observer {
       .all() as StoredMessage[];
   }
 
-  async observe(conversationId: string): Promise<number> {
-    const { db, router, log, thresholdChars } = this.deps;
-    if (!router.hasModel("observer")) return 0;
-    // Runs after every turn: most turns fall short of the threshold, and this tells without loading them.
-    if ((this.unreadChars.get({ cid: conversationId })?.chars ?? 0) < thresholdChars) return 0;
-    const rows = this.unread(conversationId);
-    const text = transcript(rows);
-    if (!rows.length || text.length < thresholdChars) return 0;
-    let reply: string;
-    try {
-      const res = await router.complete(
-        { system: OBSERVER_PROMPT, messages: [{ role: "user", content: [{ type: "text", text }] }], maxTokens: 2048 },
-        { role: "observer", background: true, conversationId, signal: this.abort.signal },
-      );
-      reply = res.text;
-    } catch (err) {
-      if (this.closed) return 0;
-      const why = err instanceof AppError ? err.code : "error";
-      this.lastRun = { at: Date.now(), conversationId, stored: 0, skipped: why };
-      log.info("observer skipped", { conversationId, reason: (err as Error).message });
-      return 0;
-    }
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  observe(conversationId: string): Promise<number> {
+    return this.exclusive(async () => {
+      const { router, log, thresholdChars } = this.deps;
+      if (!router.hasModel("observer")) return 0;
+      // Runs after every turn: most turns fall short of the threshold, and this tells without loading them.
+      if ((this.unreadChars.get({ cid: conversationId })?.chars ?? 0) < thresholdChars) return 0;
+      const rows = this.unread(conversationId);
+      if (!rows.length || transcript(rows).length < thresholdChars) return 0;
+      try {
+        return await this.extract(conversationId, rows, { background: true, signal: this.abort.signal });
+      } catch (err) {
+        if (this.closed) return 0;
+        const why = err instanceof AppError ? err.code : "error";
+        this.lastRun = { at: Date.now(), conversationId, stored: 0, skipped: why };
+        log.info("observer skipped", { conversationId, reason: (err as Error).message });
+        return 0;
+      }
+    });
+  }
+
+  /**
+   * For compaction: reads what it has not read of the conversation up to
+   * `throughSeq` (however little), then answers the observations of the
+   * turns after `afterSeq` up to there. The owner is waiting on a chat turn,
+   * so it is not refused past the budget. Throws when it cannot.
+   */
+  async summarize(conversationId: string, range: { afterSeq: number; throughSeq: number }, signal: AbortSignal): Promise<string[]> {
+    if (!this.deps.router.hasModel("observer")) throw new AppError("no_model", "no model is configured for the observer role");
+    await this.exclusive(async () => {
+      for (;;) {
+        const rows = this.unread(conversationId).filter((r) => r.seq <= range.throughSeq);
+        if (!rows.length) return;
+        await this.extract(conversationId, firstPiece(rows), { background: false, signal: AbortSignal.any([signal, this.abort.signal]) });
+      }
+    });
+    return this.deps.db
+      .select({ kind: observations.kind, text: observations.text })
+      .from(observations)
+      .where(and(eq(observations.conversationId, conversationId), gt(observations.fromSeq, range.afterSeq), lte(observations.fromSeq, range.throughSeq)))
+      .orderBy(asc(observations.fromSeq), asc(observations.createdAt))
+      .all()
+      .map((o) => `- (${o.kind}) ${o.text}`);
+  }
+
+  /** One observer call over these rows; stores what it found and moves the cursor past them. Throws when the call fails. */
+  private async extract(conversationId: string, rows: StoredMessage[], opts: { background: boolean; signal: AbortSignal }): Promise<number> {
+    const { db, router, log } = this.deps;
+    const res = await router.complete(
+      { system: OBSERVER_PROMPT, messages: [{ role: "user", content: [{ type: "text", text: transcript(rows) }] }], maxTokens: 2048 },
+      { role: "observer", background: opts.background, conversationId, signal: opts.signal },
+    );
+    const reply = res.text;
     const items = parseJsonList(reply).flatMap((item) => {
       const o = item as { kind?: unknown; text?: unknown };
       const kind = OBSERVATION_KINDS.find((k) => k.toLowerCase() === String(o?.kind ?? "").toLowerCase());

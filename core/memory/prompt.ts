@@ -10,10 +10,12 @@ const CACHE_MAX = 200;
 const EMBED_WAIT_MS = 4_000;
 
 /**
- * The memory section of the system prompt, in layers: reflections (the long
- * view), recent observations, then the memories most relevant to the owner's
- * message. Each layer gets a third of the token budget; what one leaves unused
- * passes to the next, so relevant memories get any slack.
+ * The memory sections of the system prompt, in two layers with one token
+ * budget: the reflections (the long view) are long-lived context, sent with
+ * the steady part of the prompt and cached with it until the reflector writes
+ * new ones; recent observations and the memories relevant to the owner's
+ * message change every turn and ride with it. Reflections get a third of the
+ * budget, observations half of what is left, relevant memories the rest.
  */
 export class MemoryPrompt {
   private cache = new Map<string, { at: number; text: string | undefined }>();
@@ -33,9 +35,16 @@ export class MemoryPrompt {
     this.anyMemory = db.$client.query<{ any: number }, []>("select exists(select 1 from memories) as any");
   }
 
+  /** The long-lived section: reflections. */
+  reflections(): string | undefined {
+    const r = this.reflectionLayer();
+    return r.text && `# What you have learned about the owner\n${r.text}`;
+  }
+
+  /** The per-turn section: recent observations and the memories relevant to the message. */
   async section(conversationId: string, userMessage: string, signal?: AbortSignal): Promise<string | undefined> {
     if (this.budgetTokens <= 0) return undefined;
-    // The prompt is rebuilt every tool round of a turn; the answer does not change within it.
+    // The prompt is built once a turn, but a queued chat may ask again within moments.
     const key = `${conversationId}\u0000${userMessage}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.text;
@@ -50,28 +59,19 @@ export class MemoryPrompt {
     return text;
   }
 
-  /** Forget cached sections after memory changes, so a memory stored this turn shows up next round. */
+  /** Forget cached sections after memory changes, so a memory stored this turn shows up next turn. */
   invalidate(): void {
     this.cache.clear();
   }
 
-  private async build(userMessage: string, signal: AbortSignal): Promise<string | undefined> {
-    let budget = this.budgetTokens * CHARS_PER_TOKEN;
-    const share = () => Math.floor(budget / 3);
-    const layer = (title: string, lines: string[], allowance: number): string | undefined => {
-      const kept: string[] = [];
-      let used = title.length + 1;
-      for (const l of lines) {
-        if (used + l.length + 1 > allowance) break;
-        kept.push(l);
-        used += l.length + 1;
-      }
-      if (!kept.length) return undefined;
-      budget -= used;
-      return `${title}\n${kept.join("\n")}`;
-    };
+  private reflectionLayer(): { text: string | undefined; used: number } {
+    if (this.budgetTokens <= 0) return { text: undefined, used: 0 };
+    const lines = this.recentReflections.all().map((r) => `- ${r.text}`);
+    return layer("## Reflections", lines, Math.floor((this.budgetTokens * CHARS_PER_TOKEN) / 3));
+  }
 
-    const refl = this.recentReflections.all();
+  private async build(userMessage: string, signal: AbortSignal): Promise<string | undefined> {
+    let budget = this.budgetTokens * CHARS_PER_TOKEN - this.reflectionLayer().used;
     const obs = this.recentObservations.all();
     let found: Awaited<ReturnType<MemoryService["search"]>>["results"] = [];
     try {
@@ -80,13 +80,23 @@ export class MemoryPrompt {
     } catch (err) {
       this.log.warn("memory search for the prompt failed", { error: (err as Error).message });
     }
-
-    const parts = [
-      layer("## Reflections", refl.map((r) => `- ${r.text}`), share()),
-      layer("## Recent observations", obs.map((o) => `- (${o.kind}) ${o.text}`), Math.floor(budget / 2)),
-      layer("## Memories relevant to this message", found.map((m) => `- [${m.category}] ${m.text} (id ${m.id})`), budget),
-    ].filter((p): p is string => !!p);
+    const recent = layer("## Recent observations", obs.map((o) => `- (${o.kind}) ${o.text}`), Math.floor(budget / 2));
+    budget -= recent.used;
+    const relevant = layer("## Memories relevant to this message", found.map((m) => `- [${m.category}] ${m.text} (id ${m.id})`), budget);
+    const parts = [recent.text, relevant.text].filter((p): p is string => !!p);
     if (!parts.length) return undefined;
     return `# What you remember about the owner\nUse this when it helps; the owner does not need to repeat it. Correct or delete a memory with the memory tools when it turns out wrong.\n\n${parts.join("\n\n")}`;
   }
+}
+
+/** A titled list of lines, as many as fit in `allowance` characters. */
+function layer(title: string, lines: string[], allowance: number): { text: string | undefined; used: number } {
+  const kept: string[] = [];
+  let used = title.length + 1;
+  for (const l of lines) {
+    if (used + l.length + 1 > allowance) break;
+    kept.push(l);
+    used += l.length + 1;
+  }
+  return kept.length ? { text: `${title}\n${kept.join("\n")}`, used } : { text: undefined, used: 0 };
 }

@@ -37,6 +37,7 @@ export function createModels(config: Config, db: Db, log: Logger, overrides: Par
     providers,
     chain: (role) => (isRole(role) ? settings.chain(role) : []),
     usage: ledger,
+    thinking: (role) => (isRole(role) ? settings.thinking(role) : 0),
     log: logFn(log.child({ area: "models" })),
     retry: { maxRetries: config.models.maxRetries },
   });

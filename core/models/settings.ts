@@ -1,9 +1,11 @@
 import { eq } from "drizzle-orm";
 import { Type, type Static } from "@sinclair/typebox";
-import { ROLES, PriceSchema, type Config, type Price, type Role } from "../config/index.ts";
+import { MIN_THINKING_TOKENS, ROLES, PriceSchema, ThinkingSchema, type Config, type Price, type Role } from "../config/index.ts";
 import type { Db } from "../db/client.ts";
 import { settings } from "../db/settings.sql.ts";
+import { contextTokensFor, DEFAULT_CONTEXT_TOKENS } from "./limits.ts";
 import { DEFAULT_PRICES } from "./prices.ts";
+import { parseRef } from "../agent/router.ts";
 import type { ProviderName } from "../agent/types.ts";
 
 const ModelRef = Type.String({ pattern: "^(anthropic|openai):.+$", maxLength: 200 });
@@ -19,6 +21,10 @@ export const ModelsConfigBody = Type.Object(
     ),
     prices: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.Union([PriceSchema, Type.Null()]))),
     dailyBudgetUsd: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+    /** Extended-thinking budget per role in tokens (0: off); `null` goes back to config. */
+    thinking: Type.Optional(
+      Type.Object(Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Union([ThinkingSchema, Type.Null()]))])), { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -28,6 +34,7 @@ interface Overrides {
   roles: Partial<Record<Role, string[]>>;
   prices: Record<string, Price>;
   dailyBudgetUsd?: number | null;
+  thinking?: Partial<Record<Role, number>>;
 }
 
 const KEY = "models.config";
@@ -72,6 +79,18 @@ export class ModelSettings {
     return { ...DEFAULT_PRICES, ...this.config.models.prices, ...this.overrides.prices };
   }
 
+  /** The role's extended-thinking budget in tokens; 0 is off. */
+  thinking(role: Role): number {
+    return this.overrides.thinking?.[role] ?? this.config.models.thinking[role] ?? 0;
+  }
+
+  /** The smallest context window among the role's models: the one a conversation must fit whichever answers. */
+  contextTokens(role: Role): number {
+    const table = { ...DEFAULT_CONTEXT_TOKENS, ...this.config.models.contextTokens };
+    const windows = this.chain(role).map((ref) => contextTokensFor(parseRef(ref).model, table));
+    return windows.length ? Math.min(...windows) : contextTokensFor("", table);
+  }
+
   dailyBudgetUsd(): number | undefined {
     const o = this.overrides.dailyBudgetUsd;
     if (o === undefined || o === null) return this.config.models.dailyBudgetUsd;
@@ -83,6 +102,7 @@ export class ModelSettings {
       roles: this.roles(),
       prices: this.prices(),
       dailyBudgetUsd: this.dailyBudgetUsd() ?? null,
+      thinking: Object.fromEntries(ROLES.map((r) => [r, this.thinking(r)])) as Record<Role, number>,
       overrides: this.overrides,
       providers: this.configured(),
     };
@@ -110,6 +130,15 @@ export class ModelSettings {
     for (const [model, price] of Object.entries(body.prices ?? {})) {
       if (price === null) delete next.prices[model];
       else next.prices[model] = price;
+    }
+    for (const [role, budget] of Object.entries(body.thinking ?? {}) as [Role, number | null | undefined][]) {
+      if (budget === undefined) continue;
+      if (budget !== null && budget !== 0 && budget < MIN_THINKING_TOKENS) {
+        throw Object.assign(new Error(`thinking.${role}: 0 (off) or at least ${MIN_THINKING_TOKENS} tokens, got ${budget}`), { field: `thinking.${role}` });
+      }
+      next.thinking ??= {};
+      if (budget === null) delete next.thinking[role];
+      else next.thinking[role] = budget;
     }
     if (body.dailyBudgetUsd === null) delete next.dailyBudgetUsd;
     else if (body.dailyBudgetUsd !== undefined) next.dailyBudgetUsd = body.dailyBudgetUsd; // 0: no budget

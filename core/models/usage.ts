@@ -1,13 +1,15 @@
 import { and, desc, gte, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
-import { costOf } from "./prices.ts";
+import { costOf, savedBy } from "./prices.ts";
 import type { Price } from "../config/index.ts";
+import type { LoopUsage } from "../agent/loop.ts";
 import type { UsageRecord, UsageSink } from "../agent/types.ts";
 import { usage as usageTable } from "./usage.sql.ts";
 
 export const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
+type TurnCostRow = { turnId: string } & Omit<LoopUsage, "model">;
 
 export class BudgetExceededError extends AppError {
   constructor(spent: number, budget: number) {
@@ -32,6 +34,7 @@ export class UsageLedger implements UsageSink {
    * never wait for it; they use the in-memory total.
    */
   private pending: Record<string, string | number | null>[] = [];
+  private perTurn;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -41,8 +44,13 @@ export class UsageLedger implements UsageSink {
     private now: () => number = Date.now,
   ) {
     this.insert = db.$client.query(
-      `insert into usage (at, day, role, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, conversation_id, origin)
-       values ($at, $day, $role, $provider, $model, $inputTokens, $outputTokens, $cacheReadTokens, $cacheWriteTokens, $costUsd, $conversationId, $origin)`,
+      `insert into usage (at, day, role, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, saved_usd, conversation_id, turn_id, origin)
+       values ($at, $day, $role, $provider, $model, $inputTokens, $outputTokens, $cacheReadTokens, $cacheWriteTokens, $costUsd, $savedUsd, $conversationId, $turnId, $origin)`,
+    );
+    this.perTurn = db.$client.query<TurnCostRow, { conversationId: string }>(
+      `select turn_id as turnId, sum(input_tokens) as inputTokens, sum(output_tokens) as outputTokens, sum(cache_read_tokens) as cacheReadTokens,
+              sum(cache_write_tokens) as cacheWriteTokens, sum(cost_usd) as costUsd, count(*) as modelCalls
+       from usage where conversation_id = $conversationId and turn_id is not null and role = 'agent' group by turn_id`,
     );
   }
 
@@ -60,7 +68,8 @@ export class UsageLedger implements UsageSink {
 
   record(r: UsageRecord): number {
     const at = this.now();
-    const cost = costOf(r.model, r.usage, this.prices());
+    const prices = this.prices();
+    const cost = costOf(r.model, r.usage, prices);
     this.rollDay();
     this.pending.push({
       at,
@@ -73,7 +82,9 @@ export class UsageLedger implements UsageSink {
       cacheReadTokens: r.usage.cacheReadTokens,
       cacheWriteTokens: r.usage.cacheWriteTokens,
       costUsd: cost,
+      savedUsd: savedBy(r.model, r.usage, prices),
       conversationId: r.conversationId ?? null,
+      turnId: r.turnId ?? null,
       origin: r.origin ?? null,
     });
     if (this.pending.length >= MAX_BATCH) this.flush();
@@ -126,6 +137,7 @@ export class UsageLedger implements UsageSink {
         cacheReadTokens: sql<number>`sum(${usageTable.cacheReadTokens})`,
         cacheWriteTokens: sql<number>`sum(${usageTable.cacheWriteTokens})`,
         costUsd: sql<number>`sum(${usageTable.costUsd})`,
+        savedUsd: sql<number>`sum(${usageTable.savedUsd})`,
       })
       .from(usageTable)
       .where(and(gte(usageTable.day, since)))
@@ -137,16 +149,25 @@ export class UsageLedger implements UsageSink {
         calls: t.calls + r.calls,
         inputTokens: t.inputTokens + r.inputTokens,
         outputTokens: t.outputTokens + r.outputTokens,
+        cacheReadTokens: t.cacheReadTokens + r.cacheReadTokens,
+        cacheWriteTokens: t.cacheWriteTokens + r.cacheWriteTokens,
         costUsd: t.costUsd + r.costUsd,
+        savedUsd: t.savedUsd + r.savedUsd,
       }),
-      { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+      { calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, savedUsd: 0 },
     );
     return {
       since,
-      rows: rows.map((r) => ({ ...r, costUsd: round(r.costUsd) })),
-      totals: { ...totals, costUsd: round(totals.costUsd) },
+      rows: rows.map((r) => ({ ...r, costUsd: round(r.costUsd), savedUsd: round(r.savedUsd) })),
+      totals: { ...totals, costUsd: round(totals.costUsd), savedUsd: round(totals.savedUsd) },
       budget: this.status(),
     };
+  }
+
+  /** What each turn of a conversation cost (its agent calls), by turn id. */
+  byTurn(conversationId: string): Record<string, Omit<TurnCostRow, "turnId">> {
+    this.flush();
+    return Object.fromEntries(this.perTurn.all({ conversationId }).map(({ turnId, ...u }) => [turnId, { ...u, costUsd: round(u.costUsd) }]));
   }
 }
 

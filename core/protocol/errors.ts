@@ -16,6 +16,7 @@ export const ERRORS = {
   cross_origin: { status: 403, description: "a write with the session cookie from another site (Origin / Sec-Fetch-Site); the console's own pages are let through" },
   not_found: { status: 404, description: "no such resource or route" },
   conversation_busy: { status: 409, description: "the conversation is already answering a message" },
+  model_refused: { status: 422, description: "the model's safety filter stopped the answer; the turn is left out of what the model sees next" },
   payload_too_large: { status: 413, description: "the request body is larger than MAX_BODY_BYTES" },
   unsupported_media_type: { status: 415, description: "the body's content-type is not one this route reads" },
   rate_limited: { status: 429, description: "too many failed attempts from this client; wait for retry-after" },

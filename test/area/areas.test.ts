@@ -29,7 +29,8 @@ describe("Areas", () => {
     expect((await h.request("/api/echo/there", { auth: false })).status).toBe(401);
     expect(h.s.tools.specs().map((t) => t.name)).toContain("echo_say");
     const prompt = await h.s.prompt.build({ conversationId: "c", userMessage: "hi", signal: new AbortController().signal });
-    expect(prompt).toContain("The echo area greets with ahoy.");
+    // A section that declares no layer changes every turn: it goes with the turn's context.
+    expect(prompt.find((b) => b.stability === "turn")?.text).toContain("The echo area greets with ahoy.");
     const health = await (await h.request("/api/system/health")).json();
     expect(health.components.echo).toEqual({ status: "ok", greeting: "ahoy" });
     const checks = await runDoctor(loadConfig({ schemas, env: { BAKERST_DATA_DIR: tempDir(), ECHO_GREETING: "ahoy" } }), WITH_ECHO);

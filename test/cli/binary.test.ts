@@ -82,7 +82,7 @@ describe("the compiled bakerst binary", () => {
     const events = parseSse(await res.text());
     expect(events.filter((e) => e.event === "text").map((e) => e.data.delta).join("")).toBe("compiled and chatting");
     // The personality defaults are embedded: the system prompt reached the model.
-    expect(String(model.requests.at(-1)!.body.system)).toContain("You are Baker Street");
+    expect(JSON.stringify(model.requests.at(-1)!.body.system)).toContain("You are Baker Street");
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     const stdout = await new Response(proc.stdout).text();

@@ -107,6 +107,23 @@ describe("loadConfig", () => {
     expect(failure(() => load({ COMMAND_SANDBOX: "no" })).key).toBe("COMMAND_SANDBOX");
   });
 
+  test("a thinking budget is 0 (off) or at least 1024 tokens, from the environment or the file, and a bad one names where it came from", () => {
+    expect(load({ THINKING_AGENT: "4096" }).models.thinking).toEqual({ agent: 4096, observer: 0, reflector: 0, worker: 0 });
+    const e = failure(() => load({ THINKING_WORKER: "500" }));
+    expect(e.key).toBe("THINKING_WORKER");
+    expect(e.message).toContain("at least 1024");
+    expect(failure(() => load({ THINKING_AGENT: "999999" })).key).toBe("THINKING_AGENT");
+    const dir = tempDir();
+    writeFileSync(join(dir, "bakerst.json"), JSON.stringify({ models: { thinking: { reflector: 100 }, contextTokens: { "qwen2.5": 32768 } } }));
+    const f = failure(() => load({}, dir));
+    expect(f.key).toBe("models.thinking.reflector");
+    expect(f.source).toBe(join(dir, "bakerst.json"));
+    writeFileSync(join(dir, "bakerst.json"), JSON.stringify({ models: { thinking: { reflector: 2048 }, contextTokens: { "qwen2.5": 32768 } } }));
+    const c = load({}, dir);
+    expect(c.models.thinking.reflector).toBe(2048);
+    expect(c.models.contextTokens).toEqual({ "qwen2.5": 32768 });
+  });
+
   test("FEATURE_* flags are booleans", () => {
     expect(load({ FEATURE_TELEGRAM: "true", FEATURE_X: "0" }).features).toEqual({ telegram: true, x: false });
     expect(failure(() => load({ FEATURE_TELEGRAM: "maybe" })).key).toBe("FEATURE_TELEGRAM");

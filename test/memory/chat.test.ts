@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { hitOf, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply, system } from "../standins/script.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 import { ready, store, until } from "./helpers.ts";
@@ -22,13 +22,12 @@ afterAll(async () => {
 const observer = system(/extract observations/);
 const reflector = system(/into a few durable reflections/);
 
-const systemOf = (i: number) => {
-  const s = model.requests[i]!.body.system;
-  return typeof s === "string" ? s : (s ?? []).map((b) => b.text).join("\n");
-};
+const systemOf = (i: number) => hitOf(model.requests[i]!).system;
+/** What rides with the owner's newest message: the time, recent observations, relevant memories. */
+const contextOf = (i: number) => hitOf(model.requests[i]!).context;
 
 describe("Memory in the chat", () => {
-  test("a stored memory reaches the system prompt sent to the model, unasked", async () => {
+  test("a stored memory reaches the model with the owner's message, unasked", async () => {
     const h = await makeApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, VOYAGE_API_KEY: "vk", VOYAGE_BASE_URL: voyage.baseURL });
     try {
       await ready(h);
@@ -38,10 +37,12 @@ describe("Memory in the chat", () => {
       model.on(prompt("Which coffee beans should I buy this week?"), reply().text("Get the Yirgacheffe again."));
       const res = await h.request("/api/chat", { method: "POST", json: { message: "Which coffee beans should I buy this week?" } });
       expect(res.status).toBe(200);
-      const system = systemOf(0);
-      expect(system).toContain("# What you remember about the owner");
-      expect(system).toContain("[preferences] The owner's favourite coffee is Ethiopian Yirgacheffe, light roast");
-      expect(system).not.toContain("Dream Machine");
+      const context = contextOf(0);
+      expect(context).toContain("# What you remember about the owner");
+      expect(context).toContain("[preferences] The owner's favourite coffee is Ethiopian Yirgacheffe, light roast");
+      expect(context).not.toContain("Dream Machine");
+      // Relevant memories change with every message: they stay out of the cached system prompt.
+      expect(systemOf(0)).not.toContain("Yirgacheffe");
       // The agent can store what it learns mid-turn.
       model.on(
         and(prompt("I bought a Gaggia Classic espresso machine"), firstRound),
@@ -51,7 +52,12 @@ describe("Memory in the chat", () => {
       const second = await h.request("/api/chat", { method: "POST", json: { message: "I bought a Gaggia Classic espresso machine" } });
       const body = (await second.json()) as any;
       expect(body.toolCalls[0]).toMatchObject({ name: "memory_store", ok: true });
-      expect(systemOf(2)).toContain("[gear] The owner's espresso machine is a Gaggia Classic");
+      // The turn's context stays the same across its rounds, so the second round reads the first from the cache...
+      expect(contextOf(2)).toBe(contextOf(1));
+      // ...and the memory it stored is there from the next message on.
+      model.on(prompt("Which espresso machine do I have?"), reply().text("A Gaggia Classic."));
+      await h.request("/api/chat", { method: "POST", json: { message: "Which espresso machine do I have?", conversationId: body.conversationId } });
+      expect(contextOf(3)).toContain("[gear] The owner's espresso machine is a Gaggia Classic");
     } finally {
       await h.close();
     }
@@ -104,10 +110,10 @@ describe("Memory in the chat", () => {
 
       model.on(prompt("What should I do first this weekend?"), reply().text("Sure."));
       await h.request("/api/chat", { method: "POST", json: { message: "What should I do first this weekend?", conversationId } });
-      const system = systemOf(3);
-      expect(system).toContain("## Reflections\n- The owner is standardising the homelab");
-      expect(system).toContain("## Recent observations");
-      expect(system).toContain("(Issue) The UPS battery is failing");
+      // Reflections are long-lived: in the system prompt, cached with it. Observations change each turn: with the message.
+      expect(systemOf(3)).toContain("## Reflections\n- The owner is standardising the homelab");
+      expect(contextOf(3)).toContain("## Recent observations");
+      expect(contextOf(3)).toContain("(Issue) The UPS battery is failing");
     } finally {
       await h.close();
     }

@@ -6,7 +6,7 @@ import { ModelRouter, type RoutedEvent } from "../../core/agent/router.ts";
 import { UsageLedger } from "../../core/models/usage.ts";
 import { DEFAULT_PRICES } from "../../core/models/prices.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
+import { render, startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
 import { httpError, model, reply } from "../standins/script.ts";
 import { tempDir } from "../helpers/app.ts";
 
@@ -195,5 +195,54 @@ describe("UsageLedger", () => {
     const report = ledger.byDay(1);
     expect(count()).toBe(3);
     expect(report.rows.find((r) => r.model === "claude-haiku-5-5")!.calls).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("What caching costs", () => {
+  test("cache writes are priced at 1.25× the input price and reads at 0.1×, as Anthropic bills them, and the saving is kept", () => {
+    const ledger = new UsageLedger(store.db, () => DEFAULT_PRICES, () => undefined);
+    ledgers.push(ledger);
+    const before = ledger.status().spentUsd;
+    const usage = { inputTokens: 100, outputTokens: 50, cacheReadTokens: 10_000, cacheWriteTokens: 1_000 };
+    const cost = ledger.record({ role: "cache-test", provider: "anthropic", model: "claude-sonnet-5-5", usage });
+    expect(cost).toBeCloseTo((100 * 3 + 1_000 * 3.75 + 10_000 * 0.3 + 50 * 15) / 1e6, 12);
+    // The budget counts what was billed, not what the tokens would cost uncached.
+    expect(ledger.status().spentUsd).toBeCloseTo(before + cost, 9);
+    const row = ledger.byDay(1).rows.find((r) => r.model === "claude-sonnet-5-5")!;
+    expect(row.cacheReadTokens).toBeGreaterThanOrEqual(10_000);
+    const saved = store.sqlite.query("select saved_usd as s from usage where role = 'cache-test'").get() as { s: number };
+    // Uncached, the 11,100 input tokens would have cost 11,100 × $3/M; they cost less by this much.
+    expect(saved.s).toBeCloseTo((11_100 * 3 - (100 * 3 + 1_000 * 3.75 + 10_000 * 0.3)) / 1e6, 12);
+  });
+
+  test("through the router, the second call of a cached prefix costs what the stand-in billed for it", async () => {
+    claude.cache.clear();
+    const system = "A long stable prompt. ".repeat(400);
+    claude.on(sonnet, reply().text("one"), reply().text("two"));
+    const { r } = router(["anthropic:claude-sonnet-5-5"]);
+    const done: { costUsd: number; usage: { cacheReadTokens: number } }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { events } = await collect(r.stream({ ...req, system }, { role: "agent" }));
+      done.push(events.find((e) => e.type === "done") as (typeof done)[number]);
+    }
+    const b = claude.billed[1]!;
+    expect(b.cacheRead).toBeGreaterThan(1024);
+    expect(done[1]!.usage.cacheReadTokens).toBe(b.cacheRead);
+    expect(done[1]!.costUsd).toBeCloseTo((b.input * 3 + b.cacheRead * 0.3 + b.cacheWrite * 3.75 + b.output * 15) / 1e6, 12);
+    expect(done[1]!.costUsd).toBeLessThan(done[0]!.costUsd / 3);
+  });
+
+  test("an OpenAI-compatible server's cached prompt tokens are not counted twice", async () => {
+    local.on(llama, reply().text("a"), reply().text("b"));
+    const { r, ledger } = router(["openai:llama3.1:8b"]);
+    const long = { ...req, system: "Stable. ".repeat(200) };
+    await collect(r.stream(long, { role: "agent" }));
+    const { events } = await collect(r.stream(long, { role: "agent" }));
+    const done = events.find((e) => e.type === "done") as { usage: { inputTokens: number; cacheReadTokens: number } };
+    expect(done.usage.cacheReadTokens).toBeGreaterThan(300);
+    // The server said prompt_tokens = cached + the rest; the ledger keeps them apart.
+    expect(done.usage.inputTokens + done.usage.cacheReadTokens).toBe(Math.ceil(render(local.requests[1]!.body).length / 4));
+    expect(done.usage.inputTokens).toBeLessThan(done.usage.cacheReadTokens);
+    ledger.flush();
   });
 });

@@ -3,6 +3,11 @@
  * Ollama, vLLM, llama.cpp and OpenRouter serve), for the real `openai` SDK.
  * Replies are scripted per request (script.ts); a request nothing matches gets
  * a 400 naming it, unless the test asked for another fallback.
+ *
+ * Like vLLM's prefix cache or llama.cpp's slot, it reports as cached
+ * (`prompt_tokens_details.cached_tokens`) the prompt it shares with the
+ * request before, rendered the way a chat template does (`render`), unless a
+ * reply fixes its token counts.
  */
 import type { Server } from "bun";
 import { type Hit, held, type Reply, Script, streamReply } from "./script.ts";
@@ -24,6 +29,35 @@ export type OpenAIStandIn = Script<OpenAIRequest> & {
   stop(): Promise<void>;
 };
 
+type Message = OpenAIRequest["body"]["messages"][number];
+const parts = (content: unknown): { type?: string; text?: string }[] =>
+  typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [];
+const isContext = (p: { text?: string }) => (p.text ?? "").startsWith("<context>");
+
+/**
+ * The prompt as a chat template renders it (Qwen's, say): the system message,
+ * then the tools, then each message with its role. A server's prefix cache
+ * reuses what two requests share from the first character.
+ */
+export function render(body: OpenAIRequest["body"]): string {
+  const msg = (m: Message) =>
+    `<|${m.role}|>\n${parts(m.content)
+      .map((p) => p.text ?? "")
+      .join("\n")}${m.tool_calls ? JSON.stringify(m.tool_calls) : ""}${m.tool_call_id ? `#${m.tool_call_id}` : ""}\n`;
+  const tools = body.tools?.length ? `<|tools|>\n${JSON.stringify(body.tools)}\n` : "";
+  const [first, ...rest] = body.messages;
+  if (first?.role === "system") return msg(first) + tools + rest.map(msg).join("");
+  return tools + body.messages.map(msg).join("");
+}
+
+/** How many characters two strings share from their start. */
+export function sharedPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
 const enc = new TextEncoder();
 const textOf = (content: unknown): string =>
   typeof content === "string" ? content : Array.isArray(content) ? content.map((p: { type?: string; text?: string }) => (p.type === "text" ? (p.text ?? "") : "")).join("") : "";
@@ -41,21 +75,27 @@ export function hitOf(req: OpenAIRequest): Hit {
       .filter((m) => m.role === "system")
       .map((m) => textOf(m.content))
       .join("\n"),
-    prompt: textOf([...messages].reverse().find((m) => m.role === "user" && textOf(m.content))?.content),
+    prompt: parts([...messages].reverse().find((m) => m.role === "user" && textOf(m.content))?.content).find((p) => p.type === "text" && !isContext(p))?.text ?? "",
     tools: (req.body.tools ?? []).map((t) => t.function.name),
     toolChoice: typeof choice === "string" ? choice : (choice as { type?: string } | undefined)?.type,
     toolResults: results.map((m) => ({ id: m.tool_call_id ?? "", name: names.get(m.tool_call_id ?? ""), content: textOf(m.content), isError: false })),
+    context: messages.flatMap((m) => parts(m.content).filter(isContext).map((p) => p.text ?? "")).at(-1) ?? "",
     stream: req.body.stream === true,
   };
 }
 
 const error = (status: number, message: string, type = "invalid_request_error") => Response.json({ error: { message, type } }, { status });
 
-function respond(r: Reply, body: OpenAIRequest["body"], id: string): Response {
+function respond(r: Reply, body: OpenAIRequest["body"], id: string, cached: { prompt: number; cached: number }): Response {
   if (r.status)
     return Response.json({ error: { message: r.errorMessage ?? `scripted ${r.status}`, type: r.errorType ?? "server_error" } }, { status: r.status, headers: r.headers });
   const calls = r.tools.map((t, i) => ({ id: t.id ?? `call_${id}_${i}`, type: "function", function: { name: t.name, arguments: t.json } }));
-  const usage = { prompt_tokens: r.tokens?.input ?? 12, completion_tokens: r.tokens?.output ?? 6, total_tokens: 0 };
+  const usage = {
+    prompt_tokens: r.tokens?.input ?? cached.prompt,
+    completion_tokens: r.tokens?.output ?? Math.max(1, Math.ceil((r.chunks.join("").length + calls.reduce((n, c) => n + c.function.arguments.length, 0)) / 4)),
+    total_tokens: 0,
+    ...(r.tokens ? {} : { prompt_tokens_details: { cached_tokens: cached.cached } }),
+  };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   const finish = r.stop ?? (calls.length ? "tool_calls" : "stop");
   if (!body.stream) {
@@ -93,6 +133,7 @@ export function startOpenAIStandIn(): OpenAIStandIn {
   const script = new Script<OpenAIRequest>(hitOf);
   const models = ["llama3.1:8b", "qwen2.5:7b"];
   let n = 0;
+  let previous = "";
   const server: Server<unknown> = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -112,7 +153,10 @@ export function startOpenAIStandIn(): OpenAIStandIn {
       if (typeof body?.model !== "string" || !Array.isArray(body.messages)) return error(400, "model and messages are required");
       const r = script.take({ headers: Object.fromEntries(request.headers), body });
       await held(r, body.stream === true);
-      return respond(r, body, `chatcmpl-${++n}`);
+      const prompt = render(body);
+      const cached = { prompt: Math.ceil(prompt.length / 4), cached: Math.floor(sharedPrefix(previous, prompt) / 4) };
+      previous = prompt;
+      return respond(r, body, `chatcmpl-${++n}`, cached);
     },
   });
   return Object.assign(script, { url: `http://127.0.0.1:${server.port}/v1`, models, stop: () => server.stop(true) });

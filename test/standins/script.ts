@@ -22,10 +22,20 @@ export interface ScriptedTool {
   json: string;
 }
 
+/** A search of Anthropic's tool search, run on the server side: the query and the deferred tools it finds. */
+export interface ScriptedSearch {
+  id?: string;
+  query: string;
+  found: string[];
+}
+
 /** One reply, built with chained calls. */
 export class Reply {
   chunks: string[] = [];
   tools: ScriptedTool[] = [];
+  /** Extended thinking, streamed before the text (Anthropic: only when the request enables it). */
+  thinkingText?: string;
+  searches: ScriptedSearch[] = [];
   tokens?: Usage;
   stop?: string;
   status?: number;
@@ -61,6 +71,19 @@ export class Reply {
     return this;
   }
 
+  /** The model's reasoning, before anything else. */
+  thinking(text: string): this {
+    this.thinkingText = text;
+    return this;
+  }
+
+  /** Anthropic's tool search finding deferred tools (after the thinking, before the text). */
+  toolSearch(query: string, found: string[], id?: string): this {
+    this.searches.push({ query, found, ...(id ? { id } : {}) });
+    return this;
+  }
+
+  /** Fixed token counts; without them the stand-in counts the request itself (and its cache). */
   usage(tokens: Usage): this {
     this.tokens = tokens;
     return this;
@@ -129,6 +152,8 @@ export interface Hit {
   toolChoice: string | undefined;
   /** Tool results at the end of the conversation: this request continues a tool round. */
   toolResults: { id: string; name: string | undefined; content: string; isError: boolean }[];
+  /** The `<context>` note riding with the owner's newest message (time, relevant memories); empty without one. */
+  context: string;
   stream: boolean;
 }
 
@@ -155,6 +180,10 @@ export function afterTool(name?: string): Match {
 }
 /** The first call of a turn: no tool results yet. */
 export const firstRound: Match = (h) => h.toolResults.length === 0;
+/** The `<context>` note of the turn matches. */
+export function context(want: string | RegExp): Match {
+  return (h) => (typeof want === "string" ? h.context.includes(want) : want.test(h.context));
+}
 export const anyRequest: Match = () => true;
 export function and(...all: Match[]): Match {
   return (h) => all.every((m) => m(h));

@@ -23,6 +23,8 @@ import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetr
 import type {
   Block,
   ChatEvent,
+  CompactResult,
+  Compaction,
   ComponentHealth,
   ConversationDetail,
   ConversationList,
@@ -89,6 +91,7 @@ type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
+type CoreCompactResult = ConversationRoutes[":id"]["compact"]["post"]["response"][200];
 type CoreJobList = JobRoutes["get"]["response"][200];
 type CoreJobDetail = JobRoutes[":id"]["get"]["response"][200];
 type CoreMemoryList = MemoryRoutes["get"]["response"][200];
@@ -117,6 +120,9 @@ export type ConversationChecks = [
   Assert<Reads<ConversationDetail, CoreConversationDetail>>,
   Assert<Reads<StoredMessage, CoreStoredMessage>>,
   Assert<Reads<StoredMessage, Element<CoreConversationDetail["messages"]>>>,
+  Assert<Reads<Compaction, NonNullable<CoreConversationDetail["compaction"]>>>,
+  Assert<Reads<ConversationDetail["usage"][string], CoreConversationDetail["usage"][string]>>,
+  Assert<Reads<CompactResult, CoreCompactResult>>,
 ];
 
 export type JobChecks = [
@@ -153,4 +159,5 @@ export type SystemChecks = [
   Assert<Reads<UsageReport, CoreUsage>>,
   Assert<Reads<Element<UsageReport["rows"]>, Element<CoreUsage["rows"]>>>,
   Assert<Reads<UsageReport["budget"], CoreUsage["budget"]>>,
+  Assert<Reads<UsageReport["totals"], CoreUsage["totals"]>>,
 ];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readEvents } from "../../ui/api/chat.ts";
 import type { StoredMessage } from "../../ui/api/types.ts";
-import { applyEvent, turnsFromMessages, type TurnView } from "../../ui/pages/chat/model.ts";
+import { applyEvent, cacheShare, turnsFromConversation, turnsFromMessages, type TurnView } from "../../ui/pages/chat/model.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
@@ -65,11 +65,57 @@ describe("chat turns", () => {
     applyEvent(t, { event: "tool_result", data: { id: "u1", ok: false, summary: "refused" } });
     applyEvent(t, { event: "job", data: { id: "j1", status: "running" } });
     applyEvent(t, { event: "text", data: { delta: "Done." } });
-    applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, costUsd: 0, modelCalls: 1, model: "x" } } });
+    applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 1, model: "x" } } });
     expect(t.parts.map((p) => (p.kind === "text" ? p.text : p.kind))).toEqual(["Hello", "tool", "Done."]);
     const tool = t.parts[1]!;
     expect(tool.kind === "tool" && tool.call.result).toEqual({ ok: false, summary: "refused" });
     expect(t.jobs).toEqual({ j1: "running" });
     expect(t.streaming).toBe(false);
+  });
+});
+
+describe("thinking, tool searches and compaction in the thread", () => {
+  test("thinking deltas gather in their own part, apart from the text", () => {
+    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {} };
+    applyEvent(t, { event: "thinking", data: { delta: "Hm, " } });
+    applyEvent(t, { event: "thinking", data: { delta: "the clock." } });
+    applyEvent(t, { event: "text", data: { delta: "Noon." } });
+    expect(t.parts).toEqual([
+      { kind: "thinking", text: "Hm, the clock." },
+      { kind: "text", text: "Noon." },
+    ]);
+  });
+
+  test("a stored conversation shows thinking, the tool search with what it found, each turn's cost, and where the summary stands in", () => {
+    const messages = [
+      msg({ turnId: "t1", seq: 1, role: "user", content: [{ type: "text", text: "old" }] }),
+      msg({ turnId: "t1", seq: 2, role: "assistant", model: "anthropic:m", content: [{ type: "text", text: "old answer" }] }),
+      msg({ turnId: "t2", seq: 3, role: "user", content: [{ type: "text", text: "new" }] }),
+      msg({
+        turnId: "t2",
+        seq: 4,
+        role: "assistant",
+        model: "anthropic:m",
+        content: [
+          { type: "thinking", thinking: "Which tool?", signature: "s" },
+          { type: "server_tool_use", id: "s1", name: "tool_search_tool_bm25", input: { query: "calendar" } },
+          { type: "tool_search_tool_result", tool_use_id: "s1", content: { type: "tool_search_tool_search_result", tool_references: [{ type: "tool_reference", tool_name: "calendar_create" }] } },
+          { type: "redacted_thinking", data: "xx" },
+          { type: "text", text: "Booked." },
+        ],
+      }),
+    ];
+    const usage = { t2: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 70, cacheWriteTokens: 20, costUsd: 0.01, modelCalls: 1 } };
+    const turns = turnsFromConversation({ messages, usage, compaction: { throughSeq: 2, at: 1, summary: "- (Fact) old." } });
+    expect(turns[0]!.summary).toBeUndefined();
+    expect(turns[1]!.summary).toBe("- (Fact) old.");
+    expect(turns[1]!.parts).toEqual([
+      { kind: "thinking", text: "Which tool?" },
+      { kind: "search", query: "calendar", found: ["calendar_create"] },
+      { kind: "thinking", text: "", redacted: true },
+      { kind: "text", text: "Booked." },
+    ]);
+    expect(turns[1]!.usage).toMatchObject({ model: "anthropic:m", costUsd: 0.01 });
+    expect(cacheShare(turns[1]!.usage!)).toBe(0.7);
   });
 });

@@ -236,7 +236,7 @@ describe("models and usage", () => {
     await eventually(async () => (await agentChain())[0] === "anthropic:claude-haiku-5-5");
     await agent.getByRole("button", { name: "Use config" }).click();
     await agent.locator(".chip", { hasText: "from config" }).waitFor();
-    expect(await agent.locator("input").count()).toBe(1);
+    expect(await agent.locator(".chain-item input").count()).toBe(1);
 
     await page.fill("#budget", "5");
     await page.getByRole("button", { name: "Save" }).first().click();

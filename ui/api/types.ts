@@ -2,7 +2,15 @@
 export type Block =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: unknown }
-  | { type: "tool_result"; tool_use_id: string; content: string; is_error?: boolean };
+  | { type: "tool_result"; tool_use_id: string; content: string; is_error?: boolean }
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string }
+  | { type: "server_tool_use"; id: string; name: string; input: unknown }
+  | {
+      type: "tool_search_tool_result";
+      tool_use_id: string;
+      content: { type: string; tool_references?: { type: "tool_reference"; tool_name: string }[]; error_code?: string };
+    };
 
 export interface ConversationSummary {
   id: string;
@@ -29,22 +37,40 @@ export interface ConversationList {
   next: number | null;
 }
 
-export interface ConversationDetail extends Omit<ConversationSummary, "running"> {
-  running: { turnId: string } | null;
-  messages: StoredMessage[];
-}
-
 export interface TurnUsage {
   inputTokens: number;
   outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
   costUsd: number;
   modelCalls: number;
   model: string | null;
 }
 
+/** What the model sees instead of the messages up to `throughSeq`. */
+export interface Compaction {
+  throughSeq: number;
+  at: number;
+  summary: string;
+}
+
+export interface ConversationDetail extends Omit<ConversationSummary, "running"> {
+  running: { turnId: string } | null;
+  messages: StoredMessage[];
+  compaction: Compaction | null;
+  /** What each turn cost, by turn id. */
+  usage: Record<string, Omit<TurnUsage, "model">>;
+}
+
+export interface CompactResult {
+  compacted: boolean;
+  message: string;
+}
+
 export type ChatEvent =
   | { event: "conversation"; data: { id: string; turnId: string } }
   | { event: "text"; data: { delta: string } }
+  | { event: "thinking"; data: { delta: string } }
   | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
   | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
   | { event: "job"; data: { id: string; status: string } }
@@ -126,7 +152,8 @@ export interface ModelsConfig {
   roles: Record<string, string[]>;
   prices: Record<string, { input: number; output: number; [k: string]: number }>;
   dailyBudgetUsd: number | null;
-  overrides: { roles: Record<string, string[]>; dailyBudgetUsd?: number | null };
+  thinking: Record<string, number>;
+  overrides: { roles: Record<string, string[]>; dailyBudgetUsd?: number | null; thinking?: Record<string, number> };
   providers: string[];
 }
 
@@ -135,9 +162,24 @@ export interface ModelsList {
   roles: Record<string, string[]>;
 }
 
+export interface UsageRow {
+  day: string;
+  model: string;
+  provider: string;
+  calls: number;
+  /** Input at the full price (not from the cache). */
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+  /** What prompt caching saved against billing every input token at the full price. */
+  savedUsd: number;
+}
+
 export interface UsageReport {
   since: string;
-  rows: { day: string; model: string; provider: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number }[];
-  totals: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
+  rows: UsageRow[];
+  totals: Omit<UsageRow, "day" | "model" | "provider">;
   budget: { day: string; dailyUsd: number | null; spentUsd: number; remainingUsd: number | null; exceeded: boolean };
 }

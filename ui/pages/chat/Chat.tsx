@@ -1,5 +1,5 @@
 import { useNavigate, useParams } from "@solidjs/router";
-import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Switch, type JSX } from "solid-js";
+import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch, type JSX } from "solid-js";
 import { ErrorBox, Loading } from "../../components/States.tsx";
 import { Composer } from "./Composer.tsx";
 import { sessionFor } from "./session.ts";
@@ -11,6 +11,7 @@ export function Chat(): JSX.Element {
   const navigate = useNavigate();
   const session = createMemo(() => sessionFor(params.id));
   const [drawer, setDrawer] = createSignal(false);
+  const [compacted, setCompacted] = createSignal<string>();
   const onKey = (e: KeyboardEvent) => e.key === "Escape" && drawer() && setDrawer(false);
   document.addEventListener("keydown", onKey);
   onCleanup(() => document.removeEventListener("keydown", onKey));
@@ -19,6 +20,7 @@ export function Chat(): JSX.Element {
 
   createEffect(
     on(session, (s) => {
+      setCompacted(undefined);
       // Coming back to a conversation re-reads it: another channel (Telegram, a job) may have added to it.
       if (s.state() === "idle" || (s.state() === "ready" && s.id() && !s.busy())) void s.load();
       pinned = true;
@@ -55,7 +57,28 @@ export function Chat(): JSX.Element {
             Conversations
           </button>
           <h1 class="thread-title">{params.id ? session().title() : "New conversation"}</h1>
+          <Show when={params.id && session().turns.length > 1}>
+            <button
+              type="button"
+              class="btn ghost small"
+              disabled={session().busy()}
+              title="Summarise the older turns for the model (the /compact command); every message stays here"
+              onClick={async () => {
+                const r = await session()
+                  .compact()
+                  .catch((err: Error) => ({ message: err.message }));
+                if (r) setCompacted(r.message);
+              }}
+            >
+              Compact
+            </button>
+          </Show>
         </div>
+        <Show when={compacted()}>
+          <p class="notice" role="status">
+            {compacted()}
+          </p>
+        </Show>
         <div
           class="thread"
           ref={attach}

@@ -1,13 +1,20 @@
 import { For, Match, Show, Switch, type JSX } from "solid-js";
 import { Json, Markdown } from "../../components/Markdown.tsx";
 import { usd } from "../../components/format.ts";
-import type { ToolCall, TurnView } from "./model.ts";
+import { cacheShare, type ToolCall, type TurnView } from "./model.ts";
 
 export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void }): JSX.Element {
   const t = () => props.turn;
   const jobs = () => Object.entries(t().jobs);
   return (
     <article class="turn" aria-busy={t().streaming}>
+      <Show when={t().summary !== undefined}>
+        <details class="compaction">
+          <summary>Earlier turns are summarised for the model</summary>
+          <p class="muted">They stay here as they were; the model sees these observations instead:</p>
+          <pre class="summary">{t().summary || "(nothing worth keeping)"}</pre>
+        </details>
+      </Show>
       <div class="msg user">
         <div class="bubble">{t().user}</div>
       </div>
@@ -17,6 +24,23 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
             <Switch>
               <Match when={part.kind === "text" && part}>{(p) => <Markdown text={p().text} />}</Match>
               <Match when={part.kind === "tool" && part}>{(p) => <ToolCard call={p().call} />}</Match>
+              <Match when={part.kind === "thinking" && part}>
+                {(p) => (
+                  <details class="thinking">
+                    <summary>{p().redacted ? "Thinking (hidden by the provider)" : "Thinking"}</summary>
+                    <Show when={!p().redacted}>
+                      <p class="thinking-text">{p().text}</p>
+                    </Show>
+                  </details>
+                )}
+              </Match>
+              <Match when={part.kind === "search" && part}>
+                {(p) => (
+                  <p class="search muted">
+                    Looked for tools: “{p().query}”{p().found.length ? ` → ${p().found.join(", ")}` : ""}
+                  </p>
+                )}
+              </Match>
               <Match when={part.kind === "notice" && part}>
                 {(p) => (
                   <p class="notice" role="status">
@@ -65,7 +89,8 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
         </Show>
         <Show when={t().usage && t().usage!.modelCalls > 0}>
           <p class="usage muted">
-            {t().usage!.model ?? "model"} · {t().usage!.inputTokens.toLocaleString()} in / {t().usage!.outputTokens.toLocaleString()} out · {usd(t().usage!.costUsd)}
+            {t().usage!.model ?? "model"} · {(t().usage!.inputTokens + t().usage!.cacheReadTokens + t().usage!.cacheWriteTokens).toLocaleString()} in
+            {t().usage!.cacheReadTokens ? ` (${Math.round(cacheShare(t().usage!) * 100)}% from cache)` : ""} / {t().usage!.outputTokens.toLocaleString()} out · {usd(t().usage!.costUsd)}
           </p>
         </Show>
       </div>

@@ -2,8 +2,8 @@ import { createSignal, type Accessor } from "solid-js";
 import { createStore, produce, reconcile, type SetStoreFunction } from "solid-js/store";
 import { resumeChat, streamChat } from "../../api/chat.ts";
 import { api, ApiError } from "../../api/client.ts";
-import type { ChatEvent, ConversationDetail, Job } from "../../api/types.ts";
-import { applyEvent, localKey, TERMINAL_JOB, turnsFromMessages, type TurnView } from "./model.ts";
+import type { ChatEvent, CompactResult, ConversationDetail, Job } from "../../api/types.ts";
+import { applyEvent, localKey, TERMINAL_JOB, turnsFromConversation, type TurnView } from "./model.ts";
 
 const [listVersion, setListVersion] = createSignal(0);
 /** Bumped whenever the conversation list may have changed (a new conversation, a finished turn, a rename). */
@@ -49,7 +49,7 @@ export class ChatSession {
       const c = await api<ConversationDetail>(`/api/conversations/${encodeURIComponent(id)}`);
       this.setTitle(c.title);
       const running = c.running?.turnId;
-      this.setTurns(reconcile(turnsFromMessages(c.messages, running), { key: "key" }));
+      this.setTurns(reconcile(turnsFromConversation(c, running), { key: "key" }));
       this.setState("ready");
       if (running) void this.follow(running);
     } catch (err) {
@@ -118,6 +118,19 @@ export class ChatSession {
     const id = this.id();
     if (id) await api(`/api/conversations/${encodeURIComponent(id)}/stop`, { method: "POST" }).catch(() => undefined);
     else this.abort?.abort();
+  }
+
+  /** Asks the server to compact the conversation now (the /compact command), then shows where the summary starts. */
+  async compact(): Promise<CompactResult | undefined> {
+    const id = this.id();
+    if (!id || this.busy()) return undefined;
+    this.setBusy(true);
+    try {
+      return await api<CompactResult>(`/api/conversations/${encodeURIComponent(id)}/compact`, { method: "POST" });
+    } finally {
+      this.setBusy(false);
+      await this.load();
+    }
   }
 
   async retry(i: number): Promise<void> {

@@ -45,7 +45,17 @@ export default function Models(): JSX.Element {
           {(c) => (
             <div class="grid-2">
               <For each={Object.keys(c().roles)}>
-                {(role) => <RoleEditor role={role} chain={c().roles[role] ?? []} overridden={!!c().overrides.roles?.[role]} providers={c().providers} onSave={(chain) => save({ roles: { [role]: chain } })} />}
+                {(role) => (
+                  <RoleEditor
+                    role={role}
+                    chain={c().roles[role] ?? []}
+                    overridden={!!c().overrides.roles?.[role]}
+                    providers={c().providers}
+                    thinking={c().thinking[role] ?? 0}
+                    onSave={(chain) => save({ roles: { [role]: chain } })}
+                    onThinking={(budget) => save({ thinking: { [role]: budget } })}
+                  />
+                )}
               </For>
             </div>
           )}
@@ -95,11 +105,13 @@ export default function Models(): JSX.Element {
                       <th>Model</th>
                       <th>Calls</th>
                       <th>Tokens in / out</th>
+                      <th title="Input read from the provider's prompt cache (billed at a tenth on Anthropic) and written to it (1.25×)">Cache read / written</th>
                       <th>Cost</th>
+                      <th title="What the same calls would have cost with every input token at the full price, minus what they cost">Saved by caching</th>
                     </tr>
                   </thead>
                   <tbody>
-                    <For each={u().rows} fallback={<tr><td colspan="5" class="muted">No model calls in this window.</td></tr>}>
+                    <For each={u().rows} fallback={<tr><td colspan="7" class="muted">No model calls in this window.</td></tr>}>
                       {(r) => (
                         <tr>
                           <td>{r.day}</td>
@@ -108,7 +120,11 @@ export default function Models(): JSX.Element {
                           <td>
                             {int(r.inputTokens)} / {int(r.outputTokens)}
                           </td>
+                          <td>
+                            {int(r.cacheReadTokens)} / {int(r.cacheWriteTokens)}
+                          </td>
                           <td>{usd(r.costUsd)}</td>
+                          <td>{usd(r.savedUsd)}</td>
                         </tr>
                       )}
                     </For>
@@ -121,7 +137,11 @@ export default function Models(): JSX.Element {
                         <th>
                           {int(u().totals.inputTokens)} / {int(u().totals.outputTokens)}
                         </th>
+                        <th>
+                          {int(u().totals.cacheReadTokens)} / {int(u().totals.cacheWriteTokens)}
+                        </th>
                         <th>{usd(u().totals.costUsd)}</th>
+                        <th>{usd(u().totals.savedUsd)}</th>
                       </tr>
                     </tfoot>
                   </Show>
@@ -171,6 +191,11 @@ function Budget(props: { report: UsageReport; onSave: (v: number | null) => Prom
               {b().exceeded ? "Budget reached: background work is paused until tomorrow." : `${usd(b().remainingUsd)} left of ${usd(b().dailyUsd)}`}
             </p>
           </Show>
+          <Show when={props.report.totals.savedUsd > 0}>
+            <p class="muted" style={{ margin: "4px 0 0" }}>
+              Prompt caching saved {usd(props.report.totals.savedUsd)} in this window ({savedShare(props.report)}% of what the input would have cost).
+            </p>
+          </Show>
         </div>
         <form onSubmit={submit}>
           <label for="budget">Daily budget (USD)</label>
@@ -194,7 +219,21 @@ function Budget(props: { report: UsageReport; onSave: (v: number | null) => Prom
   );
 }
 
-function RoleEditor(props: { role: string; chain: string[]; overridden: boolean; providers: string[]; onSave: (chain: string[]) => Promise<void> }): JSX.Element {
+/** What caching saved, as a share of what the same calls would have cost without it. */
+function savedShare(r: UsageReport): number {
+  const without = r.totals.costUsd + r.totals.savedUsd;
+  return without > 0 ? Math.round((r.totals.savedUsd / without) * 100) : 0;
+}
+
+function RoleEditor(props: {
+  role: string;
+  chain: string[];
+  overridden: boolean;
+  providers: string[];
+  thinking: number;
+  onSave: (chain: string[]) => Promise<void>;
+  onThinking: (budget: number) => Promise<void>;
+}): JSX.Element {
   const [chain, setChain] = createSignal([...props.chain]);
   createEffect(on(() => props.chain, (c) => setChain([...c]), { defer: true }));
   const [error, setError] = createSignal<unknown>();
@@ -275,9 +314,41 @@ function RoleEditor(props: { role: string; chain: string[]; overridden: boolean;
           </button>
         </Show>
       </div>
+      <ThinkingBudget role={props.role} value={props.thinking} onSave={props.onThinking} />
       <Show when={error()}>
         <ErrorBox error={error()} />
       </Show>
     </form>
+  );
+}
+
+/** A role's extended-thinking budget: 0 is off; Anthropic takes 1024 tokens and up. */
+function ThinkingBudget(props: { role: string; value: number; onSave: (budget: number) => Promise<void> }): JSX.Element {
+  const [value, setValue] = createSignal(String(props.value));
+  createEffect(on(() => props.value, (v) => setValue(String(v)), { defer: true }));
+  const [error, setError] = createSignal<unknown>();
+  const save = async () => {
+    setError(undefined);
+    const n = Number(value().trim() || "0");
+    if (!Number.isInteger(n) || n < 0 || (n > 0 && n < 1024)) return setError(new Error("thinking budget: 0 for off, or 1024 tokens and more"));
+    try {
+      await props.onSave(n);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div class="form-row" style={{ "margin-top": "8px" }}>
+      <label for={`thinking-${props.role}`} class="muted">
+        Thinking budget (tokens, 0 = off)
+      </label>
+      <input id={`thinking-${props.role}`} inputmode="numeric" value={value()} onInput={(e) => setValue(e.currentTarget.value)} style={{ width: "90px" }} />
+      <button type="button" class="btn small" disabled={value().trim() === String(props.value)} onClick={() => void save()}>
+        Set
+      </button>
+      <Show when={error()}>
+        <ErrorBox error={error()} />
+      </Show>
+    </div>
   );
 }
