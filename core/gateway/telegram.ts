@@ -1,5 +1,6 @@
 import { Bot, GrammyError, HttpError } from "grammy";
 import type { Message, Update, UserFromGetMe } from "grammy/types";
+import { AppError } from "../errors.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { ChatAdapter, Failure, Inbound } from "./adapter.ts";
@@ -83,9 +84,10 @@ export class TelegramAdapter implements ChatAdapter {
 
   /** Reaches Telegram (getMe), then takes updates; throws while Telegram cannot be reached. */
   static async connect(opts: TelegramOptions): Promise<TelegramAdapter> {
+    // One getMe, not bot.init() (which retries by itself forever): the area's retry loop shows each failure in health.
     const probe = new Bot(opts.token, { client: { apiRoot: opts.apiRoot, timeoutSeconds: 30 } });
-    await probe.init(signalOf(opts.signal));
-    const adapter = new TelegramAdapter(opts, probe.botInfo);
+    const me = await probe.api.getMe(signalOf(opts.signal));
+    const adapter = new TelegramAdapter(opts, me);
     // The menu of commands is a nicety: a failure to set it is logged, not fatal.
     await adapter.bot.api.setMyCommands(COMMANDS).catch((err) => opts.log.warn("could not set the bot's commands", { error: (err as Error).message }));
     if (opts.webhook) {
@@ -126,7 +128,7 @@ export class TelegramAdapter implements ChatAdapter {
 
   /** Webhook mode: one update; resolves once it is stored (Telegram sends it again on anything but 2xx). */
   async handleWebhook(update: unknown): Promise<void> {
-    if (!update || typeof update !== "object" || typeof (update as Update).update_id !== "number") throw new TypeError("not a Telegram update");
+    if (!update || typeof update !== "object" || !Number.isSafeInteger((update as Update).update_id)) throw new AppError("invalid_request", "body: not a Telegram update");
     await this.bot.handleUpdate(update as Update);
   }
 

@@ -34,4 +34,6 @@ export const telegramEnv = (tg: TelegramStandIn, model: { url: string }) => ({
   ANTHROPIC_BASE_URL: model.url,
   GATEWAY_RETRY_MIN_MS: "20",
   GATEWAY_STREAM_INTERVAL_MS: "500",
+  // Long answers would wake the memory observer, whose model calls these tests do not script.
+  OBSERVER_THRESHOLD_CHARS: "1000000",
 });
