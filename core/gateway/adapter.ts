@@ -37,6 +37,12 @@ export interface Inbound {
 /** One chat platform, connected. The gateway's outbox is its only sender. */
 export interface ChatAdapter {
   readonly platform: Platform;
+  /**
+   * Sends in flight at once. Where a resend cannot be recognised (Telegram
+   * has no idempotency key) this is 1, so a crash leaves at most one message
+   * the platform has and the outbox does not know about.
+   */
+  readonly maxInFlight: number;
   send(to: ChatRef, m: { text: string; format: Format; replyTo?: string; nonce: string }): Promise<string>;
   edit(to: ChatRef, messageId: string, m: { text: string; format: Format }): Promise<void>;
   /** Shows "typing…" for a few seconds; best effort. */

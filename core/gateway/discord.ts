@@ -63,6 +63,8 @@ export function inboundFrom(m: Message, botId: string): Inbound | undefined {
  */
 export class DiscordAdapter implements ChatAdapter {
   readonly platform = "discord" as const;
+  /** Discord recognises a resend by its nonce, so chats can be sent to side by side. */
+  readonly maxInFlight = 8;
 
   private constructor(
     private client: Client<true>,

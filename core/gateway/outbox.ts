@@ -33,8 +33,6 @@ export interface OutboxOptions {
   retryMaxMs?: number;
   /** A row still unsent this long after it was made is given up (failed). */
   maxAgeMs?: number;
-  /** Calls to platforms at once (one per chat at most). */
-  concurrency?: number;
   log?: Logger;
   metrics?: { sent: Counter; unrecorded: Histogram };
   now?: () => number;
@@ -50,7 +48,7 @@ const KEEP_MS = 7 * 24 * 3600_000;
 /**
  * The durable outbox: every message the gateway sends or edits is a row
  * first, and a platform call second. Rows of one chat go out one at a time in
- * order; 429 waits for the platform's `retry_after`, 5xx and network errors
+ * order (and a platform that cannot recognise a resend gets one call at a time); 429 waits for the platform's `retry_after`, 5xx and network errors
  * back off; a row is marked sent with the platform's message id in the
  * commit right after the platform answers. A crash inside that gap (the
  * platform has the message, the row does not know) sends it once more after
@@ -61,6 +59,7 @@ export class Outbox {
   private busyLanes = new Set<string>();
   private inFlight = new Set<number>();
   private running = 0;
+  private runningOn = new Map<Platform, number>();
   private scheduled = false;
   private stopped = true;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -219,9 +218,7 @@ export class Outbox {
     if (this.stopped) return;
     const now = this.now();
     let wake = now + POLL_MS;
-    const concurrency = this.opts.concurrency ?? 8;
     for (const row of this.q.heads.all() as OutboxRow[]) {
-      if (this.running >= concurrency) break;
       if (this.busyLanes.has(row.lane)) continue;
       if (row.nextAt > now) {
         wake = Math.min(wake, row.nextAt);
@@ -235,7 +232,7 @@ export class Outbox {
         continue;
       }
       const adapter = this.adapters.get(platform);
-      if (adapter) void this.deliver(row, adapter);
+      if (adapter && (this.runningOn.get(platform) ?? 0) < adapter.maxInFlight) void this.deliver(row, adapter);
     }
     if (now - this.lastPrune > 3600_000) {
       this.lastPrune = now;
@@ -248,6 +245,7 @@ export class Outbox {
 
   private async deliver(row: OutboxRow, adapter: ChatAdapter): Promise<void> {
     this.running++;
+    this.runningOn.set(adapter.platform, (this.runningOn.get(adapter.platform) ?? 0) + 1);
     this.busyLanes.add(row.lane);
     this.inFlight.add(row.id);
     const to = parseChatKey(row.lane);
@@ -291,6 +289,7 @@ export class Outbox {
       }
     } finally {
       this.running--;
+      this.runningOn.set(adapter.platform, this.runningOn.get(adapter.platform)! - 1);
       this.busyLanes.delete(row.lane);
       this.inFlight.delete(row.id);
       if (this.running === 0) for (const r of this.idle.splice(0)) r();

@@ -70,6 +70,8 @@ export function inboundFrom(update: Update, me: UserFromGetMe): Inbound | undefi
  */
 export class TelegramAdapter implements ChatAdapter {
   readonly platform = "telegram" as const;
+  /** Telegram has no idempotency key: one send at a time, so a crash can repeat at most one message. */
+  readonly maxInFlight = 1;
   private bot: Bot;
   private closed = false;
   private pollError: string | undefined;

@@ -56,6 +56,8 @@ export interface TelegramStandIn {
   calls: Call[];
   /** Every message the bot sent (accepted), in order. */
   messages: BotMessage[];
+  /** Every message users wrote (`say`), in order. */
+  said: { updateId: number; chatId: number; messageId: number; text: string }[];
   webhook: { url: string; secret?: string } | undefined;
   /** A user writes; returns the update id. Delivered by getUpdates, or posted to the webhook when one is set. */
   say(chat: Chat, from: User, text: string, opts?: { entities?: unknown[]; replyTo?: number; threadId?: number; caption?: boolean }): number;
@@ -122,6 +124,7 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
   let confirmedBelow = 1;
   const chatMessageIds = new Map<number, number>();
   const messages: BotMessage[] = [];
+  const said: TelegramStandIn["said"] = [];
   const calls: Call[] = [];
   const failures = new Map<string, { status: number; retryAfter?: number; description?: string }[]>();
   let rates: { rate429: number; rate5xx: number } | undefined;
@@ -300,6 +303,7 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
     bot,
     calls,
     messages,
+    said,
     get webhook() {
       return state.webhook;
     },
@@ -317,6 +321,7 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
       };
       const update = { update_id: id, message };
       updates.push(update);
+      said.push({ updateId: id, chatId: chat.id, messageId: message.message_id, text });
       if (state.webhook) {
         confirmedBelow = nextUpdate;
         deliver(update);
