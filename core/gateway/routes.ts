@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { addressOf } from "../audit/http.ts";
 import type { Services } from "../services.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
-import { PLATFORMS } from "./keys.ts";
+import { type Platform, PLATFORMS } from "./keys.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Pairings } from "./pairing.ts";
 
@@ -14,7 +14,7 @@ export const channelRoutes = (pairings: Pairings, outbox: Outbox) => (s: Service
   new Elysia({ name: "channels" })
     .get("/api/channels", async () => {
       const { components } = await s.health.report();
-      const adapters = PLATFORMS.map((platform) => ({ platform, ...((components[platform] ?? { status: "disabled" }) as ComponentHealth) }));
+      const adapters: (ComponentHealth & { platform: Platform })[] = PLATFORMS.map((platform) => ({ ...(components[platform] ?? { status: "disabled" }), platform }));
       return { adapters, ...pairings.list(), outbox: outbox.counts() };
     })
     .post("/api/channels/pairings/approve", ({ body, request }) => pairings.approve(body.code, who(request)), {

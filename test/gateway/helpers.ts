@@ -6,7 +6,7 @@ export type App = Awaited<ReturnType<typeof makeApp>>;
 
 /** The code in a pairing message ("Pairing code: ABCD-2345"). */
 export function codeIn(text: string): string {
-  const m = /Pairing code: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(text);
+  const m = /Pairing code: \**([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(text);
   if (!m) throw new Error(`no pairing code in ${JSON.stringify(text)}`);
   return m[1]!;
 }
