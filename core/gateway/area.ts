@@ -39,7 +39,7 @@ export const gatewayArea = defineArea({
           "bakerst_gateway_unrecorded_seconds",
           "From a platform's answer to a send until the outbox has recorded it: a crash inside sends the message again",
           ["platform"],
-          [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+          [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
         ),
       ),
     };

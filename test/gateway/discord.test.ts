@@ -29,6 +29,15 @@ const approve = async (text: string, app = h) => {
   expect(res.status).toBe(200);
 };
 
+/** A user's DM, paired the way the owner would: the code they were given, approved. Returns the DM channel id. */
+async function pairedDm(u: ReturnType<typeof user>): Promise<string> {
+  dc.dm(u, "hi");
+  const dm = () => dc.dmChannel(u.id);
+  await approve((await nth(dm, 1)).content);
+  await nth(dm, 2);
+  return dm()!;
+}
+
 beforeAll(async () => {
   model = startAnthropicStandIn();
   dc = startDiscordStandIn();
@@ -81,10 +90,8 @@ describe("Discord", () => {
 
   test("an answer past 2,000 characters arrives as several messages within the limit", async () => {
     const lestrade = user("700000000000000003", "lestrade");
-    dc.dm(lestrade, "hi");
-    const dm = () => dc.dmChannel(lestrade.id);
-    await approve((await nth(dm, 1)).content);
-    await nth(dm, 2);
+    const channel = await pairedDm(lestrade);
+    const dm = () => channel;
     const paragraphs = Array.from({ length: 8 }, (_, i) => `Clue ${i}: ${"mud on the boots ".repeat(30).trim()}.`);
     model.on(prompt("all the clues"), reply().text(paragraphs.join("\n\n")));
     dc.dm(lestrade, "all the clues");
@@ -97,10 +104,8 @@ describe("Discord", () => {
 
   test("a 429 waits its retry-after; a send Discord accepted but whose answer was lost is not sent twice (the nonce)", async () => {
     const hudson = user("700000000000000004", "hudson");
-    dc.dm(hudson, "hi");
-    const dm = () => dc.dmChannel(hudson.id);
-    await approve((await nth(dm, 1)).content);
-    await nth(dm, 2);
+    const channel = await pairedDm(hudson);
+    const dm = () => channel;
     dc.failNext("POST /messages", { status: 429, retryAfter: 0.3 }, { status: 502, accept: true });
     model.on(prompt("tea?"), reply().text("Always."));
     dc.dm(hudson, "tea?");
@@ -118,10 +123,8 @@ describe("Discord", () => {
     const dataDir = h.dataDir;
     const moran = user("700000000000000005", "moran");
     // h is stopped for this test and started again on the same data.
-    dc.dm(moran, "hi");
-    const dm = () => dc.dmChannel(moran.id);
-    await approve((await nth(dm, 1)).content);
-    await nth(dm, 2);
+    const channel = await pairedDm(moran);
+    const dm = () => channel;
     model.on(prompt("before"), reply().text("answer before"));
     dc.dm(moran, "before");
     await nth(dm, 3);

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { tempDir } from "../helpers/app.ts";
+import { type ServeProcess, spawnServe } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
 import { hitOf, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
@@ -25,14 +25,11 @@ let model: AnthropicStandIn;
 let tg: TelegramStandIn;
 let dataDir: string;
 
-interface Core {
-  proc: Subprocess;
-  url: string;
-  log: () => string;
-}
+type Core = ServeProcess;
 
-async function startCore(): Promise<Core> {
-  const proc = Bun.spawn([process.execPath, join(root, "core/main.ts"), "serve"], {
+/** The core from source, on the test's data dir: started again after each kill on the same data. */
+const startCore = (): Promise<Core> =>
+  spawnServe([process.execPath, join(root, "core/main.ts"), "serve"], {
     cwd: dataDir,
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -50,26 +47,8 @@ async function startCore(): Promise<Core> {
       OBSERVER_THRESHOLD_CHARS: "1000000",
       EDGE_WORKER: "false",
     },
-    stdout: "pipe",
-    stderr: "pipe",
+    timeoutMs: 30_000,
   });
-  let out = "";
-  const pipe = async (s: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const c of s) out += dec.decode(c, { stream: true });
-  };
-  void pipe(proc.stdout);
-  void pipe(proc.stderr);
-  const url = await waitFor(
-    "the core to listen",
-    () => {
-      if (proc.exitCode !== null) throw new Error(`core exited with ${proc.exitCode}: ${out}`);
-      return /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
-    },
-    30_000,
-  );
-  return { proc, url, log: () => out };
-}
 
 async function kill(core: Core): Promise<void> {
   core.proc.kill("SIGKILL");

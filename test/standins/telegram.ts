@@ -56,6 +56,8 @@ export interface TelegramStandIn {
   calls: Call[];
   /** Every message the bot sent (accepted), in order. */
   messages: BotMessage[];
+  /** Called with each message the bot sends, once Telegram has accepted it (benchmarks time round trips with it). */
+  onMessage(fn: ((m: BotMessage) => void) | undefined): void;
   /** Every message users wrote (`say`), in order. */
   said: { updateId: number; chatId: number; messageId: number; text: string }[];
   webhook: { url: string; secret?: string } | undefined;
@@ -129,6 +131,7 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
   const failures = new Map<string, { status: number; retryAfter?: number; description?: string }[]>();
   let rates: { rate429: number; rate5xx: number } | undefined;
   let waiter: { resolve: () => void } | undefined;
+  let listener: ((m: BotMessage) => void) | undefined;
   const state: { webhook: { url: string; secret?: string } | undefined } = { webhook: undefined };
   let server: Server<unknown> | undefined;
   let port = 0;
@@ -248,6 +251,7 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
           sentAt: Date.now(),
         };
         messages.push(m);
+        listener?.(m);
         return ok({ message_id: m.messageId, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: "private" }, from: bot, text: m.text });
       }
       case "editMessageText": {
@@ -331,6 +335,9 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
       return id;
     },
     sentTo: (chatId) => messages.filter((m) => m.chatId === chatId),
+    onMessage(fn) {
+      listener = fn;
+    },
     failNext(method, ...errors) {
       failures.set(method, [...(failures.get(method) ?? []), ...errors]);
     },

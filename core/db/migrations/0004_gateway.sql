@@ -49,7 +49,7 @@ CREATE TABLE `gateway_outbox` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `gateway_outbox_dedupe_idx` ON `gateway_outbox` (`dedupe_key`);--> statement-breakpoint
-CREATE INDEX `gateway_outbox_pending_idx` ON `gateway_outbox` (`lane`,`id`) WHERE status = 'pending';--> statement-breakpoint
+CREATE INDEX `gateway_outbox_status_idx` ON `gateway_outbox` (`status`,`lane`,`id`);--> statement-breakpoint
 CREATE INDEX `gateway_outbox_of_idx` ON `gateway_outbox` (`of`);--> statement-breakpoint
 CREATE TABLE `gateway_pairings` (
 	`id` text PRIMARY KEY NOT NULL,

@@ -48,94 +48,88 @@ export default function Channels(): JSX.Element {
                 <ErrorBox error={actionError()} />
               </Show>
               <h2 class="section-title">Waiting for approval</h2>
-              <div class="card" style={{ padding: "0" }}>
-                <Show when={d().pending.length} fallback={<Empty title="Nobody is waiting">A chat that writes to the bot appears here with the time its code expires.</Empty>}>
-                  <div class="table-scroll" style={{ margin: "0" }}>
-                    <table class="channels-table" aria-label="Waiting for approval">
-                      <thead>
-                        <tr>
-                          <th>Chat</th>
-                          <th class="hide-phone">Asked by</th>
-                          <th>Code expires</th>
-                          <th>
-                            <span class="sr-only">Actions</span>
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={d().pending}>
-                          {(p) => (
-                            <tr data-pairing={p.pairKey}>
-                              <td>
-                                <ChatName p={p} />
-                              </td>
-                              <td class="hide-phone">{p.requestedBy ?? "—"}</td>
-                              <td>{p.codeExpiresAt ? `in ${duration(Math.max(0, p.codeExpiresAt - Date.now()))}` : "—"}</td>
-                              <td>
-                                <button type="button" class="btn small" onClick={() => void act(() => revokePairing(p.id))}>
-                                  Turn down
-                                </button>
-                              </td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
-                </Show>
-              </div>
+              <ChatTable
+                label="Waiting for approval"
+                rows={d().pending}
+                empty={<Empty title="Nobody is waiting">A chat that writes to the bot appears here with the time its code expires.</Empty>}
+                columns={["Asked by", "Code expires"]}
+                cells={(p) => (
+                  <>
+                    <td class="hide-phone">{p.requestedBy ?? "—"}</td>
+                    <td>{p.codeExpiresAt ? `in ${duration(Math.max(0, p.codeExpiresAt - Date.now()))}` : "—"}</td>
+                    <td>
+                      <button type="button" class="btn small" onClick={() => void act(() => revokePairing(p.id))}>
+                        Turn down
+                      </button>
+                    </td>
+                  </>
+                )}
+              />
               <h2 class="section-title">Paired chats</h2>
               <p class="muted">Owner notifications (budget reached, a schedule failing, a job finished) always appear in the console; ticked chats get them too.</p>
-              <div class="card" style={{ padding: "0" }}>
-                <Show when={d().paired.length} fallback={<Empty title="No paired chats">Write to your bot on Telegram or Discord to get a pairing code.</Empty>}>
-                  <div class="table-scroll" style={{ margin: "0" }}>
-                    <table class="channels-table" aria-label="Paired chats">
-                      <thead>
-                        <tr>
-                          <th>Chat</th>
-                          <th class="hide-phone">Paired</th>
-                          <th>Notifications</th>
-                          <th>
-                            <span class="sr-only">Actions</span>
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={d().paired}>
-                          {(p) => (
-                            <tr data-pairing={p.pairKey}>
-                              <td>
-                                <ChatName p={p} />
-                              </td>
-                              <td class="hide-phone">{ago(p.pairedAt)}</td>
-                              <td>
-                                <label class="check">
-                                  <input type="checkbox" checked={p.notify} onChange={(e) => void act(() => setNotify(p.id, e.currentTarget.checked))} />
-                                  <span class="sr-only">Notifications to {p.title}</span>
-                                </label>
-                              </td>
-                              <td>
-                                <button
-                                  type="button"
-                                  class="btn small"
-                                  onClick={() => confirm(`Revoke ${p.title}? It will be treated as a stranger again.`) && void act(() => revokePairing(p.id))}
-                                >
-                                  Revoke
-                                </button>
-                              </td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
-                </Show>
-              </div>
+              <ChatTable
+                label="Paired chats"
+                rows={d().paired}
+                empty={<Empty title="No paired chats">Write to your bot on Telegram or Discord to get a pairing code.</Empty>}
+                columns={["Paired", "Notifications"]}
+                cells={(p) => (
+                  <>
+                    <td class="hide-phone">{ago(p.pairedAt)}</td>
+                    <td>
+                      <label class="check">
+                        <input type="checkbox" checked={p.notify} onChange={(e) => void act(() => setNotify(p.id, e.currentTarget.checked))} />
+                        <span class="sr-only">Notifications to {p.title}</span>
+                      </label>
+                    </td>
+                    <td>
+                      <button type="button" class="btn small" onClick={() => confirm(`Revoke ${p.title}? It will be treated as a stranger again.`) && void act(() => revokePairing(p.id))}>
+                        Revoke
+                      </button>
+                    </td>
+                  </>
+                )}
+              />
             </>
           )}
         </Show>
       </Show>
     </section>
+  );
+}
+
+/** Chats in a table: the chat first, then `columns` (the first hidden on a phone), then an action. */
+function ChatTable(props: { label: string; rows: Pairing[]; empty: JSX.Element; columns: [string, string]; cells: (p: Pairing) => JSX.Element }): JSX.Element {
+  return (
+    <div class="card" style={{ padding: "0" }}>
+      <Show when={props.rows.length} fallback={props.empty}>
+        <div class="table-scroll" style={{ margin: "0" }}>
+          <table class="channels-table" aria-label={props.label}>
+            <thead>
+              <tr>
+                <th>Chat</th>
+                <th class="hide-phone">{props.columns[0]}</th>
+                <th>{props.columns[1]}</th>
+                <th>
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={props.rows}>
+                {(p) => (
+                  <tr data-pairing={p.pairKey}>
+                    <td>
+                      <ChatName p={p} />
+                    </td>
+                    {props.cells(p)}
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+      </Show>
+    </div>
   );
 }
 
