@@ -29,6 +29,7 @@ export interface InboxRow {
 const COLUMNS = "id, update_key AS updateKey, chat_key AS chatKey, pair_key AS pairKey, kind, text, message_id AS messageId, status, turn_id AS turnId, conversation_id AS conversationId";
 /** "typing…" lasts about 5 s on Telegram and 10 s on Discord; it is sent again a little before it fades. */
 const TYPING_EVERY_MS = { telegram: 4_000, discord: 8_000 } as const;
+const KEEP_MS = 7 * 24 * 3600_000;
 
 export interface ChatRunnerDeps {
   db: Db;
@@ -54,6 +55,7 @@ export interface ChatRunnerDeps {
 export class ChatRunner {
   private workers = new Set<string>();
   private stopping = false;
+  private pruner: ReturnType<typeof setInterval> | undefined;
   private q: Record<"insert" | "next" | "open" | "started" | "done" | "later" | "chat" | "setChat", Statement>;
 
   constructor(private deps: ChatRunnerDeps) {
@@ -96,9 +98,26 @@ export class ChatRunner {
     return row?.id;
   }
 
-  /** At start: every chat with a message not yet answered goes on. */
+  /** At start: every chat with a message not yet answered goes on; old rows are pruned now and every hour. */
   resume(): void {
+    this.prune();
+    this.pruner = setInterval(() => this.prune(), 3600_000);
+    this.pruner.unref?.();
     for (const { chatKey } of this.q.open.all() as { chatKey: string }[]) this.wake(chatKey);
+  }
+
+  /**
+   * Answered messages are kept a week (Telegram re-sends an unconfirmed
+   * update for a day), and each chat's last one always (where reading
+   * missed Discord messages starts).
+   */
+  private prune(): void {
+    const before = Date.now() - KEEP_MS;
+    const c = this.deps.db.$client;
+    c.query(
+      "DELETE FROM gateway_inbox WHERE status IN ('answered', 'dropped') AND done_at < ? AND id NOT IN (SELECT max(id) FROM gateway_inbox GROUP BY chat_key)",
+    ).run(before);
+    c.query("DELETE FROM gateway_job_watch WHERE reported_at < ?").run(before);
   }
 
   /** The conversation a chat is in now (undefined after /new or before its first message). */
@@ -124,6 +143,7 @@ export class ChatRunner {
 
   stop(): void {
     this.stopping = true;
+    clearInterval(this.pruner);
   }
 
   private wake(chatKey: string): void {

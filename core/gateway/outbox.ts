@@ -204,14 +204,21 @@ export class Outbox {
     });
   }
 
-  /** Waits until nothing is pending or in flight (tests and benchmarks). */
+  /**
+   * Waits (at most `timeoutMs`) until nothing is in flight and no row is due
+   * on a connected platform: a graceful stop gives the last answers a moment
+   * to go out. Rows waiting out a retry or for a platform that is down stay
+   * for the next start.
+   */
   async drained(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (this.running === 0 && !this.q.heads.all().length) return true;
-      await Bun.sleep(10);
+    const due = () =>
+      (this.q.heads.all() as OutboxRow[]).some((r) => r.nextAt <= this.now() && this.adapters.has(parseChatKey(r.lane).platform));
+    while (this.running > 0 || due()) {
+      if (Date.now() >= until) return false;
+      await new Promise<void>((r) => (this.running > 0 ? this.idle.push(r) : setTimeout(r, 10)));
     }
-    return false;
+    return true;
   }
 
   private pump(): void {

@@ -76,6 +76,7 @@ export class TelegramAdapter implements ChatAdapter {
   private closed = false;
   private pollError: string | undefined;
   private polling: Promise<void> | undefined;
+  private cancelWait: (() => void) | undefined;
 
   private constructor(
     private opts: TelegramOptions,
@@ -122,7 +123,10 @@ export class TelegramAdapter implements ChatAdapter {
         this.opts.log.warn("telegram polling stopped; starting again", { error: this.pollError });
       }
       if (this.closed) return;
-      await new Promise((r) => setTimeout(r, RESTART_POLLING_MS));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, RESTART_POLLING_MS);
+        this.cancelWait = () => (clearTimeout(t), r());
+      });
       if (this.closed) return;
       this.bot = this.makeBot();
     }
@@ -184,6 +188,7 @@ export class TelegramAdapter implements ChatAdapter {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelWait?.();
     if (this.bot.isRunning()) await this.bot.stop().catch(() => undefined);
     await this.polling;
   }
