@@ -1,5 +1,5 @@
 import type { ModelProvider, ProviderName } from "./agent/types.ts";
-import { Webhooks } from "./api/webhooks.ts";
+import { Webhooks } from "./api/webhook-registry.ts";
 import { addressOfClient } from "./audit/http.ts";
 import { AuditLog } from "./audit/service.ts";
 import { FailureLimiter } from "./auth/limiter.ts";

@@ -1,4 +1,5 @@
 import { errorResponse } from "./errors.ts";
+import { WEBHOOK_NAME } from "./webhook-registry.ts";
 
 /**
  * Which requests need no credentials, decided on the path the router will
@@ -15,7 +16,7 @@ const OPEN = new Set(["GET /ping", "HEAD /ping", "POST /api/auth/login", "POST /
  * secret (core/api/webhooks.ts) before reading anything. Matched exactly, in
  * lower case; any other spelling needs the token.
  */
-const OPEN_WEBHOOK = /^\/api\/webhooks\/[a-z][a-z0-9-]{0,31}$/;
+const OPEN_WEBHOOK = new RegExp(`^/api/webhooks/${WEBHOOK_NAME.source.slice(1)}`);
 
 /** Whether the request is a webhook call, whose body its handler reads itself (under its own cap). */
 export const isWebhook = (method: string, url: string) => method === "POST" && OPEN_WEBHOOK.test(routedPath(url));
