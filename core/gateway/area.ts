@@ -112,15 +112,12 @@ export const gatewayArea = defineArea({
             messageContent: k.DISCORD_MESSAGE_CONTENT,
             log: ctx.log.child({ platform: "discord" }),
             receive,
+            cursors: () => runner.discordCursors(),
             signal,
           }),
         healthy: (a) => a.health(),
         fix: "check DISCORD_BOT_TOKEN, DISCORD_API_BASE and the network; run bakerst doctor",
-        onReady: (a) => {
-          connected.push(a);
-          outbox.attach(a);
-          void a.catchUp(runner.discordCursors()).then((n) => n && ctx.log.info("answered Discord messages sent while bakerst was away", { count: n }));
-        },
+        onReady: (a) => (connected.push(a), outbox.attach(a)),
       });
     } else {
       ctx.health.register("discord", () => ({ status: "disabled", detail: "DISCORD_BOT_TOKEN is not set" }));

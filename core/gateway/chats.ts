@@ -256,6 +256,11 @@ export class ChatRunner {
     }
     const result = await turn.done;
     const md = doc.markdown() || "(no answer)";
+    if (!this.deps.pairings.isPaired(row.pairKey)) {
+      // Revoked while it answered: the answer stays in the conversation, not in the chat.
+      this.q.done.run({ id: row.id, status: "dropped", now: Date.now() });
+      return;
+    }
     this.deps.db.$client.transaction(() => {
       outbox.show(row.chatKey, key, splitMarkdown(md, LIMITS[ref.platform]), this.quote(row, result.error !== null));
       this.q.done.run({ id: row.id, status: "answered", now: Date.now() });

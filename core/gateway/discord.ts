@@ -24,6 +24,8 @@ export interface DiscordOptions {
   messageContent: boolean;
   log: Logger;
   receive(m: Inbound): void;
+  /** Where reading missed messages starts: each paired Discord chat and the last message stored from it. */
+  cursors(): { chatId: string; afterId: string }[];
   signal: AbortSignal;
 }
 
@@ -109,7 +111,11 @@ export class DiscordAdapter implements ChatAdapter {
       await client.destroy().catch(() => undefined);
       throw err;
     }
-    return new DiscordAdapter(client as Client<true>, opts);
+    const adapter = new DiscordAdapter(client as Client<true>, opts);
+    // Now, and after every new session (a resume replays what it missed; a new session does not).
+    void adapter.catchUp();
+    client.on(Events.ShardReady, () => void adapter.catchUp());
+    return adapter;
   }
 
   /**
@@ -117,9 +123,9 @@ export class DiscordAdapter implements ChatAdapter {
    * deliver them again, so they are read back (after the last one stored, at
    * most 100) and handled like new ones; ones already stored are ignored.
    */
-  async catchUp(chats: { chatId: string; afterId: string }[]): Promise<number> {
+  async catchUp(): Promise<number> {
     let handled = 0;
-    for (const { chatId, afterId } of chats) {
+    for (const { chatId, afterId } of this.opts.cursors()) {
       try {
         const channel = await this.client.channels.fetch(chatId);
         if (!channel?.isTextBased()) continue;
@@ -135,6 +141,7 @@ export class DiscordAdapter implements ChatAdapter {
         this.opts.log.warn("could not read missed Discord messages", { chatId, error: (err as Error).message });
       }
     }
+    if (handled) this.opts.log.info("read back Discord messages sent while the bot was away", { count: handled });
     return handled;
   }
 
