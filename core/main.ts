@@ -67,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "token":
       return tokenCommand(config(), values.rotate ? ["--rotate", ...rest] : rest, out);
+    case "pair":
+      return (await import("./gateway/cli.ts")).pairCommand(config(), rest, out, err);
     case "nats":
       // Its own options (--companion NAME ...) are parsed from the raw arguments.
       return (await import("./cli/nats.ts")).natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);

@@ -1,4 +1,5 @@
 import type { ModelProvider, ProviderName } from "./agent/types.ts";
+import { Webhooks } from "./api/webhook-registry.ts";
 import { addressOfClient } from "./audit/http.ts";
 import { AuditLog } from "./audit/service.ts";
 import { FailureLimiter } from "./auth/limiter.ts";
@@ -43,6 +44,8 @@ export interface Services {
   token: TokenKeeper;
   sessions: SessionStore;
   limiter: FailureLimiter;
+  /** Callers from outside with their own secret (`POST /api/webhooks/<name>`). */
+  webhooks: Webhooks;
   health: HealthRegistry;
   metrics: Metrics;
   version: string;
@@ -150,6 +153,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     token,
     sessions,
     limiter,
+    webhooks: new Webhooks(),
     health,
     metrics: createMetrics(),
     version: VERSION,

@@ -14,6 +14,7 @@ const Memory = lazy(() => import("./pages/memory/Memory.tsx"));
 const Models = lazy(() => import("./pages/models/Models.tsx"));
 const System = lazy(() => import("./pages/System.tsx"));
 const Audit = lazy(() => import("./pages/audit/Audit.tsx"));
+const Channels = lazy(() => import("./pages/channels/Channels.tsx"));
 const Resource = lazy(() => import("./pages/Resource.tsx"));
 
 
@@ -62,6 +63,7 @@ export function App(): JSX.Element {
         <Route path="/models" component={Models} />
         <Route path="/system" component={System} />
         <Route path="/audit" component={Audit} />
+        <Route path="/channels" component={Channels} />
         <Route path={RESOURCES.map((r) => `/${r.slug}`)} component={Resource} />
         <Route path="*" component={NotFound} />
       </Route>

@@ -15,11 +15,12 @@ import { errorResponse, mapError } from "./errors.ts";
 import { modelRoutes } from "./models.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
 import { OriginGuard } from "./origin.ts";
-import { OPEN_BODY_BYTES, PathPolicy, routable } from "./paths.ts";
+import { isWebhook, OPEN_BODY_BYTES, PathPolicy, routable } from "./paths.ts";
 import { queryProblem } from "./query.ts";
 import { routeLabel, routeLabels } from "./route-label.ts";
 import type { RoutePlugin } from "./routes.ts";
 import { systemRoutes } from "./system.ts";
+import { webhookRoutes } from "./webhooks.ts";
 
 export interface ApiOptions {
   routes?: RoutePlugin[];
@@ -78,6 +79,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     // JSON lines (POST /api/memories/import) are not one JSON document; that route reads its body itself, under the same cap.
     .onParse(({ request }) => {
       if (request.headers.get("content-type")?.startsWith("application/x-ndjson")) return "";
+      // A webhook's body is read by its route, after its secret was checked.
+      if (isWebhook(request.method, request.url)) return "";
       // Without credentials only the login and logout bodies are read, and they are small.
       return readJson(request, paths.access(request.method, request.url) === "open" ? OPEN_BODY_BYTES : s.config.maxBodyBytes);
     })
@@ -94,7 +97,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     .use(conversationRoutes(s))
     .use(modelRoutes(s))
     .use(notificationRoutes(s))
-    .use(auditRoutes(s));
+    .use(auditRoutes(s))
+    .use(webhookRoutes(s));
   for (const plugin of opts.routes ?? []) app = app.use(plugin(s)) as typeof app;
   return app
     .all("/api/*", ({ request }) => {

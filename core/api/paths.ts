@@ -1,4 +1,5 @@
 import { errorResponse } from "./errors.ts";
+import { WEBHOOK_NAME } from "./webhook-registry.ts";
 
 /**
  * Which requests need no credentials, decided on the path the router will
@@ -9,6 +10,16 @@ import { errorResponse } from "./errors.ts";
 
 /** The three requests anyone may make; matched exactly, so `/ping/` or `/api/auth/login;x` need credentials. */
 const OPEN = new Set(["GET /ping", "HEAD /ping", "POST /api/auth/login", "POST /api/auth/logout"]);
+
+/**
+ * `POST /api/webhooks/<name>`: open, because each webhook checks its own
+ * secret (core/api/webhooks.ts) before reading anything. Matched exactly, in
+ * lower case; any other spelling needs the token.
+ */
+const OPEN_WEBHOOK = new RegExp(`^/api/webhooks/${WEBHOOK_NAME.source.slice(1)}`);
+
+/** Whether the request is a webhook call, whose body its handler reads itself (under its own cap). */
+export const isWebhook = (method: string, url: string) => method === "POST" && OPEN_WEBHOOK.test(routedPath(url));
 
 /** Largest body read from a request without credentials (a login is a token or a code: well under 1 KB). */
 export const OPEN_BODY_BYTES = 4096;
@@ -89,7 +100,7 @@ export class PathPolicy {
 
   access(method: string, url: string): Access {
     const routed = routedPath(url);
-    if (OPEN.has(`${method} ${routed}`)) return "open";
+    if (OPEN.has(`${method} ${routed}`) || isWebhook(method, url)) return "open";
     if (method !== "GET" && method !== "HEAD") return "private";
     const roots = this.rootSegments();
     if (roots.has(":")) return "private";

@@ -13,6 +13,11 @@ export const AUDIT_ACTIONS = {
   "job.dispatched": "a job was queued: its origin and a summary (program and argument count, HTTP method and host, prompt length)",
   "job.refused": "a job was not run: POST /api/jobs answered invalid_job, an agent job met the spent budget, or a worker's policy refused it",
   "turn.refused": "a background turn (schedule, job, task) was refused because today's budget is spent",
+  "webhook.refused": "a call to POST /api/webhooks/<name> without its secret (the target names the webhook; its body is never read)",
+  "gateway.pairing_requested": "a chat nobody approved wrote to the bot and was given a pairing code (platform and chat kind; never what it wrote)",
+  "gateway.pairing_refused": "no code was given (too many waiting) or an approval named a code that is unknown or expired, or came after too many wrong ones",
+  "gateway.pairing_approved": "the owner approved a chat's pairing code (console or bakerst pair approve); the target is the chat",
+  "gateway.pairing_revoked": "the owner revoked a paired chat or turned down a waiting one; its waiting messages were dropped",
   "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
 } as const;
 

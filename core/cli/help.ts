@@ -23,6 +23,9 @@ Commands:
   doctor             check config, data dir, database, models, and what each area talks to
   token              print the API token
   token --rotate     replace the token with a new one (logs every browser out)
+  pair list          chats paired with the bot, and chats waiting for approval
+  pair approve CODE  let the chat that was given CODE talk to the agent
+  pair revoke ID     end a chat's pairing (ID from pair list)
   nats init          write a nats-server config with one identity per role, and
                      their credentials (bakerst nats --help for its options)
 

@@ -14,8 +14,10 @@ export interface Notify {
 }
 
 /**
- * Telling the owner: kept in SQLite for the console (`GET /api/notifications`)
- * and handed to listeners (the chat gateway delivers them to paired chats).
+ * Telling the owner: the one `notify` every area uses (budget reached, a
+ * schedule failing, a companion gone, a task finished). Kept in SQLite for the
+ * console (`GET /api/notifications`) and handed to listeners: the chat gateway
+ * delivers each to the chats the owner chose, through its outbox.
  */
 export class Notifications {
   private listeners: ((n: Notification) => void)[] = [];
@@ -27,18 +29,25 @@ export class Notifications {
 
   notify(n: Notify): Notification | undefined {
     const row: Notification = { id: newId(), code: n.code, message: n.message.slice(0, 2000), onceKey: n.once ?? null, createdAt: this.now(), readAt: null };
-    const inserted = this.db.insert(notifications).values(row).onConflictDoNothing().returning({ id: notifications.id }).all();
-    if (!inserted.length) return undefined;
-    for (const fn of this.listeners) {
-      try {
-        fn(row);
-      } catch {
-        // a listener's failure must not reach whoever raised the notification
+    return this.db.$client.transaction(() => {
+      const inserted = this.db.insert(notifications).values(row).onConflictDoNothing().returning({ id: notifications.id }).all();
+      if (!inserted.length) return undefined;
+      for (const fn of this.listeners) {
+        try {
+          fn(row);
+        } catch {
+          // a listener's failure must not reach whoever raised the notification
+        }
       }
-    }
-    return row;
+      return row;
+    })();
   }
 
+  /**
+   * Runs inside the transaction that stores each notification, so what a
+   * listener writes (the gateway's outbox rows for the owner's chats) is
+   * stored with it or not at all. Listeners must be quick and synchronous.
+   */
   onNotify(fn: (n: Notification) => void): void {
     this.listeners.push(fn);
   }

@@ -27,6 +27,7 @@ export const ERRORS = {
   no_model: { status: 503, description: "no model is configured for the role" },
   shutting_down: { status: 503, description: "bakerst is shutting down and takes no new turns" },
   shutdown: { status: 503, description: "the turn was cut off by a shutdown" },
+  not_connected: { status: 503, description: "the outside service this needs (a chat platform) is still connecting; try again in a moment" },
   nats_unreachable: { status: 503, description: "the NATS server in NATS_URL cannot be used" },
   // Job failures: these cross the wire in a job's final status.
   invalid_job: { status: 400, wire: true, description: "the job failed its schema or policy checks and was not run" },

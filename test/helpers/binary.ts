@@ -4,6 +4,7 @@
  * included). `npm test` builds both before `bun test` and names the folder in
  * TEST_BIN_DIR; a bare `bun test` builds what it needs once per process.
  */
+import type { Subprocess } from "bun";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "../../build.ts";
@@ -39,43 +40,58 @@ export interface RunningBinary {
   stop(): Promise<void>;
 }
 
-/** Starts the binary on a free loopback port with only the given environment; resolves once it listens. */
-export async function startBinary(env: Record<string, string>, timeoutMs = 15_000): Promise<RunningBinary> {
-  const bin = await compiledBinary();
-  const cwd = tempDir("bakerst-run-");
-  const dataDir = join(cwd, "data");
-  const proc = Bun.spawn([bin, "serve"], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd, HOST: "127.0.0.1", PORT: "0", BAKERST_DATA_DIR: dataDir, LOG_LEVEL: "info", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+export interface ServeProcess {
+  proc: Subprocess;
+  /** The URL it logged that it listens on. */
+  url: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+}
+
+/**
+ * Runs `serve` (the compiled binary, or `bun core/main.ts`) with exactly this
+ * environment; resolves once it logs the URL it listens on (LOG_LEVEL info or lower).
+ */
+export async function spawnServe(cmd: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<ServeProcess> {
+  const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: opts.env, stdout: "pipe", stderr: "pipe" });
   // Logs are JSON lines on stderr; the first-start login banner goes to stdout. Both land in `out`.
   let out = "";
   const pipe = async (stream: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
     for await (const chunk of stream) out += dec.decode(chunk, { stream: true });
   };
-  const pump = Promise.all([pipe(proc.stdout), pipe(proc.stderr)]);
+  void Promise.all([pipe(proc.stdout), pipe(proc.stderr)]).catch(() => undefined);
   const url = await waitFor(
     "bakerst to listen",
     () => {
       if (proc.exitCode !== null) throw new Error(`bakerst exited with ${proc.exitCode}: ${out}`);
       return /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
     },
-    timeoutMs,
+    opts.timeoutMs ?? 15_000,
   ).catch((err: Error) => {
     proc.kill();
     throw new Error(`${err.message}: ${out}`);
   });
+  return { proc, url, output: () => out };
+}
+
+/** Starts the binary on a free loopback port with only the given environment; resolves once it listens. */
+export async function startBinary(env: Record<string, string>, timeoutMs = 15_000): Promise<RunningBinary> {
+  const bin = await compiledBinary();
+  const cwd = tempDir("bakerst-run-");
+  const dataDir = join(cwd, "data");
+  const { proc, url, output } = await spawnServe([bin, "serve"], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd, HOST: "127.0.0.1", PORT: "0", BAKERST_DATA_DIR: dataDir, LOG_LEVEL: "info", ...env },
+    timeoutMs,
+  });
   return {
     url,
     dataDir,
-    output: () => out,
+    output,
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;
-      await pump.catch(() => {});
       rmSync(cwd, { recursive: true, force: true });
     },
   };

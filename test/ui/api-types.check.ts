@@ -9,6 +9,7 @@
  * does not satisfy the constraint 'true' — naming the field and the type.
  */
 import type { conversationRoutes } from "../../core/api/conversations.ts";
+import type { channelRoutes } from "../../core/gateway/routes.ts";
 import type { modelRoutes } from "../../core/api/models.ts";
 import type { systemRoutes } from "../../core/api/system.ts";
 import type { TurnUsage as CoreTurnUsage, TurnEvent } from "../../core/brain/turn.ts";
@@ -22,6 +23,8 @@ import type { Block as CoreBlock } from "../../core/agent/types.ts";
 import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetry/health.ts";
 import type {
   Block,
+  ChannelAdapter,
+  Channels,
   ChatEvent,
   CompactResult,
   Compaction,
@@ -41,6 +44,7 @@ import type {
   ModelsList,
   Note,
   NoteList,
+  Pairing,
   StoredMessage,
   TurnUsage,
   UsageReport,
@@ -88,6 +92,7 @@ type JobRoutes = ReturnType<ReturnType<typeof jobRoutes>>["~Routes"]["api"]["job
 type MemoryRoutes = ReturnType<ReturnType<typeof memoryRoutes>>["~Routes"]["api"]["memories"];
 type ModelRoutes = ReturnType<typeof modelRoutes>["~Routes"]["api"];
 type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
+type ChannelRoutes = ReturnType<ReturnType<typeof channelRoutes>>["~Routes"]["api"]["channels"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
@@ -102,6 +107,10 @@ type CoreHealth = SystemRoutes["health"]["get"]["response"][200];
 type CoreModelsConfig = ModelRoutes["models"]["config"]["get"]["response"][200];
 type CoreModelsList = ModelRoutes["models"]["get"]["response"][200];
 type CoreUsage = ModelRoutes["usage"]["get"]["response"][200];
+type CoreChannels = ChannelRoutes["get"]["response"][200];
+type CoreApproved = ChannelRoutes["pairings"]["approve"]["post"]["response"][200];
+type CoreRevoked = ChannelRoutes["pairings"][":id"]["delete"]["response"][200];
+type CoreNotifySet = ChannelRoutes["pairings"][":id"]["patch"]["response"][200];
 
 // ---- the chat stream: every event either side knows, with the same data ----
 
@@ -160,4 +169,15 @@ export type SystemChecks = [
   Assert<Reads<Element<UsageReport["rows"]>, Element<CoreUsage["rows"]>>>,
   Assert<Reads<UsageReport["budget"], CoreUsage["budget"]>>,
   Assert<Reads<UsageReport["totals"], CoreUsage["totals"]>>,
+];
+
+export type ChannelChecks = [
+  Assert<Reads<Channels, CoreChannels>>,
+  Assert<Reads<ChannelAdapter, Element<CoreChannels["adapters"]>>>,
+  Assert<Reads<Pairing, Element<CoreChannels["paired"]>>>,
+  Assert<Reads<Pairing, Element<CoreChannels["pending"]>>>,
+  Assert<Reads<Channels["outbox"], CoreChannels["outbox"]>>,
+  Assert<Reads<Pairing, CoreApproved>>,
+  Assert<Reads<Pairing, CoreRevoked>>,
+  Assert<Reads<Pairing, CoreNotifySet>>,
 ];

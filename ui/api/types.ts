@@ -140,6 +140,34 @@ export interface ComponentHealth {
   [k: string]: unknown;
 }
 
+export type ChatPlatform = "telegram" | "discord";
+
+/** A chat allowed to talk to the agent, or waiting for the owner's approval (never with its code). */
+export interface Pairing {
+  id: string;
+  pairKey: string;
+  platform: ChatPlatform;
+  status: "pending" | "paired" | "revoked";
+  kind: "private" | "group" | "channel";
+  title: string;
+  requestedBy: string | null;
+  codeExpiresAt: number | null;
+  notify: boolean;
+  createdAt: number;
+  pairedAt: number | null;
+}
+
+export interface ChannelAdapter extends ComponentHealth {
+  platform: ChatPlatform;
+}
+
+export interface Channels {
+  adapters: ChannelAdapter[];
+  paired: Pairing[];
+  pending: Pairing[];
+  outbox: { pending: number; failedToday: number; oldestPendingMs: number | null };
+}
+
 export interface Health {
   status: ComponentHealth["status"];
   components: Record<string, ComponentHealth>;

@@ -82,6 +82,7 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
                       <span class="conv-title">{c.title}</span>
                       <span class="conv-meta">
                         {c.running ? <span class="dot-live" title="replying" /> : null}
+                        {origin(c.channel) ? <span class="conv-origin">{origin(c.channel)} · </span> : null}
                         {ago(c.updatedAt)}
                       </span>
                     </A>
@@ -119,4 +120,10 @@ export function Sidebar(props: { current?: string; onPick?: () => void }): JSX.E
       </Show>
     </aside>
   );
+}
+
+/** Where a conversation lives, when it is not the console: "Telegram", "Discord". */
+function origin(channel: string): string | undefined {
+  const platform = channel.split(":")[0];
+  return platform === "telegram" ? "Telegram" : platform === "discord" ? "Discord" : undefined;
 }
