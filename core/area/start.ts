@@ -42,7 +42,7 @@ export function startOrder(areas: readonly Area[]): Area[] {
     if (state.get(a) === "done") return;
     if (state.get(a) === "visiting") throw new AreaOrderError(`areas need each other in a circle: ${[...path, a.name].join(" -> ")}`);
     state.set(a, "visiting");
-    for (const n of a.needs ?? []) {
+    for (const n of [...(a.needs ?? []), ...(a.wants ?? [])]) {
       const p = provider.get(n);
       if (p && p !== a) visit(p, [...path, a.name]);
     }
@@ -86,6 +86,10 @@ export async function startAreas(s: Services, areas: readonly Area[]): Promise<{
           const v = provided[name];
           if (v === undefined) throw new AreaOrderError(`area ${area.name} needs ${name}, which was not provided`);
           return v;
+        },
+        want: (name) => {
+          if (!(area.wants ?? []).includes(name)) throw new AreaOrderError(`area ${area.name} uses ${name} without declaring it in wants`);
+          return provided[name];
         },
         provide: (name, value) => {
           if (!(area.provides ?? []).includes(name)) throw new AreaOrderError(`area ${area.name} provides ${name} without declaring it in provides`);

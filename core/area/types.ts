@@ -36,6 +36,8 @@ export interface AreaContext extends Services {
   log: Logger;
   /** A service another area (or the kernel) provides; declared in `needs`. */
   need<K extends Provision>(name: K): Provided[K];
+  /** A service the area uses when its area is there (declared in `wants`); undefined when it is not. */
+  want<K extends Provision>(name: K): Provided[K] | undefined;
   /** Hands a service to the areas that need it; declared in `provides`. */
   provide<K extends Provision>(name: K, value: Provided[K]): void;
   /** Route groups (Elysia plugins) the API serves. */
@@ -57,6 +59,8 @@ export interface AreaContext extends Services {
 export interface Area {
   name: string;
   needs?: readonly Provision[];
+  /** Used when present (started after them if they are there), not required: e.g. schedules can start tasks if the tasks area is in. */
+  wants?: readonly Provision[];
   provides?: readonly Provision[];
   /** Its settings and config-file sections; `bakerst --help` lists them and start-up checks them. */
   config?: Omit<ConfigSchema, "name">;

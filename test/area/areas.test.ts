@@ -97,6 +97,24 @@ describe("Areas", () => {
     expect(log).toEqual(["start echo-like", "start schedules", "stop schedules", "stop echo-like"]);
   });
 
+  test("a want is used when its area is there and simply absent when it is not; either way the order follows it", async () => {
+    const seen: unknown[] = [];
+    const wanting = defineArea({
+      name: "reports",
+      wants: ["echo"],
+      start(ctx) {
+        seen.push(ctx.want("echo")?.say("hi") ?? "no echo");
+      },
+    });
+    expect(startOrder([wanting, ...WITH_ECHO]).map((a) => a.name)).toEqual(["jobs", "echo", "reports", "memory", ...AREAS.slice(2).map((a) => a.name)]);
+    for (const areas of [[...WITH_ECHO, wanting], [...AREAS, wanting]]) {
+      const config = loadConfig({ schemas, env: { BAKERST_DATA_DIR: tempDir(), AUTH_TOKEN: TOKEN, LOG_LEVEL: "silent" } });
+      const { services } = await assemble(config, { areas, log: createLogger("silent") });
+      await services.close();
+    }
+    expect(seen).toEqual(["hello hi", "no echo"]);
+  });
+
   test("a need nobody provides stops start-up with a message naming both", () => {
     const lonely = defineArea({ name: "schedules", needs: ["jobs", "echo"], start() {} });
     expect(() => startOrder([...AREAS, lonely])).toThrow(new AreaOrderError("area schedules needs echo, which no area provides: add the area that provides echo to core/areas.ts"));
