@@ -7,7 +7,7 @@ import { TokenKeeper } from "./auth/token.ts";
 import { Brain } from "./brain/brain.ts";
 import { registerBuiltinTools } from "./brain/builtin.ts";
 import { Personality, SystemPrompt } from "./brain/prompt.ts";
-import { ToolRegistry, type BrainTools } from "./brain/tools.ts";
+import { BrainToolRegistry, type BrainTools } from "./brain/tools.ts";
 import { LocalBus } from "./bus/local.ts";
 import type { Bus } from "./bus/types.ts";
 import type { Config } from "./config/index.ts";
@@ -20,6 +20,9 @@ import { Notifications } from "./notifications/service.ts";
 import { HealthRegistry } from "./telemetry/health.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { createMetrics, type Metrics } from "./telemetry/metrics.ts";
+import { startTracing, stopTracing } from "./telemetry/tracing.ts";
+import { Redactor } from "./agent/redact.ts";
+import { newId } from "./util/ids.ts";
 import { VERSION } from "./version.ts";
 
 /** The kernel: what every area gets. */
@@ -43,6 +46,8 @@ export interface Services {
   health: HealthRegistry;
   metrics: Metrics;
   version: string;
+  /** This process among the cores sharing a data dir or a NATS (an upgrade runs two). */
+  instance: string;
   startedAt: number;
   /** Every secret this process holds, the generated API token included: never to appear in output. */
   secrets(): string[];
@@ -69,6 +74,7 @@ async function kernelBus(config: Config, store: Store, log: Logger): Promise<{ b
 /** Everything the kernel runs, wired once from a validated Config. */
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config.logLevel);
+  const instance = newId();
   for (const c of tightenModes(config.dataDir)) log.warn("data path was readable by others; made private", { path: c.path, from: octal(c.from), to: octal(c.to) });
   const store = openStore(config.dataDir);
   let bus: Bus;
@@ -84,12 +90,16 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const interrupted = conversations.markInterrupted();
   if (interrupted) log.warn("answers cut off by the last shutdown are marked interrupted", { count: interrupted });
   const models = createModels(config, store.db, log, opts.providers);
-  const tools: BrainTools = new ToolRegistry();
+  const tools: BrainTools = new BrainToolRegistry();
   const personality = new Personality(config.dataDir);
   const prompt = new SystemPrompt(personality);
   const notifications = new Notifications(store.db);
   const token = new TokenKeeper(config.dataDir, config.authToken);
   const secrets = () => [...config.secrets(), token.token];
+  // The SDK loads only with an endpoint: without one, spans are ids for logs and headers (core/telemetry/tracing.ts).
+  if (config.otelEndpoint) {
+    await startTracing({ endpoint: config.otelEndpoint, service: "bakerst", version: VERSION, instance, redact: (t) => new Redactor(secrets()).redact(t) });
+  }
   const audit = new AuditLog(store.db, { secrets, log: log.child({ area: "audit" }) });
   const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, notifications, audit, log: log.child({ area: "brain" }) });
   registerBuiltinTools(tools, { ledger: models.ledger });
@@ -147,6 +157,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     health,
     metrics: createMetrics(),
     version: VERSION,
+    instance,
     startedAt: Date.now(),
     secrets,
     onClose: (fn) => closers.push(fn),
@@ -157,6 +168,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       models.ledger.flush();
       audit.close();
       store.close();
+      if (config.otelEndpoint) await stopTracing();
     },
   };
 }

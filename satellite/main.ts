@@ -14,6 +14,7 @@ import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, t
 import { Redactor } from "../core/agent/redact.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
 import { Worker, type WorkerLog } from "./worker/worker.ts";
+import { currentSpan, startTracing, stopTracing, tracedProvider } from "../core/telemetry/tracing.ts";
 
 export const SATELLITE_VERSION = "0.1.0";
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
@@ -21,7 +22,8 @@ const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const
 function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown>): WorkerLog {
   return (lvl, msg, fields) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
+    const traceId = currentSpan()?.traceId;
+    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields, ...(traceId ? { traceId } : {}) })}\n`);
   };
 }
 
@@ -36,11 +38,11 @@ async function workerModel(cfg: SatelliteConfig, log: WorkerLog): Promise<Worker
   const timeoutMs = 600_000;
   if (cfg.model.provider === "openai" && cfg.openai.baseURL) {
     const { OpenAIProvider } = await import("../core/agent/providers/openai.ts");
-    providers.openai = new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs });
+    providers.openai = tracedProvider(new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs }));
   }
   if (cfg.model.provider === "anthropic" && (cfg.anthropic.apiKey || cfg.anthropic.oauthToken)) {
     const { AnthropicProvider } = await import("../core/agent/providers/anthropic.ts");
-    providers.anthropic = new AnthropicProvider({ ...cfg.anthropic, timeoutMs });
+    providers.anthropic = tracedProvider(new AnthropicProvider({ ...cfg.anthropic, timeoutMs }));
   }
   if (!Object.keys(providers).length) return undefined;
   const chain = [`${cfg.model.provider}:${cfg.model.name}`];
@@ -93,6 +95,10 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     return 1;
   }
   const model = await workerModel(cfg, log);
+  const redactor = new Redactor(cfg.redactValues);
+  if (cfg.otelEndpoint) {
+    await startTracing({ endpoint: cfg.otelEndpoint, service: "bakerst-satellite", version: SATELLITE_VERSION, instance: cfg.workerId, redact: (t) => redactor.redact(t) });
+  }
   const worker = new Worker({
     bus,
     ackWaitMs,
@@ -104,7 +110,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     log,
     executors: {
       ...policies,
-      redactor: new Redactor(cfg.redactValues),
+      redactor,
       ...(model ? { model } : {}),
     },
   });
@@ -119,6 +125,8 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
   });
   await worker.stop(cfg.drainTimeoutMs);
   await bus.close();
+  // What is buffered goes to the collector before the process ends.
+  await stopTracing();
   return 0;
 }
 

@@ -7,6 +7,7 @@ import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import type { Notifications } from "../notifications/service.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { currentSpan, withSpan, type Span } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import { billing, type TurnOrigin } from "./origin.ts";
 import type { SystemPrompt } from "./prompt.ts";
@@ -58,7 +59,7 @@ const KEEP_FINISHED_MAX = 500;
  */
 export class Brain {
   private active = new Map<string, Turn>();
-  private queued = new Map<string, { turn: Turn; input: StartTurn }[]>();
+  private queued = new Map<string, { turn: Turn; input: StartTurn; parent: Span | undefined }[]>();
   private byTurn = new Map<string, Turn>();
   private finished: { id: string; at: number }[] = [];
   private draining = false;
@@ -88,7 +89,7 @@ export class Brain {
       }
       this.deps.store.get(running.conversationId);
       const turn = new Turn(newId(), origin, running.conversationId);
-      waiting.push({ turn, input });
+      waiting.push({ turn, input, parent: currentSpan() });
       this.queued.set(running.conversationId, waiting);
       this.byTurn.set(turn.id, turn);
       return turn;
@@ -112,7 +113,8 @@ export class Brain {
     }
   }
 
-  private begin(turn: Turn, input: StartTurn): Turn {
+  /** `parent`: the span of the request that queued the turn (default: the caller's). */
+  private begin(turn: Turn, input: StartTurn, parent?: Span): Turn {
     const { conversationId, history, answerId } = this.deps.store.openTurn({
       conversationId: input.conversationId,
       title: titleFrom(input.message),
@@ -123,7 +125,8 @@ export class Brain {
     turn.bind(conversationId);
     this.active.set(conversationId, turn);
     this.byTurn.set(turn.id, turn);
-    void this.run(turn, input.message, history, answerId).finally(() => this.release(turn));
+    const attributes = { "bakerst.turn.id": turn.id, "bakerst.turn.origin": turn.origin, "bakerst.conversation.id": conversationId };
+    void withSpan("turn", { attributes, ...(parent ? { parent } : {}) }, () => this.run(turn, input.message, history, answerId)).finally(() => this.release(turn));
     return turn;
   }
 
@@ -143,7 +146,7 @@ export class Brain {
     if (!head) return;
     try {
       if (this.draining) throw new AppError("shutting_down", "bakerst is shutting down; the queued message was not answered");
-      this.begin(head.turn, { ...head.input, conversationId });
+      this.begin(head.turn, { ...head.input, conversationId }, head.parent);
     } catch (err) {
       // The conversation was deleted meanwhile, or the server is stopping: the queued turn ends with that error.
       const e = err instanceof AppError ? err : new AppError("internal", (err as Error).message);
@@ -288,6 +291,7 @@ export class Brain {
     } catch (raw) {
       const err = raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
       if (err.code === "internal") log.error("turn failed", { turnId: turn.id, error: raw as Error });
+      currentSpan()?.fail(err);
       // Keep whatever the model had said before the failure, marked with the error.
       clearTimeout(saveTimer);
       const partial: Block[] = roundText ? [{ type: "text", text: roundText } satisfies TextBlock] : [];
