@@ -58,6 +58,11 @@ export interface Services {
 
 export interface ServiceOptions {
   log?: Logger;
+  /**
+   * Another bakerst still runs on this data dir (an upgrade): what it has in
+   * flight (answers streaming, leased jobs) is its own, not left by a crash.
+   */
+  sharing?: boolean;
   /** Replaces configured providers; for tests and benchmarks that wire their own. */
   providers?: Partial<Record<ProviderName, ModelProvider>>;
 }
@@ -66,8 +71,8 @@ export interface ServiceOptions {
  * The bus the config asks for: in-process, or NATS with the core's identity
  * (refusing an open NATS unless NATS_INSECURE). The NATS client loads only then.
  */
-async function kernelBus(config: Config, store: Store, log: Logger): Promise<{ bus: Bus; exposure?: NatsExposure }> {
-  if (!config.nats.url) return { bus: new LocalBus(store.sqlite) };
+async function kernelBus(config: Config, store: Store, log: Logger, sharing: boolean): Promise<{ bus: Bus; exposure?: NatsExposure }> {
+  if (!config.nats.url) return { bus: new LocalBus(store.sqlite, Date.now, !sharing) };
   return openCoreNatsBus(config, log.child({ area: "bus" }));
 }
 
@@ -80,14 +85,14 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   let bus: Bus;
   let exposure: NatsExposure | undefined;
   try {
-    ({ bus, exposure } = await kernelBus(config, store, log));
+    ({ bus, exposure } = await kernelBus(config, store, log, !!opts.sharing));
   } catch (err) {
     store.close();
     throw err;
   }
   const conversations = new ConversationStore(store.db);
   // Answers that were still streaming when the last process died say so, with the text they had.
-  const interrupted = conversations.markInterrupted();
+  const interrupted = opts.sharing ? 0 : conversations.markInterrupted();
   if (interrupted) log.warn("answers cut off by the last shutdown are marked interrupted", { count: interrupted });
   const models = createModels(config, store.db, log, opts.providers);
   const tools: BrainTools = new BrainToolRegistry();

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
 import { ClientAddress, clientKey, rememberClient } from "./client-ip.ts";
+import type { Connections } from "./connections.ts";
 import { auditPreflight } from "../audit/http.ts";
 import { auditRoutes } from "../audit/routes.ts";
 import type { Services } from "../services.ts";
@@ -32,13 +33,27 @@ export interface ApiOptions {
  * The fetch handler for Bun.serve: records the client address, and around the
  * app a server span (continuing the caller's `traceparent`) and the request metrics.
  */
-export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services) {
+export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services, connections?: Connections) {
   const addresses = new ClientAddress(s.config.trustedProxies);
   return async (incoming: Request, server: Server<unknown>): Promise<Response> => {
     const t0 = performance.now();
+    const peer = server.requestIP(incoming);
+    if (!connections || !peer) return handle(incoming, peer?.address, t0);
+    const key = `${peer.address}:${peer.port}`;
+    connections.begin(key);
+    let res: Response;
+    try {
+      res = await handle(incoming, peer.address, t0);
+    } catch (err) {
+      connections.end(key, new Response());
+      throw err;
+    }
+    return connections.end(key, res);
+  };
+
+  async function handle(incoming: Request, peer: string | undefined, t0: number): Promise<Response> {
     const request = routable(incoming);
     if (request instanceof Response) return request;
-    const peer = server.requestIP(incoming)?.address;
     if (peer) rememberClient(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
     const method = request.method;
     return withSpan(`HTTP ${method}`, { kind: "server", parent: request.headers.get("traceparent"), attributes: { "http.request.method": method } }, async (span) => {
@@ -58,7 +73,7 @@ export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Se
       s.metrics.httpDuration.observe({ method, route }, (performance.now() - t0) / 1000);
       return res;
     });
-  };
+  }
 }
 
 export function createApi(s: Services, opts: ApiOptions = {}) {

@@ -65,6 +65,7 @@ export class Brain {
   private draining = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private turnListeners: ((r: TurnResult) => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private deps: BrainDeps) {}
 
@@ -136,6 +137,19 @@ export class Brain {
     this.active.delete(turn.conversationId);
     this.retire(turn.id);
     this.next(turn.conversationId);
+    if (!this.running) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Turns running or waiting in a queue. */
+  get running(): number {
+    let n = this.active.size;
+    for (const q of this.queued.values()) n += q.length;
+    return n;
+  }
+
+  /** Resolves once no turn runs or waits (an upgrade hands over then). */
+  whenIdle(): Promise<void> {
+    return this.running ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
   }
 
   /** Starts the next queued message of a conversation, if any. */

@@ -25,6 +25,11 @@ Commands:
   token --rotate     replace the token with a new one (logs every browser out)
   nats init          write a nats-server config with one identity per role, and
                      their credentials (bakerst nats --help for its options)
+  backup FILE        copy the database while bakerst runs (--into DIR --keep N
+                     for rotated backups)
+  restore FILE       put a backup in place (refused while bakerst runs here)
+  upgrade NEW_BINARY hand over to a new binary on the same port and data
+                     without dropping a request; rolls back if it is unhealthy
 
 Options:
   -h, --help         show this help
