@@ -76,10 +76,10 @@ function httpListener(config: Config, app: Parameters<typeof serveFetch>[0], ser
       port = server.port ?? wanted;
       return port;
     },
-    async close(limitMs = 10_000) {
+    async close(handover) {
       if (!server) return;
-      // Keep-alive clients are told to close first, so none sends a request on a connection as it closes.
-      await connections.closeAll(1_000, limitMs);
+      // Handing the port over, keep-alive clients are told to close first, so none sends a request on a connection as it closes.
+      if (handover) await connections.closeAll(1_000, handover.limitMs);
       const s = server;
       server = undefined;
       await s?.stop();

@@ -33,8 +33,12 @@ export interface Listener {
   readonly port: number;
   readonly listening: boolean;
   listen(): number;
-  /** Stops taking connections (within `limitMs` of telling keep-alive clients to close); resolves once the open ones have closed. */
-  close(limitMs?: number): Promise<void>;
+  /**
+   * Stops taking connections; resolves once the open ones have closed. Handing
+   * over to a core on the same port, keep-alive clients are told to close first
+   * (for up to `limitMs`), so none sends a request on a connection as it closes.
+   */
+  close(handover?: { limitMs: number }): Promise<void>;
 }
 
 /** A core that may not start: another runs on its data dir and it was not told to take over. */
@@ -348,7 +352,7 @@ export class Lifecycle {
       const turns = this.s.brain.running;
       this.upgrading?.emit({ event: "draining", turns });
       // New connections go to the new core (same port) or, in Kubernetes, away from this unready pod; what is running here finishes.
-      const closing = h.sameListener ? this.listener.close(this.settings.UPGRADE_DRAIN_MS) : Promise.resolve();
+      const closing = h.sameListener ? this.listener.close({ limitMs: this.settings.UPGRADE_DRAIN_MS }) : Promise.resolve();
       const drain = deadline(this.settings.UPGRADE_DRAIN_MS);
       const drained = await Promise.race([Promise.all([closing, this.s.brain.whenIdle()]).then(() => "drained" as const), drain, aborted]);
       drain.cancel();
