@@ -83,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./cli/backup.ts")).backupCommand(config(), own("backup"), out, err);
     case "restore":
       return (await import("./cli/backup.ts")).restoreCommand(config(), own("restore"), out, err);
+    case "ready":
+      return (await import("./cli/ready.ts")).readyCommand(config(), out);
     case "upgrade":
       return (await import("./cli/upgrade.ts")).upgradeCommand(config(), own("upgrade"), out, err);
     default:

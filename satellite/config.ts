@@ -37,6 +37,8 @@ export const SATELLITE_KEYS = {
   MODEL_WORKER: "model for agent jobs: anthropic:<model> or openai:<model> (default anthropic:claude-haiku-5-5)",
   LOG_LEVEL: "debug, info, warn, error or silent (default info)",
   OTEL_EXPORTER_OTLP_ENDPOINT: "OpenTelemetry collector (OTLP/HTTP) for this worker's spans; unset: no tracing SDK is loaded",
+  HEALTH_PORT: "port for GET /ping and GET /readyz (connected to NATS), for Kubernetes probes (0 picks one); unset: no listener",
+  HEALTH_HOST: "address the health port listens on, default 0.0.0.0",
 } as const;
 
 export interface SatelliteConfig {
@@ -59,6 +61,7 @@ export interface SatelliteConfig {
   openai: { baseURL: string | undefined; apiKey: string | undefined };
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   otelEndpoint: string | undefined;
+  health: { port: number; host: string } | undefined;
   help: boolean;
   version: boolean;
 }
@@ -143,6 +146,7 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     openai: { baseURL: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || undefined },
     logLevel: level as SatelliteConfig["logLevel"],
     otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    health: env.HEALTH_PORT ? { port: int("HEALTH_PORT", env.HEALTH_PORT, 0, 0, 65535), host: env.HEALTH_HOST || "0.0.0.0" } : undefined,
     help,
     version,
   };

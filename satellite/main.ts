@@ -65,6 +65,22 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     process.stderr.write(`bakerst-satellite: ${(err as Error).message}\n`);
     return 2;
   }
+  // For Kubernetes probes: alive from the start; ready once the worker pulls jobs and while NATS is connected. Says nothing else.
+  let ready = () => false;
+  const health = cfg.health
+    ? Bun.serve({
+        port: cfg.health.port,
+        hostname: cfg.health.host,
+        development: false,
+        fetch(req) {
+          const path = new URL(req.url).pathname;
+          if (req.method === "GET" && path === "/ping") return new Response("pong");
+          if (req.method === "GET" && path === "/readyz") return new Response(null, { status: ready() ? 200 : 503 });
+          return new Response(null, { status: 404 });
+        },
+      })
+    : undefined;
+  if (health) log("info", "health listening", { url: `http://${cfg.health!.host}:${health.port}` });
   // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
   const { NatsBus } = await import("../core/bus/nats.ts");
   const { natsAuthenticator } = await import("../core/bus/nats-connect.ts");
@@ -92,6 +108,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     ackWaitMs = await bus.ackWaitOf(QUEUES.jobs);
   } catch (err) {
     process.stderr.write(`bakerst-satellite: cannot use NATS at ${cfg.natsUrl}: ${(err as Error).message} (check NATS_URL and NATS_CREDS)\n`);
+    void health?.stop();
     return 1;
   }
   const model = await workerModel(cfg, log);
@@ -115,6 +132,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     },
   });
   worker.start();
+  ready = () => bus.health().status === "ok";
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log("info", "draining", { signal, running: worker.active });
@@ -123,6 +141,7 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  void health?.stop();
   await worker.stop(cfg.drainTimeoutMs);
   await bus.close();
   // What is buffered goes to the collector before the process ends.

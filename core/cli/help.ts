@@ -28,6 +28,8 @@ Commands:
   backup FILE        copy the database while bakerst runs (--into DIR --keep N
                      for rotated backups)
   restore FILE       put a backup in place (refused while bakerst runs here)
+  ready              exit 0 when the bakerst serving here is ready (a probe
+                     that needs no token)
   upgrade NEW_BINARY hand over to a new binary on the same port and data
                      without dropping a request; rolls back if it is unhealthy
 

@@ -19,6 +19,8 @@ export interface ServerStatus {
   version: string;
   /** active: serves and owns the data dir; candidate: a new core taking over; draining: handing over; passive: handed over. */
   state: "starting" | "active" | "candidate" | "draining" | "passive";
+  /** The machine (in Kubernetes, the pod) it runs on: several may share a data dir on one volume. */
+  hostname: string;
   /** Where the HTTP server listens (port 0 until it does). */
   host: string;
   port: number;
@@ -92,7 +94,7 @@ export async function runningServers(dataDir: string, timeoutMs = 2_000): Promis
         // Refused or gone: nobody listens. A timeout is a live but busy server: kept.
         const code = (err as { code?: string }).code;
         if (code === "ECONNREFUSED" || code === "ENOENT" || /refused|no such file/i.test(String((err as Error).message))) rmSync(socket, { force: true });
-        else return { instance: "?", pid: 0, version: "?", state: "active", host: "", port: 0, mode: "edge", socket, startedAt: 0 } satisfies ServerStatus;
+        else return { instance: "?", pid: 0, version: "?", state: "active", hostname: "?", host: "", port: 0, mode: "edge", socket, startedAt: 0 } satisfies ServerStatus;
         return undefined;
       }
     }),

@@ -134,6 +134,7 @@ export class Lifecycle {
       pid: process.pid,
       version: this.s.version,
       state: this.state,
+      hostname: this.host,
       host: this.listener.host,
       port: this.listener.port,
       mode: this.s.bus.kind === "nats" ? "cluster" : "edge",

@@ -10,6 +10,7 @@ import { serveApp, tempDir } from "../helpers/app.ts";
 import { controlFetch, runningServers } from "../../core/upgrade/control.ts";
 import { StartRefusedError } from "../../core/upgrade/lifecycle.ts";
 import { Leases } from "../../core/upgrade/lease.ts";
+import { readyCommand } from "../../core/cli/ready.ts";
 
 const servers: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -59,6 +60,15 @@ describe("The control socket", () => {
     expect(s.status).toMatchObject({ pid: process.pid, state: "active", port: s.port, mode: "edge" });
     const ready = await controlFetch(s.socket, "/readyz");
     expect(ready.status).toBe(200);
+  });
+
+  test("bakerst ready (the readiness probe) says ready for the server on this host and data dir, and not for a data dir nobody serves", async () => {
+    const s = await serve();
+    const said: string[] = [];
+    expect(await readyCommand(s.services.config, (t) => void said.push(t))).toBe(0);
+    expect(await readyCommand({ ...s.services.config, dataDir: tempDir() }, (t) => void said.push(t))).toBe(1);
+    expect(said[0]).toBe("ready\n");
+    expect(said[1]).toMatch(/^no bakerst is running on /);
   });
 
   test("a socket left by a process that died is removed, and counts as nobody running", async () => {
