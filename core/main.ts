@@ -83,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./cli/backup.ts")).backupCommand(config(), own("backup"), out, err);
     case "restore":
       return (await import("./cli/backup.ts")).restoreCommand(config(), own("restore"), out, err);
+    case "login-link":
+      return (await import("./cli/login-link.ts")).loginLinkCommand(config(), out, err);
     case "ready":
       return (await import("./cli/ready.ts")).readyCommand(config(), out);
     case "upgrade":

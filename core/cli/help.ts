@@ -28,6 +28,7 @@ Commands:
   backup FILE        copy the database while bakerst runs (--into DIR --keep N
                      for rotated backups)
   restore FILE       put a backup in place (refused while bakerst runs here)
+  login-link         a one-time link into the console, from the running server
   ready              exit 0 when the bakerst serving here is ready (a probe
                      that needs no token)
   upgrade NEW_BINARY hand over to a new binary on the same port and data

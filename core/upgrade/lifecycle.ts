@@ -445,7 +445,12 @@ export class Lifecycle {
     void limit.then(() => {
       if (this.upgrading === u && !this.handing) void this.rollBack(`the new bakerst was not ready within ${windowMs} ms`);
     });
-    void u.done.promise.then((e) => (limit.cancel(), emit(e)));
+    void u.done.promise.then((e) => {
+      limit.cancel();
+      const detail = { binary: checked.path, version: checked.version, ms: Date.now() - u.started, ...(e.event === "rolled-back" ? { reason: e.reason } : {}) };
+      this.s.audit.record({ action: "upgrade", outcome: e.event === "upgraded" ? "ok" : "failed", actor: "cli", detail });
+      emit(e);
+    });
     for (;;) {
       while (queue.length) {
         const e = queue.shift()!;
@@ -466,6 +471,12 @@ export class Lifecycle {
     }
     if (req.method === "POST" && path.startsWith("/transfer/") && this.link instanceof SocketLink) return this.link.receive(path.slice("/transfer/".length), req);
     if (req.method === "POST" && path === "/upgrade") return this.upgradeResponse(req);
+    if (req.method === "POST" && path === "/login-link") {
+      // The owner's user, on this machine, asking for a way into the console (bakerst login-link).
+      this.s.audit.record({ action: "auth.login_link", outcome: "ok", actor: "cli" });
+      const base = this.s.config.publicUrl ?? `http://localhost:${this.listener.port}`;
+      return Response.json({ url: `${base}/login#code=${this.s.sessions.loginCodes.issue()}` });
+    }
     return Response.json({ error: { code: "not_found", message: `nothing at ${req.method} ${path}` } }, { status: 404 });
   }
 

@@ -11,6 +11,7 @@ import { controlFetch, runningServers } from "../../core/upgrade/control.ts";
 import { StartRefusedError } from "../../core/upgrade/lifecycle.ts";
 import { Leases } from "../../core/upgrade/lease.ts";
 import { readyCommand } from "../../core/cli/ready.ts";
+import { loginLinkCommand } from "../../core/cli/login-link.ts";
 
 const servers: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -69,6 +70,21 @@ describe("The control socket", () => {
     expect(await readyCommand({ ...s.services.config, dataDir: tempDir() }, (t) => void said.push(t))).toBe(1);
     expect(said[0]).toBe("ready\n");
     expect(said[1]).toMatch(/^no bakerst is running on /);
+  });
+
+  test("bakerst login-link: a one-time link from the running server, which logs in once and is audited", async () => {
+    const s = await serve();
+    const said: string[] = [];
+    expect(await loginLinkCommand(s.services.config, (t) => void said.push(t), (t) => void said.push(t))).toBe(0);
+    const code = /#code=([\w-]+)\n$/.exec(said[0]!)?.[1];
+    expect(code).toBeDefined();
+    const login = () => fetch(`${s.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json", "sec-fetch-site": "same-origin" }, body: JSON.stringify({ code }) });
+    expect((await login()).status).toBe(200);
+    expect((await login()).status).toBe(401);
+    s.services.audit.close();
+    const rows = s.services.store.sqlite.query("SELECT action, outcome, actor, detail FROM audit_log WHERE action = 'auth.login_link'").all();
+    expect(rows).toEqual([{ action: "auth.login_link", outcome: "ok", actor: "cli", detail: null }]);
+    expect(JSON.stringify(s.services.store.sqlite.query("SELECT * FROM audit_log").all())).not.toContain(code!);
   });
 
   test("a socket left by a process that died is removed, and counts as nobody running", async () => {

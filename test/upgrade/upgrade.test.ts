@@ -70,6 +70,8 @@ describe.each(modes)("bakerst upgrade %s", (_name, natsEnv) => {
     expect(result.code).toBe(0);
     expect(await old.exited).toBe(0);
 
+    const audited = (await (await fetch(`${old.url}/api/audit?action=upgrade`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { events: { outcome: string; detail: Record<string, unknown> }[] };
+    expect(audited.events.map((e) => [e.outcome, e.detail.version])).toEqual([["ok", "0.1.0"]]);
     const [now] = await runningServers(old.dataDir);
     expect(now).toMatchObject({ state: "active", version: expect.any(String) });
     expect(now!.pid).not.toBe(old.pid);
@@ -102,6 +104,8 @@ describe.each(modes)("bakerst upgrade %s", (_name, natsEnv) => {
     expect(result.stdout).toMatch(/rolled back after [\d.]+ s: .*did not become healthy/);
     expect(result.code).toBe(1);
 
+    const audited = (await (await fetch(`${old.url}/api/audit?action=upgrade`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { events: { outcome: string; detail: Record<string, unknown> }[] };
+    expect(audited.events.map((e) => [e.outcome, e.detail.version, String(e.detail.reason)])).toEqual([["failed", "0.0.0-unhealthy", expect.stringContaining("did not become healthy")]]);
     const servers = await runningServers(old.dataDir);
     expect(servers.map((s) => ({ pid: s.pid, state: s.state }))).toEqual([{ pid: old.pid, state: "active" }]);
     const before = load.done.length;
