@@ -107,6 +107,7 @@ export class Lifecycle {
   private upgrading?: Upgrading;
   private checking = false;
   private handingOver?: Promise<void>;
+  private settled?: Promise<void>;
   /** The core this one takes over from, and the active lease's revision read before the handoff. */
   private old?: { instance?: string; revision?: number };
   private cleared = Promise.withResolvers<BrainTransfer>();
@@ -156,8 +157,6 @@ export class Lifecycle {
   async start(): Promise<void> {
     const active = this.others.find((o) => o.state === "active");
     refuseBeside(this.others, this.settings, this.s.config.dataDir);
-    this.control = openControlSocket(this.s.config.dataDir, this.me.slice(-12), (req) => this.onControl(req));
-    this.leases = await Leases.open(this.s.bus);
     if (this.s.bus.kind === "nats") this.link = natsLink(this.s.bus, this.me);
     else {
       const socketLink = new SocketLink(this.me);
@@ -168,12 +167,22 @@ export class Lifecycle {
     // In cluster mode the old core may run elsewhere (another pod): only NATS can tell.
     const candidate = this.settings.UPGRADE_TAKEOVER && (!!active || this.s.bus.kind === "nats");
     if (!candidate) {
+      // Alone: serving comes first; the socket and the lease follow at once, off the start-up path.
       this.listener.listen();
-      await this.becomeActive(true);
+      this.state = "active";
+      this.settled = this.openControl()
+        .then(() => this.becomeActive(true))
+        .catch((err) => this.log.warn("could not open the control socket or take the active lease; bakerst upgrade and restore cannot see this server", { error: (err as Error).message }));
       return;
     }
+    await this.openControl();
     this.old = { ...(active ? { instance: active.instance } : {}) };
     await this.takeOver();
+  }
+
+  private async openControl(): Promise<void> {
+    this.control = openControlSocket(this.s.config.dataDir, this.me.slice(-12), (req) => this.onControl(req));
+    this.leases = await Leases.open(this.s.bus);
   }
 
   /** Answers as the active core; `claim`: write the active lease (a handoff claimed it with compare-and-set already). */
@@ -503,8 +512,14 @@ export class Lifecycle {
     return new Response(
       new ReadableStream<Uint8Array>({
         async start(controller) {
-          if (!first.done) controller.enqueue(enc.encode(`${JSON.stringify(first.value)}\n`));
-          for await (const e of events) controller.enqueue(enc.encode(`${JSON.stringify(e)}\n`));
+          // An empty line now and then: the socket's idle timeout (10 s) must not end a stream that waits for the new core.
+          const alive = setInterval(() => controller.enqueue(enc.encode("\n")), 5_000);
+          try {
+            if (!first.done) controller.enqueue(enc.encode(`${JSON.stringify(first.value)}\n`));
+            for await (const e of events) controller.enqueue(enc.encode(`${JSON.stringify(e)}\n`));
+          } finally {
+            clearInterval(alive);
+          }
           controller.close();
         },
       }),
@@ -523,8 +538,9 @@ export class Lifecycle {
     this.ending.resolve({ code, reason });
   }
 
-  /** A handoff under way, to its end (Kubernetes may stop the old pod while it hands over). */
+  /** The start finished and a handoff under way ended (Kubernetes may stop the old pod while it hands over). */
   async settle(): Promise<void> {
+    await this.settled;
     await this.handingOver;
   }
 
