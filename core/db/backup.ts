@@ -6,14 +6,13 @@
  * so the start-up guard (guard.ts) accepts it and nothing else.
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { ID_FILE } from "./guard.ts";
+import { ID_FILE, startsLikeSqlite } from "./guard.ts";
 import { migrationCount } from "./client.ts";
 import { makePrivateDir } from "./private-files.ts";
 
 export const DB_FILE = "bakerst.db";
-const SQLITE_HEADER = "SQLite format 3\0";
 /** `bakerst backup --into DIR` names its files so that sorting by name sorts by time. */
 const ROTATED = /^bakerst-\d{8}T\d{6}Z\.db$/;
 
@@ -27,17 +26,6 @@ export interface DatabaseFacts {
   /** Migrations applied to it. */
   migrations: number;
   bytes: number;
-}
-
-function startsLikeSqlite(path: string): boolean {
-  const head = Buffer.alloc(16);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, head, 0, 16, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return head.toString("latin1") === SQLITE_HEADER;
 }
 
 /** Checks a database file (a backup, or one about to become one) and reads its id; throws BackupError saying what is wrong. */

@@ -313,10 +313,11 @@ export class Lifecycle {
       this.end(1, `the running core aborted the handoff: ${reason}`);
       return { v: 1, ok: true };
     }
-    // The new core lets go once this answers: take the traffic back first.
-    if (!this.listener.listening) this.listener.listen();
-    if (this.handing && m.from === this.handing.peer) this.handing.aborted.resolve(reason);
-    else if (this.upgrading && !this.handing) void this.rollBack(`the new bakerst gave up: ${reason}`);
+    if (this.handing && m.from === this.handing.peer) {
+      // The new core lets go once this answers: take the traffic back first.
+      if (!this.listener.listening) this.listener.listen();
+      this.handing.aborted.resolve(reason);
+    } else if (this.upgrading && !this.handing) void this.rollBack(`the new bakerst gave up: ${reason}`);
     return { v: 1, ok: true };
   }
 

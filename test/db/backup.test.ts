@@ -162,7 +162,7 @@ describe("bakerst backup and restore, the binary", () => {
 
   const messagesIn = (file: string) => {
     const db = new Database(file, { readonly: true });
-    const n = (db.query("SELECT count(*) AS n FROM messages WHERE partial = 0").get() as { n: number }).n;
+    const n = (db.query("SELECT count(*) AS n FROM messages").get() as { n: number }).n;
     db.close();
     return n;
   };
