@@ -9,11 +9,16 @@ import { bundleUi, type UiAsset } from "./ui/bundle.ts";
 
 const root = import.meta.dir;
 
+export const PLATFORMS = ["linux-x64", "linux-arm64"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
 export interface BuildOptions {
   outdir?: string;
   /** Which binaries; default both. */
   targets?: ("bakerst" | "bakerst-satellite")[];
   minify?: boolean;
+  /** Cross-compile for another platform (Bun fetches that runtime); default this machine's. */
+  platform?: Platform;
 }
 
 const ENTRIES = {
@@ -46,6 +51,24 @@ function embedUi(assets: UiAsset[]): BunPlugin {
   };
 }
 
+/**
+ * The sqlite-vec extension embedded in the core is the one for the platform
+ * built for: `npm install --no-save --force sqlite-vec-linux-arm64@<version>`
+ * puts the arm64 one beside the x64 one for a cross build.
+ */
+function vecForPlatform(platform: Platform): BunPlugin {
+  return {
+    name: "bakerst-sqlite-vec-platform",
+    setup(b) {
+      b.onResolve({ filter: /^sqlite-vec-linux-x64\/vec0\.so$/ }, () => {
+        const file = join(root, "node_modules", `sqlite-vec-${platform}`, "vec0.so");
+        if (!existsSync(file)) throw new Error(`${file} is missing: npm install --no-save --force sqlite-vec-${platform}@$(node -p "require('sqlite-vec/package.json').version")`);
+        return { path: file };
+      });
+    },
+  };
+}
+
 export async function build(opts: BuildOptions = {}): Promise<string[]> {
   const outdir = resolve(opts.outdir ?? join(root, "dist"));
   mkdirSync(outdir, { recursive: true });
@@ -58,7 +81,7 @@ export async function build(opts: BuildOptions = {}): Promise<string[]> {
     const outfile = join(outdir, name);
     const result = await Bun.build({
       entrypoints: [entry],
-      compile: { outfile },
+      compile: { outfile, ...(opts.platform ? { target: `bun-${opts.platform}` as const } : {}) },
       minify: opts.minify ?? true,
       // Precompiled bytecode: start-up drops from ~150 ms to ~40 ms.
       bytecode: true,
@@ -67,7 +90,7 @@ export async function build(opts: BuildOptions = {}): Promise<string[]> {
       define: { "process.env.NODE_ENV": JSON.stringify("production") },
       // Optional peers of `voyageai`, only for its on-device models, which bakerst never uses.
       external: ["@huggingface/transformers", "onnxruntime-node"],
-      plugins: name === "bakerst" ? [embedUi(ui)] : [],
+      plugins: [...(name === "bakerst" ? [embedUi(ui)] : []), ...(opts.platform && opts.platform !== "linux-x64" ? [vecForPlatform(opts.platform)] : [])],
     });
     if (!result.success) {
       for (const log of result.logs) console.error(log);
@@ -80,7 +103,17 @@ export async function build(opts: BuildOptions = {}): Promise<string[]> {
 
 if (import.meta.main) {
   const started = performance.now();
-  const files = await build();
+  // `bun build.ts --platform linux-arm64 --outdir dist/linux-arm64`: what the release workflow runs per platform.
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const platform = arg("--platform");
+  if (platform !== undefined && !(PLATFORMS as readonly string[]).includes(platform)) {
+    console.error(`--platform must be one of ${PLATFORMS.join(", ")}, got ${JSON.stringify(platform)}`);
+    process.exit(2);
+  }
+  const files = await build({ ...(arg("--outdir") ? { outdir: arg("--outdir") } : {}), ...(platform ? { platform: platform as Platform } : {}) });
   for (const f of files) console.log(`built ${f} (${(Bun.file(f).size / 1e6).toFixed(1)} MB)`);
   console.log(`in ${Math.round(performance.now() - started)} ms`);
 }

@@ -6,7 +6,9 @@ import { tokenCommand } from "./cli/token.ts";
 import { AREAS } from "./areas.ts";
 import { ConfigError, loadConfig, type Config, type ConfigSchema } from "./config/index.ts";
 import { DatabaseGuardError } from "./db/guard.ts";
+import { StartRefusedError } from "./upgrade/lifecycle.ts";
 import { startServer } from "./server.ts";
+import { upgradeKeys } from "./upgrade/keys.ts";
 import { VERSION } from "./version.ts";
 import { loadUiAssets } from "./web/source.ts";
 import { uiFallback } from "./web/serve.ts";
@@ -18,7 +20,7 @@ const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 
 /** The settings every area brings, so the config check and --help see them all. */
-const SCHEMAS: ConfigSchema[] = AREAS.map((a) => ({ name: a.name, ...a.config }));
+const SCHEMAS: ConfigSchema[] = [{ name: "upgrade", keys: upgradeKeys }, ...AREAS.map((a) => ({ name: a.name, ...a.config }))];
 
 function config(): Config {
   try {
@@ -44,7 +46,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = "serve", ...rest] = positionals;
-  if ((values.help && command !== "nats") || command === "help") {
+  // These parse their own options (and answer their own --help) from the raw arguments.
+  const own = (name: string) => argv.slice(argv.indexOf(name) + 1);
+  if ((values.help && !["nats", "backup", "restore", "upgrade"].includes(command)) || command === "help") {
     out(helpText(SCHEMAS));
     return 0;
   }
@@ -58,6 +62,12 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
+      // Handed over to a new core (bakerst upgrade), or a takeover that failed once it was listening.
+      void server.ended.then(async (e) => {
+        server.log.info("stopping", { reason: e.reason });
+        await server.stop();
+        process.exit(e.code);
+      });
       return -1; // keep running
     }
     case "doctor": {
@@ -70,8 +80,17 @@ async function main(argv: string[]): Promise<number> {
     case "pair":
       return (await import("./gateway/cli.ts")).pairCommand(config(), rest, out, err);
     case "nats":
-      // Its own options (--companion NAME ...) are parsed from the raw arguments.
-      return (await import("./cli/nats.ts")).natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);
+      return (await import("./cli/nats.ts")).natsCommand(config(), own("nats"), out, err);
+    case "backup":
+      return (await import("./cli/backup.ts")).backupCommand(config(), own("backup"), out, err);
+    case "restore":
+      return (await import("./cli/backup.ts")).restoreCommand(config(), own("restore"), out, err);
+    case "login-link":
+      return (await import("./cli/login-link.ts")).loginLinkCommand(config(), out, err);
+    case "ready":
+      return (await import("./cli/ready.ts")).readyCommand(config(), out);
+    case "upgrade":
+      return (await import("./cli/upgrade.ts")).upgradeCommand(config(), own("upgrade"), out, err);
     default:
       err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText(SCHEMAS)}`);
       return 2;
@@ -83,7 +102,7 @@ try {
   code = await main(process.argv.slice(2));
 } catch (e) {
   // Settings name their key; a database that is not what the data dir had says what to restore.
-  if (!(e instanceof ConfigError || e instanceof DatabaseGuardError)) throw e;
+  if (!(e instanceof ConfigError || e instanceof DatabaseGuardError || e instanceof StartRefusedError)) throw e;
   err(`bakerst: ${e.message}\n`);
   code = 2;
 }

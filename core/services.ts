@@ -9,7 +9,7 @@ import { Brain } from "./brain/brain.ts";
 import { registerBuiltinTools } from "./brain/builtin.ts";
 import { Compactor } from "./brain/compact.ts";
 import { Personality, SystemPrompt } from "./brain/prompt.ts";
-import { ToolRegistry, type BrainTools } from "./brain/tools.ts";
+import { BrainToolRegistry, type BrainTools } from "./brain/tools.ts";
 import { LocalBus } from "./bus/local.ts";
 import type { Bus } from "./bus/types.ts";
 import type { Config } from "./config/index.ts";
@@ -22,6 +22,9 @@ import { Notifications } from "./notifications/service.ts";
 import { HealthRegistry } from "./telemetry/health.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { createMetrics, type Metrics } from "./telemetry/metrics.ts";
+import { startTracing, stopTracing } from "./telemetry/tracing.ts";
+import { Redactor } from "./agent/redact.ts";
+import { newId } from "./util/ids.ts";
 import { VERSION } from "./version.ts";
 
 /** The kernel: what every area gets. */
@@ -49,6 +52,8 @@ export interface Services {
   health: HealthRegistry;
   metrics: Metrics;
   version: string;
+  /** This process among the cores sharing a data dir or a NATS (an upgrade runs two). */
+  instance: string;
   startedAt: number;
   /** Every secret this process holds, the generated API token included: never to appear in output. */
   secrets(): string[];
@@ -59,6 +64,11 @@ export interface Services {
 
 export interface ServiceOptions {
   log?: Logger;
+  /**
+   * Another bakerst still runs on this data dir (an upgrade): what it has in
+   * flight (answers streaming, leased jobs) is its own, not left by a crash.
+   */
+  sharing?: boolean;
   /** Replaces configured providers; for tests and benchmarks that wire their own. */
   providers?: Partial<Record<ProviderName, ModelProvider>>;
 }
@@ -67,35 +77,40 @@ export interface ServiceOptions {
  * The bus the config asks for: in-process, or NATS with the core's identity
  * (refusing an open NATS unless NATS_INSECURE). The NATS client loads only then.
  */
-async function kernelBus(config: Config, store: Store, log: Logger): Promise<{ bus: Bus; exposure?: NatsExposure }> {
-  if (!config.nats.url) return { bus: new LocalBus(store.sqlite) };
+async function kernelBus(config: Config, store: Store, log: Logger, sharing: boolean): Promise<{ bus: Bus; exposure?: NatsExposure }> {
+  if (!config.nats.url) return { bus: new LocalBus(store.sqlite, Date.now, !sharing) };
   return openCoreNatsBus(config, log.child({ area: "bus" }));
 }
 
 /** Everything the kernel runs, wired once from a validated Config. */
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config.logLevel);
+  const instance = newId();
   for (const c of tightenModes(config.dataDir)) log.warn("data path was readable by others; made private", { path: c.path, from: octal(c.from), to: octal(c.to) });
   const store = openStore(config.dataDir);
   let bus: Bus;
   let exposure: NatsExposure | undefined;
   try {
-    ({ bus, exposure } = await kernelBus(config, store, log));
+    ({ bus, exposure } = await kernelBus(config, store, log, !!opts.sharing));
   } catch (err) {
     store.close();
     throw err;
   }
   const conversations = new ConversationStore(store.db);
   // Answers that were still streaming when the last process died say so, with the text they had.
-  const interrupted = conversations.markInterrupted();
+  const interrupted = opts.sharing ? 0 : conversations.markInterrupted();
   if (interrupted) log.warn("answers cut off by the last shutdown are marked interrupted", { count: interrupted });
   const models = createModels(config, store.db, log, opts.providers);
-  const tools: BrainTools = new ToolRegistry();
+  const tools: BrainTools = new BrainToolRegistry();
   const personality = new Personality(config.dataDir);
   const prompt = new SystemPrompt(personality);
   const notifications = new Notifications(store.db);
   const token = new TokenKeeper(config.dataDir, config.authToken);
   const secrets = () => [...config.secrets(), token.token];
+  // The SDK loads only with an endpoint: without one, spans are ids for logs and headers (core/telemetry/tracing.ts).
+  if (config.otelEndpoint) {
+    await startTracing({ endpoint: config.otelEndpoint, service: "bakerst", version: VERSION, instance, redact: (t) => new Redactor(secrets()).redact(t) });
+  }
   const audit = new AuditLog(store.db, { secrets, log: log.child({ area: "audit" }) });
   const compactor = new Compactor({ store: conversations, contextTokens: () => models.settings.contextTokens("agent") });
   prompt.contribute("compaction", (ctx) => compactor.section(ctx.conversationId), { layer: "long" });
@@ -157,6 +172,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     health,
     metrics: createMetrics(),
     version: VERSION,
+    instance,
     startedAt: Date.now(),
     secrets,
     onClose: (fn) => closers.push(fn),
@@ -167,6 +183,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       models.ledger.flush();
       audit.close();
       store.close();
+      if (config.otelEndpoint) await stopTracing();
     },
   };
 }

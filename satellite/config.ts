@@ -48,6 +48,9 @@ export const SATELLITE_KEYS = {
   OPENAI_API_KEY: "key for that server, if it wants one",
   MODEL_WORKER: "model for agent jobs: anthropic:<model> or openai:<model> (default anthropic:claude-haiku-5-5)",
   LOG_LEVEL: "debug, info, warn, error or silent (default info)",
+  OTEL_EXPORTER_OTLP_ENDPOINT: "OpenTelemetry collector (OTLP/HTTP) for this worker's spans; unset: no tracing SDK is loaded",
+  HEALTH_PORT: "port for GET /ping and GET /readyz (connected to NATS), for Kubernetes probes (0 picks one); unset: no listener",
+  HEALTH_HOST: "address the health port listens on, default 0.0.0.0",
 } as const;
 
 export interface SatelliteConfig {
@@ -72,6 +75,8 @@ export interface SatelliteConfig {
   anthropic: { apiKey: string | undefined; oauthToken: string | undefined; baseURL: string | undefined };
   openai: { baseURL: string | undefined; apiKey: string | undefined };
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  otelEndpoint: string | undefined;
+  health: { port: number; host: string } | undefined;
   help: boolean;
   version: boolean;
 }
@@ -143,7 +148,7 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
   if (provider === "openai" && !env.OPENAI_BASE_URL) {
     throw new SatelliteConfigError("OPENAI_BASE_URL", "the OpenAI-compatible server's URL (e.g. http://ollama:11434/v1) when MODEL_WORKER is openai:<model>", "");
   }
-  for (const key of ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"] as const) {
+  for (const key of ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"] as const) {
     const v = env[key];
     if (v && !URL.canParse(v)) throw new SatelliteConfigError(key, "a URL", v);
   }
@@ -177,6 +182,8 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     },
     openai: { baseURL: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || undefined },
     logLevel: level as SatelliteConfig["logLevel"],
+    otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    health: env.HEALTH_PORT ? { port: int("HEALTH_PORT", env.HEALTH_PORT, 0, 0, 65535), host: env.HEALTH_HOST || "0.0.0.0" } : undefined,
     help,
     version,
   };

@@ -16,6 +16,7 @@ import { setUpSandbox } from "./sandbox/index.ts";
 import { GrammarError } from "./worker/commands/index.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
 import { Worker, type WorkerLog } from "./worker/worker.ts";
+import { currentSpan, startTracing, stopTracing, tracedProvider } from "../core/telemetry/tracing.ts";
 
 export const SATELLITE_VERSION = "0.1.0";
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
@@ -23,7 +24,8 @@ const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const
 function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown>): WorkerLog {
   return (lvl, msg, fields) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
+    const traceId = currentSpan()?.traceId;
+    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields, ...(traceId ? { traceId } : {}) })}\n`);
   };
 }
 
@@ -38,11 +40,11 @@ async function workerModel(cfg: SatelliteConfig, log: WorkerLog): Promise<Worker
   const timeoutMs = 600_000;
   if (cfg.model.provider === "openai" && cfg.openai.baseURL) {
     const { OpenAIProvider } = await import("../core/agent/providers/openai.ts");
-    providers.openai = new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs });
+    providers.openai = tracedProvider(new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs }));
   }
   if (cfg.model.provider === "anthropic" && (cfg.anthropic.apiKey || cfg.anthropic.oauthToken)) {
     const { AnthropicProvider } = await import("../core/agent/providers/anthropic.ts");
-    providers.anthropic = new AnthropicProvider({ ...cfg.anthropic, timeoutMs });
+    providers.anthropic = tracedProvider(new AnthropicProvider({ ...cfg.anthropic, timeoutMs }));
   }
   if (!Object.keys(providers).length) return undefined;
   const chain = [`${cfg.model.provider}:${cfg.model.name}`];
@@ -71,6 +73,22 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
   if (sandbox.mode === "off") log("warn", "COMMAND_SANDBOX=off: command jobs run without a sandbox", { sandbox: sandbox.status.detail });
   else if (!sandbox.status.ok) log("error", "the command sandbox does not work here; command jobs will be refused", { detail: sandbox.status.detail, fix: sandbox.status.fix });
   else log("info", "command sandbox ready", { sandbox: sandbox.status.detail });
+  // For Kubernetes probes: alive from the start; ready once the worker pulls jobs and while NATS is connected. Says nothing else.
+  let ready = () => false;
+  const health = cfg.health
+    ? Bun.serve({
+        port: cfg.health.port,
+        hostname: cfg.health.host,
+        development: false,
+        fetch(req) {
+          const path = new URL(req.url).pathname;
+          if (req.method === "GET" && path === "/ping") return new Response("pong");
+          if (req.method === "GET" && path === "/readyz") return new Response(null, { status: ready() ? 200 : 503 });
+          return new Response(null, { status: 404 });
+        },
+      })
+    : undefined;
+  if (health) log("info", "health listening", { url: `http://${cfg.health!.host}:${health.port}` });
   // Loaded here, not at the top: --help and config errors answer without the NATS client and the SDK.
   const { NatsBus } = await import("../core/bus/nats.ts");
   const { natsAuthenticator } = await import("../core/bus/nats-connect.ts");
@@ -100,9 +118,14 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     ackWaitMs = await bus.ackWaitOf(QUEUES.jobs);
   } catch (err) {
     process.stderr.write(`bakerst-satellite: cannot use NATS at ${cfg.natsUrl}: ${(err as Error).message} (check NATS_URL and NATS_CREDS)\n`);
+    void health?.stop();
     return 1;
   }
   const model = await workerModel(cfg, log);
+  const redactor = new Redactor([...cfg.redactValues, ...(creds ? credsSecrets(creds.toString("utf8")) : [])]);
+  if (cfg.otelEndpoint) {
+    await startTracing({ endpoint: cfg.otelEndpoint, service: "bakerst-satellite", version: SATELLITE_VERSION, instance: cfg.workerId, redact: (t) => redactor.redact(t) });
+  }
   const worker = new Worker({
     bus,
     ackWaitMs,
@@ -114,11 +137,12 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     log,
     executors: {
       ...policies,
-      redactor: new Redactor([...cfg.redactValues, ...(creds ? credsSecrets(creds.toString("utf8")) : [])]),
+      redactor,
       ...(model ? { model } : {}),
     },
   });
   worker.start();
+  ready = () => bus.health().status === "ok";
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log("info", "draining", { signal, running: worker.active });
@@ -127,8 +151,11 @@ async function runWorker(cfg: SatelliteConfig): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  void health?.stop();
   await worker.stop(cfg.drainTimeoutMs);
   await bus.close();
+  // What is buffered goes to the collector before the process ends.
+  await stopTracing();
   return 0;
 }
 

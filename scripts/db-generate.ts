@@ -79,6 +79,41 @@ export function placeTriggers(migrations: Migration[], triggers: Trigger[]): str
   return [...changed];
 }
 
+/** The parts of a drizzle-kit snapshot (meta/NNNN_snapshot.json) a compatibility check reads. */
+export interface Snapshot {
+  tables: Record<string, { columns: Record<string, { name: string; type: string; notNull: boolean; default?: unknown; autoincrement?: boolean }> }>;
+}
+
+/**
+ * What a release that knows the schema `prev` would trip over in `next`.
+ * During an upgrade the old core runs on the database the new one migrated
+ * (docs/deploy.md), so a migration may only add: tables, nullable columns or
+ * columns with a default. No table or column goes away or changes its type,
+ * and no column the old core may leave out of an insert becomes required.
+ */
+export function breaksOlderRelease(prev: Snapshot, next: Snapshot): string[] {
+  const out: string[] = [];
+  for (const [table, old] of Object.entries(prev.tables)) {
+    const now = next.tables[table];
+    if (!now) {
+      out.push(`table ${table} is gone (dropped or renamed): the old core still reads it`);
+      continue;
+    }
+    for (const [name, col] of Object.entries(old.columns)) {
+      const c = now.columns[name];
+      if (!c) out.push(`column ${table}.${name} is gone (dropped or renamed): the old core still reads it`);
+      else if (c.type !== col.type) out.push(`column ${table}.${name} changes type from ${col.type} to ${c.type}`);
+      else if (c.notNull && !col.notNull && c.default === undefined) out.push(`column ${table}.${name} becomes NOT NULL without a default: the old core may insert rows without it`);
+    }
+    for (const [name, c] of Object.entries(now.columns)) {
+      if (!old.columns[name] && c.notNull && c.default === undefined && !c.autoincrement) {
+        out.push(`new column ${table}.${name} is NOT NULL without a default: the old core inserts rows without it`);
+      }
+    }
+  }
+  return out;
+}
+
 export function triggerFiles(): string[] {
   return [...new Bun.Glob("core/**/*.triggers.sql").scanSync({ cwd: root })].sort().map((f) => join(root, f));
 }
@@ -99,4 +134,8 @@ if (import.meta.main) {
   }
   writeFileSync(join(dir, "index.ts"), renderIndex(journal));
   console.log(`wrote core/db/migrations/index.ts (${journal.entries.length} migrations)`);
+  const snapshot = (i: number) => JSON.parse(readFileSync(join(dir, "meta", `${String(i).padStart(4, "0")}_snapshot.json`), "utf8")) as Snapshot;
+  const last = journal.entries.length - 1;
+  const breaks = last > 0 ? breaksOlderRelease(snapshot(last - 1), snapshot(last)) : [];
+  for (const b of breaks) console.error(`not forward-compatible (test/db/migrations.test.ts will fail): ${b}`);
 }

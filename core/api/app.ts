@@ -2,10 +2,12 @@ import { Elysia } from "elysia";
 import type { Server } from "bun";
 import { AppError } from "../errors.ts";
 import { ClientAddress, clientKey, rememberClient } from "./client-ip.ts";
+import type { Connections } from "./connections.ts";
 import { auditPreflight } from "../audit/http.ts";
 import { auditRoutes } from "../audit/routes.ts";
 import type { Services } from "../services.ts";
 import { traceIdFrom } from "../telemetry/trace.ts";
+import { currentTraceId, withSpan } from "../telemetry/tracing.ts";
 import { authenticate, authRoutes } from "./auth.ts";
 import { readJson } from "./body.ts";
 import { chatRoutes } from "./chat.ts";
@@ -28,29 +30,51 @@ export interface ApiOptions {
   fallback?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }
 
-/** The fetch handler for Bun.serve: records the client address and request metrics around the app. */
-export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services) {
+/**
+ * The fetch handler for Bun.serve: records the client address, and around the
+ * app a server span (continuing the caller's `traceparent`) and the request metrics.
+ */
+export function serveFetch(app: { handle(r: Request): Promise<Response> }, s: Services, connections?: Connections) {
   const addresses = new ClientAddress(s.config.trustedProxies);
   return async (incoming: Request, server: Server<unknown>): Promise<Response> => {
     const t0 = performance.now();
-    const request = routable(incoming);
-    if (request instanceof Response) return request;
-    const peer = server.requestIP(incoming)?.address;
-    if (peer) rememberClient(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
+    const peer = server.requestIP(incoming);
+    if (!connections || !peer) return handle(incoming, peer?.address, t0);
+    const key = `${peer.address}:${peer.port}`;
+    connections.begin(key);
     let res: Response;
     try {
-      res = await app.handle(request);
+      res = await handle(incoming, peer.address, t0);
     } catch (err) {
-      // Never Bun's development error page, which shows source lines.
-      s.log.error("request failed outside the app", { error: err as Error });
-      res = errorResponse("internal", "internal error; the log has the details");
+      connections.end(key, new Response());
+      throw err;
     }
-    const method = request.method;
-    const route = routeLabel(request, res.status);
-    s.metrics.httpRequests.inc({ method, route, status: String(res.status) });
-    s.metrics.httpDuration.observe({ method, route }, (performance.now() - t0) / 1000);
-    return res;
+    return connections.end(key, res);
   };
+
+  async function handle(incoming: Request, peer: string | undefined, t0: number): Promise<Response> {
+    const request = routable(incoming);
+    if (request instanceof Response) return request;
+    if (peer) rememberClient(request, addresses.resolve(peer, request.headers.get("x-forwarded-for")));
+    const method = request.method;
+    return withSpan(`HTTP ${method}`, { kind: "server", parent: request.headers.get("traceparent"), attributes: { "http.request.method": method } }, async (span) => {
+      let res: Response;
+      try {
+        res = await app.handle(request);
+      } catch (err) {
+        // Never Bun's development error page, which shows source lines.
+        s.log.error("request failed outside the app", { error: err as Error });
+        res = errorResponse("internal", "internal error; the log has the details");
+      }
+      const route = routeLabel(request, res.status);
+      span.rename(`${method} ${route}`);
+      span.set({ "http.route": route, "http.response.status_code": res.status });
+      if (res.status >= 500) span.fail(`HTTP ${res.status}`);
+      s.metrics.httpRequests.inc({ method, route, status: String(res.status) });
+      s.metrics.httpDuration.observe({ method, route }, (performance.now() - t0) / 1000);
+      return res;
+    });
+  }
 }
 
 export function createApi(s: Services, opts: ApiOptions = {}) {
@@ -60,7 +84,8 @@ export function createApi(s: Services, opts: ApiOptions = {}) {
     .decorate("s", s)
     .use(routeLabels)
     .onRequest(({ request, set }) => {
-      const trace = traceIdFrom(request.headers);
+      // Served by Bun, the request runs in its span; driven by app.handle in a test, it has none.
+      const trace = currentTraceId() ?? traceIdFrom(request.headers);
       set.headers["x-trace-id"] = trace;
       const cors = corsHeaders(request, s.config.corsOrigins);
       if (cors) Object.assign(set.headers, cors);

@@ -7,7 +7,8 @@ export const systemRoutes = (s: Services) =>
     .get("/readyz", async ({ set }) => {
       const report = await s.health.report();
       const db = report.components.database;
-      const ready = db?.status === "ok";
+      // A core handing over to a new one is not ready: Kubernetes sends new requests to the new one.
+      const ready = db?.status === "ok" && report.components.upgrade?.serving !== false;
       set.status = ready ? 200 : 503;
       return { ready, status: report.status, version: s.version };
     })

@@ -9,6 +9,8 @@ export const AUDIT_ACTIONS = {
   "auth.bearer": "a request carried a bearer token that is not the API token (never the token given)",
   "auth.rate_limited": "a client passed the failed-attempt limit and is refused until its oldest failure ages out; once per block, not per request",
   "auth.token_rotated": "`bakerst token --rotate`: a new API token, every session ended; refused when AUTH_TOKEN is set in the environment or config",
+  "auth.login_link": "`bakerst login-link`: a one-time login link was issued over the control socket (never the code)",
+  "upgrade": "`bakerst upgrade`: the new binary's path and version; ok once it took over, failed (with why) when it was rolled back",
   "cors.refused": "a CORS preflight from an origin not in CORS_ORIGINS",
   "job.dispatched": "a job was queued: its origin and a summary (program and argument count, HTTP method and host, prompt length)",
   "job.refused": "a job was not run: POST /api/jobs answered invalid_job, an agent job met the spent budget, or a worker's policy refused it",

@@ -7,6 +7,7 @@ import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import type { Notifications } from "../notifications/service.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { currentSpan, withSpan, type Span } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import { type Compactor, isCompactCommand } from "./compact.ts";
 import { billing, type TurnOrigin } from "./origin.ts";
@@ -60,12 +61,13 @@ const KEEP_FINISHED_MAX = 500;
  */
 export class Brain {
   private active = new Map<string, Turn>();
-  private queued = new Map<string, { turn: Turn; input: StartTurn }[]>();
+  private queued = new Map<string, { turn: Turn; input: StartTurn; parent: Span | undefined }[]>();
   private byTurn = new Map<string, Turn>();
   private finished: { id: string; at: number }[] = [];
   private draining = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private turnListeners: ((r: TurnResult) => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private deps: BrainDeps) {}
 
@@ -90,7 +92,7 @@ export class Brain {
       }
       this.deps.store.get(running.conversationId);
       const turn = new Turn(newId(), origin, running.conversationId);
-      waiting.push({ turn, input });
+      waiting.push({ turn, input, parent: currentSpan() });
       this.queued.set(running.conversationId, waiting);
       this.byTurn.set(turn.id, turn);
       return turn;
@@ -114,7 +116,8 @@ export class Brain {
     }
   }
 
-  private begin(turn: Turn, input: StartTurn): Turn {
+  /** `parent`: the span of the request that queued the turn (default: the caller's). */
+  private begin(turn: Turn, input: StartTurn, parent?: Span): Turn {
     if (isCompactCommand(input.message)) return this.beginCompaction(turn, input);
     const { conversationId, history, answerId } = this.deps.store.openTurn({
       conversationId: input.conversationId,
@@ -126,7 +129,8 @@ export class Brain {
     turn.bind(conversationId);
     this.active.set(conversationId, turn);
     this.byTurn.set(turn.id, turn);
-    void this.run(turn, input.message, history, answerId).finally(() => this.release(turn));
+    const attributes = { "bakerst.turn.id": turn.id, "bakerst.turn.origin": turn.origin, "bakerst.conversation.id": conversationId };
+    void withSpan("turn", { attributes, ...(parent ? { parent } : {}) }, () => this.run(turn, input.message, history, answerId)).finally(() => this.release(turn));
     return turn;
   }
 
@@ -164,6 +168,19 @@ export class Brain {
     this.active.delete(turn.conversationId);
     this.retire(turn.id);
     this.next(turn.conversationId);
+    if (!this.running) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Turns running or waiting in a queue. */
+  get running(): number {
+    let n = this.active.size;
+    for (const q of this.queued.values()) n += q.length;
+    return n;
+  }
+
+  /** Resolves once no turn runs or waits (an upgrade hands over then). */
+  whenIdle(): Promise<void> {
+    return this.running ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
   }
 
   /** Starts the next queued message of a conversation, if any. */
@@ -174,7 +191,7 @@ export class Brain {
     if (!head) return;
     try {
       if (this.draining) throw new AppError("shutting_down", "bakerst is shutting down; the queued message was not answered");
-      this.begin(head.turn, { ...head.input, conversationId });
+      this.begin(head.turn, { ...head.input, conversationId }, head.parent);
     } catch (err) {
       // The conversation was deleted meanwhile, or the server is stopping: the queued turn ends with that error.
       const e = err instanceof AppError ? err : new AppError("internal", (err as Error).message);
@@ -329,6 +346,7 @@ export class Brain {
     } catch (raw) {
       const err = raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
       if (err.code === "internal") log.error("turn failed", { turnId: turn.id, error: raw as Error });
+      currentSpan()?.fail(err);
       // Keep whatever the model had said before the failure, marked with the error.
       clearTimeout(saveTimer);
       const partial: Block[] = roundText ? [{ type: "text", text: roundText } satisfies TextBlock] : [];

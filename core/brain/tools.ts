@@ -1,5 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
-import type { BaseToolContext, Tool } from "../agent/tools.ts";
+import { ToolRegistry, type BaseToolContext, type Tool, type ToolOutcome } from "../agent/tools.ts";
+import { withSpan } from "../telemetry/tracing.ts";
 import type { TurnOrigin } from "./origin.ts";
 
 /** What a brain tool gets: the turn it runs in, and a way to report progress into the turn's stream. */
@@ -12,7 +13,18 @@ export interface ToolContext extends BaseToolContext {
 }
 
 export { ToolRegistry } from "../agent/tools.ts";
-export type BrainTools = import("../agent/tools.ts").ToolRegistry<ToolContext>;
+export type BrainTools = ToolRegistry<ToolContext>;
+
+/** The brain's registry: each tool call is a span inside the turn's, and what the tool does (a job it dispatches) inside that. */
+export class BrainToolRegistry extends ToolRegistry<ToolContext> {
+  override execute(name: string, input: unknown, ctx: ToolContext): Promise<ToolOutcome> {
+    return withSpan(`tool ${name}`, { attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name } }, async (span) => {
+      const outcome = await super.execute(name, input, ctx);
+      if (!outcome.ok) span.fail(outcome.summary);
+      return outcome;
+    });
+  }
+}
 
 /** A brain tool; areas (jobs, memory, skills...) register theirs with `s.tools.register(defineTool({...}))`. */
 export function defineTool<S extends TSchema>(tool: Tool<S, ToolContext>): Tool<S, ToolContext> {

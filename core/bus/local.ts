@@ -51,11 +51,16 @@ export class LocalBus implements Bus {
   constructor(
     private db: Database,
     private now: () => number = Date.now,
+    /**
+     * Whatever the last process had leased is back up for delivery: it died.
+     * Not while another process still runs on the same file (an upgrade):
+     * its leases are its jobs in flight.
+     */
+    recover = true,
   ) {
     this.q = prepare(db);
     this.wake.setMaxListeners(0);
-    // This bus has one process: whatever the last one had leased is back up for delivery.
-    db.query("UPDATE bus_messages SET visible_at = ? WHERE deliveries > 0 AND visible_at > ?").run(this.now(), this.now());
+    if (recover) db.query("UPDATE bus_messages SET visible_at = ? WHERE deliveries > 0 AND visible_at > ?").run(this.now(), this.now());
   }
 
   health(): BusHealth {

@@ -28,6 +28,14 @@ Commands:
   pair revoke ID     end a chat's pairing (ID from pair list)
   nats init          write a nats-server config with one identity per role, and
                      their credentials (bakerst nats --help for its options)
+  backup FILE        copy the database while bakerst runs (--into DIR --keep N
+                     for rotated backups)
+  restore FILE       put a backup in place (refused while bakerst runs here)
+  login-link         a one-time link into the console, from the running server
+  ready              exit 0 when the bakerst serving here is ready (a probe
+                     that needs no token)
+  upgrade NEW_BINARY hand over to a new binary on the same port and data
+                     without dropping a request; rolls back if it is unhealthy
 
 Options:
   -h, --help         show this help

@@ -15,6 +15,7 @@ Options:
   --out DIR           where to write (default <BAKERST_DATA_DIR>/nats)
   --listen HOST:PORT  where nats-server listens (default 127.0.0.1:4222)
   --store-dir DIR     JetStream's files (default <out>/jetstream)
+  --pid-file FILE     where the server writes its pid (default <out>/nats-server.pid)
   --companion NAME    add a companion identity (repeatable)
   --extension NAME    add an extension identity (repeatable)
   --rotate            replace every seed (clients need their new file)
@@ -30,6 +31,7 @@ export function natsCommand(config: Config, args: string[], out: (s: string) => 
         out: { type: "string" },
         listen: { type: "string" },
         "store-dir": { type: "string" },
+        "pid-file": { type: "string" },
         companion: { type: "string", multiple: true },
         extension: { type: "string", multiple: true },
         rotate: { type: "boolean" },
@@ -59,6 +61,7 @@ export function natsCommand(config: Config, args: string[], out: (s: string) => 
       rotate: !!values.rotate,
       ...(values.listen ? { listen: values.listen } : {}),
       ...(values["store-dir"] ? { storeDir: values["store-dir"] } : {}),
+      ...(values["pid-file"] ? { pidFile: values["pid-file"] } : {}),
       version: VERSION,
     });
     out(report(result));

@@ -81,6 +81,8 @@ export interface Config {
   otelEndpoint: string | undefined;
   /** Which file, if any, the settings were read from. */
   file: string | undefined;
+  /** The environment the settings were read from: `bakerst upgrade` starts the new process with the same. */
+  environment: Readonly<Record<string, string | undefined>>;
   /** The kernel's and every area's keys and file sections, for --help and the file check. */
   schemas: readonly ConfigSchema[];
   /** An area's settings, typed; a bad value throws a ConfigError naming its key. */
@@ -259,6 +261,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     features,
     otelEndpoint: k.OTEL_EXPORTER_OTLP_ENDPOINT,
     file: file?.path,
+    environment: { ...env },
     schemas,
     read,
     section: <S extends TSchema>(name: string, schema: S) => {

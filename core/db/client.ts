@@ -8,6 +8,20 @@ import { journal, sql as migrationSql } from "./migrations/index.ts";
 
 export type Db = BunSQLiteDatabase & { $client: Database };
 
+/**
+ * The database file two processes may write at once (an upgrade runs the old
+ * and the new core side by side). A transaction here takes the write lock
+ * when it begins (BEGIN IMMEDIATE) and waits for it (busy_timeout): a
+ * deferred one that reads first fails at once with SQLITE_BUSY when the
+ * other process commits between its read and its write.
+ */
+class SharedDatabase extends Database {
+  override transaction<A extends unknown[], T>(fn: (...args: A) => T) {
+    const t = super.transaction(fn);
+    return Object.assign((...args: A) => t.immediate(...args), { deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive });
+  }
+}
+
 export interface Store {
   db: Db;
   sqlite: Database;
@@ -40,13 +54,14 @@ export function openStore(dataDir: string, file = "bakerst.db"): Store {
   const expected = checkBeforeOpen(dataDir, path);
   // Created private before SQLite opens it, so its WAL and shared-memory files are private too.
   touchPrivate(path);
-  const sqlite = new Database(path, { create: true, strict: true });
+  const sqlite = new SharedDatabase(path, { create: true, strict: true });
   let db: Db;
   try {
+    // First, so that everything after waits for a lock the other process of an upgrade holds.
+    sqlite.exec("PRAGMA busy_timeout = 5000");
     sqlite.exec("PRAGMA journal_mode = WAL");
     sqlite.exec("PRAGMA synchronous = NORMAL");
     sqlite.exec("PRAGMA foreign_keys = ON");
-    sqlite.exec("PRAGMA busy_timeout = 5000");
     db = drizzle({ client: sqlite }) as Db;
     // Same bookkeeping table and hashing as drizzle-orm/bun-sqlite/migrator.
     (db as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): void }; session: unknown }).dialect.migrate(

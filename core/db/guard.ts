@@ -15,6 +15,18 @@ export class DatabaseGuardError extends Error {
 
 const restore = (idPath: string) => `Restore it from a backup (bakerst restore FILE, or copy it back while bakerst is stopped); to start over with an empty database instead, move the data dir away or delete ${idPath}.`;
 
+/** The file begins with SQLite's 16-byte header. */
+export function startsLikeSqlite(path: string): boolean {
+  const head = Buffer.alloc(16);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return head.toString("latin1") === SQLITE_HEADER;
+}
+
 /**
  * Before the database is opened (and so before anything could create a new
  * one): when this data dir has held a database, it must still be there, not
@@ -27,14 +39,7 @@ export function checkBeforeOpen(dataDir: string, path: string): string | undefin
   if (!existsSync(path)) throw new DatabaseGuardError(`${path} is missing, but this data dir held a database (${ID_FILE}: ${expected}). ${restore(idPath)}`);
   const size = statSync(path).size;
   if (size === 0) throw new DatabaseGuardError(`${path} is empty (0 bytes): it was truncated; the data it held is not in it any more. ${restore(idPath)}`);
-  const head = Buffer.alloc(16);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, head, 0, 16, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (head.toString("latin1") !== SQLITE_HEADER) throw new DatabaseGuardError(`${path} is not a SQLite database any more (its first bytes were overwritten). ${restore(idPath)}`);
+  if (!startsLikeSqlite(path)) throw new DatabaseGuardError(`${path} is not a SQLite database any more (its first bytes were overwritten). ${restore(idPath)}`);
   return expected;
 }
 

@@ -16,6 +16,7 @@ import {
   type JobStatusMessage,
 } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { currentSpan, currentTraceId, outgoingTraceHeaders, startSpan, withSpan } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import { jobSummary } from "./audit.ts";
 import type { JobsSettings } from "./keys.ts";
@@ -129,12 +130,14 @@ export class JobService {
     }
     const now = this.now();
     const timeoutMs = this.defaultTimeout(spec);
+    const traceId = rest.traceId ?? currentTraceId();
     const { row, created } = await this.createSoon({
       id: newId(),
       spec,
       timeoutMs,
       deadlineAt: now + timeoutMs + this.deps.settings.JOB_DEADLINE_GRACE_MS,
       ...rest,
+      ...(traceId ? { traceId } : {}),
       now,
     });
     if (created) {
@@ -156,7 +159,11 @@ export class JobService {
       ...(spec.type === "agent" ? { persona: this.deps.persona() } : {}),
     };
     try {
-      await this.deps.queues.dispatch.publish(encode(JobDispatchV1, msg), { headers: traceHeaders(traceId), dedupeId: id });
+      // From the outbox there is no span around: the job still joins its trace.
+      const parent = currentSpan() ?? (traceId ? traceHeaders(traceId).traceparent! : null);
+      await withSpan(`job.dispatch ${spec.type}`, { kind: "producer", parent, attributes: { "messaging.system": this.deps.bus.kind, "bakerst.job.id": id } }, () =>
+        this.deps.queues.dispatch.publish(encode(JobDispatchV1, msg), { headers: outgoingTraceHeaders(), dedupeId: id }),
+      );
       this.markPublished(id);
       return true;
     } catch (err) {
@@ -280,6 +287,10 @@ export class JobService {
         if (m.status === "failed" && (m.error?.code === "refused" || m.error?.code === "invalid_job")) {
           const detail = { ...jobSummary(r.row.spec as JobSpec), origin: r.row.origin, code: m.error.code };
           this.deps.audit.record({ action: "job.refused", outcome: "refused", actor: `worker:${m.workerId}`, target: m.jobId, detail });
+        }
+        // The way back from the worker, in the job's trace.
+        if (isFinal(m.status) && d.headers.traceparent) {
+          startSpan(`job.${m.status}`, { kind: "consumer", parent: d.headers.traceparent, attributes: { "bakerst.job.id": m.jobId, "bakerst.worker.id": m.workerId } }).end();
         }
         this.emit(m.jobId, r.row.status);
       }

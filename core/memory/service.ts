@@ -2,6 +2,7 @@ import { desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { withSpan } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import type { KeywordIndex } from "./keywords.ts";
 import { memories } from "./memory.sql.ts";
@@ -71,7 +72,7 @@ export class MemoryService {
 
   store(input: { text: unknown; category: unknown; source: MemorySource }): Promise<{ id: string; updated: boolean }> {
     const { text, category } = validMemory(input.text, input.category);
-    return this.serial(async () => {
+    return withSpan("memory.store", { attributes: { "bakerst.memory.category": category, "bakerst.memory.source": input.source } }, () => this.serial(async () => {
       let vector = await this.embed(text, "document");
       const now = Date.now();
       let existing: Memory | undefined;
@@ -118,7 +119,7 @@ export class MemoryService {
         this.vectors.kick();
       }
       return { id, updated: !!existing };
-    });
+    }));
   }
 
   /**
@@ -159,7 +160,15 @@ export class MemoryService {
   }
 
   /** `signal` bounds the wait for the embedder; past it the search answers from keywords. */
-  async search(query: string, opts: { category?: Category; limit: number; signal?: AbortSignal }): Promise<{ results: SearchResult[]; mode: "hybrid" | "keywords" }> {
+  search(query: string, opts: { category?: Category; limit: number; signal?: AbortSignal }): Promise<{ results: SearchResult[]; mode: "hybrid" | "keywords" }> {
+    return withSpan("memory.search", { attributes: { "bakerst.memory.category": opts.category, "bakerst.memory.limit": opts.limit } }, async (span) => {
+      const found = await this.find(query, opts);
+      span.set({ "bakerst.memory.mode": found.mode, "bakerst.memory.results": found.results.length });
+      return found;
+    });
+  }
+
+  private async find(query: string, opts: { category?: Category; limit: number; signal?: AbortSignal }): Promise<{ results: SearchResult[]; mode: "hybrid" | "keywords" }> {
     const q = query.trim();
     if (!q) return { results: [], mode: this.vectors.usable() ? "hybrid" : "keywords" };
     const vector = await this.embed(q, "query", opts.signal);

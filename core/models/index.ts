@@ -7,6 +7,7 @@ import { ModelRouter } from "../agent/router.ts";
 import { ModelSettings } from "./settings.ts";
 import type { ModelProvider, ProviderName } from "../agent/types.ts";
 import { UsageLedger } from "./usage.ts";
+import { tracedProvider } from "../telemetry/tracing.ts";
 
 const isRole = (r: string): r is Role => (ROLES as readonly string[]).includes(r);
 
@@ -29,7 +30,10 @@ export interface Models {
 }
 
 export function createModels(config: Config, db: Db, log: Logger, overrides: Partial<Record<ProviderName, ModelProvider>> = {}): Models {
-  const providers = { ...providersFrom(config), ...overrides };
+  // Every model call is a span (a no-op without OTEL_EXPORTER_OTLP_ENDPOINT).
+  const providers = Object.fromEntries(Object.entries({ ...providersFrom(config), ...overrides }).map(([name, p]) => [name, tracedProvider(p)])) as Partial<
+    Record<ProviderName, ModelProvider>
+  >;
   const configured = () => Object.keys(providers) as ProviderName[];
   const settings = new ModelSettings(db, config, configured);
   const ledger = new UsageLedger(db, () => settings.prices(), () => settings.dailyBudgetUsd());

@@ -26,6 +26,8 @@ export interface NatsInitOptions {
   /** Defaults: what the existing config says, else DEFAULT_LISTEN and `<dir>/jetstream`. */
   listen?: string;
   storeDir?: string;
+  /** Where the server writes its pid (default `<dir>/nats-server.pid`; in a container, a writable path of its own). */
+  pidFile?: string;
   version: string;
 }
 
@@ -109,7 +111,7 @@ export function natsInit(opts: NatsInitOptions): NatsInitResult {
   const settings: ServerSettings = {
     listen: checkListen(opts.listen ?? previous.listen ?? DEFAULT_LISTEN),
     storeDir: resolve(opts.storeDir ?? previous.storeDir ?? join(dir, "jetstream")),
-    pidFile: previous.pidFile ?? join(dir, "nats-server.pid"),
+    pidFile: opts.pidFile ?? previous.pidFile ?? join(dir, "nats-server.pid"),
   };
 
   mkdirSync(credsDir, { recursive: true, mode: 0o700 });

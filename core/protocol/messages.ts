@@ -3,7 +3,7 @@
  * `decode()` and skips (with a logged reason) whatever does not match.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { HEARTBEAT_ROLES } from "./subjects.ts";
+import { BRAIN_TRANSFER_STEPS, HEARTBEAT_ROLES } from "./subjects.ts";
 import { WIRE_ERRORS } from "./errors.ts";
 
 /** Job ids are UUIDs (v7 from the core), usable as a subject token. */
@@ -152,3 +152,44 @@ export const JobLookupReplyV1 = Type.Object(
   { additionalProperties: false },
 );
 export type JobLookupReply = Static<typeof JobLookupReplyV1>;
+
+const InstanceId = Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$", description: "a core's instance id" });
+
+/**
+ * `bakerst.brain.transfer.<step>`, v1: the blue-green handoff between two
+ * cores. `ready` (new to old: started, migrated, healthy, listening), `clear`
+ * (old to new: no longer taking traffic, its turns finished), `ack` (new to
+ * old: it holds the active lease now), `abort` (either way: the handoff is
+ * off, the old core carries on). Over NATS in cluster mode; between two
+ * processes on one data dir, over their control sockets.
+ */
+export const BrainTransferV1 = Type.Object(
+  {
+    v: Type.Literal(1),
+    step: Type.Union(BRAIN_TRANSFER_STEPS.map((s) => Type.Literal(s))),
+    /** The handoff's id: the new core's instance id, also held in the `brain.handoff` lease. */
+    handoff: InstanceId,
+    from: InstanceId,
+    to: Type.Optional(InstanceId),
+    version: Type.String({ maxLength: 64 }),
+    at: Type.Integer({ minimum: 0 }),
+    /** ready: the host name and port the new core listens on; the same host and port as the old core's means they share it (SO_REUSEPORT). */
+    host: Type.Optional(Type.String({ maxLength: 255 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /** ready: the new core's control socket, when it shares the old core's data dir. */
+    socket: Type.Optional(Type.String({ maxLength: 200 })),
+    /** clear: turns the old core finished after it stopped taking traffic. */
+    turns: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** abort: why. */
+    reason: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type BrainTransfer = Static<typeof BrainTransferV1>;
+
+/** The answer to a transfer step: taken, or refused with the reason. */
+export const BrainTransferReplyV1 = Type.Object(
+  { v: Type.Literal(1), ok: Type.Boolean(), reason: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { additionalProperties: false },
+);
+export type BrainTransferReply = Static<typeof BrainTransferReplyV1>;

@@ -4,6 +4,7 @@
  * this table into the nats-server config, so the server refuses the rest.
  * Everything here is built from the names in subjects.ts.
  */
+import { KV_BUCKETS } from "./queues.ts";
 import {
   COMPANION_TASKS_STREAM,
   companionTaskConsumer,
@@ -65,6 +66,8 @@ export const ROLE_PERMISSIONS: Record<NatsRole, RoleEntry> = {
         subjects.heartbeatRoleAll("brain"),
         subjects.companionTaskAll(),
         subjects.brainTransferAll(),
+        // The leases (which core is active, which one holds a handoff): the KV API writes by publishing to the key.
+        jsApi.kv(KV_BUCKETS.leases.bucket),
       ],
       subscribe: [
         inbox({ role: "core" }),

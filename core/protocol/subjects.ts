@@ -82,6 +82,8 @@ export const jsApi = {
   consumerNext: (stream: string, consumer: string) => `$JS.API.CONSUMER.MSG.NEXT.${token("stream", stream)}.${token("consumer", consumer)}`,
   /** Acks, naks and working() of messages a consumer delivered. */
   ack: (stream: string, consumer: string) => `$JS.ACK.${token("stream", stream)}.${token("consumer", consumer)}.>`,
+  /** Writes to a KV bucket's keys (put, create, compare-and-set, delete). */
+  kv: (bucket: string) => `$KV.${token("bucket", bucket)}.>`,
 } as const;
 
 /** The job id at the end of a status subject, or undefined when the subject is not one. */

@@ -1,3 +1,5 @@
+import { currentSpan } from "./tracing.ts";
+
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -9,12 +11,16 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-/** One JSON object per line on stderr: what log shippers and `jq` both read. */
+/**
+ * One JSON object per line on stderr: what log shippers and `jq` both read.
+ * A line written inside a span (a request, a turn, a job) carries its `traceId`.
+ */
 export function createLogger(level: Level = "info", base: Record<string, unknown> = {}, write = (line: string) => process.stderr.write(line)): Logger {
   const min = ORDER[level];
   const emit = (lvl: Exclude<Level, "silent">, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
+    const traceId = currentSpan()?.traceId;
+    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg, ...base, ...fields, ...(traceId ? { traceId } : {}) };
     for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = { name: v.name, message: v.message };
     write(`${JSON.stringify(rec)}\n`);
   };

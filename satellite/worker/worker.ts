@@ -11,12 +11,11 @@ import {
   JobStatusV1,
   QUEUES,
   subjects,
-  traceHeaders,
-  traceIdOf,
   type JobDispatch,
   type JobLookupReply,
   type JobStatusMessage,
 } from "../../core/protocol/index.ts";
+import { outgoingTraceHeaders, withSpan } from "../../core/telemetry/tracing.ts";
 import { execute, type ExecutorConfig } from "./executors/index.ts";
 
 export type WorkerLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -104,11 +103,12 @@ export class Worker {
   }
 
   /** Publishes a status, retrying through bus outages; gives up only when the worker is stopping. */
-  private async publish(status: JobStatusMessage, traceId: string | undefined, d: Delivery): Promise<boolean> {
+  /** Called inside the job's span: the status carries its trace. */
+  private async publish(status: JobStatusMessage, d: Delivery): Promise<boolean> {
     const data = encode(JobStatusV1, status);
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.statuses.publish(data, { subject: subjects.jobStatus(status.jobId), headers: traceHeaders(traceId) });
+        await this.statuses.publish(data, { subject: subjects.jobStatus(status.jobId), headers: outgoingTraceHeaders() });
         return true;
       } catch (err) {
         if (this.stopping && attempt > 3) return false;
@@ -156,7 +156,12 @@ export class Worker {
       return;
     }
     const job: JobDispatch = decoded.value;
-    const traceId = traceIdOf(d.headers);
+    // The job's span continues the trace of whoever dispatched it; statuses carry it back.
+    const attributes = { "messaging.system": this.opts.bus.kind, "bakerst.job.id": job.id, "bakerst.job.type": job.job.type, "bakerst.worker.id": this.opts.id, "bakerst.job.attempt": d.deliveryCount };
+    return withSpan(`job.run ${job.job.type}`, { kind: "consumer", parent: d.headers.traceparent ?? null, attributes }, () => this.run(d, job));
+  }
+
+  private async run(d: Delivery, job: JobDispatch): Promise<void> {
     if (this.running.has(job.id)) {
       // A redelivery of a job this worker is still running: the running copy acks it.
       return;
@@ -184,15 +189,15 @@ export class Worker {
       if (Date.now() - reportedAt >= ackWait / 2) {
         reportedAt = Date.now();
         void this.statuses
-          .publish(encode(JobStatusV1, { ...base, status: "running", at: reportedAt }), { subject: subjects.jobStatus(job.id), headers: traceHeaders(traceId) })
+          .publish(encode(JobStatusV1, { ...base, status: "running", at: reportedAt }), { subject: subjects.jobStatus(job.id), headers: outgoingTraceHeaders() })
           .catch(() => {});
       }
     }, Math.max(200, Math.floor(ackWait / 3)));
     try {
       // Both go out on one connection, so the stream keeps their order (and before the final status); the job starts meanwhile.
       const announced = Promise.all([
-        this.publish({ ...base, status: "received", at: Date.now() }, traceId, d),
-        this.publish({ ...base, status: "running", at: Date.now() }, traceId, d),
+        this.publish({ ...base, status: "received", at: Date.now() }, d),
+        this.publish({ ...base, status: "running", at: Date.now() }, d),
       ]);
       const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
       const outcome = execute(job, this.opts.executors, signal).then(
@@ -205,7 +210,7 @@ export class Worker {
         // The statuses took longer than the ack wait (bus outage): the job went to another worker.
         ctl.abort(new Error("lease lost"));
         await outcome;
-        this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id, traceId });
+        this.log("warn", "lease lost while the bus was down; leaving the job to its newer delivery", { jobId: job.id });
         return;
       }
       const r = await outcome;
@@ -216,15 +221,15 @@ export class Worker {
         const e = r.err instanceof JobError ? r.err : new JobError("internal", (r.err as Error)?.message ?? String(r.err));
         if (ctl.signal.aborted && this.stopping) {
           // Cancelled by shutdown, not failed: leave it unacked for another worker.
-          this.log("info", "job abandoned on shutdown; it will be redelivered", { jobId: job.id, traceId });
+          this.log("info", "job abandoned on shutdown; it will be redelivered", { jobId: job.id });
           return;
         }
         final = { ...base, status: "failed", at: Date.now(), error: e.toWire(), ...(e.result !== undefined ? { result: e.result } : {}) };
       }
-      if (await this.publish(final, traceId, d)) {
+      if (await this.publish(final, d)) {
         this.remember(job.id);
         await d.ack();
-        this.log("debug", "job finished", { jobId: job.id, status: final.status, traceId });
+        this.log("debug", "job finished", { jobId: job.id, status: final.status });
       }
     } finally {
       clearInterval(keepalive);

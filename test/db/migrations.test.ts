@@ -2,12 +2,46 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../core/db/client.ts";
-import { parseTriggers, placeTriggers, renderIndex, triggerFiles, type Migration } from "../../scripts/db-generate.ts";
+import { breaksOlderRelease, parseTriggers, placeTriggers, renderIndex, triggerFiles, type Migration, type Snapshot } from "../../scripts/db-generate.ts";
 import { tempDir } from "../helpers/app.ts";
 
 const dir = join(import.meta.dir, "..", "..", "core", "db", "migrations");
 
+/** The last migration from before two versions could share a database during an upgrade. */
+const BEFORE_UPGRADES = "0003_areas";
+
 describe("migrations", () => {
+  test("are forward-compatible since upgrades run the old core on the new schema: only additions, nothing required it would leave out", () => {
+    const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8")) as { entries: { idx: number; tag: string }[] };
+    const from = journal.entries.findIndex((e) => e.tag === BEFORE_UPGRADES);
+    expect(from).toBeGreaterThanOrEqual(0);
+    const snapshot = (e: { idx: number }) => JSON.parse(readFileSync(join(dir, "meta", `${String(e.idx).padStart(4, "0")}_snapshot.json`), "utf8")) as Snapshot;
+    const breaks = journal.entries.slice(from + 1).flatMap((e, i) => breaksOlderRelease(snapshot(journal.entries[from + i]!), snapshot(e)).map((b) => `${e.tag}: ${b}`));
+    expect(breaks).toEqual([]);
+    // The check reads real snapshots: the last migration before it would not have passed.
+    expect(breaksOlderRelease(snapshot(journal.entries[from - 1]!), snapshot(journal.entries[from]!))).toContain(
+      "table bus_last_status is gone (dropped or renamed): the old core still reads it",
+    );
+  });
+
+  describe("breaksOlderRelease", () => {
+    const col = (type: string, notNull = false, dflt?: unknown) => ({ name: "", type, notNull, ...(dflt !== undefined ? { default: dflt } : {}) });
+    const base: Snapshot = { tables: { t: { columns: { id: col("text", true), note: col("text") } } } };
+    const cases: [string, Snapshot, string][] = [
+      ["a dropped table", { tables: {} }, "table t is gone (dropped or renamed): the old core still reads it"],
+      ["a dropped or renamed column", { tables: { t: { columns: { id: col("text", true) } } } }, "column t.note is gone (dropped or renamed): the old core still reads it"],
+      ["a changed type", { tables: { t: { columns: { id: col("integer", true), note: col("text") } } } }, "column t.id changes type from text to integer"],
+      ["a column made required", { tables: { t: { columns: { id: col("text", true), note: col("text", true) } } } }, "column t.note becomes NOT NULL without a default: the old core may insert rows without it"],
+      ["a new required column", { tables: { t: { columns: { ...base.tables.t!.columns, kind: col("text", true) } } } }, "new column t.kind is NOT NULL without a default: the old core inserts rows without it"],
+    ];
+    for (const [name, next, why] of cases) test(`flags ${name}`, () => expect(breaksOlderRelease(base, next)).toEqual([why]));
+
+    test("lets through new tables, nullable columns and required columns with a default", () => {
+      const next: Snapshot = { tables: { t: { columns: { ...base.tables.t!.columns, a: col("text"), b: col("integer", true, 0) } }, u: { columns: { id: col("text", true) } } } };
+      expect(breaksOlderRelease(base, next)).toEqual([]);
+    });
+  });
+
   test("the embedded index carries every migration in the journal", () => {
     const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8"));
     expect(readFileSync(join(dir, "index.ts"), "utf8")).toBe(renderIndex(journal));

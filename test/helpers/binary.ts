@@ -35,6 +35,9 @@ export function compiledBinary(name: BinaryName = "bakerst"): Promise<string> {
 export interface RunningBinary {
   url: string;
   dataDir: string;
+  pid: number;
+  /** Resolves with the exit code once the process ends (on its own, after an upgrade, or by stop). */
+  exited: Promise<number>;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   stop(): Promise<void>;
@@ -76,9 +79,8 @@ export async function spawnServe(cmd: string[], opts: { cwd: string; env: Record
 }
 
 /** Starts the binary on a free loopback port with only the given environment; resolves once it listens. */
-export async function startBinary(env: Record<string, string>, timeoutMs = 15_000): Promise<RunningBinary> {
+export async function startBinary(env: Record<string, string>, timeoutMs = 15_000, cwd = tempDir("bakerst-run-")): Promise<RunningBinary> {
   const bin = await compiledBinary();
-  const cwd = tempDir("bakerst-run-");
   const dataDir = join(cwd, "data");
   const { proc, url, output } = await spawnServe([bin, "serve"], {
     cwd,
@@ -88,6 +90,8 @@ export async function startBinary(env: Record<string, string>, timeoutMs = 15_00
   return {
     url,
     dataDir,
+    pid: proc.pid,
+    exited: proc.exited,
     output,
     async stop() {
       proc.kill("SIGTERM");

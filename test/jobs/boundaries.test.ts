@@ -40,6 +40,19 @@ describe("Module boundaries", () => {
     expect(offenders("core/agent", (i) => i.startsWith("core/agent/") || i.startsWith("core/protocol/"))).toEqual([]);
   });
 
+  test("the tracer both binaries share imports nothing of core but the agent loop's types, and the OpenTelemetry SDK only from otel.ts", () => {
+    const tracer = ["core/telemetry/tracing.ts", "core/telemetry/span.ts", "core/telemetry/otel.ts"];
+    const outside = tracer.flatMap((f) => imports(join(root, f)).filter((i) => !tracer.includes(i) && i !== "core/agent/types.ts").map((i) => `${f} -> ${i}`));
+    expect(outside).toEqual([]);
+    const sdkUsers = files(join(root, "core"))
+      .concat(files(join(root, "satellite")))
+      .filter((f) => /from\s+["']@opentelemetry\//.test(readFileSync(f, "utf8")))
+      .map((f) => relative(root, f));
+    expect(sdkUsers).toEqual(["core/telemetry/otel.ts"]);
+    // Loaded by a dynamic import, only when an endpoint is configured.
+    expect(readFileSync(join(root, "core/telemetry/tracing.ts"), "utf8")).toMatch(/await import\("\.\/otel\.ts"\)/);
+  });
+
   test("the protocol's schemas do not pull in the NATS client or child processes", () => {
     const text = files(join(root, "core/protocol"))
       .map((f) => readFileSync(f, "utf8"))
@@ -47,8 +60,8 @@ describe("Module boundaries", () => {
     expect(text).not.toMatch(/@nats-io|child_process/);
   });
 
-  test("satellite/ imports from core exactly the protocol, the bus and the agent loop", () => {
-    const shared = ["core/protocol/", "core/bus/", "core/agent/"];
+  test("satellite/ imports from core exactly the protocol, the bus, the agent loop and the tracer", () => {
+    const shared = ["core/protocol/", "core/bus/", "core/agent/", "core/telemetry/tracing.ts"];
     expect(offenders("satellite", (i) => i.startsWith("satellite/") || shared.some((p) => i.startsWith(p)))).toEqual([]);
   });
 

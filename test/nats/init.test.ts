@@ -77,6 +77,16 @@ describe("bakerst nats init", () => {
     expect(cli(["nats", "frobnicate"]).exitCode).toBe(2);
   }, 30_000);
 
+  test("--store-dir and --pid-file put the server's files where a container can write them (deploy/ does)", () => {
+    const out = tempDir();
+    const r = cli(["nats", "init", "--out", out, "--listen", "0.0.0.0:4222", "--store-dir", "/data/jetstream", "--pid-file", "/data/nats-server.pid"]);
+    expect(r.exitCode).toBe(0);
+    const conf = readFileSync(join(out, CONFIG_FILE), "utf8");
+    expect(conf).toContain('pid_file: "/data/nats-server.pid"');
+    expect(conf).toContain('store_dir: "/data/jetstream"');
+    expect(conf).toContain('listen: "0.0.0.0:4222"');
+  }, 15_000);
+
   test("--help lists its options, and bakerst --help lists the command", () => {
     expect(cli(["nats", "--help"]).stdout.toString()).toContain("--companion NAME");
     expect(cli(["--help"]).stdout.toString()).toContain("nats init");

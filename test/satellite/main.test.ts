@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/app.ts";
 import { startSecuredNats } from "../helpers/nats-identities.ts";
 import { grammarsFile } from "../helpers/grammars.ts";
+import { startNats, waitFor } from "../helpers/nats.ts";
+import { NatsBus } from "../../core/bus/nats.ts";
+import { QUEUES } from "../../core/protocol/queues.ts";
 
 const main = join(import.meta.dir, "..", "..", "satellite", "main.ts");
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -82,4 +85,36 @@ describe("bakerst-satellite", () => {
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr.toString()).toContain("COMMAND_ALLOWLIST: seq has no grammar");
   }, 30_000);
+
+  test("HEALTH_PORT answers the probes: alive from the start, ready once it pulls jobs and only while connected to NATS", async () => {
+    const nats = await startNats();
+    const core = await NatsBus.open({ url: nats.url, name: "test-core" });
+    const worker = Bun.spawn([process.execPath, main, "--mode", "worker", "--id", "probed"], {
+      env: { PATH: process.env.PATH ?? "", NATS_URL: nats.url, HEALTH_PORT: "0", HEALTH_HOST: "127.0.0.1", LOG_LEVEL: "info" },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    let log = "";
+    void (async () => {
+      for await (const c of worker.stderr) log += new TextDecoder().decode(c);
+    })();
+    try {
+      const url = await waitFor("the health port", () => /"msg":"health listening".*?"url":"([^"]+)"/.exec(log)?.[1], 20_000);
+      expect(await (await fetch(`${url}/ping`)).text()).toBe("pong");
+      // No core has declared the job queue yet: the worker waits for it, alive but not ready.
+      expect((await fetch(`${url}/readyz`)).status).toBe(503);
+      await core.declare(QUEUES.jobs, { ackWaitMs: 30_000 });
+      await waitFor("ready once the queue exists", async () => (await fetch(`${url}/readyz`)).status === 200, 20_000);
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+      await nats.stop();
+      await waitFor("not ready while NATS is down", async () => (await fetch(`${url}/readyz`)).status === 503);
+      await nats.start();
+      await waitFor("ready again once reconnected", async () => (await fetch(`${url}/readyz`)).status === 200, 20_000);
+    } finally {
+      worker.kill("SIGTERM");
+      await worker.exited;
+      await core.close();
+      await nats.cleanup();
+    }
+  }, 60_000);
 });
