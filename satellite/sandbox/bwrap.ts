@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { EtcCopies, type MountPoint } from "./etc.ts";
-import { ALWAYS_HIDDEN, DEVICES, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
+import { ALWAYS_HIDDEN, DEVICES, ETC_ADAPT, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
 
 export const NOBODY = 65534;
 const MiB = 1024 * 1024;
@@ -69,7 +69,7 @@ export function inspectHost(tools: { bwrap: string; prlimit?: string; setpriv?: 
     ...tools,
     root,
     system,
-    etc: new EtcCopies({ base: ETC_BASE, network: [...ETC_BASE, ...ETC_NETWORK] }),
+    etc: new EtcCopies({ base: ETC_BASE, network: [...ETC_BASE, ...ETC_NETWORK] }, ETC_ADAPT),
     hidden: { dirs: [...new Set(dirs)].sort(), files: [...new Set(files)] },
   };
 }

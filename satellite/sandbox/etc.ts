@@ -7,6 +7,7 @@
  * the source's permission bits without group and other write, and are
  * refreshed before a sandbox starts whenever a source changed (a few stat
  * calls), so an edited /etc/passwd or a new resolv.conf shows in the next job.
+ * A copy may be adapted to the sandbox (nsswitch.conf: profile.ts).
  *
  * Directories (the CA certificates) are not copied: the copy holds an empty
  * mount point and the host's directory is bound over it. A profile that binds
@@ -14,7 +15,7 @@
  * copy of its own with mount points for those paths, since nothing can be
  * created inside a read-only bind.
  */
-import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 
@@ -65,9 +66,10 @@ export class EtcCopies {
   private copies = new Map<string, Copy>();
   private root?: string;
 
-  /** `sets`: view name → /etc entry names (no slashes); `etc`: where the sources are. */
+  /** `sets`: view name → /etc entry names (no slashes); `adapt`: entry name → how its text changes in the copy; `etc`: where the sources are. */
   constructor(
     private sets: Record<string, string[]>,
+    private adapt: Record<string, (text: string) => string> = {},
     private etc = "/etc",
   ) {}
 
@@ -117,7 +119,9 @@ export class EtcCopies {
     const was = statSync(dst, { throwIfNoEntry: false });
     if (now.startsWith("file ")) {
       const tmp = `${dst}.new`;
-      copyFileSync(src, tmp);
+      const adapt = this.adapt[src.slice(src.lastIndexOf("/") + 1)];
+      if (adapt) writeFileSync(tmp, adapt(readFileSync(src, "utf8")));
+      else copyFileSync(src, tmp);
       chmodSync(tmp, statSync(src).mode & 0o755);
       if (was?.isDirectory()) rmSync(dst, { recursive: true });
       renameSync(tmp, dst);

@@ -52,6 +52,17 @@ export const TMP_BYTES = 64 * 1024 * 1024;
  * of one per file.
  */
 export const ETC_BASE = ["passwd", "group", "nsswitch.conf", "localtime", "ld.so.cache", "hosts"];
+/**
+ * How the copies differ from the host's files. User and group lookups go to
+ * /etc/passwd and /etc/group only: the other modules a host may list (systemd's
+ * userdb, sssd, LDAP, winbind) answer over sockets under /run or /var that no
+ * sandbox sees, so inside they can only fail, after being loaded (systemd's
+ * costs every lookup, setpriv's included, about 0.25 ms).
+ */
+export const ETC_ADAPT: Record<string, (text: string) => string> = {
+  "nsswitch.conf": (text) => text.replace(/^(passwd|group|shadow|gshadow|initgroups):([ \t]*).*$/gm, "$1:$2files"),
+};
+
 /** Added with the network: name resolution and the CA bundle for TLS. Directories among them are bound, not copied. */
 export const ETC_NETWORK = ["resolv.conf", "host.conf", "gai.conf", "services", "protocols", "ssl", "ca-certificates", "ca-certificates.conf", "pki"];
 
