@@ -64,8 +64,8 @@ export const SandboxProfileSpec = Type.Object(
   {
     /** The host's network namespace (kubectl); default none, only a private loopback. */
     network: Type.Optional(Type.Boolean()),
-    /** "host": the host's /proc, read-only (ps); default "own": only the sandbox's processes. */
-    processes: Type.Optional(Type.Union([Type.Literal("own"), Type.Literal("host")])),
+    /** "host": the host's /proc, read-only (ps); "none": no /proc (programs that never read it start faster); default "own": only the sandbox's processes. */
+    processes: Type.Optional(Type.Union([Type.Literal("own"), Type.Literal("host"), Type.Literal("none")])),
     /** "host": the host's filesystems read-only with secrets masked (df); default "system": /usr and a few /etc files. */
     filesystems: Type.Optional(Type.Union([Type.Literal("system"), Type.Literal("host")])),
     /** Further host paths bound read-only at the same place. */

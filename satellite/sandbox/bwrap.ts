@@ -10,13 +10,16 @@
  * - The worker is not root: bwrap makes a user namespace and the program keeps
  *   the worker's uid.
  *
- * Either way prlimit sets the resource limits inside, bwrap sets
- * no_new_privs, kills the sandbox with its parent (`--die-with-parent`) and
- * gives it a new session (no terminal to inject into).
+ * Either way the resource limits are set on the sandbox before it execs
+ * anything, by the worker through a handshake with bwrap (limits.ts) or, where
+ * that cannot work, by prlimit inside; bwrap sets no_new_privs, kills the
+ * sandbox with its parent (`--die-with-parent`) and gives it a new session (no
+ * terminal to inject into).
  */
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { ALWAYS_HIDDEN, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
+import { EtcCopies, type MountPoint } from "./etc.ts";
+import { ALWAYS_HIDDEN, DEVICES, ETC_ADAPT, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
 
 export const NOBODY = 65534;
 const MiB = 1024 * 1024;
@@ -24,20 +27,20 @@ const MiB = 1024 * 1024;
 /** What bwrap needs to know about this host, looked at once. */
 export interface Host {
   bwrap: string;
-  prlimit: string;
+  /** Run inside when the limits are not set from outside (no handshake). */
+  prlimit?: string;
   /** Only when the worker is root. */
   setpriv?: string;
   root: boolean;
   /** `--symlink usr/bin /bin` or `--ro-bind /bin /bin` for each top-level system directory present. */
   system: string[];
-  /** Existing absolute /etc entries of the system view, and those added with the network. */
-  etc: string[];
-  etcNetwork: string[];
+  /** The private copies bound as /etc: "base", and "network" with the resolver and CA files. */
+  etc: EtcCopies;
   /** Real paths a host-filesystem view masks: directories and files. */
   hidden: { dirs: string[]; files: string[] };
 }
 
-export function inspectHost(tools: { bwrap: string; prlimit: string; setpriv?: string }, root: boolean, hide: string[]): Host {
+export function inspectHost(tools: { bwrap: string; prlimit?: string; setpriv?: string }, root: boolean, hide: string[]): Host {
   const system: string[] = [];
   for (const top of SYSTEM_TOP) {
     const path = `/${top}`;
@@ -50,7 +53,6 @@ export function inspectHost(tools: { bwrap: string; prlimit: string; setpriv?: s
     if (st.isSymbolicLink()) system.push("--symlink", readlinkSync(path), path);
     else if (st.isDirectory()) system.push("--ro-bind", path, path);
   }
-  const present = (names: string[]) => names.map((n) => `/etc/${n}`).filter((p) => existsSync(p));
   const dirs: string[] = [];
   const files: string[] = [];
   for (const p of new Set([...ALWAYS_HIDDEN, ...hide])) {
@@ -67,8 +69,7 @@ export function inspectHost(tools: { bwrap: string; prlimit: string; setpriv?: s
     ...tools,
     root,
     system,
-    etc: present(ETC_BASE),
-    etcNetwork: present(ETC_NETWORK),
+    etc: new EtcCopies({ base: ETC_BASE, network: [...ETC_BASE, ...ETC_NETWORK] }, ETC_ADAPT),
     hidden: { dirs: [...new Set(dirs)].sort(), files: [...new Set(files)] },
   };
 }
@@ -78,6 +79,8 @@ export interface Invocation {
   args: string[];
   /** Open file descriptors the child receives as 3, 4, ... (files handed over by content); close after spawning. */
   fds: number[];
+  /** With a handshake: the descriptors bwrap expects right after those. */
+  handshake?: Handshake;
 }
 
 /** Regular files named by the profile (`$VAR` expands to the colon-separated paths in that variable), opened for handing over. */
@@ -101,7 +104,36 @@ function openFiles(profile: SandboxProfile, env: Record<string, string>): { path
   return out;
 }
 
-export function invocation(host: Host, command: string[], profile: SandboxProfile, env: Record<string, string>): Invocation {
+/** The limits handshake's descriptors in the child (limits.ts), as bwrap sees them. */
+export interface Handshake {
+  /** bwrap writes the sandbox's pid here as JSON. */
+  info: number;
+  /** The sandbox waits for one byte here before it execs anything. */
+  block: number;
+  /** The write end of that pipe, held by the sandbox itself, so a worker dying before the release leaves it waiting rather than reading end-of-file and running without limits. */
+  hold: number;
+}
+
+/** /usr, the /bin and /lib links, and the private /etc copy (with mount points for what the profile mounts under /etc); nothing for a host view. */
+function systemView(host: Host, a: string[], profile: SandboxProfile, binds: string[], files: { path: string }[]) {
+  if (profile.filesystems === "host") return;
+  a.push("--ro-bind", "/usr", "/usr", ...host.system);
+  // Nothing can be made inside the read-only /etc: paths under it that are mounted over need their mount points in the copy.
+  const under = (p: string) => p.startsWith("/etc/");
+  const mounts: MountPoint[] = [
+    ...binds.filter(under).flatMap((p) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      return st ? [{ path: p, dir: st.isDirectory() }] : [];
+    }),
+    ...files.filter((f) => under(f.path)).map((f) => ({ path: f.path, dir: false })),
+  ];
+  const etc = host.etc.view(profile.network ? "network" : "base", mounts);
+  a.push("--ro-bind", etc.dir, "/etc");
+  for (const d of etc.dirs) a.push("--ro-bind", d, d);
+}
+
+/** The bwrap command line; with `handshake`, the sandbox waits for its limits from outside (limits.ts), else prlimit sets them inside. */
+export function invocation(host: Host, command: string[], profile: SandboxProfile, env: Record<string, string>, withHandshake: boolean): Invocation {
   const a: string[] = [];
   if (host.root) {
     a.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
@@ -113,51 +145,59 @@ export function invocation(host: Host, command: string[], profile: SandboxProfil
   }
   a.push("--die-with-parent", "--new-session");
 
+  const hostView = profile.filesystems === "host";
   const made = new Set<string>(["/"]);
   const dir = (path: string) => {
-    if (made.has(path)) return;
+    // The /etc copy holds its own mount points (etc.ts).
+    if (made.has(path) || (!hostView && (path === "/etc" || path.startsWith("/etc/")))) return;
     dir(dirname(path));
     // Parents bwrap makes on its own are 0700, closed to the unprivileged user.
     a.push("--perms", "0755", "--dir", path);
     made.add(path);
   };
-  const hostView = profile.filesystems === "host";
   if (hostView) {
     a.push("--ro-bind", "/", "/");
     for (const d of host.hidden.dirs) a.push("--perms", "0000", "--size", "4096", "--tmpfs", d);
     for (const f of host.hidden.files) a.push("--ro-bind", "/dev/null", f);
-  } else {
-    a.push("--ro-bind", "/usr", "/usr", ...host.system);
-    dir("/etc");
-    for (const p of [...host.etc, ...(profile.network ? host.etcNetwork : [])]) a.push("--ro-bind", p, p);
   }
-  for (const p of profile.binds ?? []) {
+  const binds = profile.binds ?? [];
+  const files = openFiles(profile, env);
+  try {
+    systemView(host, a, profile, binds, files);
+  } catch (err) {
+    for (const f of files) closeSync(f.fd);
+    throw err;
+  }
+  for (const p of binds) {
     if (!hostView) dir(dirname(p));
     a.push("--ro-bind-try", p, p);
   }
-  const files = openFiles(profile, env);
   files.forEach(({ path }, i) => {
     if (!hostView) dir(dirname(path));
     a.push("--perms", "0444", "--ro-bind-data", String(3 + i), path);
   });
-  if (profile.processes === "host") a.push("--ro-bind", "/proc", "/proc");
-  else a.push("--proc", "/proc");
-  a.push("--dev", "/dev", "--perms", "1777", "--size", String(TMP_BYTES), "--tmpfs", "/tmp");
+  const processes = profile.processes ?? "own";
+  if (processes === "host") a.push("--ro-bind", "/proc", "/proc");
+  else if (processes === "own") a.push("--proc", "/proc");
+  // The host's /proc came with its root: cover it.
+  else if (hostView) a.push("--perms", "0555", "--size", "4096", "--tmpfs", "/proc");
+  // A few device nodes rather than --dev's fresh devtmpfs with pts, shm and a dozen mounts; over the host's /dev in a host view.
+  if (hostView) a.push("--perms", "0755", "--size", "4096", "--tmpfs", "/dev");
+  else dir("/dev");
+  for (const d of DEVICES) a.push("--dev-bind", d, d);
+  a.push("--perms", "1777", "--size", String(TMP_BYTES), "--tmpfs", "/tmp");
   if (!hostView) a.push("--remount-ro", "/");
-  a.push("--chdir", "/", "--");
+  a.push("--chdir", "/");
+  const next = 3 + files.length;
+  const handshake = withHandshake ? { info: next, block: next + 1, hold: next + 2 } : undefined;
+  if (handshake) a.push("--info-fd", String(handshake.info), "--block-fd", String(handshake.block), "--sync-fd", String(handshake.hold));
+  a.push("--");
 
-  const l = limitsOf(profile);
   if (host.root) a.push(host.setpriv!, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--inh-caps=-all", "--");
-  a.push(
-    host.prlimit,
-    `--cpu=${l.cpuSeconds}`,
-    `--as=${l.memoryMiB * MiB}`,
-    `--fsize=${l.fileSizeMiB * MiB}`,
-    `--nproc=${l.processes}`,
-    `--nofile=${l.openFiles}`,
-    "--core=0",
-    "--",
-    ...command,
-  );
-  return { file: host.bwrap, args: a, fds: files.map((f) => f.fd) };
+  if (!handshake) {
+    const l = limitsOf(profile);
+    a.push(host.prlimit!, `--cpu=${l.cpuSeconds}`, `--as=${l.memoryMiB * MiB}`, `--fsize=${l.fileSizeMiB * MiB}`, `--nproc=${l.processes}`, `--nofile=${l.openFiles}`, "--core=0", "--");
+  }
+  a.push(...command);
+  return { file: host.bwrap, args: a, fds: files.map((f) => f.fd), ...(handshake ? { handshake } : {}) };
 }

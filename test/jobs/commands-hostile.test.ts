@@ -210,6 +210,21 @@ describe("Commands.sandbox (through jobs)", () => {
     expect(existsSync("/tmp/bakerst-canary")).toBe(false);
   });
 
+  test("ls has no /proc: it cannot list a process, the host's or its own; its /dev is three devices", async () => {
+    const holder = Bun.spawn(["sleep", "30"], { env: { PATH: "/usr/bin:/bin", HOLDS: SECRET } });
+    try {
+      for (const path of ["/proc", `/proc/${holder.pid}`, "/proc/self"]) {
+        const json = await run(["ls", "-a", path]);
+        expect(json.status).toBe("failed");
+        expect(json.error.message).toContain("No such file or directory");
+      }
+      const dev = await run(["ls", "-A", "/dev"]);
+      expect(dev.result.stdout).toBe("null\nurandom\nzero\n");
+    } finally {
+      holder.kill();
+    }
+  });
+
   test("ps shows the host's processes but no environment, even of a process holding the secret", async () => {
     const holder = Bun.spawn(["sleep", "30"], { env: { PATH: "/usr/bin:/bin", HOLDS: SECRET } });
     try {

@@ -23,7 +23,7 @@ describe("the compiled bakerst-satellite binary", () => {
     const h = await makeApp({ NATS_URL: nats.url, NATS_INSECURE: "true", EDGE_WORKER: "false" });
     const worker = Bun.spawn([bin, "--mode", "worker", "--id", "compiled-1"], {
       cwd: tempDir("bakerst-sat-cwd-"),
-      env: { PATH: "/usr/bin:/bin", NATS_URL: nats.url, COMMAND_ALLOWLIST: "date", LOG_LEVEL: "warn" },
+      env: { PATH: "/usr/bin:/bin", NATS_URL: nats.url, COMMAND_ALLOWLIST: "date", LOG_LEVEL: "info" },
       stdout: "ignore",
       stderr: "pipe",
     });
@@ -44,6 +44,8 @@ describe("the compiled bakerst-satellite binary", () => {
       expect(done.result?.stdout).toContain("UTC");
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
+      // bun:ffi works in the compiled binary: the worker sets the sandbox's limits itself, without a prlimit exec.
+      expect(await new Response(worker.stderr).text()).toContain("resource limits set by the worker before the program starts");
     } finally {
       if (worker.exitCode === null) worker.kill("SIGKILL");
       await h.close();

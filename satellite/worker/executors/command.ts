@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { closeSync } from "node:fs";
 import { checkArgv, type CommandSyntaxError, JobError, type CommandJob } from "../../../core/protocol/index.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
 import { findProgram, SYSTEM_PATH, type SandboxSetup } from "../../sandbox/index.ts";
@@ -105,21 +104,10 @@ export async function runCommand(job: CommandJob, policy: CommandPolicy, redacto
   const env = environment(program, policy.passEnv);
   // COMMAND_SANDBOX=off means unsandboxed, even where bubblewrap would work.
   const sandbox = policy.sandbox.mode === "required" ? policy.sandbox.sandbox : undefined;
-  const run = sandbox ? sandbox.wrap([path, ...args], program.sandbox, env) : { file: path, args, fds: [] as number[] };
   const started = performance.now();
-  let child: ReturnType<typeof spawn>;
-  try {
-    child = spawn(run.file, run.args, {
-      shell: false,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe", ...run.fds],
-      cwd: "/",
-      env,
-    });
-  } finally {
-    // The child holds its own copies of the handed-over files now.
-    for (const fd of run.fds) closeSync(fd);
-  }
+  const child = sandbox
+    ? sandbox.spawn([path, ...args], program.sandbox, env)
+    : spawn(path, args, { shell: false, detached: true, stdio: ["ignore", "pipe", "pipe"], cwd: "/", env });
   // Share the cap between both streams: 64 KiB in all.
   const out = new Capture(policy.maxOutputBytes);
   const err = new Capture(Math.floor(policy.maxOutputBytes / 4));

@@ -23,4 +23,5 @@ export const date: CommandGrammarSpec = {
   ],
   refused: ["file", "reference", "set"],
   operands: { max: 1, pattern: "\\+[^\\x00-\\x1f]{0,200}", description: "+FORMAT only: an MMDDhhmm operand sets the clock" },
+  sandbox: { processes: "none" },
 };

@@ -21,4 +21,6 @@ export const hostname: CommandGrammarSpec = {
     { short: ["V"], long: ["version"] },
   ],
   refused: ["boot", "file", "nis", "yp"],
+  // Names come from uname(2) and the resolver, addresses from netlink: no /proc.
+  sandbox: { processes: "none" },
 };

@@ -17,4 +17,5 @@ export const id: CommandGrammarSpec = {
     ...HELP_VERSION,
   ],
   operands: { max: 4, pattern: "[a-z_][a-z0-9_-]{0,31}\\$?|[0-9]{1,10}", description: "user names or ids" },
+  sandbox: { processes: "none" },
 };

@@ -59,4 +59,6 @@ export const ls: CommandGrammarSpec = {
     "hide", "hyperlink", "ignore", "ignore-backups", "quoting-style", "show-control-chars", "tabsize", "zero",
   ],
   operands: { max: 16, pattern: ABSOLUTE_PATH, description: "absolute paths" },
+  // The system view is what it lists; its own /proc would show nothing worth a mount.
+  sandbox: { processes: "none" },
 };

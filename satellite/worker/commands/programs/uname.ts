@@ -17,4 +17,5 @@ export const uname: CommandGrammarSpec = {
     { short: ["o"], long: ["operating-system"] },
     ...HELP_VERSION,
   ],
+  sandbox: { processes: "none" },
 };
