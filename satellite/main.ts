@@ -1,17 +1,15 @@
 #!/usr/bin/env bun
 /**
  * bakerst-satellite: one binary, role chosen by flag. `--mode worker` pulls
- * jobs from NATS JetStream and runs them.
+ * jobs from NATS JetStream and runs them; `--mode task` runs one task.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { ModelRouter } from "../core/agent/router.ts";
 import { inboxPrefix } from "../core/protocol/permissions.ts";
 import { QUEUES } from "../core/protocol/queues.ts";
-import type { ModelProvider, ProviderName } from "../core/agent/types.ts";
-import type { WorkerModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
 import { credsSecrets, Redactor } from "../core/agent/redact.ts";
+import { workerModel } from "./model.ts";
 import { setUpSandbox } from "./sandbox/index.ts";
 import { GrammarError } from "./worker/commands/index.ts";
 import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
@@ -25,35 +23,6 @@ function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown
     if (ORDER[lvl] < ORDER[level]) return;
     process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
   };
-}
-
-/**
- * The model agent jobs use on this satellite: the shared router over this
- * satellite's own provider, with the router's retries and breaker (the SDKs'
- * own retries stay off). Usage is counted per job by the loop and travels back
- * in the final status; the core gates the budget when it dispatches.
- */
-async function workerModel(cfg: SatelliteConfig, log: WorkerLog): Promise<WorkerModel | undefined> {
-  const providers: Partial<Record<ProviderName, ModelProvider>> = {};
-  const timeoutMs = 600_000;
-  if (cfg.model.provider === "openai" && cfg.openai.baseURL) {
-    const { OpenAIProvider } = await import("../core/agent/providers/openai.ts");
-    providers.openai = new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs });
-  }
-  if (cfg.model.provider === "anthropic" && (cfg.anthropic.apiKey || cfg.anthropic.oauthToken)) {
-    const { AnthropicProvider } = await import("../core/agent/providers/anthropic.ts");
-    providers.anthropic = new AnthropicProvider({ ...cfg.anthropic, timeoutMs });
-  }
-  if (!Object.keys(providers).length) return undefined;
-  const chain = [`${cfg.model.provider}:${cfg.model.name}`];
-  const router = new ModelRouter({
-    providers,
-    chain: (role) => (role === "worker" ? chain : []),
-    usage: { record: () => 0, assertWithinBudget: () => {} },
-    log,
-    retry: { maxRetries: 3 },
-  });
-  return { router, recordsUsage: false };
 }
 
 async function runWorker(cfg: SatelliteConfig): Promise<number> {
@@ -149,7 +118,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`bakerst-satellite ${SATELLITE_VERSION}\n`);
     return 0;
   }
+  if (cfg.mode === "task") return runTask(cfg);
   return runWorker(cfg);
+}
+
+/** One task, then exit with its exit code (satellite/task/runner.ts). */
+async function runTask(cfg: SatelliteConfig): Promise<number> {
+  const { runTaskProcess } = await import("./task/entry.ts");
+  return runTaskProcess(cfg);
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

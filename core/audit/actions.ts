@@ -12,6 +12,11 @@ export const AUDIT_ACTIONS = {
   "cors.refused": "a CORS preflight from an origin not in CORS_ORIGINS",
   "job.dispatched": "a job was queued: its origin and a summary (program and argument count, HTTP method and host, prompt length)",
   "job.refused": "a job was not run: POST /api/jobs answered invalid_job, an agent job met the spent budget, or a worker's policy refused it",
+  "task.requested": "a task was asked for: mode, target, how many mounts (and writable), how many hosts, its origin; refused with the code and field when it failed its checks, its target was unavailable or the budget was spent",
+  "task.approved": "a task's writable mounts and hosts (its scopes) were approved: by the owner (console, chat, bakerst task approve), or by TASK_PREAPPROVED (actor system)",
+  "task.cancelled": "a task was cancelled, before or while it ran",
+  "task.finished": "a task ended: succeeded, failed (with the code), cancelled or timed_out, with its exit code and duration",
+  "task.egress_refused": "a task tried to reach a host its network allowlist does not hold (or a metadata or loopback address); the host and port",
   "turn.refused": "a background turn (schedule, job, task) was refused because today's budget is spent",
   "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
 } as const;

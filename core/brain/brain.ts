@@ -254,7 +254,7 @@ export class Brain {
         system: () => prompt.build({ conversationId: turn.conversationId, userMessage: message, signal }),
         messages: history,
         tools,
-        context: { conversationId: turn.conversationId, turnId: turn.id, origin: turn.origin, emit: (e) => turn.push({ event: "job", data: { id: e.id, status: e.status } }) },
+        context: { conversationId: turn.conversationId, turnId: turn.id, origin: turn.origin, emit: (e) => turn.push({ event: e.type, data: { id: e.id, status: e.status } }) },
         ...(this.deps.maxToolRounds !== undefined ? { maxRounds: this.deps.maxToolRounds } : {}),
         maxTokens: this.deps.maxTokens ?? 8192,
         usage: loopUsage,

@@ -16,6 +16,7 @@
  */
 import { closeSync, existsSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { additionArgs } from "./mounts.ts";
 import { ALWAYS_HIDDEN, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
 
 export const NOBODY = 65534;
@@ -143,6 +144,7 @@ export function invocation(host: Host, command: string[], profile: SandboxProfil
   if (profile.processes === "host") a.push("--ro-bind", "/proc", "/proc");
   else a.push("--proc", "/proc");
   a.push("--dev", "/dev", "--perms", "1777", "--size", String(TMP_BYTES), "--tmpfs", "/tmp");
+  a.push(...additionArgs(profile));
   if (!hostView) a.push("--remount-ro", "/");
   a.push("--chdir", "/", "--");
 

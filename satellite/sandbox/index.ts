@@ -15,6 +15,7 @@ import type { SandboxProfile } from "./profile.ts";
 
 export type { SandboxProfile } from "./profile.ts";
 export type { Invocation } from "./bwrap.ts";
+export { isReservedTarget, type ProfileAdditions, type SandboxMount } from "./mounts.ts";
 
 export const SANDBOX_MODES = ["required", "off"] as const;
 export type SandboxMode = (typeof SANDBOX_MODES)[number];

@@ -4,6 +4,7 @@ import m0 from "./0000_init.sql" with { type: "text" };
 import m1 from "./0001_memory.sql" with { type: "text" };
 import m2 from "./0002_jobs.sql" with { type: "text" };
 import m3 from "./0003_areas.sql" with { type: "text" };
+import m4 from "./0004_tasks.sql" with { type: "text" };
 
-export const sql: string[] = [m0, m1, m2, m3];
+export const sql: string[] = [m0, m1, m2, m3, m4];
 export { journal };
