@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { decode, subjects, TaskProgressV1, TaskResultV1, TaskRunSpecV1, encode, type TaskResult, type TaskRunSpec } from "../../core/protocol/index.ts";
+import { decode, encode, subjects, TaskProgressV1, TaskResultV1, TaskRunSpecV1, type TaskProgress, type TaskResult, type TaskRunSpec } from "../../core/protocol/index.ts";
 import type { Bus } from "../../core/bus/types.ts";
 import type { AgentLog } from "../../core/agent/types.ts";
 import type { SatelliteConfig } from "../config.ts";
@@ -46,12 +46,23 @@ async function specFromStdin(stdin: NodeJS.ReadableStream, onCommand: (cmd: stri
   });
 }
 
+/** Reports waiting for the NATS connection; the log has them meanwhile, and past this many NATS gets only the later ones. */
+const NATS_BACKLOG = 1000;
+
 async function natsSink(cfg: SatelliteConfig, spec: TaskRunSpec, log: AgentLog): Promise<{ publish: ReportSink["publish"]; close(): Promise<void> } | undefined> {
   if (!cfg.natsUrl) return undefined;
   const { NatsBus } = await import("../../core/bus/nats.ts");
   const { natsAuthenticator } = await import("../../core/bus/nats-connect.ts");
   const { inboxPrefix } = await import("../../core/protocol/permissions.ts");
   let bus: Bus | undefined;
+  let backlog: (TaskProgress | TaskResult)[] | undefined = [];
+  const sent: Promise<void>[] = [];
+  const send = (report: TaskProgress | TaskResult) => {
+    const data = report.type === "result" ? encode(TaskResultV1, report) : encode(TaskProgressV1, report);
+    const subject = report.type === "result" ? subjects.taskResult(spec.id) : subjects.taskProgress(spec.id);
+    sent.push(bus!.publish(subject, data).catch(() => {}));
+  };
+  // The task does not wait for NATS: it starts at once, and what it said meanwhile follows once connected.
   const opening = (async () => {
     try {
       const creds = cfg.natsCreds ? readFileSync(cfg.natsCreds) : undefined;
@@ -61,18 +72,19 @@ async function natsSink(cfg: SatelliteConfig, spec: TaskRunSpec, log: AgentLog):
         inboxPrefix: inboxPrefix({ role: "task" }),
         ...(creds ? { authenticator: natsAuthenticator(creds, cfg.natsCreds!) } : {}),
       });
+      for (const r of backlog ?? []) send(r);
     } catch (err) {
       log("warn", "NATS is out of reach; reports go only to the log", { error: (err as Error).message });
     }
+    backlog = undefined;
   })();
-  const sent: Promise<void>[] = [];
   return {
     publish(report) {
-      // Reports before the connection is up are on stdout only; the core reads the log as the fallback.
-      if (!bus) return;
-      const data = report.type === "result" ? encode(TaskResultV1, report) : encode(TaskProgressV1, report);
-      const subject = report.type === "result" ? subjects.taskResult(spec.id) : subjects.taskProgress(spec.id);
-      sent.push(bus.publish(subject, data).catch(() => {}));
+      if (bus) send(report);
+      else if (backlog) {
+        backlog.push(report);
+        if (backlog.length > NATS_BACKLOG) backlog.shift();
+      }
     },
     async close() {
       await Promise.race([opening, Bun.sleep(2_000)]);
