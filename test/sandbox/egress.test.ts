@@ -11,7 +11,7 @@ import { tempDir } from "../helpers/app.ts";
  */
 let allowed: ReturnType<typeof Bun.serve>;
 let other: ReturnType<typeof Bun.serve>;
-let hits = { allowed: 0, other: 0 };
+const hits = { allowed: 0, other: 0 };
 let proxy: EgressProxy;
 const events: EgressEvent[] = [];
 
