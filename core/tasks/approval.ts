@@ -17,17 +17,20 @@ export function scopesOf(mounts: readonly TaskMountSpec[], network: TaskNetworkS
   return [...mounts.filter((m) => m.writable).map((m) => ({ kind: "write" as const, path: m.source })), ...(network === "none" ? [] : network.allow.map((host) => ({ kind: "net" as const, host })))];
 }
 
-/** TASK_PREAPPROVED, read once: `write:` paths resolved to their real path, `net:` entries as written. */
+/** TASK_PREAPPROVED, read once: `write:` paths resolved to their real path (when they exist), `net:` entries as written. */
 export function parsePreapproved(entries: readonly string[]): Scope[] {
   return entries.map((e) => {
     const m = /^(write|net):(.+)$/.exec(e.trim());
     if (!m) throw new ConfigError("TASK_PREAPPROVED", `write:/path or net:host entries, got ${JSON.stringify(e)}`, "config");
     if (m[1] === "net") return { kind: "net", host: m[2]!.toLowerCase() };
-    let path: string;
+    const raw = m[2]!;
+    if (!raw.startsWith("/") || raw.split("/").includes("..")) throw new ConfigError("TASK_PREAPPROVED", `an absolute path without .. after write:, got ${JSON.stringify(raw)}`, "config");
+    // A path that does not exist yet is compared as written: a mount's real path must still fall under it.
+    let path = raw.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
     try {
-      path = realpathSync(m[2]!);
+      path = realpathSync(path);
     } catch {
-      throw new ConfigError("TASK_PREAPPROVED", `an existing path after write:, got ${JSON.stringify(m[2])}`, "config");
+      // kept as written
     }
     return { kind: "write", path };
   });
