@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = "serve", ...rest] = positionals;
-  if ((values.help && command !== "nats") || command === "help") {
+  if ((values.help && command !== "nats" && command !== "task") || command === "help") {
     out(helpText(SCHEMAS));
     return 0;
   }
@@ -70,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
     case "nats":
       // Its own options (--companion NAME ...) are parsed from the raw arguments.
       return (await import("./cli/nats.ts")).natsCommand(config(), argv.slice(argv.indexOf("nats") + 1), out, err);
+    case "task":
+      // Its own options (--script, --mount ...) are parsed from the raw arguments; `task runner` reads the satellite's settings, not these.
+      return (await import("./tasks/cli.ts")).taskCommand(argv.slice(argv.indexOf("task") + 1), config, { stdout: out, stderr: err });
     default:
       err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText(SCHEMAS)}`);
       return 2;

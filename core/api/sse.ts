@@ -59,3 +59,17 @@ export function eventStream(events: (signal: AbortSignal) => AsyncIterable<SseEv
 export function sseResponse(turn: Turn, afterId: number, headers: Record<string, string>): Response {
   return eventStream((signal) => turn.follow(afterId, signal), headers);
 }
+
+/** Reads one event block (the text between blank lines) as a client does; comments and empty blocks give undefined. */
+export function parseSseBlock(block: string): { id?: number; event: string; data: unknown } | undefined {
+  if (!block.trim() || block.startsWith(":")) return undefined;
+  let id: number | undefined;
+  let event = "message";
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("id: ")) id = Number(line.slice(4));
+    else if (line.startsWith("event: ")) event = line.slice(7);
+    else if (line.startsWith("data: ")) data.push(line.slice(6));
+  }
+  return { ...(id !== undefined && Number.isFinite(id) ? { id } : {}), event, data: data.length ? JSON.parse(data.join("\n")) : undefined };
+}

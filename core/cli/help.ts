@@ -25,6 +25,10 @@ Commands:
   token --rotate     replace the token with a new one (logs every browser out)
   nats init          write a nats-server config with one identity per role, and
                      their credentials (bakerst nats --help for its options)
+  task run --script CMD [--mount PATH[:rw]] [--timeout 60s] [--server URL] [--json]
+                     run a script task in the sandbox, its output streamed here;
+                     exits with its exit code (bakerst task --help for the rest)
+  task approve ID    approve a task waiting for a writable mount or network
 
 Options:
   -h, --help         show this help
