@@ -1,6 +1,19 @@
 import { EventEmitter } from "node:events";
+import type { JobUsage, TaskProgress, WireError } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { TaskChange, TaskEventName, TaskStatus, TaskStore } from "./store.ts";
+
+/** What a `progress` event of GET /api/tasks/:id/events carries: the runner's report without its envelope. */
+export type ProgressData = Omit<TaskProgress, "v" | "type" | "taskId" | "token">;
+
+/** What the `result` event carries. */
+export interface ResultData {
+  status: TaskStatus;
+  exitCode: number | null;
+  error?: WireError;
+  answer?: string;
+  usage?: JobUsage;
+}
 
 export interface StatusEvent {
   id: string;
@@ -16,7 +29,7 @@ export interface StatusEvent {
  */
 export class TaskJournal {
   readonly changes = new EventEmitter();
-  private batch: { taskId: string; at: number; event: TaskEventName; data: Record<string, unknown> }[] = [];
+  private batch: { taskId: string; at: number; event: TaskEventName; data: object }[] = [];
   private pending = new Map<string, TaskChange>();
   private scheduled = false;
 
@@ -29,8 +42,13 @@ export class TaskJournal {
   }
 
   /** Output and tool calls: queued for the next batch. */
-  progress(taskId: string, data: Record<string, unknown>, change: TaskChange): void {
+  progress(taskId: string, data: ProgressData, change: TaskChange): void {
     this.batch.push({ taskId, at: this.now(), event: "progress", data });
+    this.change(taskId, change);
+  }
+
+  /** A row change without an event (output past the cap): written with the next batch. */
+  change(taskId: string, change: TaskChange): void {
     this.pending.set(taskId, { ...this.pending.get(taskId), ...change });
     if (!this.scheduled) {
       this.scheduled = true;
@@ -45,7 +63,7 @@ export class TaskJournal {
     this.changes.emit("status", { id: taskId, status } satisfies StatusEvent);
   }
 
-  result(taskId: string, data: Record<string, unknown>, status: TaskStatus, change: TaskChange): void {
+  result(taskId: string, data: ResultData, status: TaskStatus, change: TaskChange): void {
     this.batch.push({ taskId, at: this.now(), event: "result", data });
     this.status(taskId, status, {}, change);
   }

@@ -11,6 +11,7 @@ import type { UsageLedger } from "../models/usage.ts";
 import {
   decode,
   encode,
+  isWireErrorCode,
   subjects,
   TaskProgressV1,
   TaskResultV1,
@@ -21,6 +22,7 @@ import {
   type TaskResult,
   type TaskRunSpec,
   type TaskTarget,
+  type WireError,
 } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { TaskJournal } from "./journal.ts";
@@ -206,9 +208,9 @@ export class Runs {
     run.outputBytes += bytes;
     if (r.kind === "log") run.tail = (run.tail + text).slice(-TAIL_CHARS);
     if (run.outputBytes > max) {
-      if (!run.capped) this.d.journal.progress(run.id, { seq: r.seq, kind: "milestone", text: `[output past ${max} bytes is not kept; the tail is]` }, {});
+      if (!run.capped) this.d.journal.progress(run.id, { seq: r.seq, at: r.at, kind: "milestone", text: `[output past ${max} bytes is not kept as events; the task's output field keeps its tail]` }, {});
       run.capped = true;
-      this.d.journal.progress(run.id, { seq: r.seq, kind: "dropped", bytes }, { outputTail: run.tail, outputBytes: run.outputBytes });
+      this.d.journal.change(run.id, { outputTail: run.tail, outputBytes: run.outputBytes });
       return;
     }
     const { v: _, type: __, taskId: ___, token: ____, ...data } = r;
@@ -253,7 +255,7 @@ export class Runs {
     run.ended = true;
     clearTimeout(run.timer);
     let status: TaskStatus = r.status;
-    let error = r.error ? { code: r.error.code, message: this.d.redact(r.error.message) } : undefined;
+    let error: WireError | undefined = r.error ? { code: isWireErrorCode(r.error.code) ? r.error.code : "internal", message: this.d.redact(r.error.message) } : undefined;
     const answer = r.answer !== undefined ? this.d.redact(r.answer) : undefined;
     // The runner hears "cancel" for a timeout too; the core knows which it was.
     if (run.stop?.why === "timed_out" && status === "cancelled") {

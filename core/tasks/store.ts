@@ -205,13 +205,13 @@ export class TaskStore {
   }
 
   /** Appends events and applies task changes in one transaction. */
-  write(batch: { taskId: string; at: number; event: TaskEventName; data: Record<string, unknown> }[], changes: Map<string, TaskChange>, now: number): StoredEvent[] {
+  write(batch: { taskId: string; at: number; event: TaskEventName; data: object }[], changes: Map<string, TaskChange>, now: number): StoredEvent[] {
     const stored: (StoredEvent & { taskId: string })[] = [];
     this.sqlite.transaction(() => {
       for (const e of batch) {
         const id = this.nextId(e.taskId);
         this.insertEvent.run(e.taskId, id, e.at, e.event, JSON.stringify(e.data));
-        stored.push({ taskId: e.taskId, id, at: e.at, event: e.event, data: e.data });
+        stored.push({ taskId: e.taskId, id, at: e.at, event: e.event, data: e.data as Record<string, unknown> });
       }
       for (const [id, change] of changes) this.update(id, change, now);
     })();

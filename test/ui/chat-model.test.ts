@@ -56,20 +56,23 @@ describe("chat turns", () => {
     expect(turns[0]!.parts).toEqual([]);
   });
 
-  test("stream events build the turn: text joins, tool results land on their card, job chips update", () => {
-    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {} };
+  test("stream events build the turn: text joins, tool results land on their card, job and task chips update", () => {
+    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {}, tasks: {} };
     applyEvent(t, { event: "text", data: { delta: "Hel" } });
     applyEvent(t, { event: "text", data: { delta: "lo" } });
     applyEvent(t, { event: "tool_use", data: { id: "u1", name: "run_job", input: { command: "date" } } });
     applyEvent(t, { event: "job", data: { id: "j1", status: "queued" } });
     applyEvent(t, { event: "tool_result", data: { id: "u1", ok: false, summary: "refused" } });
     applyEvent(t, { event: "job", data: { id: "j1", status: "running" } });
+    applyEvent(t, { event: "task", data: { id: "t1", status: "queued" } });
+    applyEvent(t, { event: "task", data: { id: "t1", status: "succeeded" } });
     applyEvent(t, { event: "text", data: { delta: "Done." } });
     applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, costUsd: 0, modelCalls: 1, model: "x" } } });
     expect(t.parts.map((p) => (p.kind === "text" ? p.text : p.kind))).toEqual(["Hello", "tool", "Done."]);
     const tool = t.parts[1]!;
     expect(tool.kind === "tool" && tool.call.result).toEqual({ ok: false, summary: "refused" });
     expect(t.jobs).toEqual({ j1: "running" });
+    expect(t.tasks).toEqual({ t1: { status: "succeeded", pending: false } });
     expect(t.streaming).toBe(false);
   });
 });

@@ -142,3 +142,53 @@ export interface UsageReport {
   totals: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
   budget: { day: string; dailyUsd: number | null; spentUsd: number; remainingUsd: number | null; exceeded: boolean };
 }
+
+export type TaskStatus = "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+
+export interface Task {
+  id: string;
+  mode: "script" | "agent";
+  target: "local" | "kubernetes";
+  status: TaskStatus;
+  script?: string;
+  goal?: string;
+  mounts: { path: string; source: string; writable: boolean }[];
+  network: "none" | string[];
+  toolbox?: string;
+  timeoutMs: number;
+  /** What needs (or needed) the owner's word: `write:<path>`, `net:<host>`. */
+  approval?: { scopes: string[]; state: "pending" | "approved" | "preapproved"; by?: string; at?: number };
+  exitCode?: number;
+  error?: { code: string; message: string };
+  answer?: string;
+  /** The tail of the output. */
+  output: string;
+  outputBytes: number;
+  actor: string;
+  origin?: string;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  updatedAt: number;
+  durationMs?: number;
+}
+
+export interface TaskList {
+  tasks: Task[];
+  next: number | null;
+}
+
+/** A request the console sends: a script task with mounts. */
+export interface NewTask {
+  mode: "script";
+  script: string;
+  mounts?: { path: string; writable?: boolean }[];
+  network?: string[];
+  timeoutMs?: number;
+}
+
+/** What GET /api/tasks/:id/events streams. */
+export type TaskEvent =
+  | { event: "progress"; data: { seq: number; at: number; kind: "log" | "tool" | "thinking" | "milestone"; text: string; stream?: "stdout" | "stderr"; name?: string; ok?: boolean } }
+  | { event: "status"; data: { status: TaskStatus } }
+  | { event: "result"; data: { status: TaskStatus; exitCode: number | null; error?: { code: string; message: string }; answer?: string } };
