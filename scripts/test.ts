@@ -1,6 +1,6 @@
 /**
  * `npm test`: makes sure the system programs the tests use are here (a real
- * nats-server, Debian's Chromium, bubblewrap), runs the typecheck and the linter (one test
+ * nats-server, Debian's Chromium, bubblewrap, kubectl), runs the typecheck and the linter (one test
  * each), builds both binaries once for the tests that run them, runs
  * `bun test`, and ends with one line `N passed, N failed` for CI. Skipped and
  * todo tests count as failed.
@@ -23,7 +23,8 @@ const which = (bin: string) => (Bun.which(bin) ?? Bun.which(bin, { PATH: "/usr/l
 const NEEDS: Need[] = [
   { what: "nats-server (real NATS JetStream for the bus tests)", present: () => which("nats-server"), apt: "nats-server" },
   { what: "Chromium (browser tests of the web UI)", present: () => existsSync("/usr/bin/chromium"), apt: "chromium" },
-  { what: "bubblewrap (the sandbox command jobs run in)", present: () => which("bwrap"), apt: "bubblewrap" },
+  { what: "bubblewrap (the sandbox command jobs and tasks run in)", present: () => which("bwrap"), apt: "bubblewrap" },
+  { what: "kubectl (validates the Jobs of Kubernetes tasks)", present: () => which("kubectl"), apt: "kubernetes-client" },
 ];
 
 function ensureSystemPackages(): void {

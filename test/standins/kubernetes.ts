@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { setUpSandbox, SYSTEM_PATH, type Sandbox, type SandboxMount } from "../../satellite/sandbox/index.ts";
 import { tempDir } from "../helpers/app.ts";
+import { batchV1Definitions, DISCOVERY, encodeDocument } from "./kube-openapi.ts";
 
 interface Pod {
   pod: V1Pod;
@@ -84,6 +85,7 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
   const claims = { ...opts.claims };
   const secrets = { ...opts.secrets };
   const allowed = new Set(opts.allowed ?? []);
+  let openapi: Uint8Array | undefined;
 
   const matches = (pod: V1Pod, selector: [string, string] | undefined) => !selector || pod.metadata?.labels?.[selector[0]] === selector[1];
   const notify = (type: string, p: Pod) => {
@@ -269,6 +271,9 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
         if (!p) return status(404, `pods "${m[2]}" not found`);
         return logResponse(p, url.searchParams.get("follow") === "true", req.signal);
       }
+      // Discovery and the schema kubectl needs to validate a Job on its own side (--dry-run=client).
+      if (req.method === "GET" && Object.hasOwn(DISCOVERY, path)) return Response.json(DISCOVERY[path as keyof typeof DISCOVERY]);
+      if (req.method === "GET" && path === "/openapi/v2") return new Response((openapi ??= encodeDocument(batchV1Definitions())) as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" } });
       if (req.method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
         const review = (await req.json()) as { spec: { resourceAttributes: { verb: string; group?: string; resource: string; subresource?: string } } };
         const a = review.spec.resourceAttributes;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { dumpYaml } from "@kubernetes/client-node";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AREAS } from "../../core/areas.ts";
 import { runDoctor } from "../../core/cli/doctor.ts";
@@ -95,6 +96,32 @@ describe("Kubernetes tasks: the Job", () => {
     expect(check(TaskRunSpecV1, spec).ok).toBe(true);
     expect(spec.id).toBe(task.id);
     expect(JSON.stringify(job)).not.toContain(TOKEN);
+  }, 60_000);
+
+  test("kubectl validates the Job, rendered to YAML, against the API's schema (and refuses one with a field Kubernetes does not have)", async () => {
+    const task = await createTask(h.request, { mode: "script", script: "true", mounts: [area.ro] });
+    await endedTask(h.request, task.id);
+    const job = kube.jobs.find((j) => j.metadata!.name === `bakerst-task-${task.id}`)!;
+    const dir = tempDir();
+    // Async: the stand-in answering kubectl lives in this process.
+    const kubectl = async (file: string) => {
+      const p = Bun.spawn(["kubectl", "create", "--dry-run=client", "-f", file, "-o", "name"], { env: { PATH: "/usr/bin:/bin:/usr/local/bin", KUBECONFIG: kube.kubeconfig, HOME: dir }, stdout: "pipe", stderr: "pipe" });
+      const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return { stdout, stderr, exitCode };
+    };
+    const good = join(dir, "job.yaml");
+    writeFileSync(good, dumpYaml(job));
+    const r = await kubectl(good);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe(`job.batch/bakerst-task-${task.id}`);
+    // JSON is YAML too; dumpYaml would drop a field its models do not know.
+    const bad = join(dir, "bad.yaml");
+    const broken = JSON.parse(JSON.stringify(job));
+    broken.spec.template.spec.containers[0].securityContext.runAsRoot = false;
+    writeFileSync(bad, JSON.stringify(broken));
+    const refused = await kubectl(bad);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('unknown field "runAsRoot"');
   }, 60_000);
 
   test("the restricted check finds what breaks it: a hostPath volume, and nothing else", () => {
