@@ -5,15 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { inboxPrefix } from "../core/protocol/permissions.ts";
-import { QUEUES } from "../core/protocol/queues.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
-import { credsSecrets, Redactor } from "../core/agent/redact.ts";
-import { workerModel } from "./model.ts";
-import { setUpSandbox } from "./sandbox/index.ts";
-import { GrammarError } from "./worker/commands/index.ts";
-import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
-import { Worker, type WorkerLog } from "./worker/worker.ts";
+import type { WorkerLog } from "./worker/worker.ts";
 
 export const SATELLITE_VERSION = "0.1.0";
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
@@ -26,6 +19,15 @@ function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown
 }
 
 async function runWorker(cfg: SatelliteConfig): Promise<number> {
+  // Loaded here: a task runner (--mode task) starts without the worker's grammars and policies, which it never uses.
+  const { inboxPrefix } = await import("../core/protocol/permissions.ts");
+  const { QUEUES } = await import("../core/protocol/queues.ts");
+  const { credsSecrets, Redactor } = await import("../core/agent/redact.ts");
+  const { workerModel } = await import("./model.ts");
+  const { setUpSandbox } = await import("./sandbox/index.ts");
+  const { GrammarError } = await import("./worker/commands/index.ts");
+  const { buildPolicies, kubernetesEnv } = await import("./worker/policy.ts");
+  const { Worker } = await import("./worker/worker.ts");
   const log = logger(cfg.logLevel, { role: "worker", worker: cfg.workerId });
   const passEnv = kubernetesEnv(processEnv());
   const sandbox = setUpSandbox({ mode: cfg.commandSandbox, hide: [cfg.natsCreds, passEnv.KUBECONFIG].filter((p): p is string => !!p) });

@@ -11,11 +11,8 @@ import { decode, encode, subjects, TaskProgressV1, TaskResultV1, TaskRunSpecV1, 
 import type { Bus } from "../../core/bus/types.ts";
 import type { AgentLog } from "../../core/agent/types.ts";
 import type { SatelliteConfig } from "../config.ts";
-import { workerModel } from "../model.ts";
 import { SYSTEM_PATH } from "../sandbox/index.ts";
-import { startBridge, type Bridge } from "../sandbox/egress.ts";
-import { runAgentTask } from "./agent.ts";
-import { RelayRouter } from "./relay.ts";
+import type { Bridge } from "../sandbox/egress.ts";
 import { Reporter, type ReportSink } from "./report.ts";
 import { runScript } from "./script.ts";
 
@@ -135,6 +132,7 @@ export async function runTaskRunner(cfg: SatelliteConfig, io: RunnerIo): Promise
     let proxyUrl: string | undefined;
     if (spec.network !== "none") {
       if (cfg.task.egressSocket) {
+        const { startBridge } = await import("../sandbox/egress.ts");
         bridge = await startBridge(cfg.task.egressSocket);
         proxyUrl = `http://127.0.0.1:${bridge.port}`;
       } else proxyUrl = cfg.task.proxyUrl;
@@ -152,7 +150,10 @@ export async function runTaskRunner(cfg: SatelliteConfig, io: RunnerIo): Promise
         reporter,
       });
     } else {
-      const model = cfg.task.modelSocket ? { router: new RelayRouter(cfg.task.modelSocket), recordsUsage: true } : await workerModel(cfg, io.log);
+      // The agent's loop, tools and model load only for agent tasks: a script starts without them.
+      const { runAgentTask } = await import("./agent.ts");
+      const { RelayRouter } = await import("./relay.ts");
+      const model = cfg.task.modelSocket ? { router: new RelayRouter(cfg.task.modelSocket), recordsUsage: true } : await (await import("../model.ts")).workerModel(cfg, io.log);
       if (!model) {
         end = { status: "failed", exitCode: null, error: { code: "model_error", message: "no model for agent tasks here: set MODEL_WORKER and its key (ANTHROPIC_API_KEY, or OPENAI_BASE_URL) in the runner's environment" } };
       } else {
