@@ -215,16 +215,22 @@ export type TaskRunSpec = Static<typeof TaskRunSpecV1>;
 export const PROGRESS_KINDS = ["log", "tool", "thinking", "milestone"] as const;
 export type ProgressKind = (typeof PROGRESS_KINDS)[number];
 
+/** What every report of a task carries, progress and result alike. */
+const ReportEnvelope = {
+  v: Type.Literal(1),
+  taskId: TaskId,
+  /** The task's report token (TaskRunSpec.reportToken). */
+  token: Type.String({ maxLength: 128 }),
+  /** 1, 2, 3... per task and runner: the core keeps each once, whichever way it arrived (NATS or the log). */
+  seq: Type.Integer({ minimum: 1 }),
+  at: Type.Integer({ minimum: 0 }),
+};
+
 /** `bakerst.tasks.<id>.progress`, v1: output lines, tool calls, the model's thinking, milestones. */
 export const TaskProgressV1 = Type.Object(
   {
-    v: Type.Literal(1),
+    ...ReportEnvelope,
     type: Type.Literal("progress"),
-    taskId: TaskId,
-    token: Type.String({ maxLength: 128 }),
-    /** 1, 2, 3... per task and runner: the core keeps each once, whichever way it arrived (NATS or the log). */
-    seq: Type.Integer({ minimum: 1 }),
-    at: Type.Integer({ minimum: 0 }),
     kind: Type.Union(PROGRESS_KINDS.map((k) => Type.Literal(k))),
     text: Type.String({ maxLength: MAX_PROGRESS_CHARS }),
     /** log: which output stream. */
@@ -243,12 +249,8 @@ export type TaskEndStatus = (typeof TASK_END_STATUSES)[number];
 /** `bakerst.tasks.<id>.result`, v1: how the task ended. */
 export const TaskResultV1 = Type.Object(
   {
-    v: Type.Literal(1),
+    ...ReportEnvelope,
     type: Type.Literal("result"),
-    taskId: TaskId,
-    token: Type.String({ maxLength: 128 }),
-    seq: Type.Integer({ minimum: 1 }),
-    at: Type.Integer({ minimum: 0 }),
     status: Type.Union(TASK_END_STATUSES.map((s) => Type.Literal(s))),
     /** The script's exit code; null when it was killed or never started. */
     exitCode: Type.Union([Type.Integer(), Type.Null()]),

@@ -11,7 +11,7 @@ import { Type } from "@sinclair/typebox";
 import { runLoop } from "../../core/agent/loop.ts";
 import { parseRef, type ModelRouter } from "../../core/agent/router.ts";
 import { defineTool, summarize, ToolRegistry } from "../../core/agent/tools.ts";
-import { AppError, HTTP_METHODS, MAX_HTTP_BODY_CHARS, type TaskResult, type TaskRunSpec } from "../../core/protocol/index.ts";
+import { AppError, HttpJob, type TaskResult, type TaskRunSpec } from "../../core/protocol/index.ts";
 import { DEFAULT_TOKEN_BUDGET } from "../worker/executors/agent.ts";
 import type { Reporter } from "./report.ts";
 
@@ -104,15 +104,8 @@ export function taskTools(spec: TaskRunSpec, proxyUrl: string | undefined): Tool
       defineTool({
         name: "http_request",
         description: `Make one HTTP request. Only these hosts are reachable: ${hosts}; anything else is refused.`,
-        input: Type.Object(
-          {
-            url: Type.String({ minLength: 1, maxLength: 8192 }),
-            method: Type.Optional(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m)))),
-            headers: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.String({ maxLength: 8192 }), { maxProperties: 64 })),
-            body: Type.Optional(Type.String({ maxLength: MAX_HTTP_BODY_CHARS })),
-          },
-          { additionalProperties: false },
-        ),
+        // An http job's fields, less what the tool decides itself.
+        input: Type.Omit(HttpJob, ["type", "timeoutMs"], { additionalProperties: false }),
         async run(input, { signal }) {
           const res = await fetch(input.url, {
             method: input.method ?? "GET",

@@ -75,6 +75,36 @@ describe("Agent tasks", () => {
     expect((await import("node:fs")).existsSync(join(area.root, "outside.txt"))).toBe(false);
   }, 60_000);
 
+  test("with hosts on its list the agent's http_request goes through the egress proxy: the listed host answers, another is refused", async () => {
+    let hits = 0;
+    let other = 0;
+    const listed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (hits++, new Response("status: green")) });
+    const unlisted = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (other++, new Response("nope")) });
+    try {
+      model.on(
+        and(prompt("Is the service green?"), firstRound),
+        reply()
+          .tool("http_request", { url: `http://localhost:${listed.port}/health` }, "h1")
+          .tool("http_request", { url: `http://localhost:${unlisted.port}/` }, "h2")
+          .stopReason("tool_use"),
+      );
+      model.on(afterTool("http_request"), reply().text("It is green."));
+      const task = await createTask(h.request, { mode: "agent", goal: "Is the service green?", network: [`localhost:${listed.port}`] });
+      await h.request(`/api/tasks/${task.id}/approve`, { method: "POST" });
+      const done = await endedTask(h.request, task.id);
+      expect(done).toMatchObject({ status: "succeeded", answer: "It is green." });
+      const results = JSON.stringify(model.requests.at(-1)!.body.messages.at(-1));
+      expect(results).toContain("HTTP 200");
+      expect(results).toContain("status: green");
+      expect(results).toContain("HTTP 403");
+      expect(results).toContain("not on the task's network allowlist");
+      expect({ hits, other }).toEqual({ hits: 1, other: 0 });
+    } finally {
+      listed.stop(true);
+      unlisted.stop(true);
+    }
+  }, 60_000);
+
   test("the task's token budget is held on the host: the loop stops with what it has", async () => {
     const before = model.requests.length;
     model.on(prompt("loop"), reply().text("partial").tool("list_files", { path: area.ro }, "l1").stopReason("tool_use").usage({ input: 250, output: 60 }));
