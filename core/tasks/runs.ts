@@ -246,7 +246,6 @@ export class Runs {
   private release(run: Run): void {
     clearTimeout(run.timer);
     this.runs.delete(run.id);
-    this.d.store.settle(run.id);
     this.pump();
   }
 

@@ -215,6 +215,8 @@ export class TaskStore {
       }
       for (const [id, change] of changes) this.update(id, change, now);
     })();
+    // A result is a task's last event (its final status comes in the same batch): its counter can go.
+    for (const e of batch) if (e.event === "result") this.lastIds.delete(e.taskId);
     return stored;
   }
 
@@ -226,11 +228,6 @@ export class TaskStore {
     }
     this.lastIds.set(taskId, last + 1);
     return last + 1;
-  }
-
-  /** Forgets a finished task's counter (its events are all written). */
-  settle(taskId: string): void {
-    this.lastIds.delete(taskId);
   }
 
   events(taskId: string, after: number, limit = 500): StoredEvent[] {
