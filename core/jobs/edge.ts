@@ -14,8 +14,10 @@ export {
   LocalLauncher,
   parseAllowlist,
   RUNNER_DIR,
+  startEgressProxy,
   taskRunnerMain,
   type EgressEvent,
+  type EgressProxy,
   type LocalLauncherOptions,
   type RunnerCommand,
 } from "../../satellite/task/index.ts";

@@ -7,6 +7,7 @@ import { parsePreapproved } from "./approval.ts";
 import { taskChecks } from "./doctor.ts";
 import { TaskJournal } from "./journal.ts";
 import { tasksKeys, TasksFileSchema, type TasksFile } from "./keys.ts";
+import { startPodEgress } from "./egress.ts";
 import { createLocalLauncher } from "./local.ts";
 import { taskRoutes } from "./routes.ts";
 import { Runs } from "./runs.ts";
@@ -22,10 +23,10 @@ declare module "../area/types.ts" {
 
 export const tasksFile = (config: Config): TasksFile => config.section("tasks", TasksFileSchema) ?? {};
 
-function launcherHealth(launchers: Partial<Record<TaskTarget, TaskLauncher>>, counts: Record<string, number>, running: number): ComponentHealth {
+function launcherHealth(launchers: Partial<Record<TaskTarget, TaskLauncher>>, counts: Record<string, number>, running: number, egress: string | undefined): ComponentHealth {
   const targets = Object.fromEntries(Object.entries(launchers).map(([t, l]) => [t, l.status()]));
   const down = Object.entries(targets).filter(([, s]) => !s.ok);
-  const base = { targets, running, counts };
+  const base = { targets, running, counts, ...(egress ? { podEgress: egress } : {}) };
   if (!down.length) return { status: "ok", ...base };
   return { status: "degraded", detail: down.map(([t, s]) => `${t}: ${s.detail}`).join("; "), ...(down[0]![1].fix ? { fix: down[0]![1].fix } : {}), ...base };
 }
@@ -45,10 +46,6 @@ export const tasksArea = defineArea({
     const journal = new TaskJournal(store, ctx.log, now);
     const local = createLocalLauncher({ config: ctx.config, settings, file, models: ctx.models, audit: ctx.audit, log: ctx.log });
     const launchers: Partial<Record<TaskTarget, TaskLauncher>> = { local };
-    if (settings.TASK_KUBECONFIG) {
-      const { KubernetesLauncher } = await import("./kubernetes/launcher.ts");
-      launchers.kubernetes = KubernetesLauncher.fromConfig(settings, file, ctx.log);
-    }
     const st = local.status();
     if (!st.ok) ctx.log.error("local tasks will be refused", { detail: st.detail, fix: st.fix });
     const redactor = new Redactor(ctx.secrets(), () => [ctx.token.token]);
@@ -79,13 +76,20 @@ export const tasksArea = defineArea({
       audit: ctx.audit,
       now,
     });
+    // Task pods with a network allowlist go out through the core's proxy; it needs the running tasks to know who is asking.
+    const egress = settings.TASK_KUBECONFIG ? await startPodEgress({ settings, runs, store, audit: ctx.audit }) : undefined;
+    if (settings.TASK_KUBECONFIG) {
+      const { KubernetesLauncher } = await import("./kubernetes/launcher.ts");
+      launchers.kubernetes = KubernetesLauncher.fromConfig(settings, file, ctx.log, egress?.urlFor);
+    }
     runs.start();
     ctx.provide("tasks", tasks);
     registerTaskTools(ctx.tools, tasks, settings);
     ctx.routes(taskRoutes(tasks));
-    ctx.health.register("tasks", () => launcherHealth(launchers, store.counts(), runs.active()));
+    ctx.health.register("tasks", () => launcherHealth(launchers, store.counts(), runs.active(), egress?.proxy.address));
     ctx.onStop(async () => {
       await runs.stop();
+      await egress?.proxy.close();
       for (const l of Object.values(launchers)) await l.close?.();
     });
   },

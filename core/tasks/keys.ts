@@ -14,7 +14,9 @@ export const tasksKeys = defineKeys({
   TASK_OUTPUT_MAX_BYTES: { kind: "int", min: 4096, max: 1024 * 1024 * 1024, default: String(4 * 1024 * 1024), help: "output kept per task (events and tail); past it only a count is kept" },
   TASK_KUBECONFIG: { kind: "string", help: "Kubernetes for tasks: a kubeconfig file, or in-cluster; unset turns the kubernetes target off" },
   TASK_NAMESPACE: { kind: "string", default: "bakerst-tasks", help: "namespace of task Jobs" },
-  TASK_IMAGE: { kind: "string", help: "the runner image of task Jobs (deploy/tasks/Dockerfile.runner)" },
+  TASK_IMAGE: { kind: "string", help: "the runner image of task Jobs (deploy/tasks/task-runner.Dockerfile)" },
+  TASK_EGRESS_LISTEN: { kind: "string", help: "host:port where the core serves the egress proxy to task pods with a network allowlist (e.g. 0.0.0.0:3129); unset refuses allowlists on kubernetes" },
+  TASK_EGRESS_URL: { kind: "url", help: "how task pods reach that proxy, e.g. http://bakerst-core.bakerst.svc:3129 (default: the listen address)" },
 });
 
 export type TasksSettings = KeyValues<typeof tasksKeys>;

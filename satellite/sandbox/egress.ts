@@ -8,7 +8,9 @@
  *
  * It speaks HTTP CONNECT (https and anything tunnelled) and plain HTTP in
  * absolute form (`GET http://host/path`), one request per connection, so a
- * kept-alive connection cannot switch to another host.
+ * kept-alive connection cannot switch to another host. Shared over TCP (task
+ * pods, which have no socket to bind), each client proves which running task
+ * it is with Proxy-Authorization and gets that task's allowlist.
  */
 import { lookup } from "node:dns/promises";
 import { BlockList, connect, createServer, isIP, type Server, type Socket } from "node:net";
@@ -151,12 +153,22 @@ export interface EgressEvent {
   port: number;
   allowed: boolean;
   reason?: string;
+  /** Whose connection it was, when the proxy serves many (a task id). */
+  who?: string;
 }
 
+/**
+ * Who may go where, for a proxy several clients share over TCP (task pods):
+ * from the request's `Proxy-Authorization` (undefined when it has none), the
+ * client's name and its allowlist, or undefined to refuse with 407.
+ */
+export type EgressAuthorizer = (proxyAuthorization: string | undefined) => { who: string; allow: readonly AllowEntry[] } | undefined;
+
 export interface EgressOptions {
-  /** The unix socket to listen on (made mode 0666: its directory is what keeps others out). */
-  socket: string;
-  allow: readonly AllowEntry[];
+  /** A unix socket (made mode 0666: its directory is what keeps others out), bound into one sandbox; or a TCP address for many clients that authenticate. */
+  listen: { socket: string } | { host: string; port: number };
+  /** One allowlist (a socket for one sandbox), or an authorizer (TCP). */
+  allow: readonly AllowEntry[] | EgressAuthorizer;
   resolve?: Resolver;
   /** Each connection's verdict, for progress and the audit. */
   onEvent?: (e: EgressEvent) => void;
@@ -165,7 +177,9 @@ export interface EgressOptions {
 }
 
 export interface EgressProxy {
-  readonly socket: string;
+  /** The socket, or `host:port` it listens on. */
+  readonly address: string;
+  readonly port?: number;
   close(): Promise<void>;
 }
 
@@ -232,15 +246,27 @@ async function serve(client: Socket, opts: EgressOptions): Promise<void> {
   const parsed = canonicalHost(authority);
   const port = parsed?.port ?? (method === "CONNECT" ? undefined : 80);
   if (!parsed || port === undefined || port < 1 || port > 65535) return answer(client, 400, "Bad Request", `${authority.slice(0, 200)} is not host:port`);
+  let allow: readonly AllowEntry[];
+  let who: string | undefined;
+  if (typeof opts.allow === "function") {
+    const auth = headerLines.find((l) => /^proxy-authorization\s*:/i.test(l))?.replace(/^[^:]*:\s*/, "");
+    const grant = opts.allow(auth);
+    if (!grant) {
+      const body = "bakerst egress: proxy credentials of a running task are required\n";
+      return void client.end(`HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="bakerst tasks"\r\ncontent-length: ${body.length}\r\nconnection: close\r\nx-bakerst-egress: refused\r\n\r\n${body}`);
+    }
+    ({ allow, who } = grant);
+  } else allow = opts.allow;
+  const event = (e: Omit<EgressEvent, "host" | "port" | "who">) => opts.onEvent?.({ host: parsed.host, port, ...e, ...(who ? { who } : {}) });
   let ip: string;
   try {
-    ip = await checkDestination(opts.allow, parsed.host, port, opts.resolve);
+    ip = await checkDestination(allow, parsed.host, port, opts.resolve);
   } catch (err) {
     const reason = err instanceof EgressRefused ? err.message : `refused (${(err as Error).message})`;
-    opts.onEvent?.({ host: parsed.host, port, allowed: false, reason });
+    event({ allowed: false, reason });
     return answer(client, 403, "Forbidden", `bakerst egress: ${reason}`);
   }
-  opts.onEvent?.({ host: parsed.host, port, allowed: true });
+  event({ allowed: true });
   const upstream = connect({ host: ip, port });
   upstream.once("error", (err) => {
     if (!client.destroyed) answer(client, 502, "Bad Gateway", `bakerst egress: ${parsed.host}:${port} (${ip}): ${(err as NodeJS.ErrnoException).code ?? err.message}`);
@@ -257,7 +283,7 @@ async function serve(client: Socket, opts: EgressOptions): Promise<void> {
   });
 }
 
-/** Starts the proxy on its unix socket. */
+/** Starts the proxy on its unix socket or TCP address. */
 export function startEgressProxy(opts: EgressOptions): Promise<EgressProxy> {
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -268,10 +294,20 @@ export function startEgressProxy(opts: EgressOptions): Promise<EgressProxy> {
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.socket, () => {
-      chmodSync(opts.socket, 0o666);
-      resolve({ socket: opts.socket, close: () => closeServer(server, open) });
-    });
+    const close = () => closeServer(server, open);
+    const l = opts.listen;
+    if ("socket" in l) {
+      server.listen(l.socket, () => {
+        chmodSync(l.socket, 0o666);
+        resolve({ address: l.socket, close });
+      });
+    } else {
+      server.listen(l.port, l.host, () => {
+        const addr = server.address();
+        const port = typeof addr === "object" && addr ? addr.port : l.port;
+        resolve({ address: `${l.host}:${port}`, port, close });
+      });
+    }
   });
 }
 

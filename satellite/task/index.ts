@@ -6,4 +6,4 @@
 export { LocalLauncher, DEFAULT_TASK_LIMITS, RUNNER_DIR, type LocalLauncherOptions, type RunnerCommand, type TaskLimits } from "./local.ts";
 export { runTaskRunner, EXIT_CANCELLED, EXIT_TIMED_OUT, type RunnerIo } from "./runner.ts";
 export { taskRunnerMain } from "./entry.ts";
-export { parseAllowlist, EgressRuleError, type EgressEvent } from "../sandbox/egress.ts";
+export { parseAllowlist, EgressRuleError, startEgressProxy, type EgressEvent, type EgressProxy } from "../sandbox/egress.ts";

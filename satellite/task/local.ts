@@ -105,8 +105,8 @@ export class LocalLauncher implements TaskLauncher {
     };
     try {
       if (spec.network !== "none") {
-        proxy = await startEgressProxy({ socket: join(dir, "egress.sock"), allow: parseAllowlist(spec.network.allow), onEvent: (e) => this.o.onEgress?.(spec.id, e) });
-        sockets.push({ source: proxy.socket, target: INSIDE.egress });
+        proxy = await startEgressProxy({ listen: { socket: join(dir, "egress.sock") }, allow: parseAllowlist(spec.network.allow), onEvent: (e) => this.o.onEgress?.(spec.id, e) });
+        sockets.push({ source: proxy.address, target: INSIDE.egress });
         env.TASK_EGRESS_SOCKET = INSIDE.egress;
       }
       if (spec.mode === "agent" && this.o.model) {

@@ -18,7 +18,7 @@ const events: EgressEvent[] = [];
 beforeAll(async () => {
   allowed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (hits.allowed++, new Response(`allowed ${new URL(req.url).pathname}`)) });
   other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (hits.other++, new Response("other")) });
-  proxy = await startEgressProxy({ socket: join(tempDir(), "egress.sock"), allow: parseAllowlist([`localhost:${allowed.port}`]), onEvent: (e) => events.push(e) });
+  proxy = await startEgressProxy({ listen: { socket: join(tempDir(), "egress.sock") }, allow: parseAllowlist([`localhost:${allowed.port}`]), onEvent: (e) => events.push(e) });
 });
 afterAll(async () => {
   await proxy.close();
@@ -29,7 +29,7 @@ afterAll(async () => {
 /** Sends raw bytes to the proxy's socket and reads the answer until it closes. */
 function raw(request: string): Promise<string> {
   return new Promise((resolve) => {
-    const s = connect(proxy.socket);
+    const s = connect(proxy.address);
     let out = "";
     s.on("data", (b) => (out += b.toString()));
     s.on("close", () => resolve(out));
@@ -135,7 +135,7 @@ describe("EgressProxy over its socket", () => {
   });
 
   test("the bridge forwards a TCP port to the socket, as the runner does inside the sandbox", async () => {
-    const bridge = await startBridge(proxy.socket);
+    const bridge = await startBridge(proxy.address);
     try {
       const res = await fetch(`http://localhost:${allowed.port}/via-bridge`, { proxy: `http://127.0.0.1:${bridge.port}` });
       expect(await res.text()).toBe("allowed /via-bridge");

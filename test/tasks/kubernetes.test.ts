@@ -213,6 +213,41 @@ describe("Kubernetes tasks: reports over NATS, and the pod log when NATS is out 
   }, 60_000);
 });
 
+describe("Kubernetes tasks with a network allowlist: the core's egress proxy", () => {
+  test("a pod reaches its listed host through the proxy with its task's credentials, and nothing else; without them, or once the task ended, the proxy asks for credentials", async () => {
+    let hits = 0;
+    let others = 0;
+    const listed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (hits++, new Response("listed\n")) });
+    const other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (others++, new Response("other\n")) });
+    const h = await makeApp({ ...kubeEnv(), TASK_EGRESS_LISTEN: "127.0.0.1:0", TASK_PREAPPROVED: `net:localhost:${listed.port}` }, { dataDir: dataDirWith(tasksSection()) });
+    try {
+      const script = `curl -sS -m 5 http://localhost:${listed.port}/; curl -sS -m 5 http://localhost:${other.port}/; curl -sS -m 5 http://169.254.169.254/; echo END`;
+      const task = await createTask(h.request, { mode: "script", script, network: [`localhost:${listed.port}`] });
+      const done = await endedTask(h.request, task.id);
+      expect(done.output).toContain("listed\n");
+      expect(done.output).toContain("not on the task's network allowlist");
+      expect(done.output).toContain("cloud metadata");
+      expect(done.output).toContain("END");
+      expect({ hits, others }).toEqual({ hits: 1, others: 0 });
+      const job = kube.jobs.find((j) => j.metadata!.name === `bakerst-task-${task.id}`)!;
+      expect(job.metadata!.labels!["bakerst.dev/network"]).toBe("allowlist");
+      const proxyUrl = job.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === "TASK_PROXY_URL")!.value!;
+      const proxy = new URL(proxyUrl);
+      expect(proxy.username).toBe(task.id);
+      // Without credentials, or with the credentials of a task that has ended: 407, and the listed host hears nothing more.
+      for (const p of [`http://${proxy.host}`, proxyUrl]) {
+        const res = await fetch(`http://localhost:${listed.port}/`, { proxy: p });
+        expect(res.status, p.replace(proxy.password, "***")).toBe(407);
+      }
+      expect(hits).toBe(1);
+    } finally {
+      await h.close();
+      listed.stop(true);
+      other.stop(true);
+    }
+  }, 60_000);
+});
+
 describe("bakerst doctor: RBAC in the task namespace", () => {
   const names = (a: (typeof NEEDED)[number]) => `${a.verb} ${a.group ? `${a.group}/` : ""}${a.resource}${a.subresource ? `/${a.subresource}` : ""}`;
   const rbac = async () => (await runDoctor(testConfig(kubeEnv()), AREAS)).filter((c) => c.name === "task rbac");

@@ -56,8 +56,9 @@ export class KubernetesLauncher implements TaskLauncher {
     this.batch = kc.makeApiClient(BatchV1Api);
   }
 
-  static fromConfig(settings: TasksSettings, file: TasksFile, log: Logger): KubernetesLauncher {
-    const s = jobSettings(settings, file);
+  /** `proxyUrl` is the core's egress proxy for pods (egress.ts), when it serves one. */
+  static fromConfig(settings: TasksSettings, file: TasksFile, log: Logger, proxyUrl?: (taskId: string, token: string) => string): KubernetesLauncher {
+    const s = { ...jobSettings(settings, file), ...(proxyUrl ? { proxyUrl } : {}) };
     try {
       const kc = kubeConfig(settings.TASK_KUBECONFIG!);
       return new KubernetesLauncher(kc, s, log, settings.TASK_IMAGE ? undefined : "TASK_IMAGE is not set: task Jobs need the runner image");
@@ -78,7 +79,7 @@ export class KubernetesLauncher implements TaskLauncher {
       }
     }
     if (spec.network !== "none" && !this.s.proxyUrl) {
-      return "network: a Kubernetes task has no egress proxy to enforce a host allowlist; use target local for network access, or network none";
+      return "network: Kubernetes tasks reach hosts only through the core's egress proxy, which is off: set TASK_EGRESS_LISTEN (and TASK_EGRESS_URL), or use target local";
     }
     if (spec.toolbox && !this.s.toolboxImage(spec.toolbox.name)) return `toolbox: ${spec.toolbox.name} has no image for Kubernetes (tasks: toolboxes: ${spec.toolbox.name}: image)`;
     return undefined;
