@@ -1,6 +1,8 @@
 import { Redactor } from "../agent/redact.ts";
 import { defineArea } from "../area/types.ts";
-import type { Config } from "../config/index.ts";
+import { realpathSync } from "node:fs";
+import { ConfigError, type Config } from "../config/index.ts";
+import { isReservedTarget } from "../jobs/edge.ts";
 import type { TaskLauncher, TaskTarget } from "../protocol/index.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import { parsePreapproved } from "./approval.ts";
@@ -23,6 +25,29 @@ declare module "../area/types.ts" {
 
 export const tasksFile = (config: Config): TasksFile => config.section("tasks", TasksFileSchema) ?? {};
 
+/**
+ * Toolbox paths are bound into the sandbox as they are: each must exist, keep
+ * clear of the sandbox's system view, and neither be nor hold the data dir.
+ * A bad one stops start-up naming it.
+ */
+function checkToolboxes(config: Config, file: TasksFile): void {
+  const data = realpathSync(config.dataDir);
+  for (const [name, box] of Object.entries(file.toolboxes ?? {})) {
+    (box.paths ?? []).forEach((p, i) => {
+      const key = `tasks.toolboxes.${name}.paths.${i}`;
+      let real: string;
+      try {
+        real = realpathSync(p);
+      } catch {
+        throw new ConfigError(key, `an existing directory, got ${JSON.stringify(p)}`, config.file ?? "config");
+      }
+      if (real !== p) throw new ConfigError(key, `its real path (${real}), without symlinks`, config.file ?? "config");
+      if (isReservedTarget(p)) throw new ConfigError(key, "a path outside the sandbox's system view (/usr, /etc, /proc...): that is visible already", config.file ?? "config");
+      if (data === p || data.startsWith(`${p}/`) || p.startsWith(`${data}/`)) throw new ConfigError(key, "a path that neither is nor holds the data dir", config.file ?? "config");
+    });
+  }
+}
+
 function launcherHealth(launchers: Partial<Record<TaskTarget, TaskLauncher>>, counts: Record<string, number>, running: number, egress: string | undefined): ComponentHealth {
   const targets = Object.fromEntries(Object.entries(launchers).map(([t, l]) => [t, l.status()]));
   const down = Object.entries(targets).filter(([, s]) => !s.ok);
@@ -40,6 +65,7 @@ export const tasksArea = defineArea({
   async start(ctx) {
     const settings = ctx.config.read(tasksKeys);
     const file = tasksFile(ctx.config);
+    checkToolboxes(ctx.config, file);
     const preapproved = parsePreapproved(settings.TASK_PREAPPROVED);
     const now = () => Date.now();
     const store = new TaskStore(ctx.store.db, ctx.store.sqlite);
