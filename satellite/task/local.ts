@@ -85,6 +85,11 @@ export class LocalLauncher implements TaskLauncher {
     return { ok: true, detail: `tasks run in the sandbox (${sandbox.status.detail.split(":")[0]}) as uid ${sandbox.sandbox.uid}, runner ${runner.argv[0]}` };
   }
 
+  unsupported(spec: Pick<TaskRunSpec, "toolbox">): string | undefined {
+    if (spec.toolbox && !spec.toolbox.paths.length) return `toolbox: ${spec.toolbox.name} has no paths for local tasks (tasks: toolboxes: ${spec.toolbox.name}: paths)`;
+    return undefined;
+  }
+
   async launch(spec: TaskRunSpec, hooks: LaunchHooks): Promise<LaunchedTask> {
     const st = this.status();
     const sandbox = this.o.sandbox.sandbox;

@@ -55,6 +55,10 @@ describe("Toolboxes", () => {
       const res = await h.request("/api/tasks", { method: "POST", json: { mode: "script", script: "true", toolbox: "greet", target: "kubernetes" } });
       expect(res.status).toBe(400);
       expect((await res.json()).error.message).toContain("toolbox: greet has no image");
+      // And the other way round: an image alone is nothing to bind locally.
+      const local = await h.request("/api/tasks", { method: "POST", json: { mode: "script", script: "true", toolbox: "media" } });
+      expect(local.status).toBe(400);
+      expect((await local.json()).error.message).toContain("toolbox: media has no paths");
     } finally {
       await h.close();
     }

@@ -159,7 +159,9 @@ class JobRun {
   }
 
   private async watchPods(): Promise<void> {
-    while (!this.closed) {
+    // A watch the API server ends (its timeout) is taken up again at once; one that fails backs off to 10 s.
+    for (let failures = 0; !this.closed; ) {
+      let failed = false;
       const ended = new Promise<void>((resolve) => {
         new Watch(this.kc)
           .watch(
@@ -167,15 +169,19 @@ class JobRun {
             { labelSelector: `${LABELS.task}=${this.spec.id}` },
             (type, pod: V1Pod) => this.onPod(type, pod),
             (err) => {
-              if (err && !this.closed) this.hooks.note?.("warn", "the pod watch ended; watching again", { job: this.name, error: (err as Error).message });
+              if (err && !this.closed) {
+                failed = true;
+                if (failures === 0) this.hooks.note?.("warn", "the pod watch failed; watching again", { job: this.name, error: (err as Error).message });
+              }
               resolve();
             },
           )
           .then((c) => (this.watch = c))
-          .catch(() => resolve());
+          .catch(() => ((failed = true), resolve()));
       });
       await ended;
-      if (!this.closed) await Bun.sleep(500);
+      failures = failed ? failures + 1 : 0;
+      if (!this.closed && failures) await Bun.sleep(Math.min(10_000, 250 * 2 ** failures));
     }
   }
 
