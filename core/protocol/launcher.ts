@@ -32,6 +32,8 @@ export interface LaunchEnd {
 export interface LaunchedTask {
   /** Stops the task: the runner is told first (it reports `cancelled`), then it and everything it started is killed. Resolves once that is under way. */
   cancel(): Promise<void>;
+  /** Stops following a task that outlives this process (a Job), leaving it running: a core shutting down. */
+  detach?(): void;
   /** Resolves when the runner has ended and its reports have been read. */
   done: Promise<LaunchEnd>;
 }
@@ -44,7 +46,9 @@ export interface TaskLauncher {
   unsupported?(spec: Pick<TaskRunSpec, "mounts" | "network" | "toolbox" | "mode">): string | undefined;
   /** Starts the runner for an approved task; throws when it cannot start at all. */
   launch(spec: TaskRunSpec, hooks: LaunchHooks): Promise<LaunchedTask>;
-  /** Removes what a task left behind when the core lost track of it (a restart): its Job. */
+  /** Takes up a task a previous process started and that outlives it (a Job); throws when it is gone. */
+  attach?(spec: TaskRunSpec, hooks: LaunchHooks): Promise<LaunchedTask>;
+  /** Removes what a task left behind when the core lost track of it: its Job. */
   forget?(taskId: string): Promise<void>;
   close?(): Promise<void>;
 }

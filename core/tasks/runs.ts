@@ -87,21 +87,75 @@ export class Runs {
       this.ingest(m.value as TaskReport);
     };
     this.subs.push(this.d.bus.subscribe(subjects.taskProgressAll(), take(TaskProgressV1)), this.d.bus.subscribe(subjects.taskResultAll(), take(TaskResultV1)));
-    // Whatever a previous process left running is gone with it (a local sandbox dies with its parent).
+    // A task a previous process left running is taken up again where its launcher can (a Job outlives the core);
+    // one that died with that process (a local sandbox dies with its parent) has failed.
     for (const r of this.d.store.unfinished()) {
-      this.d.journal.result(r.id, { status: "failed", exitCode: null, error: { code: "internal", message: "bakerst stopped while the task ran" } }, "failed", {
-        error: { code: "internal", message: "bakerst stopped while the task ran" },
-        endedAt: this.d.now(),
-      });
-      void this.d.launchers[r.target]?.forget?.(r.id).catch(() => {});
+      const launcher = this.d.launchers[r.target];
+      if (launcher?.attach) void this.reattach(r, launcher);
+      else this.lost(r, "bakerst stopped while the task ran");
     }
     this.pump();
+  }
+
+  private lost(r: TaskRow, message: string): void {
+    this.d.journal.result(r.id, { status: "failed", exitCode: null, error: { code: "internal", message } }, "failed", { error: { code: "internal", message }, endedAt: this.d.now() });
+    void this.d.launchers[r.target]?.forget?.(r.id).catch(() => {});
+  }
+
+  private async reattach(row: TaskRow, launcher: TaskLauncher): Promise<void> {
+    const run = this.newRun(row, row.startedAt ?? this.d.now());
+    run.status = row.status;
+    run.lastSeq = this.d.store.lastReportSeq(row.id);
+    run.tail = row.outputTail;
+    run.outputBytes = row.outputBytes;
+    this.runs.set(row.id, run);
+    run.timer = setTimeout(() => this.stopRun(run, "timed_out", "system"), Math.max(0, run.startedAt + row.timeoutMs + TIMEOUT_GRACE_MS - this.d.now()));
+    try {
+      run.launched = await launcher.attach!(this.spec(row), this.hooks(row));
+    } catch (err) {
+      this.runs.delete(row.id);
+      clearTimeout(run.timer);
+      this.lost(row, `bakerst restarted while the task ran, and ${(err as Error).message}`);
+      return;
+    }
+    this.d.log.info("took up a task a previous process started", { taskId: row.id, target: row.target });
+    void run.launched.done.then((end) => this.onDone(run, end));
+  }
+
+  private newRun(row: TaskRow, startedAt: number): Run {
+    return {
+      id: row.id,
+      target: row.target,
+      token: row.reportToken,
+      conversationId: row.conversationId,
+      status: "starting",
+      startedAt,
+      lastSeq: 0,
+      tail: "",
+      outputBytes: 0,
+      capped: false,
+      ended: false,
+    };
+  }
+
+  private hooks(row: TaskRow) {
+    // In edge mode the reports travel over the in-process bus, as they would over NATS.
+    const report = this.d.bus.kind === "local" ? (r: TaskReport) => this.publish(r) : (r: TaskReport) => this.ingest(r);
+    return { report, note: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => this.d.log[level](msg, { taskId: row.id, ...fields }) };
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     for (const s of this.subs) await s.stop();
-    const running = [...this.runs.values()];
+    // A task that outlives this process (a Job) is left running, for the next start to take up; the rest are stopped.
+    const all = [...this.runs.values()];
+    for (const r of all) {
+      if (!r.launched?.detach) continue;
+      clearTimeout(r.timer);
+      r.launched.detach();
+      this.runs.delete(r.id);
+    }
+    const running = all.filter((r) => this.runs.has(r.id));
     for (const r of running) if (!r.ended) r.stop ??= { why: "cancelled", by: "shutdown" };
     await Promise.all(running.map((r) => r.launched?.cancel().catch(() => {})));
     await Promise.race([Promise.all(running.map((r) => r.launched?.done)), Bun.sleep(8_000)]);
@@ -146,29 +200,12 @@ export class Runs {
 
   private async launch(row: TaskRow, launcher: TaskLauncher): Promise<void> {
     const now = this.d.now();
-    const run: Run = {
-      id: row.id,
-      target: row.target,
-      token: row.reportToken,
-      conversationId: row.conversationId,
-      status: "starting",
-      startedAt: now,
-      lastSeq: 0,
-      tail: "",
-      outputBytes: 0,
-      capped: false,
-      ended: false,
-    };
+    const run = this.newRun(row, now);
     this.runs.set(row.id, run);
     this.d.journal.status(row.id, "starting", { target: row.target }, { startedAt: now });
     run.timer = setTimeout(() => this.stopRun(run, "timed_out", "system"), row.timeoutMs + TIMEOUT_GRACE_MS);
-    // In edge mode the reports travel over the in-process bus, as they would over NATS.
-    const report = this.d.bus.kind === "local" ? (r: TaskReport) => this.publish(r) : (r: TaskReport) => this.ingest(r);
     try {
-      run.launched = await launcher.launch(this.spec(row), {
-        report,
-        note: (level, msg, fields) => this.d.log[level](msg, { taskId: row.id, ...fields }),
-      });
+      run.launched = await launcher.launch(this.spec(row), this.hooks(row));
     } catch (err) {
       this.finish(run, { status: "failed", exitCode: null, error: { code: "internal", message: `the task could not start on ${row.target}: ${(err as Error).message}` } });
       this.release(run);

@@ -230,6 +230,14 @@ export class TaskStore {
     return last + 1;
   }
 
+  /** The highest runner sequence number kept for a task: a runner's reports up to it are already here. */
+  lastReportSeq(taskId: string): number {
+    const r = this.sqlite
+      .query<{ m: number | null }, [string]>("SELECT max(json_extract(data, '$.seq')) AS m FROM task_events WHERE task_id = ? AND event = 'progress'")
+      .get(taskId);
+    return r?.m ?? 0;
+  }
+
   events(taskId: string, after: number, limit = 500): StoredEvent[] {
     return this.db
       .select()

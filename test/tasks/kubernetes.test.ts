@@ -213,6 +213,41 @@ describe("Kubernetes tasks: reports over NATS, and the pod log when NATS is out 
   }, 60_000);
 });
 
+describe("Kubernetes tasks across a restart of the core", () => {
+  test("a Job outlives the core: the next start takes it up, and the task ends with all its output, each line once", async () => {
+    const dataDir = dataDirWith(tasksSection());
+    const first = await makeApp(kubeEnv(), { dataDir });
+    const task = await createTask(first.request, { mode: "script", script: "echo before; sleep 2; echo after" });
+    await waitFor("the first line", async () => (await (await first.request(`/api/tasks/${task.id}`)).json()).output === "before\n", 20_000);
+    await first.close(false);
+    expect(kube.deleted).not.toContain(`bakerst-task-${task.id}`);
+    const second = await makeApp(kubeEnv(), { dataDir });
+    try {
+      const done = await endedTask(second.request, task.id);
+      expect(done).toMatchObject({ status: "succeeded", exitCode: 0, output: "before\nafter\n" });
+      expect(outputOf(await taskEvents(second.request, task.id))).toBe("before\nafter\n");
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
+  test("a task whose Job is gone when the core comes back has failed, saying so", async () => {
+    const dataDir = dataDirWith(tasksSection());
+    const first = await makeApp(kubeEnv(), { dataDir });
+    const task = await createTask(first.request, { mode: "script", script: "echo up; sleep 30" });
+    await waitFor("the task to run", async () => (await (await first.request(`/api/tasks/${task.id}`)).json()).output === "up\n", 20_000);
+    await first.close(false);
+    await fetch(`${kube.url}/apis/batch/v1/namespaces/bakerst-tasks/jobs/bakerst-task-${task.id}`, { method: "DELETE" });
+    const second = await makeApp(kubeEnv(), { dataDir });
+    try {
+      const done = await endedTask(second.request, task.id);
+      expect(done).toMatchObject({ status: "failed", error: { code: "internal", message: expect.stringContaining("Job bakerst-task-") } });
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+});
+
 describe("Kubernetes tasks with a network allowlist: the core's egress proxy", () => {
   test("a pod reaches its listed host through the proxy with its task's credentials, and nothing else; without them, or once the task ended, the proxy asks for credentials", async () => {
     let hits = 0;

@@ -96,6 +96,17 @@ export class KubernetesLauncher implements TaskLauncher {
     return new JobRun(this.kc, ns, name, spec, hooks, this.log, () => this.delete(name)).start();
   }
 
+  async attach(spec: TaskRunSpec, hooks: LaunchHooks): Promise<LaunchedTask> {
+    const name = jobName(spec.id);
+    try {
+      await this.batch.readNamespacedJob({ name, namespace: this.s.namespace });
+    } catch (err) {
+      throw new AppError("target_unavailable", `its Job ${name} is gone: ${apiMessage(err)}`);
+    }
+    // The pod's log is read again from the start; the core keeps only the reports it has not seen.
+    return new JobRun(this.kc, this.s.namespace, name, spec, hooks, this.log, () => this.delete(name)).start();
+  }
+
   private async delete(name: string): Promise<void> {
     try {
       await this.batch.deleteNamespacedJob({ name, namespace: this.s.namespace, propagationPolicy: "Background" });
@@ -130,6 +141,7 @@ class JobRun {
   private logEnded = false;
   private deleted?: LaunchEnd;
   private watch?: AbortController;
+  private logStream?: PassThrough;
   private closed = false;
   private resolve!: (e: LaunchEnd) => void;
   readonly done = new Promise<LaunchEnd>((r) => (this.resolve = r));
@@ -149,6 +161,12 @@ class JobRun {
     void this.watchPods();
     return {
       done: this.done,
+      detach: () => {
+        this.closed = true;
+        this.watch?.abort();
+        // Not the request's own abort: client-node leaves the error that raises unhandled. The log's connection ends with this process.
+        this.logStream?.destroy();
+      },
       cancel: () =>
         (this.cancelling ??= (async () => {
           await this.deleteJob().catch((err) => this.hooks.note?.("warn", "could not delete the Job", { job: this.name, error: apiMessage(err) }));
@@ -205,7 +223,10 @@ class JobRun {
   private async followLog(pod: string): Promise<void> {
     this.following = true;
     const stream = new PassThrough();
+    this.logStream = stream;
     stream.setEncoding("utf8");
+    // Writes that race a detach land on a destroyed stream; nothing to report.
+    stream.on("error", () => {});
     const enc = new TextEncoder();
     let buf = "";
     const take = (line: string) => {
