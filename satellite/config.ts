@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { Value } from "@sinclair/typebox/value";
 import { CommandGrammarsSpec } from "../core/protocol/grammar.ts";
 
-export const MODES = ["worker"] as const;
+export const MODES = ["worker", "task"] as const;
 export type Mode = (typeof MODES)[number];
 
 export class SatelliteConfigError extends Error {
@@ -51,6 +51,12 @@ export const SATELLITE_KEYS = {
   OTEL_EXPORTER_OTLP_ENDPOINT: "OpenTelemetry collector (OTLP/HTTP) for this worker's spans; unset: no tracing SDK is loaded",
   HEALTH_PORT: "port for GET /ping and GET /readyz (connected to NATS), for Kubernetes probes (0 picks one); unset: no listener",
   HEALTH_HOST: "address the health port listens on, default 0.0.0.0",
+  TASK_SPEC: "task mode: the task as JSON (or --spec FILE, - for stdin); the core or the Kubernetes Job gives it",
+  TASK_MODEL_SOCKET: "task mode: the host's model relay (a unix socket the local launcher binds in); unset, agent tasks use MODEL_WORKER",
+  TASK_EGRESS_SOCKET: "task mode: the host's egress proxy (a unix socket the local launcher binds in) for a network allowlist",
+  TASK_PROXY_URL: "task mode: an HTTP proxy that enforces the task's network allowlist, where there is no egress socket (Kubernetes)",
+  TASK_KILL_GRACE_MS: "task mode: how long a cancelled or timed-out script has between SIGTERM and SIGKILL, default 2000",
+  TASK_OUTPUT_MAX_BYTES: "task mode: output reported per task before the rest is dropped, default 8388608",
 } as const;
 
 export interface SatelliteConfig {
@@ -77,6 +83,15 @@ export interface SatelliteConfig {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   otelEndpoint: string | undefined;
   health: { port: number; host: string } | undefined;
+  /** Task mode: where the spec comes from and what the launcher bound in. */
+  task: {
+    spec: { from: "env"; json: string } | { from: "file"; path: string } | undefined;
+    modelSocket: string | undefined;
+    egressSocket: string | undefined;
+    proxyUrl: string | undefined;
+    killGraceMs: number;
+    outputMaxBytes: number;
+  };
   help: boolean;
   version: boolean;
 }
@@ -116,6 +131,7 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
       "nats-url": { type: "string" },
       concurrency: { type: "string" },
       id: { type: "string" },
+      spec: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -128,7 +144,8 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
   if (!help && !version && !(MODES as readonly string[]).includes(mode)) throw new SatelliteConfigError("--mode", `one of ${MODES.join(", ")}`, mode);
 
   const natsUrl = values["nats-url"] ?? env.NATS_URL ?? "";
-  if (!help && !version) {
+  // A task reports on stdout too (the launcher or the pod log reads it), so NATS is optional there.
+  if (!help && !version && (mode === "worker" || natsUrl)) {
     let ok = false;
     try {
       ok = ["nats:", "tls:", "ws:", "wss:"].includes(new URL(natsUrl).protocol);
@@ -184,6 +201,14 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     logLevel: level as SatelliteConfig["logLevel"],
     otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     health: env.HEALTH_PORT ? { port: int("HEALTH_PORT", env.HEALTH_PORT, 0, 0, 65535), host: env.HEALTH_HOST || "0.0.0.0" } : undefined,
+    task: {
+      spec: values.spec ? { from: "file", path: values.spec } : env.TASK_SPEC ? { from: "env", json: env.TASK_SPEC } : undefined,
+      modelSocket: env.TASK_MODEL_SOCKET || undefined,
+      egressSocket: env.TASK_EGRESS_SOCKET || undefined,
+      proxyUrl: env.TASK_PROXY_URL || undefined,
+      killGraceMs: int("TASK_KILL_GRACE_MS", env.TASK_KILL_GRACE_MS, 2_000, 0, 60_000),
+      outputMaxBytes: int("TASK_OUTPUT_MAX_BYTES", env.TASK_OUTPUT_MAX_BYTES, 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
     help,
     version,
   };
@@ -196,22 +221,28 @@ export function satelliteHelp(version: string): string {
   return `bakerst-satellite ${version}
 
 Usage: bakerst-satellite --mode worker [--nats-url URL] [--concurrency N] [--id ID]
+       bakerst-satellite --mode task [--spec FILE|-] [--nats-url URL]
 
 Modes:
   worker    pull jobs (command, http, agent) from NATS JetStream and run them
+  task      run one task (a script or an agent) and exit with its exit code: what runs
+            inside the local sandbox and in a task pod; reports go to stdout as JSON
+            lines, and to NATS too when NATS_URL is set
 
 Flags:
   --mode MODE         role of this process (required)
   --nats-url URL      NATS server (or NATS_URL)
   --concurrency N     jobs run at once (or WORKER_CONCURRENCY)
   --id ID             worker id (or WORKER_ID)
+  --spec FILE         task mode: read the task from FILE (- for stdin) instead of TASK_SPEC
   -h, --help          this text
   -v, --version       print the version
 
 Environment:
 ${keys}
 
-SIGTERM stops taking jobs, lets running ones finish (DRAIN_TIMEOUT_MS) and exits.
+SIGTERM stops taking jobs, lets running ones finish (DRAIN_TIMEOUT_MS) and exits;
+in task mode it stops the task, reports it cancelled and exits.
 `;
 }
 

@@ -1,22 +1,13 @@
 #!/usr/bin/env bun
 /**
  * bakerst-satellite: one binary, role chosen by flag. `--mode worker` pulls
- * jobs from NATS JetStream and runs them.
+ * jobs from NATS JetStream and runs them; `--mode task` runs one task.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { ModelRouter } from "../core/agent/router.ts";
-import { inboxPrefix } from "../core/protocol/permissions.ts";
-import { QUEUES } from "../core/protocol/queues.ts";
-import type { ModelProvider, ProviderName } from "../core/agent/types.ts";
-import type { WorkerModel } from "./worker/executors/agent.ts";
 import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
-import { credsSecrets, Redactor } from "../core/agent/redact.ts";
-import { setUpSandbox } from "./sandbox/index.ts";
-import { GrammarError } from "./worker/commands/index.ts";
-import { buildPolicies, kubernetesEnv } from "./worker/policy.ts";
-import { Worker, type WorkerLog } from "./worker/worker.ts";
-import { currentSpan, startTracing, stopTracing, tracedProvider } from "../core/telemetry/tracing.ts";
+import type { WorkerLog } from "./worker/worker.ts";
+import { currentSpan, startTracing, stopTracing } from "../core/telemetry/tracing.ts";
 
 export const SATELLITE_VERSION = "0.1.0";
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
@@ -29,36 +20,16 @@ function logger(level: SatelliteConfig["logLevel"], base: Record<string, unknown
   };
 }
 
-/**
- * The model agent jobs use on this satellite: the shared router over this
- * satellite's own provider, with the router's retries and breaker (the SDKs'
- * own retries stay off). Usage is counted per job by the loop and travels back
- * in the final status; the core gates the budget when it dispatches.
- */
-async function workerModel(cfg: SatelliteConfig, log: WorkerLog): Promise<WorkerModel | undefined> {
-  const providers: Partial<Record<ProviderName, ModelProvider>> = {};
-  const timeoutMs = 600_000;
-  if (cfg.model.provider === "openai" && cfg.openai.baseURL) {
-    const { OpenAIProvider } = await import("../core/agent/providers/openai.ts");
-    providers.openai = tracedProvider(new OpenAIProvider({ baseURL: cfg.openai.baseURL, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}), timeoutMs }));
-  }
-  if (cfg.model.provider === "anthropic" && (cfg.anthropic.apiKey || cfg.anthropic.oauthToken)) {
-    const { AnthropicProvider } = await import("../core/agent/providers/anthropic.ts");
-    providers.anthropic = tracedProvider(new AnthropicProvider({ ...cfg.anthropic, timeoutMs }));
-  }
-  if (!Object.keys(providers).length) return undefined;
-  const chain = [`${cfg.model.provider}:${cfg.model.name}`];
-  const router = new ModelRouter({
-    providers,
-    chain: (role) => (role === "worker" ? chain : []),
-    usage: { record: () => 0, assertWithinBudget: () => {} },
-    log,
-    retry: { maxRetries: 3 },
-  });
-  return { router, recordsUsage: false };
-}
-
 async function runWorker(cfg: SatelliteConfig): Promise<number> {
+  // Loaded here: a task runner (--mode task) starts without the worker's grammars and policies, which it never uses.
+  const { inboxPrefix } = await import("../core/protocol/permissions.ts");
+  const { QUEUES } = await import("../core/protocol/queues.ts");
+  const { credsSecrets, Redactor } = await import("../core/agent/redact.ts");
+  const { workerModel } = await import("./model.ts");
+  const { setUpSandbox } = await import("./sandbox/index.ts");
+  const { GrammarError } = await import("./worker/commands/index.ts");
+  const { buildPolicies, kubernetesEnv } = await import("./worker/policy.ts");
+  const { Worker } = await import("./worker/worker.ts");
   const log = logger(cfg.logLevel, { role: "worker", worker: cfg.workerId });
   const passEnv = kubernetesEnv(processEnv());
   const sandbox = setUpSandbox({ mode: cfg.commandSandbox, hide: [cfg.natsCreds, passEnv.KUBECONFIG].filter((p): p is string => !!p) });
@@ -176,7 +147,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`bakerst-satellite ${SATELLITE_VERSION}\n`);
     return 0;
   }
+  if (cfg.mode === "task") return runTask(cfg);
   return runWorker(cfg);
+}
+
+/** One task, then exit with its exit code (satellite/task/runner.ts). */
+async function runTask(cfg: SatelliteConfig): Promise<number> {
+  const { runTaskProcess } = await import("./task/entry.ts");
+  return runTaskProcess(cfg);
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -23,8 +23,8 @@ const which = (bin: string) => (Bun.which(bin) ?? Bun.which(bin, { PATH: "/usr/l
 const NEEDS: Need[] = [
   { what: "nats-server (real NATS JetStream for the bus tests)", present: () => which("nats-server"), apt: "nats-server" },
   { what: "Chromium (browser tests of the web UI)", present: () => existsSync("/usr/bin/chromium"), apt: "chromium" },
-  { what: "bubblewrap (the sandbox command jobs run in)", present: () => which("bwrap"), apt: "bubblewrap" },
-  { what: "kubectl (renders the deploy/ overlays offline)", present: () => which("kubectl"), apt: "kubernetes-client" },
+  { what: "bubblewrap (the sandbox command jobs and tasks run in)", present: () => which("bwrap"), apt: "bubblewrap" },
+  { what: "kubectl (renders the deploy/ overlays offline, validates the Jobs of Kubernetes tasks)", present: () => which("kubectl"), apt: "kubernetes-client" },
 ];
 
 function ensureSystemPackages(): void {

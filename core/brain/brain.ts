@@ -307,7 +307,7 @@ export class Brain {
         system: () => system,
         messages: history.messages,
         tools,
-        context: { conversationId: turn.conversationId, turnId: turn.id, origin: turn.origin, emit: (e) => turn.push({ event: "job", data: { id: e.id, status: e.status } }) },
+        context: { conversationId: turn.conversationId, turnId: turn.id, origin: turn.origin, emit: (e) => turn.push({ event: e.type, data: { id: e.id, status: e.status } }) },
         ...(this.deps.maxToolRounds !== undefined ? { maxRounds: this.deps.maxToolRounds } : {}),
         maxTokens,
         usage: loopUsage,

@@ -8,8 +8,8 @@ export interface ToolContext extends BaseToolContext {
   conversationId: string;
   turnId: string;
   origin: TurnOrigin;
-  /** Lets a tool report progress into the turn's stream (e.g. a job's status). */
-  emit: (event: { type: "job"; id: string; status: string }) => void;
+  /** Lets a tool report progress into the turn's stream (a job's or a task's status). */
+  emit: (event: { type: "job" | "task"; id: string; status: string }) => void;
 }
 
 export { ToolRegistry } from "../agent/tools.ts";

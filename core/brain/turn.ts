@@ -10,6 +10,7 @@ export type TurnEvent =
   | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
   | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
   | { event: "job"; data: { id: string; status: string } }
+  | { event: "task"; data: { id: string; status: string } }
   | { event: "notice"; data: { code: string; message: string } }
   | { event: "error"; data: { code: string; message: string } }
   | { event: "done"; data: { conversationId: string; messageId: string | null; usage: TurnUsage } };

@@ -36,6 +36,10 @@ Commands:
                      that needs no token)
   upgrade NEW_BINARY hand over to a new binary on the same port and data
                      without dropping a request; rolls back if it is unhealthy
+  task run --script CMD [--mount PATH[:rw]] [--timeout 60s] [--server URL] [--json]
+                     run a script task in the sandbox, its output streamed here;
+                     exits with its exit code (bakerst task --help for the rest)
+  task approve ID    approve a task waiting for a writable mount or network
 
 Options:
   -h, --help         show this help

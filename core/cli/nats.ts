@@ -91,6 +91,7 @@ Run the core:
   NATS_URL=${url} NATS_CREDS=${creds("core")} bakerst serve
 Run a worker (copy its seed file to that machine):
   NATS_URL=${url} NATS_CREDS=${creds("worker")} bakerst-satellite --mode worker
+Task pods report with ${creds("task")} (a Secret the core names in the tasks: kubernetes section).
 ${
   r.reloaded
     ? `\nTold the running nats-server (pid ${r.reloaded}) to reload its config.\n`

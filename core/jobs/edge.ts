@@ -1,11 +1,26 @@
 /**
  * Edge mode hosts the satellite's worker in-process, on the SQLite bus, and
- * the sandbox its commands run in. This is the one place core imports from
- * satellite/ (a test keeps it that way).
+ * the sandbox its commands run in; the tasks area hosts the local task
+ * launcher (and the runner, for `bakerst task runner`) through here too. This
+ * is the one place core imports from satellite/ (a test keeps it that way).
  */
 import { readFileSync } from "node:fs";
-import { setUpSandbox, type SandboxSetup } from "../../satellite/sandbox/index.ts";
+import { isReservedTarget, setUpSandbox, type SandboxSetup } from "../../satellite/sandbox/index.ts";
 import { AllowlistError, buildPolicies, credsSecrets, GrammarError, Redactor, Worker } from "../../satellite/worker/index.ts";
+
+export {
+  DEFAULT_TASK_LIMITS,
+  EgressRuleError,
+  LocalLauncher,
+  parseAllowlist,
+  RUNNER_DIR,
+  startEgressProxy,
+  taskRunnerMain,
+  type EgressEvent,
+  type EgressProxy,
+  type LocalLauncherOptions,
+  type RunnerCommand,
+} from "../../satellite/task/index.ts";
 import type { AreaContext } from "../area/types.ts";
 import { ConfigError, type Config } from "../config/index.ts";
 import { CommandGrammarsSpec } from "../protocol/index.ts";
@@ -80,3 +95,6 @@ export function createEdgeWorker(ctx: AreaContext, j: JobsSettings, id: string, 
     },
   });
 }
+
+// The tasks area's sandbox: tasks have no opt-out, and their mounts may not cover the sandbox's system view.
+export { isReservedTarget, setUpSandbox, type SandboxSetup };

@@ -52,12 +52,12 @@ export class NatsInitError extends Error {
   override name = "NatsInitError";
 }
 
-const FILE = /^(core|worker|companion-(.+)|extension-(.+))\.nk$/;
+const FILE = /^(core|worker|task|companion-(.+)|extension-(.+))\.nk$/;
 
 function identityOfFile(name: string): NatsIdentity | undefined {
   const m = FILE.exec(name);
   if (!m) return undefined;
-  if (m[1] === "core" || m[1] === "worker") return { role: m[1] };
+  if (m[1] === "core" || m[1] === "worker" || m[1] === "task") return { role: m[1] };
   const id = (m[2] ?? m[3])!;
   if (!isSubjectToken(id)) return undefined;
   return m[2] !== undefined ? { role: "companion", id } : { role: "extension", id };
@@ -104,6 +104,7 @@ export function natsInit(opts: NatsInitOptions): NatsInitResult {
   const wanted: NatsIdentity[] = [
     { role: "core" },
     { role: "worker" },
+    { role: "task" },
     ...(opts.companions ?? []).map((id) => ({ role: "companion" as const, id: checkName("--companion", id) })),
     ...(opts.extensions ?? []).map((id) => ({ role: "extension" as const, id: checkName("--extension", id) })),
   ];
@@ -154,5 +155,5 @@ export function natsInit(opts: NatsInitOptions): NatsInitResult {
   return result;
 }
 
-const ROLE_ORDER = ["core", "worker", "companion", "extension"];
+const ROLE_ORDER = ["core", "worker", "task", "companion", "extension"];
 const order = (name: string) => ROLE_ORDER.indexOf(name.split("-")[0]!);

@@ -37,6 +37,10 @@ export const ERRORS = {
   http_error: { status: 502, wire: true, description: "the HTTP request failed" },
   model_error: { status: 502, wire: true, description: "the worker's model call failed" },
   deadline: { status: 504, wire: true, description: "the job passed its deadline without a final status" },
+  // Tasks.
+  invalid_task: { status: 400, description: "the task request failed its checks (mode, script, mounts, network, timeout, target); the message names the field" },
+  task_state: { status: 409, description: "the task cannot do that now: approving one that is not waiting for approval, cancelling one that has ended" },
+  target_unavailable: { status: 503, description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why" },
 } as const satisfies Record<string, { status: number; wire?: true; description: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

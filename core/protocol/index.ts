@@ -13,3 +13,4 @@ export * from "./trace.ts";
 export * from "./command.ts";
 export * from "./queues.ts";
 export * from "./grammar.ts";
+export * from "./launcher.ts";

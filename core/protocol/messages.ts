@@ -193,3 +193,116 @@ export const BrainTransferReplyV1 = Type.Object(
   { additionalProperties: false },
 );
 export type BrainTransferReply = Static<typeof BrainTransferReplyV1>;
+// ---- tasks ----
+
+/** Task ids are UUIDs (v7 from the core), usable as a subject token and in a Kubernetes name. */
+export const TaskId = Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$", description: "task id" });
+export const TASK_MODES = ["script", "agent"] as const;
+export type TaskMode = (typeof TASK_MODES)[number];
+export const MAX_SCRIPT_CHARS = 64 * 1024;
+export const MAX_TASK_MOUNTS = 16;
+export const MAX_NETWORK_HOSTS = 32;
+/** Longest a task may run: a day. */
+export const MAX_TASK_TIMEOUT_MS = 86_400_000;
+/** Longest text in one progress message; the runner splits longer output. */
+export const MAX_PROGRESS_CHARS = 16 * 1024;
+
+const AbsolutePath = Type.String({ pattern: "^/[^\\x00-\\x1f]{0,1023}$", description: "absolute path" });
+/** `api.example.com`, `*.debian.org`, `10.0.0.5`, each optionally with `:port` (without: ports 80 and 443). */
+export const NetworkHost = Type.String({ pattern: "^(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]{2,45}\\](:[0-9]{1,5})?$", maxLength: 262 });
+
+/** A host path the task sees at `target` (default the same path); read-only unless `writable`. */
+export const TaskMountSpec = Type.Object(
+  {
+    source: AbsolutePath,
+    target: AbsolutePath,
+    writable: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type TaskMountSpec = Static<typeof TaskMountSpec>;
+
+/** No network (a private loopback only), or only these hosts through the egress proxy. */
+export const TaskNetworkSpec = Type.Union([Type.Literal("none"), Type.Object({ allow: Type.Array(NetworkHost, { minItems: 1, maxItems: MAX_NETWORK_HOSTS }) }, { additionalProperties: false })]);
+export type TaskNetworkSpec = Static<typeof TaskNetworkSpec>;
+
+/**
+ * What the runner (`bakerst-satellite --mode task`) is given: one task,
+ * already checked and approved by the core. v1.
+ */
+export const TaskRunSpecV1 = Type.Object(
+  {
+    v: Type.Literal(1),
+    id: TaskId,
+    mode: Type.Union(TASK_MODES.map((m) => Type.Literal(m))),
+    script: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_SCRIPT_CHARS })),
+    goal: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PROMPT_CHARS })),
+    mounts: Type.Array(TaskMountSpec, { maxItems: MAX_TASK_MOUNTS }),
+    network: TaskNetworkSpec,
+    timeoutMs: Type.Integer({ minimum: 100, maximum: MAX_TASK_TIMEOUT_MS }),
+    /** Sent back with every report: the core drops reports for this task that do not carry it. */
+    reportToken: Type.String({ pattern: "^[A-Za-z0-9_-]{16,128}$" }),
+    /** Tools the owner set up for tasks that ask for them: host directories, bound read-only and put first on PATH (a Kubernetes toolbox is an image instead). */
+    toolbox: Type.Optional(Type.Object({ name: Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$" }), paths: Type.Array(AbsolutePath, { maxItems: 16 }) }, { additionalProperties: false })),
+    /** Agent mode: the worker persona (WORKER.md) and the tokens the loop may spend. */
+    persona: Type.Optional(Type.String({ maxLength: 64_000 })),
+    tokenBudget: Type.Optional(Type.Integer({ minimum: 256, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+export type TaskRunSpec = Static<typeof TaskRunSpecV1>;
+
+export const PROGRESS_KINDS = ["log", "tool", "thinking", "milestone"] as const;
+export type ProgressKind = (typeof PROGRESS_KINDS)[number];
+
+/** What every report of a task carries, progress and result alike. */
+const ReportEnvelope = {
+  v: Type.Literal(1),
+  taskId: TaskId,
+  /** The task's report token (TaskRunSpec.reportToken). */
+  token: Type.String({ maxLength: 128 }),
+  /** 1, 2, 3... per task and runner: the core keeps each once, whichever way it arrived (NATS or the log). */
+  seq: Type.Integer({ minimum: 1 }),
+  at: Type.Integer({ minimum: 0 }),
+};
+
+/** `bakerst.tasks.<id>.progress`, v1: output lines, tool calls, the model's thinking, milestones. */
+export const TaskProgressV1 = Type.Object(
+  {
+    ...ReportEnvelope,
+    type: Type.Literal("progress"),
+    kind: Type.Union(PROGRESS_KINDS.map((k) => Type.Literal(k))),
+    text: Type.String({ maxLength: MAX_PROGRESS_CHARS }),
+    /** log: which output stream. */
+    stream: Type.Optional(Type.Union([Type.Literal("stdout"), Type.Literal("stderr")])),
+    /** tool: which tool, and whether it worked. */
+    name: Type.Optional(Type.String({ maxLength: 64 })),
+    ok: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type TaskProgress = Static<typeof TaskProgressV1>;
+
+export const TASK_END_STATUSES = ["succeeded", "failed", "cancelled", "timed_out"] as const;
+export type TaskEndStatus = (typeof TASK_END_STATUSES)[number];
+
+/** `bakerst.tasks.<id>.result`, v1: how the task ended. */
+export const TaskResultV1 = Type.Object(
+  {
+    ...ReportEnvelope,
+    type: Type.Literal("result"),
+    status: Type.Union(TASK_END_STATUSES.map((s) => Type.Literal(s))),
+    /** The script's exit code; null when it was killed or never started. */
+    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    /** Agent mode: the answer. */
+    answer: Type.Optional(Type.String({ maxLength: MAX_PROGRESS_CHARS * 4 })),
+    error: Type.Optional(WireErrorSchema),
+    usage: Type.Optional(UsageSchema),
+  },
+  { additionalProperties: false },
+);
+export type TaskResult = Static<typeof TaskResultV1>;
+
+/** What the runner writes on stdout, one JSON object a line (the launcher's and the pod log's reading of it). */
+export const TaskReportV1 = Type.Union([TaskProgressV1, TaskResultV1]);
+export type TaskReport = Static<typeof TaskReportV1>;

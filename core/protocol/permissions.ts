@@ -18,11 +18,14 @@ import {
   subjects,
 } from "./subjects.ts";
 
-export const NATS_ROLES = ["core", "worker", "companion", "extension"] as const;
+export const NATS_ROLES = ["core", "worker", "companion", "extension", "task"] as const;
 export type NatsRole = (typeof NATS_ROLES)[number];
 
-/** Companions and extensions have one identity each; core and worker one for all their processes. */
-export type NatsIdentity = { role: "core" } | { role: "worker" } | { role: "companion"; id: string } | { role: "extension"; id: string };
+/** Companions and extensions have one identity each; core, worker and task one for all their processes. */
+export type NatsIdentity = { role: "core" } | { role: "worker" } | { role: "task" } | { role: "companion"; id: string } | { role: "extension"; id: string };
+
+/** The roles with one shared identity (no id in their name). */
+const shared = (identity: NatsIdentity): identity is { role: "core" | "worker" | "task" } => identity.role === "core" || identity.role === "worker" || identity.role === "task";
 
 export interface NatsPermissions {
   publish: string[];
@@ -42,7 +45,7 @@ interface RoleEntry {
  * (JetStream publish acks, pulled messages, request answers).
  */
 export function inboxPrefix(identity: NatsIdentity): string {
-  return identity.role === "core" || identity.role === "worker" ? `_INBOX_${identity.role}` : `_INBOX_${identity.role}_${checkId(identity)}`;
+  return shared(identity) ? `_INBOX_${identity.role}` : `_INBOX_${identity.role}_${checkId(identity)}`;
 }
 
 const inbox = (identity: NatsIdentity) => `${inboxPrefix(identity)}.>`;
@@ -115,6 +118,15 @@ export const ROLE_PERMISSIONS: Record<NatsRole, RoleEntry> = {
       allowResponses: false,
     }),
   },
+  task: {
+    doc: "every task runner (a task pod): reports progress and results of tasks; the core keeps a task's reports only when they carry that task's own token, so one runner cannot speak for another task. Hears nothing",
+    permissions: () => ({
+      // Task ids are not known ahead; the token in each report is what ties it to its task.
+      publish: [subjects.taskProgressAll(), subjects.taskResultAll()],
+      subscribe: [inbox({ role: "task" })],
+      allowResponses: false,
+    }),
+  },
   extension: {
     doc: "one extension (an MCP server over HTTP): announces its tools and beats under its own id; hears nothing of jobs or tasks",
     permissions: (id) => ({
@@ -130,7 +142,7 @@ export function permissionsFor(identity: NatsIdentity): NatsPermissions {
   return ROLE_PERMISSIONS[identity.role].permissions(id);
 }
 
-/** `core`, `worker`, `companion-<id>`, `extension-<id>`: file names and log lines. */
+/** `core`, `worker`, `task`, `companion-<id>`, `extension-<id>`: file names and log lines. */
 export function identityName(identity: NatsIdentity): string {
-  return identity.role === "core" || identity.role === "worker" ? identity.role : `${identity.role}-${checkId(identity)}`;
+  return shared(identity) ? identity.role : `${identity.role}-${checkId(identity)}`;
 }

@@ -19,6 +19,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { EtcCopies, type MountPoint } from "./etc.ts";
+import { additionArgs } from "./mounts.ts";
 import { ALWAYS_HIDDEN, DEVICES, ETC_ADAPT, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
 
 export const NOBODY = 65534;
@@ -186,6 +187,7 @@ export function invocation(host: Host, command: string[], profile: SandboxProfil
   else dir("/dev");
   for (const d of DEVICES) a.push("--dev-bind", d, d);
   a.push("--perms", "1777", "--size", String(TMP_BYTES), "--tmpfs", "/tmp");
+  a.push(...additionArgs(profile));
   if (!hostView) a.push("--remount-ro", "/");
   a.push("--chdir", "/");
   const next = 3 + files.length;

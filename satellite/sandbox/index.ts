@@ -16,6 +16,8 @@ import { type LimitSetter, loadLimitSetter } from "./limits.ts";
 import { type Limits, limitsOf, type SandboxProfile } from "./profile.ts";
 
 export type { SandboxProfile } from "./profile.ts";
+export type { Invocation } from "./bwrap.ts";
+export { isReservedTarget, type ProfileAdditions, type SandboxMount } from "./mounts.ts";
 
 export const SANDBOX_MODES = ["required", "off"] as const;
 export type SandboxMode = (typeof SANDBOX_MODES)[number];
@@ -52,11 +54,11 @@ export class Sandbox {
    * Starts `command` (an absolute program path and its arguments) inside the
    * sandbox with `profile` and exactly `env`, as the leader of its own process
    * group (kill the group to stop it; bwrap takes the sandbox down with it),
-   * with stdin on /dev/null and stdout and stderr piped. The program starts
+   * with stdin on /dev/null (or piped, when asked) and stdout and stderr piped. The program starts
    * only once its limits are set; if they cannot be, the sandbox is killed
    * before it runs anything and the child emits an "error".
    */
-  spawn(command: string[], profile: SandboxProfile, env: Record<string, string>): ChildProcess {
+  spawn(command: string[], profile: SandboxProfile, env: Record<string, string>, opts: { stdin?: "pipe" | "ignore" } = {}): ChildProcess {
     const inv = invocation(this.host, command, profile, env, !!this.limits);
     let pipe: [number, number] | undefined;
     let child: ChildProcess;
@@ -64,7 +66,7 @@ export class Sandbox {
       pipe = this.limits?.pipe();
       // bwrap's info (a pipe this process reads), the pipe's read end it blocks on, the write end it holds.
       const handshake = pipe ? ["pipe" as const, pipe[0], pipe[1]] : [];
-      child = spawn(inv.file, inv.args, { shell: false, detached: true, stdio: ["ignore", "pipe", "pipe", ...inv.fds, ...handshake], cwd: "/", env });
+      child = spawn(inv.file, inv.args, { shell: false, detached: true, stdio: [opts.stdin ?? "ignore", "pipe", "pipe", ...inv.fds, ...handshake], cwd: "/", env });
     } catch (err) {
       if (pipe) closeSync(pipe[1]);
       throw err;

@@ -27,8 +27,10 @@
  *   program can read them even where the unprivileged user could not.
  */
 import type { SandboxProfileSpec } from "../../core/protocol/index.ts";
+import type { ProfileAdditions } from "./mounts.ts";
 
-export type SandboxProfile = SandboxProfileSpec;
+/** A command's profile (from its grammar), plus what tasks add (mounts.ts). */
+export type SandboxProfile = SandboxProfileSpec & ProfileAdditions;
 
 export interface Limits {
   cpuSeconds: number;

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseSseBlock } from "../../core/api/sse.ts";
 import { AREAS } from "../../core/areas.ts";
 import { loadConfig } from "../../core/config/index.ts";
 import { assemble, startServer, type AssembleOptions } from "../../core/server.ts";
@@ -70,18 +71,8 @@ export async function readSse(res: Response): Promise<SseEvent[]> {
 }
 
 export function parseSse(text: string): SseEvent[] {
-  const out: SseEvent[] = [];
-  for (const block of text.split("\n\n")) {
-    if (!block.trim() || block.startsWith(":")) continue;
-    const ev: SseEvent = { event: "message", data: undefined };
-    const data: string[] = [];
-    for (const line of block.split("\n")) {
-      if (line.startsWith("id: ")) ev.id = line.slice(4);
-      else if (line.startsWith("event: ")) ev.event = line.slice(7);
-      else if (line.startsWith("data: ")) data.push(line.slice(6));
-    }
-    ev.data = data.length ? JSON.parse(data.join("\n")) : undefined;
-    out.push(ev);
-  }
-  return out;
+  return text.split("\n\n").flatMap((block) => {
+    const ev = parseSseBlock(block);
+    return ev ? [{ ...ev, ...(ev.id !== undefined ? { id: String(ev.id) } : {}) } as SseEvent] : [];
+  });
 }

@@ -65,13 +65,13 @@ describe("Module boundaries", () => {
     expect(offenders("satellite", (i) => i.startsWith("satellite/") || shared.some((p) => i.startsWith(p)))).toEqual([]);
   });
 
-  test("core imports from satellite/ only the worker's and the sandbox's entry points, in core/jobs/edge.ts", () => {
+  test("core imports from satellite/ only the worker's, the task role's and the sandbox's entry points, in core/jobs/edge.ts", () => {
     const uses = files(join(root, "core")).flatMap((f) =>
       imports(f)
         .filter((i) => i.startsWith("satellite/"))
         .map((i) => `${relative(root, f)} -> ${i}`),
     );
-    expect(uses.sort()).toEqual(["core/jobs/edge.ts -> satellite/sandbox/index.ts", "core/jobs/edge.ts -> satellite/worker/index.ts"]);
+    expect(uses.sort()).toEqual(["core/jobs/edge.ts -> satellite/sandbox/index.ts", "core/jobs/edge.ts -> satellite/task/index.ts", "core/jobs/edge.ts -> satellite/worker/index.ts"]);
   });
 
   test("the sandbox is reusable: it imports nothing from the worker", () => {

@@ -26,7 +26,7 @@ describe("bakerst nats init", () => {
     expect(out).toContain(`nats-server -c ${join(dir, CONFIG_FILE)}`);
     expect(out).toContain(`NATS_CREDS=${join(dir, "creds", "core.nk")} bakerst serve`);
     expect(out).toContain(`NATS_CREDS=${join(dir, "creds", "worker.nk")} bakerst-satellite --mode worker`);
-    expect(Object.keys(seeds(dir)).sort()).toEqual(["companion-nas1.nk", "core.nk", "extension-weather.nk", "worker.nk"]);
+    expect(Object.keys(seeds(dir)).sort()).toEqual(["companion-nas1.nk", "core.nk", "extension-weather.nk", "task.nk", "worker.nk"]);
     expect(mode(join(dir, "creds"))).toBe(0o700);
     const config = readFileSync(join(dir, CONFIG_FILE), "utf8");
     for (const [file, seed] of Object.entries(seeds(dir))) {
@@ -50,6 +50,7 @@ describe("bakerst nats init", () => {
     expect(again.identities.map((i) => [i.name, i.state])).toEqual([
       ["core", "kept"],
       ["worker", "kept"],
+      ["task", "kept"],
       ["companion-a", "kept"],
       ["extension-x", "new"],
     ]);

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const file = nats.credsFile({ role: "core" });
   core = await NatsBus.open({ url: nats.url, name: "core", authenticator: natsAuthenticator(readFileSync(file), file), inboxPrefix: inboxPrefix({ role: "core" }) });
   admin = await jetstreamManager(core.nc);
-  for (const s of [subjects.heartbeatAll(), subjects.companionAnnounce(), subjects.companionHeartbeatAll(), subjects.extensionAnnounce(), subjects.extensionHeartbeatAll()]) {
+  for (const s of [subjects.heartbeatAll(), subjects.companionAnnounce(), subjects.companionHeartbeatAll(), subjects.extensionAnnounce(), subjects.extensionHeartbeatAll(), subjects.taskProgressAll(), subjects.taskResultAll()]) {
     core.nc.subscribe(s, { callback: (_e, m) => void heard.push(m.subject) });
   }
   await core.nc.flush();
@@ -172,6 +172,19 @@ describe("NATS identities: what the server refuses", () => {
     }
     x.nc.publish(subjects.extensionHeartbeat("x"), "{}");
     await waitFor("extension x's own heartbeat at the core", () => heard.includes(subjects.extensionHeartbeat("x")));
+  });
+
+  test("a task runner reports progress and results and does nothing else: no jobs, no heartbeats, no listening to other tasks", async () => {
+    const t = await nats.connectAs({ role: "task" });
+    for (const subject of [subjects.taskProgressAll(), subjects.taskResultAll(), subjects.taskProgress("t1"), "bakerst.tasks.>", subjects.jobStatusAll(), ">"]) {
+      expect((await subscribeRefused(t, subject)).error).toBe(`Permissions Violation for Subscription to "${subject}"`);
+    }
+    for (const subject of [subjects.jobDispatch(), subjects.jobStatus("job-1"), subjects.heartbeat("worker", "t"), subjects.companionAnnounce(), subjects.extensionAnnounce(), "$JS.API.INFO"]) {
+      await publishRefused(t, subject);
+    }
+    t.nc.publish(subjects.taskProgress("t1"), "{}");
+    t.nc.publish(subjects.taskResult("t1"), "{}");
+    await waitFor("the task's reports at the core", () => heard.includes(subjects.taskProgress("t1")) && heard.includes(subjects.taskResult("t1")));
   });
 
   test("every role has a doc line, and no role but the core may administer JetStream", () => {

@@ -18,6 +18,10 @@ import type { JobRequest } from "../../core/jobs/request.ts";
 import type { jobRoutes } from "../../core/jobs/routes.ts";
 import type { JobStatus as CoreJobStatus } from "../../core/jobs/store.ts";
 import type { memoryRoutes } from "../../core/memory/routes.ts";
+import type { ProgressData, ResultData } from "../../core/tasks/journal.ts";
+import type { TaskRequest } from "../../core/tasks/request.ts";
+import type { taskRoutes } from "../../core/tasks/routes.ts";
+import type { TaskStatus as CoreTaskStatus } from "../../core/tasks/store.ts";
 import type { Category } from "../../core/memory/types.ts";
 import type { Block as CoreBlock } from "../../core/agent/types.ts";
 import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetry/health.ts";
@@ -46,10 +50,16 @@ import type {
   NoteList,
   Pairing,
   StoredMessage,
+  Task,
+  TaskEvent,
+  TaskList,
+  TaskStatus,
+  NewTask,
   TurnUsage,
   UsageReport,
 } from "../../ui/api/types.ts";
 import type { JOB_STATUSES, JOB_TYPES, NewJob } from "../../ui/pages/jobs/api.ts";
+import type { TASK_STATUSES } from "../../ui/pages/tasks/api.ts";
 
 // ---- the checks' vocabulary ----
 
@@ -93,6 +103,7 @@ type MemoryRoutes = ReturnType<ReturnType<typeof memoryRoutes>>["~Routes"]["api"
 type ModelRoutes = ReturnType<typeof modelRoutes>["~Routes"]["api"];
 type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
 type ChannelRoutes = ReturnType<ReturnType<typeof channelRoutes>>["~Routes"]["api"]["channels"];
+type TaskRoutes = ReturnType<ReturnType<typeof taskRoutes>>["~Routes"]["api"]["tasks"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
@@ -111,6 +122,11 @@ type CoreChannels = ChannelRoutes["get"]["response"][200];
 type CoreApproved = ChannelRoutes["pairings"]["approve"]["post"]["response"][200];
 type CoreRevoked = ChannelRoutes["pairings"][":id"]["delete"]["response"][200];
 type CoreNotifySet = ChannelRoutes["pairings"][":id"]["patch"]["response"][200];
+type CoreTaskList = TaskRoutes["get"]["response"][200];
+type CoreTaskCreated = TaskRoutes["post"]["response"][200];
+type CoreTaskDetail = TaskRoutes[":id"]["get"]["response"][200];
+type CoreTaskCancelled = TaskRoutes[":id"]["delete"]["response"][200];
+type CoreTaskApproved = TaskRoutes[":id"]["approve"]["post"]["response"][200];
 
 // ---- the chat stream: every event either side knows, with the same data ----
 
@@ -180,4 +196,21 @@ export type ChannelChecks = [
   Assert<Reads<Pairing, CoreApproved>>,
   Assert<Reads<Pairing, CoreRevoked>>,
   Assert<Reads<Pairing, CoreNotifySet>>,
+];
+
+export type TaskChecks = [
+  Assert<Reads<TaskList, CoreTaskList>>,
+  Assert<Reads<Task, Element<CoreTaskList["tasks"]>>>,
+  Assert<Reads<Task, CoreTaskDetail>>,
+  Assert<Reads<Task, CoreTaskCreated>>,
+  Assert<Reads<Task, CoreTaskCancelled>>,
+  Assert<Reads<Task, CoreTaskApproved>>,
+  Assert<Reads<NonNullable<Task["approval"]>, NonNullable<CoreTaskDetail["approval"]>>>,
+  Assert<Equal<TaskStatus, CoreTaskStatus>>,
+  Assert<Equal<(typeof TASK_STATUSES)[number], CoreTaskStatus>>,
+  // The events the page follows carry what the core writes into them.
+  Assert<Reads<Extract<TaskEvent, { event: "progress" }>["data"], ProgressData>>,
+  Assert<Reads<Extract<TaskEvent, { event: "result" }>["data"], ResultData>>,
+  // What the console starts is a request the core accepts.
+  Assert<[NewTask] extends [TaskRequest] ? true : { refused: NewTask }>,
 ];

@@ -56,27 +56,30 @@ describe("chat turns", () => {
     expect(turns[0]!.parts).toEqual([]);
   });
 
-  test("stream events build the turn: text joins, tool results land on their card, job chips update", () => {
-    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {} };
+  test("stream events build the turn: text joins, tool results land on their card, job and task chips update", () => {
+    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {}, tasks: {} };
     applyEvent(t, { event: "text", data: { delta: "Hel" } });
     applyEvent(t, { event: "text", data: { delta: "lo" } });
     applyEvent(t, { event: "tool_use", data: { id: "u1", name: "run_job", input: { command: "date" } } });
     applyEvent(t, { event: "job", data: { id: "j1", status: "queued" } });
     applyEvent(t, { event: "tool_result", data: { id: "u1", ok: false, summary: "refused" } });
     applyEvent(t, { event: "job", data: { id: "j1", status: "running" } });
+    applyEvent(t, { event: "task", data: { id: "t1", status: "queued" } });
+    applyEvent(t, { event: "task", data: { id: "t1", status: "succeeded" } });
     applyEvent(t, { event: "text", data: { delta: "Done." } });
     applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 1, model: "x" } } });
     expect(t.parts.map((p) => (p.kind === "text" ? p.text : p.kind))).toEqual(["Hello", "tool", "Done."]);
     const tool = t.parts[1]!;
     expect(tool.kind === "tool" && tool.call.result).toEqual({ ok: false, summary: "refused" });
     expect(t.jobs).toEqual({ j1: "running" });
+    expect(t.tasks).toEqual({ t1: { status: "succeeded", pending: false } });
     expect(t.streaming).toBe(false);
   });
 });
 
 describe("thinking, tool searches and compaction in the thread", () => {
   test("thinking deltas gather in their own part, apart from the text", () => {
-    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {} };
+    const t: TurnView = { key: "k", user: "u", parts: [], streaming: true, jobs: {}, tasks: {} };
     applyEvent(t, { event: "thinking", data: { delta: "Hm, " } });
     applyEvent(t, { event: "thinking", data: { delta: "the clock." } });
     applyEvent(t, { event: "text", data: { delta: "Noon." } });

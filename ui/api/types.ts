@@ -74,6 +74,7 @@ export type ChatEvent =
   | { event: "tool_use"; data: { id: string; name: string; input: unknown } }
   | { event: "tool_result"; data: { id: string; ok: boolean; summary: string } }
   | { event: "job"; data: { id: string; status: string } }
+  | { event: "task"; data: { id: string; status: string } }
   | { event: "notice"; data: { code: string; message: string } }
   | { event: "error"; data: { code: string; message: string } }
   | { event: "done"; data: { conversationId: string; messageId: string | null; usage: TurnUsage } };
@@ -211,3 +212,53 @@ export interface UsageReport {
   totals: Omit<UsageRow, "day" | "model" | "provider">;
   budget: { day: string; dailyUsd: number | null; spentUsd: number; remainingUsd: number | null; exceeded: boolean };
 }
+
+export type TaskStatus = "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+
+export interface Task {
+  id: string;
+  mode: "script" | "agent";
+  target: "local" | "kubernetes";
+  status: TaskStatus;
+  script?: string;
+  goal?: string;
+  mounts: { path: string; source: string; writable: boolean }[];
+  network: "none" | string[];
+  toolbox?: string;
+  timeoutMs: number;
+  /** What needs (or needed) the owner's word: `write:<path>`, `net:<host>`. */
+  approval?: { scopes: string[]; state: "pending" | "approved" | "preapproved"; by?: string; at?: number };
+  exitCode?: number;
+  error?: { code: string; message: string };
+  answer?: string;
+  /** The tail of the output. */
+  output: string;
+  outputBytes: number;
+  actor: string;
+  origin?: string;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  updatedAt: number;
+  durationMs?: number;
+}
+
+export interface TaskList {
+  tasks: Task[];
+  next: number | null;
+}
+
+/** A request the console sends: a script task with mounts. */
+export interface NewTask {
+  mode: "script";
+  script: string;
+  mounts?: { path: string; writable?: boolean }[];
+  network?: string[];
+  timeoutMs?: number;
+}
+
+/** What GET /api/tasks/:id/events streams. */
+export type TaskEvent =
+  | { event: "progress"; data: { seq: number; at: number; kind: "log" | "tool" | "thinking" | "milestone"; text: string; stream?: "stdout" | "stderr"; name?: string; ok?: boolean } }
+  | { event: "status"; data: { status: TaskStatus } }
+  | { event: "result"; data: { status: TaskStatus; exitCode: number | null; error?: { code: string; message: string }; answer?: string } };

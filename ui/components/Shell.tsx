@@ -7,6 +7,7 @@ import { RESOURCES } from "../pages/resources.ts";
 const MAIN = [
   { href: "/", label: "Chat", match: (p: string) => p === "/" || p.startsWith("/chat") },
   { href: "/jobs", label: "Jobs" },
+  { href: "/tasks", label: "Tasks" },
   { href: "/memory", label: "Memory" },
   { href: "/channels", label: "Channels" },
   { href: "/models", label: "Models & usage" },

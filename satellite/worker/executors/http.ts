@@ -2,21 +2,13 @@ import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { JobError, type HttpJob } from "../../../core/protocol/index.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
+// Cloud metadata and link-local addresses: never reachable from a job, whatever the lists say (the sandbox's egress proxy uses the same).
+import { isMetadata, METADATA_NAMES } from "../../sandbox/egress.ts";
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
-/** Cloud metadata services and link-local ranges: never reachable from a job, whatever the lists say. */
-const METADATA = (() => {
-  const b = new BlockList();
-  b.addSubnet("169.254.0.0", 16, "ipv4");
-  b.addAddress("100.100.100.200", "ipv4");
-  b.addAddress("fd00:ec2::254", "ipv6");
-  b.addSubnet("fe80::", 10, "ipv6");
-  return b;
-})();
-const METADATA_NAMES = new Set(["metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal"]);
 const FORBIDDEN_HEADERS = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-connection", "te", "trailer", "content-length"]);
 
 export interface HostRules {
@@ -58,8 +50,7 @@ const hostMatches = (rules: HostRules, host: string) => rules.hosts.some((h) => 
 const ipMatches = (rules: HostRules, ip: string) => rules.cidrs.check(ip, isIP(ip) === 4 ? "ipv4" : "ipv6");
 
 function checkAddress(ip: string, host: string, policy: HttpPolicy): void {
-  const type = isIP(ip) === 4 ? "ipv4" : "ipv6";
-  if (METADATA.check(ip, type)) throw new JobError("refused", `url: ${host} resolves to ${ip}, a cloud metadata / link-local address; refused`);
+  if (isMetadata(ip)) throw new JobError("refused", `url: ${host} resolves to ${ip}, a cloud metadata / link-local address; refused`);
   if (ipMatches(policy.deny, ip) || hostMatches(policy.deny, host)) throw new JobError("refused", `url: ${host} (${ip}) is on HTTP_JOB_DENY`);
   if (!policy.allow.empty && !ipMatches(policy.allow, ip) && !hostMatches(policy.allow, host)) {
     throw new JobError("refused", `url: ${host} (${ip}) is not on HTTP_JOB_ALLOW`);

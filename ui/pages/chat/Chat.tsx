@@ -102,7 +102,7 @@ export function Chat(): JSX.Element {
               </div>
             </Match>
             <Match when={true}>
-              <For each={session().turns}>{(turn, i) => <Turn turn={turn} last={i() === session().turns.length - 1} onRetry={() => void session().retry(i())} />}</For>
+              <For each={session().turns}>{(turn, i) => <Turn turn={turn} last={i() === session().turns.length - 1} onRetry={() => void session().retry(i())} onApprove={(id) => session().approveTask(i(), id)} />}</For>
             </Match>
           </Switch>
         </div>

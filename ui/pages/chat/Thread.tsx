@@ -1,11 +1,12 @@
-import { For, Match, Show, Switch, type JSX } from "solid-js";
+import { createSignal, For, Match, Show, Switch, type JSX } from "solid-js";
 import { Json, Markdown } from "../../components/Markdown.tsx";
 import { usd } from "../../components/format.ts";
 import { cacheShare, type ToolCall, type TurnView } from "./model.ts";
 
-export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void }): JSX.Element {
+export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void; onApprove: (taskId: string) => Promise<void> }): JSX.Element {
   const t = () => props.turn;
   const jobs = () => Object.entries(t().jobs);
+  const tasks = () => Object.entries(t().tasks);
   return (
     <article class="turn" aria-busy={t().streaming}>
       <Show when={t().summary !== undefined}>
@@ -62,6 +63,11 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
             </For>
           </div>
         </Show>
+        <Show when={tasks().length}>
+          <div class="chips" role="group" aria-label="Tasks started in this turn">
+            <For each={tasks()}>{([id, task]) => <TaskCard id={id} status={task.status} pending={task.pending} onApprove={() => props.onApprove(id)} />}</For>
+          </div>
+        </Show>
         <Show when={t().streaming && !t().parts.length}>
           <p class="typing" role="status" aria-label="Thinking">
             <span />
@@ -116,5 +122,39 @@ export function ToolCard(props: { call: ToolCall }): JSX.Element {
         </Show>
       </div>
     </details>
+  );
+}
+
+/** A task the agent started: its status, a link to its live output, and the owner's Approve when it waits for one. */
+function TaskCard(props: { id: string; status: string; pending: boolean; onApprove: () => Promise<void> }): JSX.Element {
+  const [busy, setBusy] = createSignal(false);
+  const [failed, setFailed] = createSignal("");
+  const approve = async () => {
+    setBusy(true);
+    setFailed("");
+    try {
+      await props.onApprove();
+    } catch (err) {
+      setFailed((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="task-card" data-task={props.id}>
+      <a class={`chip status-${props.pending ? "refused" : props.status}`} href={`/tasks/${encodeURIComponent(props.id)}`}>
+        task {props.id.slice(0, 8)} · {props.pending ? "awaiting approval" : props.status}
+      </a>
+      <Show when={props.pending}>
+        <button type="button" class="btn small primary" disabled={busy()} onClick={() => void approve()}>
+          Approve
+        </button>
+      </Show>
+      <Show when={failed()}>
+        <span class="muted" role="alert">
+          {failed()}
+        </span>
+      </Show>
+    </span>
   );
 }

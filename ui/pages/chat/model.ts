@@ -23,6 +23,8 @@ export interface TurnView {
   error?: { code: string; message: string };
   streaming: boolean;
   jobs: Record<string, string>;
+  /** Tasks the agent started in this turn: status, and whether one waits for the owner's approval. */
+  tasks: Record<string, { status: string; pending: boolean }>;
   usage?: TurnUsage;
   /** The model sees the turns before this one as the compaction's summary: a divider goes above it. */
   summary?: string;
@@ -38,6 +40,7 @@ let counter = 0;
 export const localKey = () => `local-${++counter}`;
 
 export const TERMINAL_JOB = new Set(["completed", "failed"]);
+export const TERMINAL_TASK = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
 
 /** A stored conversation as turns, with what each cost and where the model's verbatim history starts after a compaction. */
 export function turnsFromConversation(c: Pick<ConversationDetail, "messages" | "usage" | "compaction">, skipTurn?: string): TurnView[] {
@@ -63,7 +66,7 @@ export function turnsFromMessages(messages: StoredMessage[], skipTurn?: string):
   for (const m of messages) {
     let turn = byTurn.get(m.turnId);
     if (!turn) {
-      turn = { key: m.turnId, turnId: m.turnId, user: "", parts: [], streaming: false, jobs: {} };
+      turn = { key: m.turnId, turnId: m.turnId, user: "", parts: [], streaming: false, jobs: {}, tasks: {} };
       byTurn.set(m.turnId, turn);
       turns.push(turn);
     }
@@ -115,6 +118,9 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): void {
       return;
     case "job":
       turn.jobs[ev.data.id] = ev.data.status;
+      return;
+    case "task":
+      turn.tasks[ev.data.id] = { status: ev.data.status, pending: turn.tasks[ev.data.id]?.pending ?? false };
       return;
     case "notice":
       turn.parts.push({ kind: "notice", code: ev.data.code, message: ev.data.message });

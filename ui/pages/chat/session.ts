@@ -2,8 +2,8 @@ import { createSignal, type Accessor } from "solid-js";
 import { createStore, produce, reconcile, type SetStoreFunction } from "solid-js/store";
 import { resumeChat, streamChat } from "../../api/chat.ts";
 import { api, ApiError } from "../../api/client.ts";
-import type { ChatEvent, CompactResult, ConversationDetail, Job } from "../../api/types.ts";
-import { applyEvent, localKey, TERMINAL_JOB, turnsFromConversation, type TurnView } from "./model.ts";
+import type { ChatEvent, CompactResult, ConversationDetail, Job, Task } from "../../api/types.ts";
+import { applyEvent, localKey, TERMINAL_JOB, TERMINAL_TASK, turnsFromConversation, type TurnView } from "./model.ts";
 
 const [listVersion, setListVersion] = createSignal(0);
 /** Bumped whenever the conversation list may have changed (a new conversation, a finished turn, a rename). */
@@ -84,7 +84,7 @@ export class ChatSession {
   async send(message: string, onConversation?: (id: string) => void): Promise<void> {
     if (this.busy()) return;
     const i = this.turns.length;
-    this.setTurns(i, { key: localKey(), user: message, parts: [], streaming: true, jobs: {} });
+    this.setTurns(i, { key: localKey(), user: message, parts: [], streaming: true, jobs: {}, tasks: {} });
     this.setBusy(true);
     this.abort = new AbortController();
     try {
@@ -143,6 +143,32 @@ export class ChatSession {
     const turn = this.turns[i];
     if (!turn) return;
     for (const [jobId, status] of Object.entries(turn.jobs)) if (!TERMINAL_JOB.has(status)) void this.pollJob(i, jobId);
+    for (const [taskId, t] of Object.entries(turn.tasks)) if (!TERMINAL_TASK.has(t.status)) void this.pollTask(i, taskId);
+  }
+
+  /** Task cards keep updating after the turn ends (and show when one waits for approval), until the task ends. */
+  private async pollTask(i: number, taskId: string): Promise<void> {
+    if (this.polling.has(taskId)) return;
+    this.polling.add(taskId);
+    const until = Date.now() + 24 * 60 * 60_000;
+    try {
+      for (let first = true; Date.now() < until; first = false) {
+        if (!first) await new Promise((r) => setTimeout(r, 1500));
+        const task = await api<Task>(`/api/tasks/${encodeURIComponent(taskId)}`).catch(() => undefined);
+        if (!task) return;
+        this.setTurns(i, "tasks", taskId, { status: task.status, pending: task.status === "queued" && task.approval?.state === "pending" });
+        if (TERMINAL_TASK.has(task.status)) return;
+      }
+    } finally {
+      this.polling.delete(taskId);
+    }
+  }
+
+  /** The owner's approval from the task's card in chat. */
+  async approveTask(i: number, taskId: string): Promise<void> {
+    const task = await api<Task>(`/api/tasks/${encodeURIComponent(taskId)}/approve`, { method: "POST" });
+    this.setTurns(i, "tasks", taskId, { status: task.status, pending: false });
+    void this.pollTask(i, taskId);
   }
 
   /** Job chips keep updating after the turn ends, until the job finishes. */
