@@ -6,7 +6,7 @@ import type { ChatAdapter, Inbound } from "./adapter.ts";
 import { ChatRunner } from "./chats.ts";
 import { gatewayChecks } from "./doctor.ts";
 import { Gateway } from "./gateway.ts";
-import { JobReports } from "./job-reports.ts";
+import { WorkReports } from "./work-reports.ts";
 import { botToken, gatewayKeys } from "./keys.ts";
 import { Outbox } from "./outbox.ts";
 import { Pairings } from "./pairing.ts";
@@ -27,6 +27,7 @@ const WEBHOOK_MAX_BYTES = 1024 * 1024;
 export const gatewayArea = defineArea({
   name: "gateway",
   needs: ["jobs"],
+  wants: ["tasks"],
   config: { keys: gatewayKeys },
   doctor: gatewayChecks,
   async start(ctx) {
@@ -45,7 +46,8 @@ export const gatewayArea = defineArea({
     };
     const outbox = new Outbox(db, { retryMinMs: k.GATEWAY_RETRY_MIN_MS, log: ctx.log, metrics });
     const pairings = new Pairings(db, { outbox, audit: ctx.audit, maxPending: k.GATEWAY_MAX_PENDING_PAIRINGS });
-    const reports = new JobReports({ db, outbox, jobs: ctx.need("jobs"), log: ctx.log });
+    const tasks = ctx.want("tasks");
+    const reports = new WorkReports({ db, outbox, jobs: ctx.need("jobs"), ...(tasks ? { tasks } : {}), log: ctx.log });
     const runner = new ChatRunner({
       db,
       brain: ctx.brain,
@@ -54,7 +56,7 @@ export const gatewayArea = defineArea({
       pairings,
       streamIntervalMs: k.GATEWAY_STREAM_INTERVAL_MS,
       log: ctx.log,
-      watchJobs: (chat, jobs) => reports.watch(chat, jobs),
+      watchWork: (chat, work) => reports.watch(chat, work),
     });
     const gateway = new Gateway({ pairings, runner, outbox, brain: ctx.brain, conversations: ctx.conversations, models: ctx.models, db: ctx.store.sqlite });
     const receive = (m: Inbound) => gateway.receive(m);

@@ -1,3 +1,4 @@
+import type { WorkKind } from "./work-reports.ts";
 import type { Statement } from "bun:sqlite";
 import type { Brain } from "../brain/brain.ts";
 import type { Turn } from "../brain/turn.ts";
@@ -39,8 +40,8 @@ export interface ChatRunnerDeps {
   pairings: Pairings;
   streamIntervalMs: number;
   log: Logger;
-  /** A turn ended leaving these jobs unfinished: report them to the chat when they end (inside the turn's final transaction). */
-  watchJobs?(chatKey: string, jobs: Map<string, string>): void;
+  /** A turn ended leaving these jobs and tasks unfinished: report them to the chat when they end (inside the turn's final transaction). */
+  watchWork?(chatKey: string, work: Map<string, { kind: WorkKind; status: string }>): void;
 }
 
 /**
@@ -225,7 +226,7 @@ export class ChatRunner {
     const ref = parseChatKey(row.chatKey);
     const key = `turn:${turn.id}`;
     const doc = new ReplyDoc();
-    const jobs = new Map<string, string>();
+    const work = new Map<string, { kind: WorkKind; status: string }>();
     const typing = () => void outbox.adapter(ref.platform)?.typing(ref).catch(() => undefined);
     typing();
     const typingTimer = setInterval(typing, TYPING_EVERY_MS[ref.platform]);
@@ -247,7 +248,7 @@ export class ChatRunner {
         if (ev.event === "text") doc.text(ev.data.delta);
         else if (ev.event === "tool_use") doc.toolUse(ev.data.id, ev.data.name);
         else if (ev.event === "tool_result") doc.toolResult(ev.data.id, ev.data.ok);
-        else if (ev.event === "job") jobs.set(ev.data.id, ev.data.status);
+        else if (ev.event === "job" || ev.event === "task") work.set(ev.data.id, { kind: ev.event, status: ev.data.status });
         else if (ev.event === "notice" || ev.event === "error") doc.note(ev.data.message);
       }
     } finally {
@@ -264,7 +265,7 @@ export class ChatRunner {
     this.deps.db.$client.transaction(() => {
       outbox.show(row.chatKey, key, splitMarkdown(md, LIMITS[ref.platform]), this.quote(row, result.error !== null));
       this.q.done.run({ id: row.id, status: "answered", now: Date.now() });
-      this.deps.watchJobs?.(row.chatKey, jobs);
+      this.deps.watchWork?.(row.chatKey, work);
     })();
   }
 

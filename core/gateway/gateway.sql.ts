@@ -110,9 +110,11 @@ export const gatewayOutbox = sqliteTable(
   ],
 );
 
-/** Jobs a chat's turn started and did not wait for: their end is reported to the chat. */
+/** Jobs and tasks a chat's turn started and did not wait for: their end is reported to the chat. */
 export const gatewayJobWatch = sqliteTable("gateway_job_watch", {
+  /** The job's or the task's id (both are UUIDv7, never the same). */
   jobId: text("job_id").primaryKey(),
+  kind: text("kind", { enum: ["job", "task"] }).notNull().default("job"),
   chatKey: text("chat_key").notNull(),
   createdAt: integer("created_at").notNull(),
   reportedAt: integer("reported_at"),

@@ -17,10 +17,17 @@ const ToolResult = Type.Object(
   { type: Type.Literal("tool_result"), tool_use_id: Type.String({ maxLength: 256 }), content: Type.String(), is_error: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
 );
+// The worker's loop sends what the shared agent loop sends: the system prompt as blocks by how often they change, its cache hints, and thinking passed back with its signature.
+const Thinking = Type.Object({ type: Type.Literal("thinking"), thinking: Type.String(), signature: Type.String({ maxLength: 100_000 }) }, { additionalProperties: false });
+const RedactedThinking = Type.Object({ type: Type.Literal("redacted_thinking"), data: Type.String({ maxLength: 1_000_000 }) }, { additionalProperties: false });
+const SystemBlock = Type.Object({ stability: Type.Union([Type.Literal("stable"), Type.Literal("long"), Type.Literal("turn")]), text: Type.String({ maxLength: 200_000 }) }, { additionalProperties: false });
 export const RelayRequest = Type.Object(
   {
-    system: Type.String({ maxLength: 200_000 }),
-    messages: Type.Array(Type.Object({ role: Type.Union([Type.Literal("user"), Type.Literal("assistant")]), content: Type.Array(Type.Union([Text, ToolUse, ToolResult])) }), { maxItems: 200 }),
+    system: Type.Union([Type.String({ maxLength: 200_000 }), Type.Array(SystemBlock, { maxItems: 16 })]),
+    messages: Type.Array(Type.Object({ role: Type.Union([Type.Literal("user"), Type.Literal("assistant")]), content: Type.Array(Type.Union([Text, ToolUse, ToolResult, Thinking, RedactedThinking])) }), { maxItems: 200 }),
+    turnStart: Type.Optional(Type.Integer({ minimum: 0 })),
+    cacheMessages: Type.Optional(Type.Boolean()),
+    thinking: Type.Optional(Type.Object({ budgetTokens: Type.Integer({ minimum: 1024, maximum: 64_000 }) }, { additionalProperties: false })),
     tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), description: Type.String({ maxLength: 4000 }), inputSchema: Type.Record(Type.String(), Type.Unknown()) }), { maxItems: 32 })),
     maxTokens: Type.Integer({ minimum: 1, maximum: 64_000 }),
     toolChoice: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("none")])),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { makeApp, testConfig } from "../helpers/app.ts";
+import { runnerBinary } from "../helpers/tasks.ts";
 import { waitFor } from "../helpers/nats.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
@@ -107,6 +108,28 @@ describe("the gateway's lifecycle", () => {
       expect(report.text).toMatch(/^✅ The command job \w{8} finished:\n\n.*UTC/s);
       const watch = h.s.store.sqlite.query("SELECT reported_at FROM gateway_job_watch").all() as { reported_at: number | null }[];
       expect(watch).toHaveLength(1);
+      expect(watch[0]!.reported_at).not.toBeNull();
+    } finally {
+      await h.close();
+    }
+  }, 40_000);
+
+  test("a task a chat started and did not wait for is reported to that chat when it ends, with the end of its output and its exit code", async () => {
+    const h = await makeApp({ ...telegramEnv(tg, model), TASK_RUNNER: await runnerBinary() });
+    try {
+      await waitFor("telegram connected", async () => (await health(h)).components.telegram.status === "ok");
+      const t = person(4301, "tasks");
+      await pairChat(h, tg, t);
+      model.on(and(prompt("count to three, then fail"), firstRound), reply().tool("run_task", { mode: "script", script: "echo one; echo two; echo three; exit 3", wait: false }));
+      model.on(afterTool("run_task"), reply().text("Started; I will tell you how it ends."));
+      tg.say(t.chat, t.user, "count to three, then fail");
+      expect((await nthMessage(tg, t.chat.id, 3)).text).toBe("⚙ run_task ✓\n\nStarted; I will tell you how it ends.");
+      const report = await nthMessage(tg, t.chat.id, 4, 30_000);
+      expect(report.text).toMatch(/^❌ The script task \w{8} failed \(exit 3\)/);
+      expect(report.text).toContain("one\ntwo\nthree");
+      const watch = h.s.store.sqlite.query("SELECT kind, reported_at FROM gateway_job_watch").all() as { kind: string; reported_at: number | null }[];
+      expect(watch).toHaveLength(1);
+      expect(watch[0]!.kind).toBe("task");
       expect(watch[0]!.reported_at).not.toBeNull();
     } finally {
       await h.close();
