@@ -74,18 +74,20 @@ describe("Secrets API: write-only", () => {
   test("a stored secret is listed by name with a mask, who wrote it and who uses it; never its value", async () => {
     const seen: (string | undefined)[] = [];
     const stop = h.need("secrets").onChange("WIFI_PASSWORD", (v) => seen.push(v), "test:listener");
+    const stopUsing = h.need("secrets").use("WIFI_PASSWORD", "skill:router");
     const created = await put("WIFI_PASSWORD", { value: VALUE });
     expect(created.status).toBe(200);
     expect(created.json).toMatchObject({ name: "WIFI_PASSWORD", created: true });
     const list = await call("/api/secrets");
     expect(list.json.secrets).toEqual([
-      { name: "WIFI_PASSWORD", masked: "••••••••wWy7".replace("wWy7", VALUE.slice(-4)), createdAt: expect.any(Number), updatedAt: expect.any(Number), updatedBy: "api", users: ["test:listener"] },
+      { name: "WIFI_PASSWORD", masked: "••••••••wWy7".replace("wWy7", VALUE.slice(-4)), createdAt: expect.any(Number), updatedAt: expect.any(Number), updatedBy: "api", users: ["skill:router", "test:listener"] },
     ]);
     expect(h.need("secrets").get("WIFI_PASSWORD")).toBe(VALUE);
     const replaced = await put("WIFI_PASSWORD", { value: `${VALUE}-2` });
     expect(replaced.json.created).toBe(false);
     expect(seen).toEqual([VALUE, `${VALUE}-2`]);
     stop();
+    stopUsing();
     expect((await call("/api/secrets")).json.secrets[0].users).toEqual([]);
     const short = await put("PIN", { value: "12345678" });
     expect(short.status).toBe(200);
