@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { gatewayChecks } from "../../core/gateway/doctor.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
@@ -51,6 +52,9 @@ describe("Gateway tokens in Secrets", () => {
     const who = person(4100, "irene");
     tg.say(who.chat, who.user, "hello?");
     expect((await nthMessage(tg, who.chat.id, 1)).text).toMatch(/Pairing code/);
+    // bakerst doctor checks the token the server uses, from Secrets too, beside the running server.
+    const checks = await gatewayChecks(h.config);
+    expect(checks).toEqual([{ ok: true, name: "telegram", detail: expect.stringContaining(`@${tg.bot.username} reachable`) }]);
   });
 
   test("deleting the Telegram token stops the bot; a message written meanwhile is read once the token is back", async () => {
