@@ -117,7 +117,7 @@ describe("Secrets API: write-only", () => {
 });
 
 describe("Secrets in output", () => {
-  test("a stored value is redacted from a tool's result before the model, the stream or the conversation sees it", async () => {
+  test("a stored value is redacted from a tool's result and from the memories recalled into the prompt, before the model, the stream or the conversation sees it", async () => {
     // The owner once wrote the password into a memory; the agent finds it with a tool.
     expect((await call("/api/memories", { method: "POST", json: { text: `The guest wifi password is ${VALUE}-2 for the garden`, category: "homelab" } })).status).toBe(200);
     model.on(prompt("what is the guest wifi?"), reply().tool("memory_search", { query: "guest wifi password garden" }));
@@ -130,6 +130,8 @@ describe("Secrets in output", () => {
     expect(sent).toContain("[REDACTED]");
     expect(sent).toContain("garden");
     expect(sent).not.toContain(VALUE);
+    // Nor does the memory recalled into the prompt carry it to the model vendor.
+    expect(JSON.stringify(model.requests)).not.toContain(VALUE);
     const convo = await call(`/api/conversations/${done.conversationId}`);
     expect(convo.text).toContain("[REDACTED]");
     expect(convo.text).not.toContain(VALUE);
