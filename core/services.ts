@@ -129,7 +129,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   prompt.contribute("compaction", (ctx) => compactor.section(ctx.conversationId), { layer: "long" });
   const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, compactor, notifications, audit, log: log.child({ area: "brain" }) });
   registerBuiltinTools(tools, { ledger: models.ledger });
-  const health = new HealthRegistry();
+  const health = new HealthRegistry(redact);
   const closers: (() => Promise<void> | void)[] = [];
   const sessions = new SessionStore(store.db);
   const limiter = new FailureLimiter();

@@ -145,6 +145,12 @@ describe("Secrets in output", () => {
     answers.push(JSON.stringify({ ...job, spec: undefined }));
   });
 
+  test("a stored value is redacted from health: an outside service's error that quotes it shows [REDACTED]", async () => {
+    h.s.health.register("leaky-service", () => ({ status: "degraded", detail: `GET https://example.test/?key=${VALUE}-2 failed` }));
+    const health = await call("/api/system/health");
+    expect(health.json.components["leaky-service"].detail).toBe("GET https://example.test/?key=[REDACTED] failed");
+  });
+
   test("a stored value is redacted from the kernel's log lines, also when JSON escapes it", async () => {
     await put("QUOTED_SECRET", { value: 'has "quotes" and \\ in it' });
     h.s.log.warn("a line that carries secrets", { one: `${VALUE}-2`, two: 'has "quotes" and \\ in it' });
