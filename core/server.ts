@@ -25,7 +25,7 @@ export type AssembleOptions = ServiceOptions & ApiOptions & { areas?: Area[] };
 /** Kernel, areas and the API, wired but not listening; tests drive it with `app.handle`. */
 export async function assemble(config: Config, opts: AssembleOptions = {}) {
   const services = await createServices(config, opts);
-  let started: { routes: ApiOptions["routes"] & {} };
+  let started: Awaited<ReturnType<typeof startAreas>>;
   try {
     started = await startAreas(services, opts.areas ?? AREAS);
   } catch (err) {
@@ -33,7 +33,8 @@ export async function assemble(config: Config, opts: AssembleOptions = {}) {
     throw err;
   }
   const app = createApi(services, { ...opts, routes: [...(opts.routes ?? []), ...started.routes] });
-  return { services, app };
+  /** What the areas provide each other, for tests that reach a service directly. */
+  return { services, app, provided: started.provided };
 }
 
 /**

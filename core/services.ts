@@ -55,15 +55,22 @@ export interface Services {
   /** This process among the cores sharing a data dir or a NATS (an upgrade runs two). */
   instance: string;
   startedAt: number;
-  /** Every secret this process holds, the generated API token included: never to appear in output. */
+  /** Every secret this process holds, the generated API token and stored secrets included: never to appear in output. */
   secrets(): string[];
+  /** Adds values to `secrets()` (asked at each call, so changes count at once): the secrets area hands its store's here. */
+  addSecrets(source: () => readonly string[]): void;
+  /** Replaces every secret `secrets()` lists, and well-known token shapes; logs, tool results and job output pass through it. */
+  redact(text: string): string;
   /** Runs on shutdown, last registered first. */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
 }
 
 export interface ServiceOptions {
+  /** Replaces the kernel's log (and its redaction); for tests that keep quiet. */
   log?: Logger;
+  /** Where the kernel's own (redacting) log writes its lines instead of stderr; for tests that read them. */
+  logSink?: (line: string) => unknown;
   /**
    * Another bakerst still runs on this data dir (an upgrade): what it has in
    * flight (answers streaming, leased jobs) is its own, not left by a crash.
@@ -84,7 +91,13 @@ async function kernelBus(config: Config, store: Store, log: Logger, sharing: boo
 
 /** Everything the kernel runs, wired once from a validated Config. */
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
-  const log = opts.log ?? createLogger(config.logLevel);
+  // Asked at each redaction: a token rotated or a secret stored while running counts at once.
+  const configured = config.secrets();
+  const sources: (() => readonly string[])[] = [() => configured];
+  const secrets = () => sources.flatMap((f) => f());
+  const redactor = new Redactor([], secrets);
+  const redact = (text: string) => redactor.redact(text);
+  const log = opts.log ?? createLogger(config.logLevel, {}, opts.logSink, redact);
   const instance = newId();
   for (const c of tightenModes(config.dataDir)) log.warn("data path was readable by others; made private", { path: c.path, from: octal(c.from), to: octal(c.to) });
   const store = openStore(config.dataDir);
@@ -101,22 +114,22 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const interrupted = opts.sharing ? 0 : conversations.markInterrupted();
   if (interrupted) log.warn("answers cut off by the last shutdown are marked interrupted", { count: interrupted });
   const models = createModels(config, store.db, log, opts.providers);
-  const tools: BrainTools = new BrainToolRegistry();
+  const tools: BrainTools = new BrainToolRegistry(redact);
   const personality = new Personality(config.dataDir);
-  const prompt = new SystemPrompt(personality);
+  const prompt = new SystemPrompt(personality, undefined, redact);
   const notifications = new Notifications(store.db);
   const token = new TokenKeeper(config.dataDir, config.authToken);
-  const secrets = () => [...config.secrets(), token.token];
+  sources.push(() => [token.token]);
   // The SDK loads only with an endpoint: without one, spans are ids for logs and headers (core/telemetry/tracing.ts).
   if (config.otelEndpoint) {
-    await startTracing({ endpoint: config.otelEndpoint, service: "bakerst", version: VERSION, instance, redact: (t) => new Redactor(secrets()).redact(t) });
+    await startTracing({ endpoint: config.otelEndpoint, service: "bakerst", version: VERSION, instance, redact });
   }
   const audit = new AuditLog(store.db, { secrets, log: log.child({ area: "audit" }) });
   const compactor = new Compactor({ store: conversations, contextTokens: () => models.settings.contextTokens("agent") });
   prompt.contribute("compaction", (ctx) => compactor.section(ctx.conversationId), { layer: "long" });
   const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, compactor, notifications, audit, log: log.child({ area: "brain" }) });
   registerBuiltinTools(tools, { ledger: models.ledger });
-  const health = new HealthRegistry();
+  const health = new HealthRegistry(redact);
   const closers: (() => Promise<void> | void)[] = [];
   const sessions = new SessionStore(store.db);
   const limiter = new FailureLimiter();
@@ -175,6 +188,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     instance,
     startedAt: Date.now(),
     secrets,
+    addSecrets: (source) => sources.push(source),
+    redact,
     onClose: (fn) => closers.push(fn),
     async close() {
       await brain.drain(10_000);

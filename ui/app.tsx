@@ -16,6 +16,7 @@ const Models = lazy(() => import("./pages/models/Models.tsx"));
 const System = lazy(() => import("./pages/System.tsx"));
 const Audit = lazy(() => import("./pages/audit/Audit.tsx"));
 const Channels = lazy(() => import("./pages/channels/Channels.tsx"));
+const Secrets = lazy(() => import("./pages/secrets/Secrets.tsx"));
 const Resource = lazy(() => import("./pages/Resource.tsx"));
 
 
@@ -66,6 +67,7 @@ export function App(): JSX.Element {
         <Route path="/system" component={System} />
         <Route path="/audit" component={Audit} />
         <Route path="/channels" component={Channels} />
+        <Route path="/secrets" component={Secrets} />
         <Route path={RESOURCES.map((r) => `/${r.slug}`)} component={Resource} />
         <Route path="*" component={NotFound} />
       </Route>

@@ -37,15 +37,22 @@ export class Redactor {
 
   /** `live` is asked at every redaction, for secrets that change while the process runs (a rotated API token). */
   constructor(
-    secretValues: (string | undefined)[] = [],
-    private live: () => (string | undefined)[] = () => [],
+    secretValues: readonly (string | undefined)[] = [],
+    private live: () => readonly (string | undefined)[] = () => [],
   ) {
     this.values = Redactor.usable(secretValues);
   }
 
-  // Short values would shred ordinary output; real secrets are long.
-  private static usable(values: (string | undefined)[]): string[] {
-    return [...new Set(values.filter((v): v is string => !!v && v.length >= 8))].sort((a, b) => b.length - a.length);
+  // Short values would shred ordinary output; real secrets are long. A value with quotes, backslashes or line breaks is also looked for as JSON writes it (a log line).
+  private static usable(values: readonly (string | undefined)[]): string[] {
+    const out = new Set<string>();
+    for (const v of values) {
+      if (!v || v.length < 8) continue;
+      out.add(v);
+      const json = JSON.stringify(v).slice(1, -1);
+      if (json !== v) out.add(json);
+    }
+    return [...out].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {

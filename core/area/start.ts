@@ -58,7 +58,7 @@ export function startOrder(areas: readonly Area[]): Area[] {
  * their stops (reverse order) on the services. On a failure the ones already
  * started are stopped before the error goes on.
  */
-export async function startAreas(s: Services, areas: readonly Area[]): Promise<{ routes: RoutePlugin[] }> {
+export async function startAreas(s: Services, areas: readonly Area[]): Promise<{ routes: RoutePlugin[]; provided: Partial<Provided> }> {
   const ordered = startOrder(areas);
   // Every area's settings are checked before anything starts: a bad one names its key and nothing leaks.
   for (const a of ordered) if (a.config?.keys) s.config.read(a.config.keys);
@@ -113,5 +113,5 @@ export async function startAreas(s: Services, areas: readonly Area[]): Promise<{
     throw err;
   }
   s.onClose(stopAll);
-  return { routes };
+  return { routes, provided };
 }

@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = {
   "gateway.pairing_refused": "no code was given (too many waiting) or an approval named a code that is unknown or expired, or came after too many wrong ones",
   "gateway.pairing_approved": "the owner approved a chat's pairing code (console or bakerst pair approve); the target is the chat",
   "gateway.pairing_revoked": "the owner revoked a paired chat or turned down a waiting one; its waiting messages were dropped",
+  "secret.set": "a secret was stored or replaced (PUT /api/secrets/:name); the target is its name, `created` says which; never the value",
+  "secret.deleted": "a secret was deleted; the target is its name",
   "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
 } as const;
 

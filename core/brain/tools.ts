@@ -17,9 +17,15 @@ export type BrainTools = ToolRegistry<ToolContext>;
 
 /** The brain's registry: each tool call is a span inside the turn's, and what the tool does (a job it dispatches) inside that. */
 export class BrainToolRegistry extends ToolRegistry<ToolContext> {
+  /** `redact` sees every result before the model, the stream or the conversation does (the kernel's replaces every secret the process holds). */
+  constructor(private redact: (text: string) => string = (t) => t) {
+    super();
+  }
+
   override execute(name: string, input: unknown, ctx: ToolContext): Promise<ToolOutcome> {
     return withSpan(`tool ${name}`, { attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name } }, async (span) => {
-      const outcome = await super.execute(name, input, ctx);
+      const raw = await super.execute(name, input, ctx);
+      const outcome = { ...raw, content: this.redact(raw.content), summary: this.redact(raw.summary) };
       if (!outcome.ok) span.fail(outcome.summary);
       return outcome;
     });

@@ -89,8 +89,8 @@ export function createEdgeWorker(ctx: AreaContext, j: JobsSettings, id: string, 
     log: logFn(ctx.log.child({ worker: id })),
     executors: {
       ...policies(ctx.config, j, sandbox),
-      // The API token too, generated or rotated while running.
-      redactor: new Redactor(heldSecrets(ctx), () => [ctx.token.token]),
+      // The API token and stored secrets too, generated, rotated or stored while running.
+      redactor: new Redactor(heldSecrets(ctx), () => ctx.secrets()),
       model: { router: ctx.models.router, recordsUsage: true },
     },
   });

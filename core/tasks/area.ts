@@ -74,7 +74,7 @@ export const tasksArea = defineArea({
     const launchers: Partial<Record<TaskTarget, TaskLauncher>> = { local };
     const st = local.status();
     if (!st.ok) ctx.log.error("local tasks will be refused", { detail: st.detail, fix: st.fix });
-    const redactor = new Redactor(ctx.secrets(), () => [ctx.token.token]);
+    const redactor = new Redactor([], () => ctx.secrets());
     const runs = new Runs({
       store,
       journal,

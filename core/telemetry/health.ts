@@ -14,6 +14,9 @@ export type HealthCheck = () => ComponentHealth | Promise<ComponentHealth>;
 export class HealthRegistry {
   private checks = new Map<string, HealthCheck>();
 
+  /** `redact` sees each component's strings: an outside service's error may quote a URL or a header holding a secret. */
+  constructor(private redact: (text: string) => string = (t) => t) {}
+
   register(name: string, check: HealthCheck): void {
     this.checks.set(name, check);
   }
@@ -21,11 +24,13 @@ export class HealthRegistry {
   async report(): Promise<{ status: HealthStatus; components: Record<string, ComponentHealth> }> {
     const entries = await Promise.all(
       [...this.checks].map(async ([name, check]): Promise<[string, ComponentHealth]> => {
+        let c: ComponentHealth;
         try {
-          return [name, await check()];
+          c = await check();
         } catch (err) {
-          return [name, { status: "down", detail: (err as Error).message }];
+          c = { status: "down", detail: (err as Error).message };
         }
+        return [name, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, typeof v === "string" ? this.redact(v) : v])) as ComponentHealth];
       }),
     );
     const components = Object.fromEntries(entries);

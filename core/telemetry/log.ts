@@ -14,22 +14,29 @@ export interface Logger {
 /**
  * One JSON object per line on stderr: what log shippers and `jq` both read.
  * A line written inside a span (a request, a turn, a job) carries its `traceId`.
+ * `redact` sees every line before it is written (the kernel's replaces every secret the process holds).
  */
-export function createLogger(level: Level = "info", base: Record<string, unknown> = {}, write = (line: string) => process.stderr.write(line)): Logger {
+export function createLogger(
+  level: Level = "info",
+  base: Record<string, unknown> = {},
+  write: (line: string) => unknown = (line) => process.stderr.write(line),
+  redact?: (line: string) => string,
+): Logger {
   const min = ORDER[level];
   const emit = (lvl: Exclude<Level, "silent">, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
     const traceId = currentSpan()?.traceId;
     const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg, ...base, ...fields, ...(traceId ? { traceId } : {}) };
     for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = { name: v.name, message: v.message };
-    write(`${JSON.stringify(rec)}\n`);
+    const line = JSON.stringify(rec);
+    write(`${redact ? redact(line) : line}\n`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    child: (fields) => createLogger(level, { ...base, ...fields }, write, redact),
   };
 }
 

@@ -25,12 +25,13 @@ export const RelayRequest = Type.Object(
   {
     system: Type.Union([Type.String({ maxLength: 200_000 }), Type.Array(SystemBlock, { maxItems: 16 })]),
     messages: Type.Array(Type.Object({ role: Type.Union([Type.Literal("user"), Type.Literal("assistant")]), content: Type.Array(Type.Union([Text, ToolUse, ToolResult, Thinking, RedactedThinking])) }), { maxItems: 200 }),
-    turnStart: Type.Optional(Type.Integer({ minimum: 0 })),
-    cacheMessages: Type.Optional(Type.Boolean()),
     thinking: Type.Optional(Type.Object({ budgetTokens: Type.Integer({ minimum: 1024, maximum: 64_000 }) }, { additionalProperties: false })),
     tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), description: Type.String({ maxLength: 4000 }), inputSchema: Type.Record(Type.String(), Type.Unknown()) }), { maxItems: 32 })),
     maxTokens: Type.Integer({ minimum: 1, maximum: 64_000 }),
     toolChoice: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("none")])),
+    // The agent loop's cache layout (core/agent/cache.ts): where the turn begins, and that later rounds reuse the messages.
+    turnStart: Type.Optional(Type.Integer({ minimum: 0, maximum: 200 })),
+    cacheMessages: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

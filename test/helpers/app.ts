@@ -26,7 +26,7 @@ const quietLog = () => createLogger((process.env.TEST_LOG as "debug") ?? "silent
 export async function makeApp(env: Record<string, string | undefined> = {}, opts: AssembleOptions & { dataDir?: string } = {}) {
   const dataDir = opts.dataDir ?? tempDir();
   const config = testConfig(env, dataDir);
-  const { services, app } = await assemble(config, { log: quietLog(), ...opts });
+  const { services, app, provided } = await assemble(config, { log: quietLog(), ...opts });
   const request = (path: string, init: RequestInit & { json?: unknown; auth?: boolean } = {}) => {
     const headers = new Headers(init.headers);
     if (init.auth !== false && !headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`);
@@ -42,6 +42,12 @@ export async function makeApp(env: Record<string, string | undefined> = {}, opts
   return {
     app,
     s: services,
+    /** A service an area provides (the secrets store, the memory...), straight. */
+    need<K extends keyof typeof provided>(name: K): NonNullable<(typeof provided)[K]> {
+      const v = provided[name];
+      if (v === undefined) throw new Error(`no area provides ${String(name)}`);
+      return v as NonNullable<(typeof provided)[K]>;
+    },
     config,
     dataDir,
     request,

@@ -10,6 +10,7 @@
  */
 import type { conversationRoutes } from "../../core/api/conversations.ts";
 import type { channelRoutes } from "../../core/gateway/routes.ts";
+import type { secretRoutes } from "../../core/secrets/routes.ts";
 import type { modelRoutes } from "../../core/api/models.ts";
 import type { systemRoutes } from "../../core/api/system.ts";
 import type { TurnUsage as CoreTurnUsage, TurnEvent } from "../../core/brain/turn.ts";
@@ -49,6 +50,10 @@ import type {
   Note,
   NoteList,
   Pairing,
+  Secret,
+  SecretDeleted,
+  SecretList,
+  SecretSaved,
   StoredMessage,
   Task,
   TaskEvent,
@@ -104,6 +109,7 @@ type ModelRoutes = ReturnType<typeof modelRoutes>["~Routes"]["api"];
 type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
 type ChannelRoutes = ReturnType<ReturnType<typeof channelRoutes>>["~Routes"]["api"]["channels"];
 type TaskRoutes = ReturnType<ReturnType<typeof taskRoutes>>["~Routes"]["api"]["tasks"];
+type SecretRoutes = ReturnType<ReturnType<typeof secretRoutes>>["~Routes"]["api"]["secrets"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
@@ -127,6 +133,9 @@ type CoreTaskCreated = TaskRoutes["post"]["response"][200];
 type CoreTaskDetail = TaskRoutes[":id"]["get"]["response"][200];
 type CoreTaskCancelled = TaskRoutes[":id"]["delete"]["response"][200];
 type CoreTaskApproved = TaskRoutes[":id"]["approve"]["post"]["response"][200];
+type CoreSecretList = SecretRoutes["get"]["response"][200];
+type CoreSecretSaved = SecretRoutes[":name"]["put"]["response"][200];
+type CoreSecretDeleted = SecretRoutes[":name"]["delete"]["response"][200];
 
 // ---- the chat stream: every event either side knows, with the same data ----
 
@@ -213,4 +222,11 @@ export type TaskChecks = [
   Assert<Reads<Extract<TaskEvent, { event: "result" }>["data"], ResultData>>,
   // What the console starts is a request the core accepts.
   Assert<[NewTask] extends [TaskRequest] ? true : { refused: NewTask }>,
+];
+
+export type SecretChecks = [
+  Assert<Reads<SecretList, CoreSecretList>>,
+  Assert<Reads<Secret, Element<CoreSecretList["secrets"]>>>,
+  Assert<Reads<SecretSaved, CoreSecretSaved>>,
+  Assert<Reads<SecretDeleted, CoreSecretDeleted>>,
 ];

@@ -262,3 +262,29 @@ export type TaskEvent =
   | { event: "progress"; data: { seq: number; at: number; kind: "log" | "tool" | "thinking" | "milestone"; text: string; stream?: "stdout" | "stderr"; name?: string; ok?: boolean } }
   | { event: "status"; data: { status: TaskStatus } }
   | { event: "result"; data: { status: TaskStatus; exitCode: number | null; error?: { code: string; message: string }; answer?: string } };
+
+/** A stored secret as the API shows it: never its value. */
+export interface Secret {
+  name: string;
+  masked: string;
+  createdAt: number;
+  updatedAt: number;
+  updatedBy: string;
+  /** What reads it (`gateway:telegram`, `skill:<id>`). */
+  users: string[];
+}
+
+export interface SecretList {
+  secrets: Secret[];
+}
+
+export interface SecretSaved {
+  name: string;
+  created: boolean;
+  updatedAt: number;
+}
+
+export interface SecretDeleted {
+  name: string;
+  deleted: boolean;
+}
