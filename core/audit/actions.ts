@@ -25,6 +25,9 @@ export const AUDIT_ACTIONS = {
   "gateway.pairing_refused": "no code was given (too many waiting) or an approval named a code that is unknown or expired, or came after too many wrong ones",
   "gateway.pairing_approved": "the owner approved a chat's pairing code (console or bakerst pair approve); the target is the chat",
   "gateway.pairing_revoked": "the owner revoked a paired chat or turned down a waiting one; its waiting messages were dropped",
+  "companion.paired": "a companion was paired (bakerst companion add, the console): its NATS identity and enrollment bundle were made; the target is its name",
+  "companion.revoked": "a companion was revoked: its identity left the NATS config, its waiting tasks were dropped, its messages are refused from now on",
+  "companion.refused": "a message claiming to come from a companion was dropped: unsigned, wrongly signed, replayed, stale, from a revoked or unknown key, or failing its schema (the reason and the subject's kind)",
   "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
 } as const;
 

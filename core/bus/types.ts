@@ -126,8 +126,8 @@ export interface Bus {
   subscribe(pattern: string, handler: (data: Uint8Array, subject: string, headers: Headers) => void): Subscription;
   /** Rejects with NoResponderError when nobody answers, or a timeout error past `timeoutMs`. */
   request(subject: string, data: Uint8Array, opts: { timeoutMs: number; headers?: Headers }): Promise<Uint8Array>;
-  /** Answers requests on `subject`; several responders share the load (one answers each request). */
-  respond(subject: string, handler: (data: Uint8Array, headers: Headers) => Promise<Uint8Array> | Uint8Array): Subscription;
+  /** Answers requests on `subject` (wildcards allowed: the handler gets the subject asked on); several responders share the load (one answers each request). */
+  respond(subject: string, handler: (data: Uint8Array, headers: Headers, subject: string) => Promise<Uint8Array> | Uint8Array): Subscription;
   kv(def: KvDef): Promise<Kv>;
   health(): BusHealth;
   close(): Promise<void>;

@@ -40,6 +40,8 @@ Commands:
                      run a script task in the sandbox, its output streamed here;
                      exits with its exit code (bakerst task --help for the rest)
   task approve ID    approve a task waiting for a writable mount or network
+  companion add|remove NAME
+                     pair a companion (prints its one install command) or revoke it
 
 Options:
   -h, --help         show this help

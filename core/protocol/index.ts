@@ -15,3 +15,4 @@ export * from "./queues.ts";
 export * from "./grammar.ts";
 export * from "./launcher.ts";
 export * from "./signed.ts";
+export * from "./companions.ts";

@@ -18,6 +18,8 @@ import { check, MAX_MESSAGE_BYTES } from "./codec.ts";
 import { parseJson } from "./json.ts";
 
 const DOMAIN = "bakerst-signed-v1";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The wrapper as it crosses the wire. `body` is JSON text, signed byte for byte as sent. */
 export const SignedEnvelope = Type.Object(
@@ -42,13 +44,19 @@ export interface SignedEnvelope {
   sig: string;
 }
 
+const MARK = encoder.encode('{"v":1,"signer":"');
+
+/** A quick look, no parsing: does this message start the way `Signer.sealBytes` writes one? */
+export function isSignedEnvelope(data: Uint8Array): boolean {
+  if (data.byteLength < MARK.byteLength) return false;
+  for (let i = 0; i < MARK.byteLength; i++) if (data[i] !== MARK[i]) return false;
+  return true;
+}
+
 /** Why an envelope was refused; callers count by it. */
 export type SignedRefusal = "malformed" | "unknown_signer" | "bad_signature" | "stale" | "future" | "replayed";
 
 export type Opened<T = unknown> = { ok: true; signer: string; ts: number; body: T } | { ok: false; reason: SignedRefusal; detail: string };
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 function b64url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("base64url");

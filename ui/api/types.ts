@@ -218,7 +218,8 @@ export type TaskStatus = "queued" | "starting" | "running" | "succeeded" | "fail
 export interface Task {
   id: string;
   mode: "script" | "agent";
-  target: "local" | "kubernetes";
+  /** `local`, `kubernetes` or a companion id. */
+  target: string;
   status: TaskStatus;
   script?: string;
   goal?: string;
