@@ -88,6 +88,8 @@ export class LocalBus implements Bus {
           ...(p?.dedupeId ? { dedupeId: p.dedupeId } : {}),
         }),
       consume: (key, handler, c) => this.consume(queueOf(key), opts.ackWaitMs, dropExpired(handler, this.now), Math.max(1, c.concurrency)),
+      // Rows wait for their key without a consumer: nothing to make.
+      prepare: async () => {},
       remove: async (key) => void this.q.purge.run(queueOf(key)),
     };
   }

@@ -196,6 +196,7 @@ export class NatsBus implements Bus {
         await this.js.publish(def.subject(key), data, { headers: fromHeaders(headers), ...(p?.dedupeId ? { msgID: p.dedupeId } : {}), timeout: 5_000 });
       },
       consume: (key, handler, c) => this.consume(def.stream, def.consumer(key), dropExpired(handler, Date.now), Math.max(1, c.concurrency)),
+      prepare: ensureConsumer,
       remove: async (key) => {
         const m = await this.manager();
         await m.consumers.delete(def.stream, def.consumer(key)).catch(() => undefined);

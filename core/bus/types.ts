@@ -67,6 +67,8 @@ export interface WorkQueue {
 export interface KeyedQueue {
   publish(key: string, data: Uint8Array, opts?: { headers?: Headers; dedupeId?: string; expiresAt?: number }): Promise<void>;
   consume(key: string, handler: Handler, opts: ConsumeOptions): Consumer;
+  /** Makes the key's consumer before its first message, so a consumer that starts first finds it (a newly paired companion). */
+  prepare(key: string): Promise<void>;
   /** Drops a key's waiting messages and its consumer (a removed companion). */
   remove(key: string): Promise<void>;
 }

@@ -177,8 +177,9 @@ export class CompanionLink {
     }
   }
 
-  /** The task launcher for one companion: `target: "<id>"`. */
+  /** The task launcher for one companion: `target: "<id>"`. Its queue's consumer is made now, so the companion finds it before its first task. */
   launcher(companion: string): TaskLauncher {
+    void this.queue?.prepare(companion).catch((err) => this.d.log.warn("could not prepare a companion's task queue; its first task will", { companion, error: (err as Error).message }));
     return {
       target: companion,
       remote: true,

@@ -78,8 +78,12 @@ export async function runCompanion(cfg: SatelliteConfig, version: string, log: W
     return 1;
   }
   void (async () => {
+    let refusedCount = 0;
     for await (const s of bus.nc.status()) {
+      // A revoked or rotated identity: the server refuses every reconnect. Said once, then now and then.
+      if (s.type === "error" && refusedCount++ % 20 === 0) log("error", "NATS refused this companion's connection (revoked, or credentials replaced?)", { error: String(s.error?.message ?? s.error) });
       if (s.type === "reconnect") {
+        refusedCount = 0;
         attempt = 0;
         for (const l of reconnectListeners) l();
       }

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { natsAuthenticator } from "../../core/bus/nats-connect.ts";
 import { inboxPrefix, Signer, subjects } from "../../core/protocol/index.ts";
@@ -119,12 +118,21 @@ describe("Companions: revoking", () => {
     const res = await w.app.request("/api/companions/old", { method: "DELETE" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe("revoked");
-    // The server reloaded its config without the identity: the companion's connection is refused.
-    await waitFor("the companion to be turned away", () => /authorization|auth/i.test(c.output()), 15_000);
-    // Someone holding its old key (over another identity allowed to beat) is refused as revoked.
+    // The server reloaded its config without the identity: the companion lost its connection, and its key no longer gets in.
+    await waitFor("the companion to lose its connection", () => c.output().includes("NATS connection lost"), 15_000);
+    const seedBytes = new TextEncoder().encode(bundle.seed);
+    const refused = await connect({ servers: w.url, authenticator: natsAuthenticator(seedBytes, "seed"), inboxPrefix: inboxPrefix({ role: "companion", id: "old" }), reconnect: false }).then(
+      async (nc) => (await nc.close(), "connected"),
+      (err: Error) => err.message,
+    );
+    expect(refused).toMatch(/authorization/i);
+    // Another companion holding the old key may announce, but what it signs with that key is refused as revoked.
     const signer = new Signer(bundle.seed);
-    const coreCreds = join(w.natsDir, "creds", "core.nk");
-    const nc = await connect({ servers: w.url, authenticator: natsAuthenticator(await Bun.file(coreCreds).bytes(), coreCreds), inboxPrefix: inboxPrefix({ role: "core" }) });
+    const other = (await w.pair("other")).bundle;
+    // The server reloads its config on the pairing's SIGHUP; until then the new identity is not known.
+    const nc = await waitFor("the new identity to be let in", () =>
+      connect({ servers: w!.url, authenticator: natsAuthenticator(new TextEncoder().encode(other.seed), "seed"), inboxPrefix: inboxPrefix({ role: "companion", id: "other" }), reconnect: false }).catch(() => undefined),
+    );
     const subject = subjects.companionAnnounce();
     nc.publish(subject, signer.sealBytes(subject, { v: 1, id: "old" }));
     await nc.flush();
@@ -136,6 +144,7 @@ describe("Companions: revoking", () => {
     expect((await w.status("old")).status).toBe("revoked");
     const task = await w.app.request("/api/tasks", { method: "POST", json: { mode: "script", script: "true", target: "old" } });
     expect(task.status).toBe(400);
+    w.app.s.audit.flush();
     const audit = w.app.s.store.sqlite.query("SELECT action, outcome FROM audit_log WHERE action LIKE 'companion.%' ORDER BY id").all() as { action: string; outcome: string }[];
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["companion.paired", "companion.revoked", "companion.refused"]));
   }, 120_000);
