@@ -21,6 +21,7 @@ import type { memoryRoutes } from "../../core/memory/routes.ts";
 import type { ProgressData, ResultData } from "../../core/tasks/journal.ts";
 import type { TaskRequest } from "../../core/tasks/request.ts";
 import type { taskRoutes } from "../../core/tasks/routes.ts";
+import type { companionRoutes } from "../../core/companions/routes.ts";
 import type { TaskStatus as CoreTaskStatus } from "../../core/tasks/store.ts";
 import type { Category } from "../../core/memory/types.ts";
 import type { Block as CoreBlock } from "../../core/agent/types.ts";
@@ -30,6 +31,10 @@ import type {
   ChannelAdapter,
   Channels,
   ChatEvent,
+  Companion,
+  CompanionDetail,
+  CompanionList,
+  CompanionPairing,
   CompactResult,
   Compaction,
   ComponentHealth,
@@ -104,6 +109,7 @@ type ModelRoutes = ReturnType<typeof modelRoutes>["~Routes"]["api"];
 type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
 type ChannelRoutes = ReturnType<ReturnType<typeof channelRoutes>>["~Routes"]["api"]["channels"];
 type TaskRoutes = ReturnType<ReturnType<typeof taskRoutes>>["~Routes"]["api"]["tasks"];
+type CompanionRoutes = ReturnType<ReturnType<typeof companionRoutes>>["~Routes"]["api"]["companions"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
@@ -127,6 +133,10 @@ type CoreTaskCreated = TaskRoutes["post"]["response"][200];
 type CoreTaskDetail = TaskRoutes[":id"]["get"]["response"][200];
 type CoreTaskCancelled = TaskRoutes[":id"]["delete"]["response"][200];
 type CoreTaskApproved = TaskRoutes[":id"]["approve"]["post"]["response"][200];
+type CoreCompanionList = CompanionRoutes["get"]["response"][200];
+type CoreCompanionDetail = CompanionRoutes[":id"]["get"]["response"][200];
+type CoreCompanionPaired = CompanionRoutes["post"]["response"][200];
+type CoreCompanionRevoked = CompanionRoutes[":id"]["delete"]["response"][200];
 
 // ---- the chat stream: every event either side knows, with the same data ----
 
@@ -213,4 +223,13 @@ export type TaskChecks = [
   Assert<Reads<Extract<TaskEvent, { event: "result" }>["data"], ResultData>>,
   // What the console starts is a request the core accepts.
   Assert<[NewTask] extends [TaskRequest] ? true : { refused: NewTask }>,
+];
+
+export type CompanionChecks = [
+  Assert<Reads<CompanionList, CoreCompanionList>>,
+  Assert<Reads<Companion, Element<CoreCompanionList["companions"]>>>,
+  Assert<Reads<CompanionDetail, CoreCompanionDetail>>,
+  Assert<Reads<Task, Element<CoreCompanionDetail["tasks"]>>>,
+  Assert<Reads<CompanionPairing, CoreCompanionPaired>>,
+  Assert<Reads<Companion, CoreCompanionRevoked>>,
 ];

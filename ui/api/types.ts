@@ -263,3 +263,46 @@ export type TaskEvent =
   | { event: "progress"; data: { seq: number; at: number; kind: "log" | "tool" | "thinking" | "milestone"; text: string; stream?: "stdout" | "stderr"; name?: string; ok?: boolean } }
   | { event: "status"; data: { status: TaskStatus } }
   | { event: "result"; data: { status: TaskStatus; exitCode: number | null; error?: { code: string; message: string }; answer?: string } };
+
+/** A machine outside the cluster that runs tasks (GET /api/companions). */
+export interface Companion {
+  id: string;
+  status: "online" | "offline" | "never_seen" | "revoked";
+  publicKey: string;
+  createdAt: number;
+  revokedAt: number | null;
+  lastSeenAt: number | null;
+  hostname: string | null;
+  version: string | null;
+  platform: string | null;
+  arch: string | null;
+  capabilities: { modes: ("script" | "agent")[]; sandbox: boolean; sandboxDetail: string } | null;
+  allowedPaths: string[];
+  maxConcurrency: number | null;
+  activeTasks: string[];
+  load: number[] | null;
+  memory: { totalBytes: number; freeBytes: number; rssBytes: number } | null;
+  spool: { pending: number; max: number; full: boolean; dropped: number } | null;
+  /** Messages claiming to be from it that the core refused. */
+  refused: number;
+  /** Task messages it refused (not signed by this core). */
+  refusedByCompanion: number;
+}
+
+export interface CompanionList {
+  companions: Companion[];
+  /** False when the core runs without NATS or its own nkey; `detail` says what is missing. */
+  available: boolean;
+  detail?: string;
+}
+
+export interface CompanionDetail extends Companion {
+  tasks: Task[];
+}
+
+/** What pairing answers: the bundle (it holds the companion's secret key) and the one command to run on the machine. */
+export interface CompanionPairing {
+  companion: Companion;
+  bundle: string;
+  installCommand: string;
+}
