@@ -119,3 +119,18 @@ describe("Signed envelopes", () => {
     expect(v.open(b.sealBytes(SUBJECT, { v: 1 }), SUBJECT, (k) => paired.has(k))).toMatchObject({ ok: false, reason: "unknown_signer" });
   });
 });
+
+describe("Signed envelopes: the nkey format", () => {
+  test("a signature made with the nkeys library verifies, and ours verifies with nkeys: the same ed25519 keys", () => {
+    const kp = createUser();
+    const signer = new Signer(new TextDecoder().decode(kp.getSeed()));
+    expect(signer.publicKey).toBe(kp.getPublicKey());
+    const env = signer.seal(SUBJECT, { v: 1 });
+    const bytes = Buffer.from(env.sig, "base64url");
+    const parts = ["bakerst-signed-v1", SUBJECT, env.signer, String(env.ts), env.nonce, env.body];
+    const signed = enc.encode(parts.map((p) => `${enc.encode(p).byteLength}:${p}`).join("\n"));
+    expect(kp.verify(signed, new Uint8Array(bytes))).toBe(true);
+    const theirs = Buffer.from(kp.sign(signed)).toString("base64url");
+    expect(new Verifier().open(enc.encode(JSON.stringify({ ...env, sig: theirs })), SUBJECT, kp.getPublicKey()).ok).toBe(true);
+  });
+});
