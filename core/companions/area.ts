@@ -9,12 +9,6 @@ import { companionRoutes } from "./routes.ts";
 import { CompanionService } from "./service.ts";
 import { registerCompanionTools } from "./tools.ts";
 
-declare module "../area/types.ts" {
-  interface Provided {
-    companions: CompanionService;
-  }
-}
-
 const compiled = () => import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:/~BUN/");
 
 /** Where `bakerst nats init` keeps the server config and creds: the setting, else above NATS_CREDS's creds/, else the data dir. */
@@ -41,7 +35,6 @@ export function coreSigner(config: Config, busKind: "local" | "nats"): Signer | 
 export const companionsArea = defineArea({
   name: "companions",
   needs: ["tasks"],
-  provides: ["companions"],
   config: { keys: companionsKeys },
   async start(ctx) {
     const settings = ctx.config.read(companionsKeys);
@@ -75,7 +68,6 @@ export const companionsArea = defineArea({
     link = new CompanionLink({ bus: ctx.bus, signer, companions, audit: ctx.audit, log: ctx.log, taskWaitMs: settings.COMPANION_TASK_WAIT_MS, now });
     await link.start(Math.max(50, Math.min(5_000, Math.floor(settings.COMPANION_OFFLINE_MS / 3))));
     for (const id of companions.paired()) tasks.addTarget(id, link.launcher(id));
-    ctx.provide("companions", companions);
     registerCompanionTools(ctx.tools, companions);
     ctx.routes(companionRoutes({ companions, tasks, why: "" }));
     ctx.health.register("companions", () => {
