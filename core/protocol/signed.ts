@@ -13,7 +13,6 @@
  * window and as `stale` after it.
  */
 import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from "node:crypto";
-import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { Type } from "@sinclair/typebox";
 import { check, MAX_MESSAGE_BYTES } from "./codec.ts";
 import { parseJson } from "./json.ts";
@@ -68,15 +67,20 @@ function signedBytes(context: string, signer: string, ts: number, nonce: string,
   return encoder.encode(parts.map((p) => `${encoder.encode(p).byteLength}:${p}`).join("\n"));
 }
 
+// The nkey text format (github.com/nats-io/nkeys), read here so the protocol needs no NATS package:
+// base32 (RFC 4648, no padding) of prefix byte(s), the 32 raw ed25519 bytes and a CRC-16/XMODEM,
+// little-endian. A seed has two prefix bytes ('S' and the role), a public key one (the role: U for users).
 const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SEED_PREFIX = 18 << 3;
 
-/** RFC 4648 base32 without padding, as nkeys writes it. The caller has already checked the text with nkeys (prefix, CRC). */
-function base32(text: string): Uint8Array {
+function fromBase32(text: string): Uint8Array | undefined {
   const out: number[] = [];
   let bits = 0;
   let value = 0;
   for (const ch of text) {
-    value = (value << 5) | B32.indexOf(ch);
+    const v = B32.indexOf(ch);
+    if (v < 0) return undefined;
+    value = ((value << 5) | v) & 0xffff;
     bits += 5;
     if (bits >= 8) {
       out.push((value >>> (bits - 8)) & 0xff);
@@ -86,13 +90,68 @@ function base32(text: string): Uint8Array {
   return new Uint8Array(out);
 }
 
-// The nkey's raw ed25519 bytes as key objects, so signing and verifying run in native code (the nkeys
-// library's pure-JS ed25519 takes milliseconds per call; a spool of results would wait on it).
+function toBase32(bytes: Uint8Array): string {
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += B32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The payload of an nkey string, after checking its length and CRC; undefined when it is not one. */
+function nkeyPayload(text: string, prefixBytes: 1 | 2): Uint8Array | undefined {
+  const raw = fromBase32(text);
+  if (!raw || raw.byteLength !== prefixBytes + 32 + 2) return undefined;
+  const body = raw.subarray(0, raw.byteLength - 2);
+  if (crc16(body) !== (raw[raw.byteLength - 2]! | (raw[raw.byteLength - 1]! << 8))) return undefined;
+  return body;
+}
+
+function withCrc(body: Uint8Array): Uint8Array {
+  const crc = crc16(body);
+  return new Uint8Array([...body, crc & 0xff, crc >>> 8]);
+}
+
+// Signing and verifying run in native code (node:crypto) on the nkey's raw bytes.
 const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
 const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
-/** A seed is 2 prefix bytes, the 32-byte ed25519 seed, a CRC; a public key 1 prefix byte, 32 bytes, a CRC. */
-const privateKeyOf = (seed: string): KeyObject => createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, base32(seed).subarray(2, 34)]), format: "der", type: "pkcs8" });
-const publicKeyOf = (publicKey: string): KeyObject => createPublicKey({ key: Buffer.concat([SPKI_ED25519, base32(publicKey).subarray(1, 33)]), format: "der", type: "spki" });
+
+export class InvalidNkeyError extends Error {
+  override name = "InvalidNkeyError";
+}
+
+/** An nkey seed (`SU...`) as a signing key and its public key string. */
+function seedKeys(seed: string): { privateKey: KeyObject; publicKey: string } {
+  const body = nkeyPayload(seed, 2);
+  if (!body || (body[0]! & 0xf8) !== SEED_PREFIX) throw new InvalidNkeyError("not an nkey seed (S..., as bakerst nats init writes)");
+  const role = ((body[0]! & 7) << 5) | ((body[1]! & 0xf8) >> 3);
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, body.subarray(2)]), format: "der", type: "pkcs8" });
+  const raw = createPublicKey(privateKey).export({ format: "der", type: "spki" }).subarray(-32);
+  return { privateKey, publicKey: toBase32(withCrc(new Uint8Array([role, ...raw]))) };
+}
+
+/** An nkey public key (`U...`) as a verifying key, or undefined when it is not one. */
+function publicKeyOf(publicKey: string): KeyObject | undefined {
+  const body = nkeyPayload(publicKey, 1);
+  return body ? createPublicKey({ key: Buffer.concat([SPKI_ED25519, body.subarray(1)]), format: "der", type: "spki" }) : undefined;
+}
 
 /** Something that signs: built from an nkey seed (the same seed as the NATS identity is fine). */
 export class Signer {
@@ -100,11 +159,9 @@ export class Signer {
   readonly #sign: (data: Uint8Array) => Uint8Array;
 
   constructor(seed: string | Uint8Array) {
-    const text = typeof seed === "string" ? seed.trim() : new TextDecoder().decode(seed).trim();
-    // nkeys checks the seed (prefix, CRC) and derives the public key; the signing itself is native.
-    this.publicKey = fromSeed(encoder.encode(text)).getPublicKey();
-    const key = privateKeyOf(text);
-    this.#sign = (data) => edSign(null, data, key);
+    const keys = seedKeys(typeof seed === "string" ? seed.trim() : new TextDecoder().decode(seed).trim());
+    this.publicKey = keys.publicKey;
+    this.#sign = (data) => edSign(null, data, keys.privateKey);
   }
 
   /** Wraps `body` (any JSON value) for `context`, usually the subject it is published on. */
@@ -176,12 +233,8 @@ export class Verifier {
     if (!isTrusted) return refuse("unknown_signer", `signer ${e.signer} is not trusted here`);
     let key = this.#keys.get(e.signer);
     if (!key) {
-      try {
-        fromPublic(e.signer);
-        key = publicKeyOf(e.signer);
-      } catch {
-        return refuse("malformed", "signer is not an nkey public key");
-      }
+      key = publicKeyOf(e.signer);
+      if (!key) return refuse("malformed", "signer is not an nkey public key");
       if (this.#keys.size > 10_000) this.#keys.clear();
       this.#keys.set(e.signer, key);
     }

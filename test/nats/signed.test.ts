@@ -134,3 +134,18 @@ describe("Signed envelopes: the nkey format", () => {
     expect(new Verifier().open(enc.encode(JSON.stringify({ ...env, sig: theirs })), SUBJECT, kp.getPublicKey()).ok).toBe(true);
   });
 });
+
+describe("Signed envelopes: keys that are not nkeys", () => {
+  test("a seed with a broken checksum is refused when building a signer; a signer with one is refused as malformed", () => {
+    const seedText = new TextDecoder().decode(createUser().getSeed());
+    const flipped = `${seedText.slice(0, 10)}${seedText[10] === "A" ? "B" : "A"}${seedText.slice(11)}`;
+    expect(() => new Signer(flipped)).toThrow("not an nkey seed");
+    const signer = new Signer(seedText);
+    const pk = signer.publicKey;
+    const badKey = `${pk.slice(0, 20)}${pk[20] === "A" ? "B" : "A"}${pk.slice(21)}`;
+    const bytes = edit(signer.sealBytes(SUBJECT, { v: 1 }), (e) => {
+      e.signer = badKey;
+    });
+    expect(new Verifier().open(bytes, SUBJECT, () => true)).toMatchObject({ ok: false, reason: "malformed" });
+  });
+});
