@@ -24,6 +24,9 @@ export const RelayRequest = Type.Object(
     tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), description: Type.String({ maxLength: 4000 }), inputSchema: Type.Record(Type.String(), Type.Unknown()) }), { maxItems: 32 })),
     maxTokens: Type.Integer({ minimum: 1, maximum: 64_000 }),
     toolChoice: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("none")])),
+    // Prompt-cache hints the shared loop sends with every request (core/agent/cache.ts).
+    turnStart: Type.Optional(Type.Integer({ minimum: 0, maximum: 200 })),
+    cacheMessages: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
