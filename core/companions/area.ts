@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { defineArea } from "../area/types.ts";
-import type { Config } from "../config/index.ts";
-import { Signer } from "../protocol/index.ts";
-import { companionsKeys, type CompanionsSettings } from "./keys.ts";
+import { coreSigner, natsDirOf } from "./identity.ts";
+import { companionsKeys } from "./keys.ts";
 import { CompanionLink } from "./link.ts";
 import { companionRoutes } from "./routes.ts";
 import { CompanionService } from "./service.ts";
@@ -11,31 +10,12 @@ import { registerCompanionTools } from "./tools.ts";
 
 const compiled = () => import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:/~BUN/");
 
-/** Where `bakerst nats init` keeps the server config and creds: the setting, else above NATS_CREDS's creds/, else the data dir. */
-export function natsDirOf(config: Config, settings: CompanionsSettings): string {
-  if (settings.COMPANION_NATS_DIR) return resolve(settings.COMPANION_NATS_DIR);
-  const creds = config.nats.credsFile;
-  if (creds && basename(dirname(resolve(creds))) === "creds") return dirname(dirname(resolve(creds)));
-  return join(config.dataDir, "nats");
-}
-
-/** The core's signing key is its own NATS identity (creds/core.nk); companions need NATS and that seed. */
-export function coreSigner(config: Config, busKind: "local" | "nats"): Signer | string {
-  if (busKind !== "nats") return "companions need NATS: set NATS_URL (and NATS_CREDS = creds/core.nk from bakerst nats init)";
-  const file = config.nats.credsFile;
-  if (!file) return "companions need the core's nkey identity: set NATS_CREDS to creds/core.nk from bakerst nats init";
-  try {
-    return new Signer(readFileSync(file, "utf8").trim());
-  } catch (err) {
-    return `NATS_CREDS ${file} is not an nkey seed the core can sign with (${(err as Error).message}); use creds/core.nk from bakerst nats init`;
-  }
-}
-
 /** Companions: machines outside the cluster that run tasks, paired with signed identities and reached over NATS. */
 export const companionsArea = defineArea({
   name: "companions",
   needs: ["tasks"],
   config: { keys: companionsKeys },
+  doctor: async (config) => (await import("./doctor.ts")).companionChecks(config),
   async start(ctx) {
     const settings = ctx.config.read(companionsKeys);
     const tasks = ctx.need("tasks");

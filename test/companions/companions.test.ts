@@ -80,6 +80,14 @@ describe("Companions: pairing and the daemon", () => {
     expect(t.output ?? "").not.toContain("ran");
   });
 
+  test("list_companions tells the agent which companions there are, whether they are online and what they allow", async () => {
+    const out = await w.app.s.tools.execute("list_companions", {}, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
+    expect(out.ok).toBe(true);
+    const body = JSON.parse(out.content) as { companions: { id: string; status: string; platform: string; sandbox: boolean; modes: string[] }[] };
+    expect(body.companions).toEqual([expect.objectContaining({ id: "nas", status: "online", platform: `linux/${process.arch}`, sandbox: true, modes: ["script"] })]);
+    expect(out.content).not.toContain(bundle.seed);
+  });
+
   test("an unknown target is refused at the door naming the field", async () => {
     const res = await w.app.request("/api/tasks", { method: "POST", json: { mode: "script", script: "true", target: "nowhere" } });
     expect(res.status).toBe(400);
