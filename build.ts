@@ -113,7 +113,15 @@ if (import.meta.main) {
     console.error(`--platform must be one of ${PLATFORMS.join(", ")}, got ${JSON.stringify(platform)}`);
     process.exit(2);
   }
-  const files = await build({ ...(arg("--outdir") ? { outdir: arg("--outdir") } : {}), ...(platform ? { platform: platform as Platform } : {}) });
+  const outdir = arg("--outdir") ?? join(root, "dist");
+  const files = await build({ outdir, ...(platform ? { platform: platform as Platform } : {}) });
+  // A plain build also makes the companion for ARM machines (a Raspberry Pi, an ARM NAS); the core too when sqlite-vec's arm64 package is there.
+  if (!platform && process.arch !== "arm64") {
+    const arm = join(outdir, "linux-arm64");
+    const withCore = existsSync(join(root, "node_modules", "sqlite-vec-linux-arm64", "vec0.so"));
+    files.push(...(await build({ outdir: arm, platform: "linux-arm64", targets: withCore ? ["bakerst", "bakerst-satellite"] : ["bakerst-satellite"] })));
+    if (!withCore) console.log(`(the arm64 core needs sqlite-vec-linux-arm64: npm install --no-save --force sqlite-vec-linux-arm64@$(node -p "require('sqlite-vec/package.json').version"), then bun run build again)`);
+  }
   for (const f of files) console.log(`built ${f} (${(Bun.file(f).size / 1e6).toFixed(1)} MB)`);
   console.log(`in ${Math.round(performance.now() - started)} ms`);
 }

@@ -1,4 +1,5 @@
 import type { Area } from "./area/types.ts";
+import { companionsArea } from "./companions/area.ts";
 import { gatewayArea } from "./gateway/area.ts";
 import { jobsArea } from "./jobs/area.ts";
 import { mcpArea } from "./mcp/area.ts";
@@ -10,4 +11,4 @@ import { tasksArea } from "./tasks/area.ts";
  * Every area, one line each. They start in the order of what they need
  * (then of this list) and stop in reverse. See docs/areas.md.
  */
-export const AREAS: readonly Area[] = [jobsArea, memoryArea, secretsArea, tasksArea, gatewayArea, mcpArea];
+export const AREAS: readonly Area[] = [jobsArea, memoryArea, secretsArea, tasksArea, companionsArea, gatewayArea, mcpArea];

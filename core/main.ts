@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   const [command = "serve", ...rest] = positionals;
   // These parse their own options (and answer their own --help) from the raw arguments.
   const own = (name: string) => argv.slice(argv.indexOf(name) + 1);
-  if ((values.help && !["nats", "backup", "restore", "upgrade", "task", "mcp"].includes(command)) || command === "help") {
+  if ((values.help && !["nats", "backup", "restore", "upgrade", "task", "mcp", "companion"].includes(command)) || command === "help") {
     out(helpText(SCHEMAS));
     return 0;
   }
@@ -96,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
     case "task":
       // `task runner` reads the satellite's settings, not these.
       return (await import("./tasks/cli.ts")).taskCommand(own("task"), config, { stdout: out, stderr: err });
+    case "companion":
+      return (await import("./companions/cli.ts")).companionCommand(own("companion"), config, { stdout: out, stderr: err });
     default:
       err(`bakerst: unknown command ${JSON.stringify(command)}\n\n${helpText(SCHEMAS)}`);
       return 2;

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { Value } from "@sinclair/typebox/value";
 import { CommandGrammarsSpec } from "../core/protocol/grammar.ts";
 
-export const MODES = ["worker", "task"] as const;
+export const MODES = ["worker", "task", "companion"] as const;
 export type Mode = (typeof MODES)[number];
 
 export class SatelliteConfigError extends Error {
@@ -51,6 +51,11 @@ export const SATELLITE_KEYS = {
   OTEL_EXPORTER_OTLP_ENDPOINT: "OpenTelemetry collector (OTLP/HTTP) for this worker's spans; unset: no tracing SDK is loaded",
   HEALTH_PORT: "port for GET /ping and GET /readyz (connected to NATS), for Kubernetes probes (0 picks one); unset: no listener",
   HEALTH_HOST: "address the health port listens on, default 0.0.0.0",
+  COMPANION_ID: "companion mode: its id, the name it was paired under (bakerst companion add NAME)",
+  CORE_PUBLIC_KEY: "companion mode: the core's nkey public key (U...); tasks signed by any other key are refused",
+  COMPANION_STATE_DIR: "companion mode: where the spool (SQLite) lives, default /var/lib/bakerst-companion",
+  COMPANION_SPOOL_MAX: "companion mode: reports kept while the core is unreachable before progress is dropped (results are always kept), default 100000",
+  TASK_ALLOWED_PATHS: "companion mode: comma-separated host paths tasks may mount; a task asking for anything else is refused",
   TASK_SPEC: "task mode: the task as JSON (or --spec FILE, - for stdin); the core or the Kubernetes Job gives it",
   TASK_MODEL_SOCKET: "task mode: the host's model relay (a unix socket the local launcher binds in); unset, agent tasks use MODEL_WORKER",
   TASK_EGRESS_SOCKET: "task mode: the host's egress proxy (a unix socket the local launcher binds in) for a network allowlist",
@@ -91,6 +96,14 @@ export interface SatelliteConfig {
     proxyUrl: string | undefined;
     killGraceMs: number;
     outputMaxBytes: number;
+  };
+  /** Companion mode. */
+  companion: {
+    id: string | undefined;
+    corePublicKey: string | undefined;
+    stateDir: string;
+    spoolMax: number;
+    allowedPaths: string[];
   };
   help: boolean;
   version: boolean;
@@ -145,7 +158,7 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
 
   const natsUrl = values["nats-url"] ?? env.NATS_URL ?? "";
   // A task reports on stdout too (the launcher or the pod log reads it), so NATS is optional there.
-  if (!help && !version && (mode === "worker" || natsUrl)) {
+  if (!help && !version && (mode === "worker" || mode === "companion" || natsUrl)) {
     let ok = false;
     try {
       ok = ["nats:", "tls:", "ws:", "wss:"].includes(new URL(natsUrl).protocol);
@@ -156,6 +169,15 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
   }
   const workerId = values.id ?? env.WORKER_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 60)}-${crypto.randomUUID().slice(0, 8)}`;
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(workerId)) throw new SatelliteConfigError("WORKER_ID", 'letters, digits, "_" or "-" (1-128)', workerId);
+  const companionId = values.id ?? env.COMPANION_ID;
+  const corePublicKey = env.CORE_PUBLIC_KEY?.trim() || undefined;
+  const allowedPaths = list(env.TASK_ALLOWED_PATHS);
+  if (mode === "companion" && !help && !version) {
+    if (!companionId || !/^[A-Za-z0-9_-]{1,128}$/.test(companionId)) throw new SatelliteConfigError("COMPANION_ID", 'the name it was paired under: letters, digits, "_" or "-" (1-128)', companionId ?? "");
+    if (!corePublicKey || !/^U[A-Z2-7]{55}$/.test(corePublicKey)) throw new SatelliteConfigError("CORE_PUBLIC_KEY", "the core's nkey public key (U followed by 55 letters and digits), from the enrollment bundle", corePublicKey ?? "");
+    if (!env.NATS_CREDS) throw new SatelliteConfigError("NATS_CREDS", "the companion's nkey seed file (from the enrollment bundle)", "");
+    for (const p of allowedPaths) if (!p.startsWith("/") || p.split("/").some((s) => s === ".." || s === ".")) throw new SatelliteConfigError("TASK_ALLOWED_PATHS", "absolute paths without . or .. segments", p);
+  }
   const level = env.LOG_LEVEL ?? "info";
   if (!["debug", "info", "warn", "error", "silent"].includes(level)) throw new SatelliteConfigError("LOG_LEVEL", "debug, info, warn, error or silent", level);
   const modelRef = env.MODEL_WORKER?.split(",")[0]?.trim() || "anthropic:claude-haiku-5-5";
@@ -209,6 +231,13 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
       killGraceMs: int("TASK_KILL_GRACE_MS", env.TASK_KILL_GRACE_MS, 2_000, 0, 60_000),
       outputMaxBytes: int("TASK_OUTPUT_MAX_BYTES", env.TASK_OUTPUT_MAX_BYTES, 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
+    companion: {
+      id: companionId,
+      corePublicKey,
+      stateDir: env.COMPANION_STATE_DIR || "/var/lib/bakerst-companion",
+      spoolMax: int("COMPANION_SPOOL_MAX", env.COMPANION_SPOOL_MAX, 100_000, 10, 10_000_000),
+      allowedPaths,
+    },
     help,
     version,
   };
@@ -222,12 +251,16 @@ export function satelliteHelp(version: string): string {
 
 Usage: bakerst-satellite --mode worker [--nats-url URL] [--concurrency N] [--id ID]
        bakerst-satellite --mode task [--spec FILE|-] [--nats-url URL]
+       bakerst-satellite --mode companion [--id NAME] [--nats-url URL] [--concurrency N]
 
 Modes:
   worker    pull jobs (command, http, agent) from NATS JetStream and run them
   task      run one task (a script or an agent) and exit with its exit code: what runs
             inside the local sandbox and in a task pod; reports go to stdout as JSON
             lines, and to NATS too when NATS_URL is set
+  companion a daemon on a NAS or VM: announces itself, beats, runs the tasks the core
+            sends it (signed) inside TASK_ALLOWED_PATHS, and keeps every report in a
+            local spool until the core has acknowledged it
 
 Flags:
   --mode MODE         role of this process (required)

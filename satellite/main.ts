@@ -148,6 +148,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cfg.mode === "task") return runTask(cfg);
+  if (cfg.mode === "companion") {
+    const { runCompanion } = await import("./companion/index.ts");
+    return runCompanion(cfg, SATELLITE_VERSION, logger(cfg.logLevel, { role: "companion", companion: cfg.companion.id }));
+  }
   return runWorker(cfg);
 }
 

@@ -27,6 +27,9 @@ export const AUDIT_ACTIONS = {
   "gateway.pairing_revoked": "the owner revoked a paired chat or turned down a waiting one; its waiting messages were dropped",
   "secret.set": "a secret was stored or replaced (PUT /api/secrets/:name); the target is its name, `created` says which; never the value",
   "secret.deleted": "a secret was deleted; the target is its name",
+  "companion.paired": "a companion was paired (bakerst companion add, the console): its NATS identity and enrollment bundle were made; the target is its name",
+  "companion.revoked": "a companion was revoked: its identity left the NATS config, its waiting tasks were dropped, its messages are refused from now on",
+  "companion.refused": "a message claiming to come from a companion was dropped: unsigned, wrongly signed, replayed, stale, from a revoked or unknown key, or failing its schema (the reason and the subject's kind)",
   "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
 } as const;
 

@@ -43,7 +43,7 @@ export class LocalBus implements Bus {
   private wake = new EventEmitter();
   private consumers = new Set<Consumer>();
   private subs = new Set<{ match: (s: string) => boolean; handler: (data: Uint8Array, subject: string, headers: Headers) => void }>();
-  private responders: { match: (s: string) => boolean; handler: (data: Uint8Array, headers: Headers) => Promise<Uint8Array> | Uint8Array }[] = [];
+  private responders: { match: (s: string) => boolean; handler: (data: Uint8Array, headers: Headers, subject: string) => Promise<Uint8Array> | Uint8Array }[] = [];
   private turn = 0;
   private closed = false;
   private q: ReturnType<typeof prepare>;
@@ -88,6 +88,8 @@ export class LocalBus implements Bus {
           ...(p?.dedupeId ? { dedupeId: p.dedupeId } : {}),
         }),
       consume: (key, handler, c) => this.consume(queueOf(key), opts.ackWaitMs, dropExpired(handler, this.now), Math.max(1, c.concurrency)),
+      // Rows wait for their key without a consumer: nothing to make.
+      prepare: async () => {},
       remove: async (key) => void this.q.purge.run(queueOf(key)),
     };
   }
@@ -125,7 +127,7 @@ export class LocalBus implements Bus {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        Promise.resolve().then(() => r.handler(data, opts.headers ?? {})),
+        Promise.resolve().then(() => r.handler(data, opts.headers ?? {}, subject)),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer on ${subject} within ${opts.timeoutMs} ms`)), opts.timeoutMs))),
       ]);
     } finally {
@@ -133,7 +135,7 @@ export class LocalBus implements Bus {
     }
   }
 
-  respond(subject: string, handler: (data: Uint8Array, headers: Headers) => Promise<Uint8Array> | Uint8Array): Subscription {
+  respond(subject: string, handler: (data: Uint8Array, headers: Headers, subject: string) => Promise<Uint8Array> | Uint8Array): Subscription {
     const r = { match: subjectMatcher(subject), handler };
     this.responders.push(r);
     return { stop: async () => void (this.responders = this.responders.filter((x) => x !== r)) };

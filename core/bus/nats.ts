@@ -32,6 +32,8 @@ export interface NatsBusOptions {
   inboxPrefix?: string;
   /** Connection name shown by the server (`bakerst-core`, `bakerst-worker-<id>`). */
   name: string;
+  /** How long to wait before each reconnect attempt (default 250 ms plus the client's jitter); a companion backs off further. */
+  reconnectDelayMs?: () => number;
   /** Wait for the server on first connect instead of failing. */
   waitOnFirstConnect?: boolean;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -97,6 +99,7 @@ export class NatsBus implements Bus {
       waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
       ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
       ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
+      ...(opts.reconnectDelayMs ? { reconnectDelayHandler: opts.reconnectDelayMs } : {}),
     });
     return new NatsBus(nc, jetstream(nc), opts.log ?? (() => {}));
   }
@@ -193,6 +196,7 @@ export class NatsBus implements Bus {
         await this.js.publish(def.subject(key), data, { headers: fromHeaders(headers), ...(p?.dedupeId ? { msgID: p.dedupeId } : {}), timeout: 5_000 });
       },
       consume: (key, handler, c) => this.consume(def.stream, def.consumer(key), dropExpired(handler, Date.now), Math.max(1, c.concurrency)),
+      prepare: ensureConsumer,
       remove: async (key) => {
         const m = await this.manager();
         await m.consumers.delete(def.stream, def.consumer(key)).catch(() => undefined);
@@ -230,14 +234,14 @@ export class NatsBus implements Bus {
     }
   }
 
-  respond(subject: string, handler: (data: Uint8Array, headers: Headers) => Promise<Uint8Array> | Uint8Array): Subscription {
+  respond(subject: string, handler: (data: Uint8Array, headers: Headers, subject: string) => Promise<Uint8Array> | Uint8Array): Subscription {
     // A queue group: with two cores (an upgrade) one of them answers each request.
     const sub = this.nc.subscribe(subject, {
       queue: "bakerst-responders",
       callback: (err, msg) => {
         if (err) return;
         void Promise.resolve()
-          .then(() => handler(msg.data, toHeaders(msg.headers)))
+          .then(() => handler(msg.data, toHeaders(msg.headers), msg.subject))
           .then(
             (reply) => msg.respond(reply),
             (e) => this.log("warn", "responder failed", { subject, error: (e as Error).message }),

@@ -67,6 +67,8 @@ export interface WorkQueue {
 export interface KeyedQueue {
   publish(key: string, data: Uint8Array, opts?: { headers?: Headers; dedupeId?: string; expiresAt?: number }): Promise<void>;
   consume(key: string, handler: Handler, opts: ConsumeOptions): Consumer;
+  /** Makes the key's consumer before its first message, so a consumer that starts first finds it (a newly paired companion). */
+  prepare(key: string): Promise<void>;
   /** Drops a key's waiting messages and its consumer (a removed companion). */
   remove(key: string): Promise<void>;
 }
@@ -126,8 +128,8 @@ export interface Bus {
   subscribe(pattern: string, handler: (data: Uint8Array, subject: string, headers: Headers) => void): Subscription;
   /** Rejects with NoResponderError when nobody answers, or a timeout error past `timeoutMs`. */
   request(subject: string, data: Uint8Array, opts: { timeoutMs: number; headers?: Headers }): Promise<Uint8Array>;
-  /** Answers requests on `subject`; several responders share the load (one answers each request). */
-  respond(subject: string, handler: (data: Uint8Array, headers: Headers) => Promise<Uint8Array> | Uint8Array): Subscription;
+  /** Answers requests on `subject` (wildcards allowed: the handler gets the subject asked on); several responders share the load (one answers each request). */
+  respond(subject: string, handler: (data: Uint8Array, headers: Headers, subject: string) => Promise<Uint8Array> | Uint8Array): Subscription;
   kv(def: KvDef): Promise<Kv>;
   health(): BusHealth;
   close(): Promise<void>;

@@ -43,6 +43,8 @@ Commands:
   mcp --stdio [--url URL]
                      bakerst's MCP tools on stdin/stdout for a local client,
                      relayed to the running bakerst's /mcp with the API token
+  companion add|remove NAME
+                     pair a companion (prints its one install command) or revoke it
 
 Options:
   -h, --help         show this help

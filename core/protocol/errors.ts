@@ -42,6 +42,9 @@ export const ERRORS = {
   invalid_task: { status: 400, description: "the task request failed its checks (mode, script, mounts, network, timeout, target); the message names the field" },
   task_state: { status: 409, description: "the task cannot do that now: approving one that is not waiting for approval, cancelling one that has ended" },
   target_unavailable: { status: 503, description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why" },
+  // Companions.
+  companion_exists: { status: 409, description: "a companion of that name is already paired (remove it first), or already revoked" },
+  companions_unavailable: { status: 503, description: "companions need NATS with the core's own nkey identity (NATS_URL, NATS_CREDS = creds/core.nk from bakerst nats init); health and bakerst doctor say what is missing" },
 } as const satisfies Record<string, { status: number; wire?: true; description: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,7 +7,10 @@
 import type { TaskReport, TaskRunSpec } from "./messages.ts";
 
 export const TASK_TARGETS = ["local", "kubernetes"] as const;
-export type TaskTarget = (typeof TASK_TARGETS)[number];
+/** `local`, `kubernetes`, or a paired companion's id (core/companions). */
+export type TaskTarget = (typeof TASK_TARGETS)[number] | (string & {});
+/** Names a companion may not take: they are built-in targets. */
+export const isBuiltinTarget = (t: string): t is (typeof TASK_TARGETS)[number] => (TASK_TARGETS as readonly string[]).includes(t);
 
 export interface LauncherStatus {
   ok: boolean;
@@ -44,6 +47,14 @@ export interface TaskLauncher {
   status(): LauncherStatus;
   /** Why this launcher cannot run a task asked like this (a mount with no volume behind it, a toolbox without an image), or undefined. */
   unsupported?(spec: Pick<TaskRunSpec, "mounts" | "network" | "toolbox" | "mode">): string | undefined;
+  /**
+   * How long a task may wait for its target before it starts (a companion's
+   * queue holds it while the companion is away); the core's deadline is this
+   * plus the task's timeout. Default 0.
+   */
+  readonly waitMs?: number;
+  /** The task runs on another host (a companion): its mounts are that host's paths, checked there against its own allowed paths. */
+  readonly remote?: boolean;
   /** Starts the runner for an approved task; throws when it cannot start at all. */
   launch(spec: TaskRunSpec, hooks: LaunchHooks): Promise<LaunchedTask>;
   /** Takes up a task a previous process started and that outlives it (a Job); throws when it is gone. */

@@ -3,7 +3,7 @@ import { defineArea } from "../area/types.ts";
 import { realpathSync } from "node:fs";
 import { ConfigError, type Config } from "../config/index.ts";
 import { isReservedTarget } from "../jobs/edge.ts";
-import type { TaskLauncher, TaskTarget } from "../protocol/index.ts";
+import type { TaskLauncher } from "../protocol/index.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import { parsePreapproved } from "./approval.ts";
 import { taskChecks } from "./doctor.ts";
@@ -48,8 +48,8 @@ function checkToolboxes(config: Config, file: TasksFile): void {
   }
 }
 
-function launcherHealth(launchers: Partial<Record<TaskTarget, TaskLauncher>>, counts: Record<string, number>, running: number, egress: string | undefined): ComponentHealth {
-  const targets = Object.fromEntries(Object.entries(launchers).map(([t, l]) => [t, l.status()]));
+function launcherHealth(launchers: Partial<Record<string, TaskLauncher>>, counts: Record<string, number>, running: number, egress: string | undefined): ComponentHealth {
+  const targets = Object.fromEntries(Object.entries(launchers).map(([t, l]) => [t, l!.status()]));
   const down = Object.entries(targets).filter(([, s]) => !s.ok);
   const base = { targets, running, counts, ...(egress ? { podEgress: egress } : {}) };
   if (!down.length) return { status: "ok", ...base };
@@ -71,7 +71,7 @@ export const tasksArea = defineArea({
     const store = new TaskStore(ctx.store.db, ctx.store.sqlite);
     const journal = new TaskJournal(store, ctx.log, now);
     const local = createLocalLauncher({ config: ctx.config, settings, file, models: ctx.models, audit: ctx.audit, log: ctx.log });
-    const launchers: Partial<Record<TaskTarget, TaskLauncher>> = { local };
+    const launchers: Partial<Record<string, TaskLauncher>> = { local };
     const st = local.status();
     if (!st.ok) ctx.log.error("local tasks will be refused", { detail: st.detail, fix: st.fix });
     const redactor = new Redactor([], () => ctx.secrets());
@@ -116,7 +116,7 @@ export const tasksArea = defineArea({
     ctx.onStop(async () => {
       await runs.stop();
       await egress?.proxy.close();
-      for (const l of Object.values(launchers)) await l.close?.();
+      for (const l of Object.values(launchers)) await l?.close?.();
     });
   },
 });

@@ -59,3 +59,23 @@ export function resolveMounts(requested: readonly MountRequest[], policy: MountP
   // A mount inside another comes after it, so both are seen.
   return out.sort((a, b) => a.target.length - b.target.length);
 }
+
+/**
+ * Mounts on another host (a companion): only their shape is checked here;
+ * the companion resolves them against its own allowed paths and refuses the
+ * task when one is outside them.
+ */
+export function remoteMounts(requested: readonly MountRequest[]): TaskMountSpec[] {
+  if (requested.length > MAX_TASK_MOUNTS) throw refused(`mounts: at most ${MAX_TASK_MOUNTS}`);
+  const out: TaskMountSpec[] = [];
+  requested.forEach((m, i) => {
+    const where = `mounts[${i}] ${JSON.stringify(m.path.slice(0, 200))}`;
+    if (!m.path.startsWith("/")) throw refused(`${where}: must be an absolute path`);
+    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === ".")) throw refused(`${where}: no "." or ".." segments or control characters`);
+    const target = m.path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+    if (isReservedTarget(target)) throw refused(`${where}: would cover the sandbox's system view (/usr, /etc, /proc, /dev...)`);
+    if (out.some((o) => o.target === target)) throw refused(`${where}: mounted twice`);
+    out.push({ source: target, target, writable: m.writable === true });
+  });
+  return out.sort((a, b) => a.target.length - b.target.length);
+}

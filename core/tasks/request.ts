@@ -1,7 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { AppError } from "../errors.ts";
 import { EgressRuleError, parseAllowlist } from "../jobs/edge.ts";
-import { check, MAX_NETWORK_HOSTS, MAX_PROMPT_CHARS, MAX_SCRIPT_CHARS, MAX_TASK_MOUNTS, MAX_TASK_TIMEOUT_MS, NetworkHost, TASK_TARGETS, type TaskMode, type TaskNetworkSpec, type TaskTarget } from "../protocol/index.ts";
+import { check, MAX_NETWORK_HOSTS, MAX_PROMPT_CHARS, MAX_SCRIPT_CHARS, MAX_TASK_MOUNTS, MAX_TASK_TIMEOUT_MS, NetworkHost, type TaskMode, type TaskNetworkSpec, type TaskTarget } from "../protocol/index.ts";
 
 const Mount = Type.Union([
   Type.String({ minLength: 1, maxLength: 1024 }),
@@ -19,7 +19,8 @@ export const TaskRequest = Type.Object(
     /** "none" (the default) or the hosts it may reach: `api.example.com`, `*.debian.org`, `host:8443`. */
     network: Type.Optional(Type.Union([Type.Literal("none"), Type.Array(NetworkHost, { minItems: 1, maxItems: MAX_NETWORK_HOSTS })])),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: MAX_TASK_TIMEOUT_MS })),
-    target: Type.Optional(Type.Union(TASK_TARGETS.map((t) => Type.Literal(t)))),
+    /** `local`, `kubernetes` or a companion's id. */
+    target: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$" })),
     toolbox: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$" })),
     tokenBudget: Type.Optional(Type.Integer({ minimum: 256, maximum: 1_000_000 })),
   },

@@ -11,6 +11,7 @@ import type { UsageLedger } from "../models/usage.ts";
 import {
   decode,
   encode,
+  isSignedEnvelope,
   isWireErrorCode,
   subjects,
   TaskProgressV1,
@@ -61,7 +62,7 @@ export interface RunsDeps {
   store: TaskStore;
   journal: TaskJournal;
   bus: Bus;
-  launchers: Partial<Record<TaskTarget, TaskLauncher>>;
+  launchers: Partial<Record<string, TaskLauncher>>;
   settings: TasksSettings;
   ledger: UsageLedger;
   audit: AuditLog;
@@ -82,6 +83,8 @@ export class Runs {
 
   start(): void {
     const take = (schema: typeof TaskProgressV1 | typeof TaskResultV1) => (data: Uint8Array) => {
+      // A companion's reports are signed envelopes; core/companions opens them and hands them to ingest().
+      if (isSignedEnvelope(data)) return;
       const m = decode(schema, data);
       if (!m.ok) return this.d.log.warn("skipping a task report that fails its schema", { reason: m.reason, bytes: data.byteLength });
       this.ingest(m.value as TaskReport);
@@ -203,7 +206,7 @@ export class Runs {
     const run = this.newRun(row, now);
     this.runs.set(row.id, run);
     this.d.journal.status(row.id, "starting", { target: row.target }, { startedAt: now });
-    run.timer = setTimeout(() => this.stopRun(run, "timed_out", "system"), row.timeoutMs + TIMEOUT_GRACE_MS);
+    run.timer = setTimeout(() => this.stopRun(run, "timed_out", "system"), (launcher.waitMs ?? 0) + row.timeoutMs + TIMEOUT_GRACE_MS);
     try {
       run.launched = await launcher.launch(this.spec(row), this.hooks(row));
     } catch (err) {

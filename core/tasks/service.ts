@@ -7,12 +7,12 @@
 import type { AuditEvent, AuditLog } from "../audit/service.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
-import type { TaskLauncher, TaskTarget } from "../protocol/index.ts";
+import { isBuiltinTarget, type TaskLauncher, type TaskTarget } from "../protocol/index.ts";
 import { newId } from "../util/ids.ts";
 import { covered, scopesOf, scopeText, type Scope } from "./approval.ts";
 import type { StatusEvent, TaskJournal } from "./journal.ts";
 import type { TasksFile, TasksSettings } from "./keys.ts";
-import { resolveMounts, type MountPolicy } from "./mounts.ts";
+import { remoteMounts, resolveMounts, type MountPolicy } from "./mounts.ts";
 import { parseTaskRequest } from "./request.ts";
 import { newReportToken, type Runs } from "./runs.ts";
 import { isEnded, type Approval, type StoredEvent, type TaskStatus, type TaskStore, type TaskView } from "./store.ts";
@@ -30,7 +30,7 @@ export interface TaskServiceDeps {
   store: TaskStore;
   journal: TaskJournal;
   runs: Runs;
-  launchers: Partial<Record<TaskTarget, TaskLauncher>>;
+  launchers: Partial<Record<string, TaskLauncher>>;
   settings: TasksSettings;
   file: TasksFile;
   mounts: MountPolicy;
@@ -70,10 +70,11 @@ export class TaskService {
     const req = parseTaskRequest(raw);
     const target = req.target ?? (this.d.settings.TASK_TARGET as TaskTarget);
     const launcher = this.d.launchers[target];
+    if (!launcher && !isBuiltinTarget(target)) throw new AppError("invalid_task", `target: ${target} is neither local, kubernetes nor a paired companion (GET /api/companions lists them)`);
     if (!launcher) throw new AppError("target_unavailable", `target ${target}: ${target === "kubernetes" ? "Kubernetes is not configured for tasks; set TASK_KUBECONFIG (a kubeconfig file, or in-cluster)" : "not available here"}`);
     const status = launcher.status();
     if (!status.ok) throw new AppError("target_unavailable", `target ${target}: ${status.detail}${status.fix ? `; fix: ${status.fix}` : ""}`);
-    const mounts = resolveMounts(req.mounts, this.d.mounts);
+    const mounts = launcher.remote ? remoteMounts(req.mounts) : resolveMounts(req.mounts, this.d.mounts);
     const toolbox = req.toolbox ? this.d.file.toolboxes?.[req.toolbox] : undefined;
     if (req.toolbox && !toolbox) throw new AppError("invalid_task", `toolbox: ${req.toolbox} is not one of the toolboxes in the tasks: section (${Object.keys(this.d.file.toolboxes ?? {}).join(", ") || "none"})`);
     const reason = launcher.unsupported?.({ mode: req.mode, mounts, network: req.network, ...(req.toolbox ? { toolbox: { name: req.toolbox, paths: toolbox?.paths ?? [] } } : {}) });
@@ -151,6 +152,17 @@ export class TaskService {
       this.d.journal.result(id, { status: "cancelled", exitCode: null }, "cancelled", { endedAt: now });
     }
     return this.view(id);
+  }
+
+  /** Another place tasks can run (a paired companion): `target` in a request names it. */
+  addTarget(name: string, launcher: TaskLauncher): void {
+    this.d.launchers[name] = launcher;
+    this.d.runs.pump();
+  }
+
+  /** A target that is gone (a revoked companion): new tasks naming it are refused; running ones end by their deadline. */
+  removeTarget(name: string): void {
+    delete this.d.launchers[name];
   }
 
   get(id: string): TaskView | undefined {

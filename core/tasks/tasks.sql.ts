@@ -1,3 +1,4 @@
+import type { TaskTarget } from "../protocol/launcher.ts";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** One row per task; its status only moves forward (queued → starting → running → an end). */
@@ -6,7 +7,8 @@ export const tasks = sqliteTable(
   {
     id: text("id").primaryKey(),
     mode: text("mode", { enum: ["script", "agent"] }).notNull(),
-    target: text("target", { enum: ["local", "kubernetes"] }).notNull(),
+    /** `local`, `kubernetes` or a companion id. */
+    target: text("target").$type<TaskTarget>().notNull(),
     status: text("status", { enum: ["queued", "starting", "running", "succeeded", "failed", "cancelled", "timed_out"] }).notNull(),
     /** What was asked: script or goal, mounts (resolved), network, toolbox, token budget. */
     request: text("request", { mode: "json" }).notNull(),

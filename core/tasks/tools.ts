@@ -46,7 +46,7 @@ export function registerTaskTools(tools: BrainTools, tasks: TaskService, setting
         ),
         network: Type.Optional(Type.Array(Type.String({ maxLength: 262 }), { maxItems: MAX_NETWORK_HOSTS, description: "hosts it may reach, e.g. api.github.com; omit for none" })),
         timeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
-        target: Type.Optional(Type.Union([Type.Literal("local"), Type.Literal("kubernetes")])),
+        target: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$", description: "local, kubernetes, or a companion's id (list_companions)" })),
         toolbox: Type.Optional(Type.String({ maxLength: 63 })),
         wait: Type.Optional(Type.Boolean({ description: "wait for the end (default true)" })),
       }),

@@ -22,6 +22,7 @@ import type { memoryRoutes } from "../../core/memory/routes.ts";
 import type { ProgressData, ResultData } from "../../core/tasks/journal.ts";
 import type { TaskRequest } from "../../core/tasks/request.ts";
 import type { taskRoutes } from "../../core/tasks/routes.ts";
+import type { companionRoutes } from "../../core/companions/routes.ts";
 import type { TaskStatus as CoreTaskStatus } from "../../core/tasks/store.ts";
 import type { Category } from "../../core/memory/types.ts";
 import type { Block as CoreBlock } from "../../core/agent/types.ts";
@@ -31,6 +32,10 @@ import type {
   ChannelAdapter,
   Channels,
   ChatEvent,
+  Companion,
+  CompanionDetail,
+  CompanionList,
+  CompanionPairing,
   CompactResult,
   Compaction,
   ComponentHealth,
@@ -110,6 +115,7 @@ type SystemRoutes = ReturnType<typeof systemRoutes>["~Routes"]["api"]["system"];
 type ChannelRoutes = ReturnType<ReturnType<typeof channelRoutes>>["~Routes"]["api"]["channels"];
 type TaskRoutes = ReturnType<ReturnType<typeof taskRoutes>>["~Routes"]["api"]["tasks"];
 type SecretRoutes = ReturnType<ReturnType<typeof secretRoutes>>["~Routes"]["api"]["secrets"];
+type CompanionRoutes = ReturnType<ReturnType<typeof companionRoutes>>["~Routes"]["api"]["companions"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
@@ -136,6 +142,10 @@ type CoreTaskApproved = TaskRoutes[":id"]["approve"]["post"]["response"][200];
 type CoreSecretList = SecretRoutes["get"]["response"][200];
 type CoreSecretSaved = SecretRoutes[":name"]["put"]["response"][200];
 type CoreSecretDeleted = SecretRoutes[":name"]["delete"]["response"][200];
+type CoreCompanionList = CompanionRoutes["get"]["response"][200];
+type CoreCompanionDetail = CompanionRoutes[":id"]["get"]["response"][200];
+type CoreCompanionPaired = CompanionRoutes["post"]["response"][200];
+type CoreCompanionRevoked = CompanionRoutes[":id"]["delete"]["response"][200];
 
 // ---- the chat stream: every event either side knows, with the same data ----
 
@@ -229,4 +239,13 @@ export type SecretChecks = [
   Assert<Reads<Secret, Element<CoreSecretList["secrets"]>>>,
   Assert<Reads<SecretSaved, CoreSecretSaved>>,
   Assert<Reads<SecretDeleted, CoreSecretDeleted>>,
+];
+
+export type CompanionChecks = [
+  Assert<Reads<CompanionList, CoreCompanionList>>,
+  Assert<Reads<Companion, Element<CoreCompanionList["companions"]>>>,
+  Assert<Reads<CompanionDetail, CoreCompanionDetail>>,
+  Assert<Reads<Task, Element<CoreCompanionDetail["tasks"]>>>,
+  Assert<Reads<CompanionPairing, CoreCompanionPaired>>,
+  Assert<Reads<Companion, CoreCompanionRevoked>>,
 ];

@@ -218,7 +218,8 @@ export type TaskStatus = "queued" | "starting" | "running" | "succeeded" | "fail
 export interface Task {
   id: string;
   mode: "script" | "agent";
-  target: "local" | "kubernetes";
+  /** `local`, `kubernetes` or a companion id. */
+  target: string;
   status: TaskStatus;
   script?: string;
   goal?: string;
@@ -287,4 +288,47 @@ export interface SecretSaved {
 export interface SecretDeleted {
   name: string;
   deleted: boolean;
+}
+
+/** A machine outside the cluster that runs tasks (GET /api/companions). */
+export interface Companion {
+  id: string;
+  status: "online" | "offline" | "never_seen" | "revoked";
+  publicKey: string;
+  createdAt: number;
+  revokedAt: number | null;
+  lastSeenAt: number | null;
+  hostname: string | null;
+  version: string | null;
+  platform: string | null;
+  arch: string | null;
+  capabilities: { modes: ("script" | "agent")[]; sandbox: boolean; sandboxDetail: string } | null;
+  allowedPaths: string[];
+  maxConcurrency: number | null;
+  activeTasks: string[];
+  load: number[] | null;
+  memory: { totalBytes: number; freeBytes: number; rssBytes: number } | null;
+  spool: { pending: number; max: number; full: boolean; dropped: number } | null;
+  /** Messages claiming to be from it that the core refused. */
+  refused: number;
+  /** Task messages it refused (not signed by this core). */
+  refusedByCompanion: number;
+}
+
+export interface CompanionList {
+  companions: Companion[];
+  /** False when the core runs without NATS or its own nkey; `detail` says what is missing. */
+  available: boolean;
+  detail?: string;
+}
+
+export interface CompanionDetail extends Companion {
+  tasks: Task[];
+}
+
+/** What pairing answers: the bundle (it holds the companion's secret key) and the one command to run on the machine. */
+export interface CompanionPairing {
+  companion: Companion;
+  bundle: string;
+  installCommand: string;
 }

@@ -7,6 +7,7 @@ import m3 from "./0003_areas.sql" with { type: "text" };
 import m4 from "./0004_wave2.sql" with { type: "text" };
 import m5 from "./0005_tasks.sql" with { type: "text" };
 import m6 from "./0006_secrets.sql" with { type: "text" };
+import m7 from "./0007_companions.sql" with { type: "text" };
 
-export const sql: string[] = [m0, m1, m2, m3, m4, m5, m6];
+export const sql: string[] = [m0, m1, m2, m3, m4, m5, m6, m7];
 export { journal };
