@@ -14,3 +14,4 @@ export * from "./command.ts";
 export * from "./queues.ts";
 export * from "./grammar.ts";
 export * from "./launcher.ts";
+export * from "./signed.ts";
