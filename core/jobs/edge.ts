@@ -98,3 +98,5 @@ export function createEdgeWorker(ctx: AreaContext, j: JobsSettings, id: string, 
 
 // The tasks area's sandbox: tasks have no opt-out, and their mounts may not cover the sandbox's system view.
 export { isReservedTarget, setUpSandbox, type SandboxSetup };
+// Stdio MCP skills run their servers in the same sandbox (core/skills/mcp/open.ts).
+export { SYSTEM_PATH, type Sandbox, type SandboxProfile } from "../../satellite/sandbox/index.ts";
