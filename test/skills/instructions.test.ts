@@ -60,7 +60,7 @@ describe("Skills tier 0: instructions in the Agent Skills format", () => {
     expect((await ok.json()).status).toBe("approved");
     expect((await call("load_skill", { name: "packing", file: "list.txt" })).content).toBe("socks");
     const before = readdirSync(join(dataDir, "skills")).sort();
-    for (const files of [{ "../evil/SKILL.md": "---\nname: evil\ndescription: x\n---\nx" }, { "README.md": "no skill" }, { "SKILL.md": "---\nname: Bad Name\ndescription: x\n---\nx" }]) {
+    for (const files of [{ "../evil/SKILL.md": "---\nname: evil\ndescription: x\n---\nx" }, { "README.md": "no skill" }, { "SKILL.md": "---\nname: Bad Name\ndescription: x\n---\nx" }] as Record<string, string>[]) {
       const res = await upload(files);
       expect(res.status).toBe(400);
       expect((await res.json()).error.code).toBe("invalid_skill");
