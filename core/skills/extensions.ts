@@ -49,6 +49,8 @@ export interface ExtensionView {
 
 interface Live {
   view: ExtensionView;
+  /** Its URL and tools as announced: an announce that differs replaces them. */
+  fingerprint: string;
   unregister: (() => void)[];
   connection: McpConnection;
 }
@@ -159,7 +161,8 @@ export class Extensions {
 
   private async admit(a: { id: string; url: string; description?: string; tools: { name: string; description?: string; inputSchema: unknown }[] }) {
     const existing = this.live.get(a.id);
-    if (existing && existing.view.url === a.url) {
+    const fingerprint = JSON.stringify([a.url, a.tools]);
+    if (existing && existing.fingerprint === fingerprint) {
       existing.view.lastSeen = this.now();
       return;
     }
@@ -174,6 +177,7 @@ export class Extensions {
     const at = this.now();
     const live: Live = {
       view: { id: a.id, url: a.url, ...(a.description ? { description: a.description } : {}), status: "online", tools: listing.tools.map((t) => ({ name: t.qualified, description: t.description })), lastSeen: at, announcedAt: at, dropped: listing.dropped },
+      fingerprint,
       unregister: [],
       connection,
     };
