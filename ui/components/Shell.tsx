@@ -10,6 +10,7 @@ const MAIN = [
   { href: "/tasks", label: "Tasks" },
   { href: "/memory", label: "Memory" },
   { href: "/channels", label: "Channels" },
+  { href: "/skills", label: "Skills" },
   { href: "/secrets", label: "Secrets" },
   { href: "/models", label: "Models & usage" },
   { href: "/system", label: "System" },
