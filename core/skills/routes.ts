@@ -34,13 +34,17 @@ export const skillRoutes = (o: SkillRoutesOptions) => () =>
     // A zip in the Agent Skills format (SKILL.md and files beside it), base64 in JSON: unpacked into the data dir's skills/.
     .post(
       "/api/skills/upload",
-      ({ body, request, set }) => {
+      async ({ body, request, set }) => {
         const bytes = Buffer.from(body.zip, "base64");
         if (!bytes.length) throw new AppError("invalid_skill", "zip: empty or not base64");
         const spec = unpackSkillZip(bytes, o.skillDir);
         const existing = o.skills.list().find((s) => s.name === spec.name);
         set.status = existing ? 200 : 201;
-        if (existing) return o.skills.update(existing.id, { spec }, requester(request)).then(() => o.skills.approve(existing.id, requester(request)));
+        // The owner's upload over a skill of the same name replaces it, approved as uploaded.
+        if (existing) {
+          const updated = await o.skills.update(existing.id, { spec }, requester(request));
+          return updated.status === "approved" ? updated : o.skills.approve(existing.id, requester(request));
+        }
         return o.skills.add(spec, "upload", requester(request));
       },
       { body: t.Object({ zip: t.String({ minLength: 1, maxLength: 12_000_000 }) }) },

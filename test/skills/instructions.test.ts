@@ -59,6 +59,12 @@ describe("Skills tier 0: instructions in the Agent Skills format", () => {
     expect(ok.status).toBe(201);
     expect((await ok.json()).status).toBe("approved");
     expect((await call("load_skill", { name: "packing", file: "list.txt" })).content).toBe("socks");
+    // Uploaded again, the same or changed, it replaces the old one and stays approved.
+    const again = await upload({ "packing/SKILL.md": "---\nname: packing\ndescription: Packing lists for trips\n---\nPack light.", "packing/list.txt": "socks" });
+    expect(again.status).toBe(200);
+    const changed = await upload({ "SKILL.md": "---\nname: packing\ndescription: Packing lists for trips\n---\nPack lighter.", "list.txt": "more socks" });
+    expect(await changed.json()).toMatchObject({ status: "approved" });
+    expect((await call("load_skill", { name: "packing" })).content).toContain("Pack lighter.");
     const before = readdirSync(join(dataDir, "skills")).sort();
     for (const files of [{ "../evil/SKILL.md": "---\nname: evil\ndescription: x\n---\nx" }, { "README.md": "no skill" }, { "SKILL.md": "---\nname: Bad Name\ndescription: x\n---\nx" }] as Record<string, string>[]) {
       const res = await upload(files);
