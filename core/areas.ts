@@ -1,6 +1,7 @@
 import type { Area } from "./area/types.ts";
 import { gatewayArea } from "./gateway/area.ts";
 import { jobsArea } from "./jobs/area.ts";
+import { mcpArea } from "./mcp/area.ts";
 import { memoryArea } from "./memory/area.ts";
 import { secretsArea } from "./secrets/area.ts";
 import { skillsArea } from "./skills/area.ts";
@@ -10,4 +11,4 @@ import { tasksArea } from "./tasks/area.ts";
  * Every area, one line each. They start in the order of what they need
  * (then of this list) and stop in reverse. See docs/areas.md.
  */
-export const AREAS: readonly Area[] = [jobsArea, memoryArea, secretsArea, tasksArea, skillsArea, gatewayArea];
+export const AREAS: readonly Area[] = [jobsArea, memoryArea, secretsArea, tasksArea, skillsArea, gatewayArea, mcpArea];

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   const [command = "serve", ...rest] = positionals;
   // These parse their own options (and answer their own --help) from the raw arguments.
   const own = (name: string) => argv.slice(argv.indexOf(name) + 1);
-  if ((values.help && !["nats", "backup", "restore", "upgrade", "task", "skill"].includes(command)) || command === "help") {
+  if ((values.help && !["nats", "backup", "restore", "upgrade", "task", "skill", "mcp"].includes(command)) || command === "help") {
     out(helpText(SCHEMAS));
     return 0;
   }
@@ -93,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./cli/upgrade.ts")).upgradeCommand(config(), own("upgrade"), out, err);
     case "skill":
       return (await import("./skills/cli.ts")).skillCommand(own("skill"), config, { stdout: out, stderr: err });
+    case "mcp":
+      return (await import("./mcp/stdio.ts")).mcpCommand(config(), own("mcp"), { stdout: out, stderr: err });
     case "task":
       // `task runner` reads the satellite's settings, not these.
       return (await import("./tasks/cli.ts")).taskCommand(own("task"), config, { stdout: out, stderr: err });

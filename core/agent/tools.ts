@@ -88,6 +88,11 @@ export class ToolRegistry<C extends BaseToolContext = BaseToolContext> {
     return this.tools.has(name);
   }
 
+  /** One tool's name, description and input schema, whether or not `specs()` defers it. */
+  spec(name: string): ToolSpec | undefined {
+    return this.tools.get(name)?.spec;
+  }
+
   /**
    * What a model call offers, in registration order (so the list, and the
    * prefix caches behind it, stay the same from call to call): the core

@@ -49,3 +49,47 @@ export class OriginGuard {
     );
   }
 }
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** The host of a Host header or an origin, lower case, without the port; undefined when it does not parse. */
+function hostOf(hostOrOrigin: string): string | undefined {
+  const url = URL.canParse(hostOrOrigin) && hostOrOrigin.includes("://") ? new URL(hostOrOrigin) : URL.canParse(`http://${hostOrOrigin}`) ? new URL(`http://${hostOrOrigin}`) : undefined;
+  return url?.hostname.toLowerCase();
+}
+
+/**
+ * DNS rebinding protection for endpoints that programs (not the console)
+ * call, like /mcp: a page on a name the attacker made resolve to this machine
+ * sends its own name as Host and Origin, so both must be names this server
+ * answers to: loopback, PUBLIC_URL's host, CORS_ORIGINS' hosts and the
+ * endpoint's own list. An Origin (browsers send one) must be such a name too.
+ */
+export class HostGuard {
+  private hosts: Set<string>;
+
+  constructor(opts: { corsOrigins: readonly string[]; publicUrl: string | undefined; extraHosts?: readonly string[] }) {
+    this.hosts = new Set(LOOPBACK_HOSTS);
+    for (const h of [...opts.corsOrigins, ...(opts.publicUrl ? [opts.publicUrl] : []), ...(opts.extraHosts ?? [])]) {
+      const host = hostOf(h);
+      if (host) this.hosts.add(host);
+    }
+  }
+
+  /** A 403 naming what was refused; undefined to go on. */
+  refuse(request: Request): Response | undefined {
+    const host = request.headers.get("host") ?? (URL.canParse(request.url) ? new URL(request.url).host : "");
+    const hostName = hostOf(host);
+    if (!hostName || !this.hosts.has(hostName)) {
+      return errorResponse("foreign_host", `refused a request addressed to ${JSON.stringify(host.slice(0, 100))}: not a name this server answers to (add it to MCP_ALLOWED_HOSTS if it is yours)`);
+    }
+    const origin = request.headers.get("origin");
+    if (origin !== null) {
+      const originHost = hostOf(origin);
+      if (!originHost || !this.hosts.has(originHost)) {
+        return errorResponse("foreign_host", `refused a request from the page at ${JSON.stringify(origin.slice(0, 100))}: not an origin this server trusts (CORS_ORIGINS, PUBLIC_URL)`);
+      }
+    }
+    return undefined;
+  }
+}

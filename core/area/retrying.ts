@@ -11,6 +11,8 @@ export interface RetryingOptions<T> {
   /** What the owner can do while it is down. */
   fix?: string;
   onReady?(value: T): void;
+  /** Ends a value that connected after stop() (a token replaced mid-connect): it is nobody's to close otherwise. */
+  dispose?(value: T): Promise<void> | void;
   /** Backoff from `minDelayMs` doubling to `maxDelayMs` (defaults 1 s and 60 s). */
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -56,8 +58,12 @@ export function retrying<T>(opts: RetryingOptions<T>, deps: { health: HealthRegi
     for (let delay = min; !stop.signal.aborted; delay = Math.min(max, delay * 2)) {
       attempts++;
       try {
-        value = await opts.connect(stop.signal);
-        if (stop.signal.aborted) return;
+        const got = await opts.connect(stop.signal);
+        if (stop.signal.aborted) {
+          await opts.dispose?.(got);
+          return;
+        }
+        value = got;
         if (attempts > 1) deps.log.info("reachable again", { component: opts.name, attempts });
         opts.onReady?.(value);
         resolveReady(value);

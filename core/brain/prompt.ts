@@ -69,6 +69,8 @@ export class SystemPrompt {
   constructor(
     private personality: Personality,
     private now: () => Date = () => new Date(),
+    /** Sees every section an area contributes: a recalled memory holding a stored secret does not reach the model vendor. */
+    private redact: (text: string) => string = (t) => t,
   ) {}
 
   /**
@@ -90,7 +92,7 @@ export class SystemPrompt {
         } catch (err) {
           text = `(${name} unavailable: ${(err as Error).message})`;
         }
-        return { layer, text: text?.trim() };
+        return { layer, text: text === undefined ? undefined : this.redact(text).trim() };
       }),
     );
     const of = (layer: Stability) => sections.flatMap((s) => (s.layer === layer && s.text ? [s.text] : []));

@@ -8,6 +8,8 @@ import { gatewayChecks } from "./doctor.ts";
 import { Gateway } from "./gateway.ts";
 import { JobReports } from "./job-reports.ts";
 import { botToken, gatewayKeys } from "./keys.ts";
+import { platformLink } from "./link.ts";
+import type { TelegramAdapter } from "./telegram.ts";
 import { Outbox } from "./outbox.ts";
 import { Pairings } from "./pairing.ts";
 import { channelRoutes } from "./routes.ts";
@@ -27,6 +29,8 @@ const WEBHOOK_MAX_BYTES = 1024 * 1024;
 export const gatewayArea = defineArea({
   name: "gateway",
   needs: ["jobs"],
+  // Bot tokens may live in Secrets instead of the environment; a changed one reconnects.
+  wants: ["secrets"],
   config: { keys: gatewayKeys },
   doctor: gatewayChecks,
   async start(ctx) {
@@ -71,63 +75,76 @@ export const gatewayArea = defineArea({
       };
     });
 
-    const connected: ChatAdapter[] = [];
-    const telegramToken = botToken(ctx.config, "telegram");
-    if (telegramToken) {
-      const { TelegramAdapter } = await import("./telegram.ts");
-      const webhook = k.TELEGRAM_WEBHOOK_URL ? { url: k.TELEGRAM_WEBHOOK_URL, secret: webhookSecret(telegramToken, k.TELEGRAM_WEBHOOK_SECRET) } : undefined;
-      const telegram = ctx.retrying({
-        name: "telegram",
-        connect: (signal) => TelegramAdapter.connect({ token: telegramToken, apiRoot: k.TELEGRAM_API_ROOT, webhook, log: ctx.log.child({ platform: "telegram" }), receive, signal }),
-        healthy: (a) => a.health(),
-        fix: "check TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT and the network; run bakerst doctor",
-        onReady: (a) => (connected.push(a), outbox.attach(a)),
+    const connected = new Set<ChatAdapter>();
+    const up = (a: ChatAdapter) => (connected.add(a), outbox.attach(a));
+    const down = async (a: ChatAdapter) => {
+      connected.delete(a);
+      if (outbox.adapter(a.platform) === a) outbox.detach(a.platform);
+      await a.close();
+    };
+    const secrets = ctx.want("secrets");
+
+    const webhookUrl = k.TELEGRAM_WEBHOOK_URL;
+    const telegram = platformLink({
+      platform: "telegram",
+      ctx,
+      configured: botToken(ctx.config, "telegram"),
+      secrets,
+      connect: async (token, signal) => {
+        const { TelegramAdapter } = await import("./telegram.ts");
+        const webhook = webhookUrl ? { url: webhookUrl, secret: webhookSecret(token, k.TELEGRAM_WEBHOOK_SECRET) } : undefined;
+        return TelegramAdapter.connect({ token, apiRoot: k.TELEGRAM_API_ROOT, webhook, log: ctx.log.child({ platform: "telegram" }), receive, signal });
+      },
+      fix: "check TELEGRAM_BOT_TOKEN (configured or in Secrets), TELEGRAM_API_ROOT and the network; run bakerst doctor",
+      up,
+      down,
+    });
+    if (webhookUrl) {
+      // The secret Telegram sends derives from the token it has now, which a change in Secrets replaces.
+      const expected = () => {
+        const token = telegram.token();
+        return token ? new TextEncoder().encode(webhookSecret(token, k.TELEGRAM_WEBHOOK_SECRET)) : undefined;
+      };
+      ctx.webhooks.register("telegram", {
+        verify: (r) => {
+          const secret = expected();
+          return !!secret && constantTimeEqual(new TextEncoder().encode(r.headers.get("x-telegram-bot-api-secret-token") ?? ""), secret);
+        },
+        maxBodyBytes: WEBHOOK_MAX_BYTES,
+        handle: async (update) => {
+          const adapter = outbox.adapter("telegram") as TelegramAdapter | undefined;
+          // Anything but a 2xx and Telegram sends the update again later.
+          if (!adapter) throw new AppError("not_connected", "Telegram is still connecting; send the update again");
+          await adapter.handleWebhook(update);
+        },
       });
-      if (webhook) {
-        const secret = new TextEncoder().encode(webhook.secret);
-        ctx.webhooks.register("telegram", {
-          verify: (r) => constantTimeEqual(new TextEncoder().encode(r.headers.get("x-telegram-bot-api-secret-token") ?? ""), secret),
-          maxBodyBytes: WEBHOOK_MAX_BYTES,
-          handle: async (update) => {
-            // Anything but a 2xx and Telegram sends the update again later.
-            if (!telegram.value) throw new AppError("not_connected", "Telegram is still connecting; send the update again");
-            await telegram.value.handleWebhook(update);
-          },
-        });
-      }
-    } else {
-      ctx.health.register("telegram", () => ({ status: "disabled", detail: "TELEGRAM_BOT_TOKEN is not set" }));
     }
 
-    const discordToken = botToken(ctx.config, "discord");
-    if (discordToken) {
-      const { DiscordAdapter } = await import("./discord.ts");
-      ctx.retrying({
-        name: "discord",
-        connect: (signal) =>
-          DiscordAdapter.connect({
-            token: discordToken,
-            apiBase: k.DISCORD_API_BASE,
-            gatewayUrl: k.DISCORD_GATEWAY_URL,
-            messageContent: k.DISCORD_MESSAGE_CONTENT,
-            log: ctx.log.child({ platform: "discord" }),
-            receive,
-            cursors: () => runner.discordCursors(),
-            signal,
-          }),
-        healthy: (a) => a.health(),
-        fix: "check DISCORD_BOT_TOKEN, DISCORD_API_BASE and the network; run bakerst doctor",
-        onReady: (a) => (connected.push(a), outbox.attach(a)),
-      });
-    } else {
-      ctx.health.register("discord", () => ({ status: "disabled", detail: "DISCORD_BOT_TOKEN is not set" }));
-    }
+    platformLink({
+      platform: "discord",
+      ctx,
+      configured: botToken(ctx.config, "discord"),
+      secrets,
+      connect: async (token, signal) => {
+        const { DiscordAdapter } = await import("./discord.ts");
+        return DiscordAdapter.connect({
+          token,
+          apiBase: k.DISCORD_API_BASE,
+          gatewayUrl: k.DISCORD_GATEWAY_URL,
+          messageContent: k.DISCORD_MESSAGE_CONTENT,
+          log: ctx.log.child({ platform: "discord" }),
+          receive,
+          cursors: () => runner.discordCursors(),
+          signal,
+        });
+      },
+      fix: "check DISCORD_BOT_TOKEN (configured or in Secrets), DISCORD_API_BASE and the network; run bakerst doctor",
+      up,
+      down,
+    });
 
     ctx.onStop(async () => {
-      for (const a of connected.splice(0)) {
-        outbox.detach(a.platform);
-        await a.close().catch((err) => ctx.log.warn("chat platform did not close cleanly", { platform: a.platform, error: (err as Error).message }));
-      }
+      for (const a of [...connected]) await down(a).catch((err) => ctx.log.warn("chat platform did not close cleanly", { platform: a.platform, error: (err as Error).message }));
     });
     outbox.start();
     reports.start();

@@ -99,15 +99,19 @@ export class DiscordAdapter implements ChatAdapter {
       if (inbound) opts.receive(inbound);
     });
     client.on(Events.Error, (err) => opts.log.warn("discord client error", { error: err.message }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no READY from the Discord gateway within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      client.once(Events.ClientReady, () => (clearTimeout(timer), resolve()));
+      opts.signal.addEventListener("abort", () => (clearTimeout(timer), reject(new Error("stopped"))), { once: true });
+    });
+    // When login fails first (a wrong token), nobody awaits READY: its later timeout or abort must not surface as an unhandled rejection.
+    ready.catch(() => undefined);
     try {
-      const ready = new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no READY from the Discord gateway within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
-        client.once(Events.ClientReady, () => (clearTimeout(t), resolve()));
-        opts.signal.addEventListener("abort", () => (clearTimeout(t), reject(new Error("stopped"))), { once: true });
-      });
       await client.login(opts.token);
       await ready;
     } catch (err) {
+      clearTimeout(timer);
       await client.destroy().catch(() => undefined);
       throw err;
     }

@@ -1,6 +1,8 @@
 import { elapsed, type Check } from "../cli/check.ts";
 import type { Config } from "../config/index.ts";
+import { storedSecret } from "../secrets/offline.ts";
 import { botToken, gatewayKeys } from "./keys.ts";
+import { TOKEN_NAMES } from "./link.ts";
 
 const TIMEOUT_MS = 8_000;
 
@@ -23,7 +25,9 @@ async function getJson(url: string, init: RequestInit = {}): Promise<{ status: n
 export async function gatewayChecks(config: Config): Promise<Check[]> {
   const k = config.read(gatewayKeys);
   const checks: Check[] = [];
-  const telegram = botToken(config, "telegram");
+  // The server reads a token kept in Secrets when none is configured; so does its check.
+  const token = (platform: "telegram" | "discord") => botToken(config, platform) ?? storedSecret(config, TOKEN_NAMES[platform]);
+  const telegram = token("telegram");
   if (telegram) {
     const t0 = performance.now();
     try {
@@ -49,7 +53,7 @@ export async function gatewayChecks(config: Config): Promise<Check[]> {
       });
     }
   }
-  const discord = botToken(config, "discord");
+  const discord = token("discord");
   if (discord) {
     const t0 = performance.now();
     const headers = { authorization: `Bot ${discord}` };

@@ -13,6 +13,7 @@ export const ERRORS = {
   invalid_code: { status: 401, description: "the one-time login code was used or has expired" },
   budget_exceeded: { status: 402, description: "today's model budget is spent; background work waits for tomorrow (UTC) or a higher DAILY_BUDGET_USD" },
   cors_forbidden: { status: 403, description: "the browser origin is not in CORS_ORIGINS" },
+  foreign_host: { status: 403, description: "a call to /mcp addressed to a Host, or from an Origin, this server does not answer to (DNS rebinding protection); MCP_ALLOWED_HOSTS adds names" },
   cross_origin: { status: 403, description: "a write with the session cookie from another site (Origin / Sec-Fetch-Site); the console's own pages are let through" },
   not_found: { status: 404, description: "no such resource or route" },
   conversation_busy: { status: 409, description: "the conversation is already answering a message" },

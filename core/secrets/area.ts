@@ -3,6 +3,7 @@ import { defineArea } from "../area/types.ts";
 import { ConfigError } from "../config/index.ts";
 import { loadKey } from "./cipher.ts";
 import { secretsKeys } from "./keys.ts";
+import { secretsChecks } from "./offline.ts";
 import { secretRoutes } from "./routes.ts";
 import { secrets } from "./secrets.sql.ts";
 import { SecretStore } from "./service.ts";
@@ -22,6 +23,7 @@ export const secretsArea = defineArea({
   name: "secrets",
   provides: ["secrets"],
   config: { keys: secretsKeys },
+  doctor: secretsChecks,
   start(ctx) {
     const settings = ctx.config.read(secretsKeys);
     const keyIds = ctx.store.db

@@ -44,7 +44,9 @@ const EXPECTED = "32 bytes as base64 (44 characters) or hex (64), e.g. the outpu
  * start creates (0600) only while no secret is stored, so a lost key is never
  * silently replaced by a new one.
  */
-export function loadKey(settings: SecretsSettings, dataDir: string, stored: number): SecretsKey {
+export function loadKey(settings: SecretsSettings, dataDir: string, stored: number): SecretsKey;
+export function loadKey(settings: SecretsSettings, dataDir: string, stored: number, opts: { create: false }): SecretsKey | undefined;
+export function loadKey(settings: SecretsSettings, dataDir: string, stored: number, opts: { create?: boolean } = {}): SecretsKey | undefined {
   if (settings.SECRETS_KEY) {
     const bytes = decodeKey(settings.SECRETS_KEY);
     if (!bytes) throw new ConfigError("SECRETS_KEY", EXPECTED, "environment");
@@ -60,6 +62,8 @@ export function loadKey(settings: SecretsSettings, dataDir: string, stored: numb
         path,
       );
     }
+    // `bakerst doctor` looks without creating anything.
+    if (opts.create === false) return undefined;
     const bytes = randomBytes(KEY_BYTES);
     makePrivateDir(dataDir);
     // O_EXCL: two cores starting on one data dir never write two keys.

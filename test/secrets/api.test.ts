@@ -74,18 +74,20 @@ describe("Secrets API: write-only", () => {
   test("a stored secret is listed by name with a mask, who wrote it and who uses it; never its value", async () => {
     const seen: (string | undefined)[] = [];
     const stop = h.need("secrets").onChange("WIFI_PASSWORD", (v) => seen.push(v), "test:listener");
+    const stopUsing = h.need("secrets").use("WIFI_PASSWORD", "skill:router");
     const created = await put("WIFI_PASSWORD", { value: VALUE });
     expect(created.status).toBe(200);
     expect(created.json).toMatchObject({ name: "WIFI_PASSWORD", created: true });
     const list = await call("/api/secrets");
     expect(list.json.secrets).toEqual([
-      { name: "WIFI_PASSWORD", masked: "••••••••wWy7".replace("wWy7", VALUE.slice(-4)), createdAt: expect.any(Number), updatedAt: expect.any(Number), updatedBy: "api", users: ["test:listener"] },
+      { name: "WIFI_PASSWORD", masked: "••••••••wWy7".replace("wWy7", VALUE.slice(-4)), createdAt: expect.any(Number), updatedAt: expect.any(Number), updatedBy: "api", users: ["skill:router", "test:listener"] },
     ]);
     expect(h.need("secrets").get("WIFI_PASSWORD")).toBe(VALUE);
     const replaced = await put("WIFI_PASSWORD", { value: `${VALUE}-2` });
     expect(replaced.json.created).toBe(false);
     expect(seen).toEqual([VALUE, `${VALUE}-2`]);
     stop();
+    stopUsing();
     expect((await call("/api/secrets")).json.secrets[0].users).toEqual([]);
     const short = await put("PIN", { value: "12345678" });
     expect(short.status).toBe(200);
@@ -115,7 +117,7 @@ describe("Secrets API: write-only", () => {
 });
 
 describe("Secrets in output", () => {
-  test("a stored value is redacted from a tool's result before the model, the stream or the conversation sees it", async () => {
+  test("a stored value is redacted from a tool's result and from the memories recalled into the prompt, before the model, the stream or the conversation sees it", async () => {
     // The owner once wrote the password into a memory; the agent finds it with a tool.
     expect((await call("/api/memories", { method: "POST", json: { text: `The guest wifi password is ${VALUE}-2 for the garden`, category: "homelab" } })).status).toBe(200);
     model.on(prompt("what is the guest wifi?"), reply().tool("memory_search", { query: "guest wifi password garden" }));
@@ -128,6 +130,8 @@ describe("Secrets in output", () => {
     expect(sent).toContain("[REDACTED]");
     expect(sent).toContain("garden");
     expect(sent).not.toContain(VALUE);
+    // Nor does the memory recalled into the prompt carry it to the model vendor.
+    expect(JSON.stringify(model.requests)).not.toContain(VALUE);
     const convo = await call(`/api/conversations/${done.conversationId}`);
     expect(convo.text).toContain("[REDACTED]");
     expect(convo.text).not.toContain(VALUE);

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open, seal } from "../../core/secrets/cipher.ts";
-import { makeApp, tempDir } from "../helpers/app.ts";
+import { secretsChecks } from "../../core/secrets/offline.ts";
+import { makeApp, tempDir, testConfig } from "../helpers/app.ts";
 
 const VALUE = "nas-admin-Zp3Wq8Lk2Vx7Rm4Tn9Hb";
 const OTHER_KEY = Buffer.alloc(32, 7).toString("base64");
@@ -94,5 +95,18 @@ describe("Secrets at rest", () => {
     const flipped = Buffer.from(a.sealed);
     flipped[0]! ^= 1;
     expect(open(key, "A_TOKEN", { nonce: a.nonce, sealed: flipped })).toBeUndefined();
+  });
+
+  test("bakerst doctor says where the key comes from and whether it opens what is stored, creating nothing", async () => {
+    const fresh = tempDir();
+    expect(secretsChecks(testConfig({}, fresh))).toEqual([{ ok: true, name: "secrets key", detail: expect.stringContaining("none yet: the first start creates") }]);
+    expect(existsSync(join(fresh, "secrets.key"))).toBe(false);
+    const dir = await dirWithSecret();
+    expect(secretsChecks(testConfig({}, dir))[0]).toMatchObject({ ok: true, detail: expect.stringMatching(/^key id [0-9a-f]{16} from .*secrets\.key; opens all 1 stored secret/) });
+    const wrong = secretsChecks(testConfig({ SECRETS_KEY: OTHER_KEY }, dir))[0]!;
+    expect(wrong).toMatchObject({ ok: false, name: "secrets key", detail: expect.stringContaining("1 of 1 stored secret(s) were sealed with another key") });
+    rmSync(join(dir, "secrets.key"));
+    expect(secretsChecks(testConfig({}, dir))[0]).toMatchObject({ ok: false, detail: expect.stringContaining("but it is missing") });
+    expect(existsSync(join(dir, "secrets.key"))).toBe(false);
   });
 });

@@ -34,6 +34,8 @@ export default function Secrets(): JSX.Element {
       <Show when={!data.error || data.latest} fallback={<ErrorBox error={data.error} what="Secrets" retry={refetch} />}>
         <Show when={data.latest} fallback={<Loading label="Loading secrets" />}>
           {(d) => (
+            <>
+            <h2 class="section-title">Stored secrets</h2>
             <div class="card" style={{ padding: "0" }}>
               <Show when={d().secrets.length} fallback={<Empty title="No secrets yet">Add one above, by the name whatever uses it reads (like TELEGRAM_BOT_TOKEN).</Empty>}>
                 <div class="table-scroll" style={{ margin: "0" }}>
@@ -72,6 +74,7 @@ export default function Secrets(): JSX.Element {
                 </div>
               </Show>
             </div>
+            </>
           )}
         </Show>
       </Show>
