@@ -94,7 +94,9 @@ export class SkillService {
     const spec = row.spec as SkillSpec;
     const conn = this.active.get(row.id)?.connection;
     const builtin = this.o.builtins?.[row.name];
-    const tools = builtin ? builtin.map((t) => ({ name: t.name, description: t.description })) : ((row.tools as ListedTool[] | null) ?? []).map((t) => ({ name: t.qualified, description: t.description }));
+    const tools = builtin
+      ? builtin.map((t) => ({ name: t.name, description: t.description }))
+      : ((row.tools as ListedTool[] | null) ?? []).map((t) => ({ name: t.qualified, description: t.description }));
     const pid = (conn?.transport as { pid?: number } | undefined)?.pid;
     return {
       id: row.id,
@@ -138,7 +140,8 @@ export class SkillService {
   /** A tier 0 skill's body, for load_skill; only an approved, enabled one. */
   body(name: string): SkillSpec {
     const row = this.o.store.byName(name);
-    if (row?.tier !== 0 || !row.enabled || !isApproved(row)) throw new Error(`no skill named ${JSON.stringify(name.slice(0, 64))} is available; the skills are listed in the system prompt`);
+    if (row?.tier !== 0 || !row.enabled || !isApproved(row))
+      throw new Error(`no skill named ${JSON.stringify(name.slice(0, 64))} is available; the skills are listed in the system prompt`);
     return row.spec as SkillSpec;
   }
 
@@ -158,14 +161,16 @@ export class SkillService {
     if (this.o.store.byName(spec.name)) throw state(`a skill named ${spec.name} exists already; change it with PUT /api/skills/:id or pick another name`);
     const owner = source === "owner" || source === "upload" || source === "dir" || source === "builtin";
     const row = this.o.store.insert({ id: newId(), spec, source, now: this.now(), ...(owner ? { approvedBy: by.actor } : {}) });
-    this.o.audit.record({
-      action: owner ? "skill.added" : "skill.proposed",
-      outcome: "ok",
-      actor: by.actor,
-      target: spec.name,
-      detail: { id: row.id, tier: spec.tier, source, hash: row.hash.slice(0, 16) },
-      ...(by.address ? { address: by.address } : {}),
-    });
+    // What ships with bakerst (the filesystem skill) is nobody's action.
+    if (source !== "builtin")
+      this.o.audit.record({
+        action: owner ? "skill.added" : "skill.proposed",
+        outcome: "ok",
+        actor: by.actor,
+        target: spec.name,
+        detail: { id: row.id, tier: spec.tier, source, hash: row.hash.slice(0, 16) },
+        ...(by.address ? { address: by.address } : {}),
+      });
     if (owner) this.activate(row);
     return this.view(row);
   }
@@ -179,7 +184,7 @@ export class SkillService {
     }
     if (row.source !== source || specHash(spec) === row.approvedHash) return;
     this.o.store.replaceSpec(row.id, spec, this.now(), "system");
-    this.o.audit.record({ action: "skill.changed", outcome: "ok", actor: "system", target: spec.name, detail: { id: row.id, source, approved: true } });
+    if (source !== "builtin") this.o.audit.record({ action: "skill.changed", outcome: "ok", actor: "system", target: spec.name, detail: { id: row.id, source, approved: true } });
     void this.deactivate(row.id).then(() => this.activate(this.o.store.get(row.id)!));
   }
 
@@ -194,7 +199,13 @@ export class SkillService {
       if (changed) {
         await this.deactivate(row.id);
         this.o.store.replaceSpec(row.id, spec, this.now());
-        this.o.audit.record({ action: "skill.changed", outcome: "ok", actor: by.actor, target: row.name, detail: { id: row.id, hash: specHash(spec).slice(0, 16), approved: false } });
+        this.o.audit.record({
+          action: "skill.changed",
+          outcome: "ok",
+          actor: by.actor,
+          target: row.name,
+          detail: { id: row.id, hash: specHash(spec).slice(0, 16), approved: false },
+        });
       }
     }
     if (body.enabled !== undefined && body.enabled !== row.enabled) {
@@ -221,9 +232,17 @@ export class SkillService {
     if (isApproved(row)) throw state(`${row.name} is approved already`);
     const spec = this.check(row.spec);
     const hash = specHash(spec);
-    if (expectedHash && expectedHash !== hash) throw state(`${row.name} changed since it was shown (hash ${hash.slice(0, 16)}, not ${expectedHash.slice(0, 16)}); look at it again`);
+    if (expectedHash && expectedHash !== hash)
+      throw state(`${row.name} changed since it was shown (hash ${hash.slice(0, 16)}, not ${expectedHash.slice(0, 16)}); look at it again`);
     this.o.store.approve(row.id, hash, by.actor, this.now());
-    this.o.audit.record({ action: "skill.approved", outcome: "ok", actor: by.actor, target: row.name, detail: { id: row.id, tier: spec.tier, hash }, ...(by.address ? { address: by.address } : {}) });
+    this.o.audit.record({
+      action: "skill.approved",
+      outcome: "ok",
+      actor: by.actor,
+      target: row.name,
+      detail: { id: row.id, tier: spec.tier, hash },
+      ...(by.address ? { address: by.address } : {}),
+    });
     const now = this.o.store.get(row.id)!;
     this.activate(now);
     return this.view(now);
@@ -279,7 +298,10 @@ export class SkillService {
     // A changed secret takes effect at the next call: the server is stopped and started again with the new value.
     for (const name of [...(spec.secrets ?? []), ...Object.values(spec.headerSecrets ?? {}), ...(spec.bearerSecret ? [spec.bearerSecret] : [])]) {
       if (!this.o.secrets) break;
-      active.release.push(this.o.secrets.use(name, `skill:${spec.name}`), this.o.secrets.onChange(name, () => void connection.stop()));
+      active.release.push(
+        this.o.secrets.use(name, `skill:${spec.name}`),
+        this.o.secrets.onChange(name, () => void connection.stop()),
+      );
     }
     this.registerTools(row.id, (row.tools as ListedTool[] | null) ?? []);
     if (spec.startAtBoot || !row.tools) {
@@ -297,7 +319,11 @@ export class SkillService {
     const spec = row.spec as SkillSpec;
     const secret = (name: string) => {
       const v = this.o.secrets?.get(name);
-      if (v === undefined) throw new AppError("skill_unavailable", `${spec.name} needs the secret ${name}, which is not set${this.o.secrets ? ` (PUT /api/secrets/${name})` : " (no secrets store in this bakerst)"}`);
+      if (v === undefined)
+        throw new AppError(
+          "skill_unavailable",
+          `${spec.name} needs the secret ${name}, which is not set${this.o.secrets ? ` (PUT /api/secrets/${name})` : " (no secrets store in this bakerst)"}`,
+        );
       return v;
     };
     const timeoutMs = spec.timeoutMs ?? this.o.settings.SKILL_CALL_TIMEOUT_MS;
