@@ -41,7 +41,7 @@ async function addApproved(spec: Record<string, unknown>) {
   expect(res.status).toBe(201);
   const skill = await res.json();
   const listed = await post(`/api/skills/${skill.id}/test`);
-  expect(listed.status).toBe(200);
+  if (listed.status !== 200) throw new Error(`test of ${spec.name}: ${listed.status} ${await listed.text()}`);
   return { ...skill, listed: await listed.json() };
 }
 
@@ -100,6 +100,17 @@ describe("Skills tier 1: a stdio MCP server in the sandbox", () => {
     const failed = await call("calc__fail", {});
     expect(failed.ok).toBe(false);
     expect(failed.content).toContain("it went wrong on purpose");
+  }, 60_000);
+
+  test("a call past the skill's time is cut off; lines that are not JSON-RPC are skipped, the server keeps answering", async () => {
+    await addApproved(stdioSkill("slow", { timeoutMs: 500 }));
+    const slow = await call("slow__sleep", { ms: 10_000 });
+    expect(slow.ok).toBe(false);
+    expect(slow.content).toMatch(/timed out|timeout/i);
+    expect(await call("slow__sleep", { ms: 1 })).toMatchObject({ ok: true, content: "slept" });
+    const garbage = await call("calc__garbage", {});
+    expect(garbage).toMatchObject({ ok: true, content: "still here" });
+    expect(await call("calc__add", { a: 1, b: 1 })).toMatchObject({ ok: true, content: "2" });
   }, 60_000);
 
   test("a skill that declares no network cannot reach a loopback listener", async () => {

@@ -128,7 +128,7 @@ export class McpConnection {
     const tools: McpTool[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const r = await client.request({ method: "tools/list", params: cursor ? { cursor } : {} }, LooseToolList, { timeout: this.o.timeoutMs });
+      const r = await client.request({ method: "tools/list", params: cursor ? { cursor } : {} }, LooseToolList, { timeout: Math.max(this.o.timeoutMs, 30_000) });
       tools.push(...(r.tools as McpTool[]));
       cursor = r.nextCursor;
       if (!cursor) break;
@@ -161,7 +161,9 @@ export class McpConnection {
   private touch() {
     this.clearIdle();
     if (this.o.idleMs === undefined || this.inFlight > 0) return;
-    this.idle = setTimeout(() => void this.stop(), this.o.idleMs);
+    this.idle = setTimeout(() => {
+      if (this.inFlight === 0) void this.stop();
+    }, this.o.idleMs);
     this.idle.unref?.();
   }
 
@@ -175,9 +177,11 @@ export class McpConnection {
       if (this.state !== "backoff") this.state = "stopped";
       return;
     }
+    // Forgotten before it closes: a call arriving meanwhile starts a fresh server instead of using this closing one.
+    this.opened = undefined;
+    this.state = "stopped";
+    this.o.onEvent?.("stopped");
     await opened.client.close().catch(() => undefined);
-    // A transport whose close did not end in onclose (an HTTP one) is done all the same.
-    this.closed(opened);
   }
 }
 

@@ -15,6 +15,10 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SandboxedStdioTransport } from "./stdio.ts";
 
 /** A long-lived server's limits: room for a Node or Bun program, CPU seconds for a day of use. */
+/** Longest a server may take to start and answer initialize, whatever its per-call timeout (a Node or Bun server takes a few hundred ms). */
+export const START_TIMEOUT_MS = 30_000;
+const startTimeout = (callTimeoutMs: number) => Math.max(callTimeoutMs, START_TIMEOUT_MS);
+
 export const SKILL_LIMITS = { cpuSeconds: 86_400, memoryMiB: 2048, fileSizeMiB: 64, processes: 64, openFiles: 1024 } as const;
 
 export interface StdioLaunch {
@@ -36,7 +40,7 @@ export function stdioOpener(l: StdioLaunch) {
     const transport = new SandboxedStdioTransport(() => l.sandbox.spawn(l.spec.command!, profile, env, { stdin: "pipe" }), l.maxMessageBytes);
     const client = newClient();
     try {
-      await client.connect(transport, { timeout: l.timeoutMs });
+      await client.connect(transport, { timeout: startTimeout(l.timeoutMs) });
     } catch (err) {
       await transport.close().catch(() => undefined);
       const why = transport.stopReason ?? transport.stderrTail.trim().split("\n").pop()?.slice(0, 300);
@@ -62,7 +66,7 @@ export function httpOpener(l: HttpLaunch) {
       const transport = new StreamableHTTPClientTransport(url, { requestInit: init, reconnectionOptions: { initialReconnectionDelay: 1000, maxReconnectionDelay: 30_000, reconnectionDelayGrowFactor: 2, maxRetries: 5 } });
       const client = newClient();
       try {
-        await client.connect(transport, { timeout: l.timeoutMs });
+        await client.connect(transport, { timeout: startTimeout(l.timeoutMs) });
         return { client, transport };
       } catch (err) {
         await client.close().catch(() => undefined);
@@ -72,7 +76,7 @@ export function httpOpener(l: HttpLaunch) {
     // The older HTTP+SSE transport, for a server that only speaks that.
     const transport = new SSEClientTransport(url, { requestInit: init, eventSourceInit: { fetch: (u, i) => fetch(u, { ...i, headers: { ...l.headers, ...(i?.headers as Record<string, string>) } }) } });
     const client = newClient();
-    await client.connect(transport, { timeout: l.timeoutMs });
+    await client.connect(transport, { timeout: startTimeout(l.timeoutMs) });
     return { client, transport };
   };
 }
