@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { Value } from "@sinclair/typebox/value";
 import { CommandGrammarsSpec } from "../core/protocol/grammar.ts";
 
-export const MODES = ["worker", "task"] as const;
+export const MODES = ["worker", "task", "bridge"] as const;
 export type Mode = (typeof MODES)[number];
 
 export class SatelliteConfigError extends Error {
@@ -61,6 +61,8 @@ export const SATELLITE_KEYS = {
 
 export interface SatelliteConfig {
   mode: Mode;
+  /** Bridge mode: the program (and its arguments) after `--`. */
+  command: string[];
   natsUrl: string;
   natsCreds: string | undefined;
   workerId: string;
@@ -124,7 +126,7 @@ const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.tr
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
 
 export function loadSatelliteConfig(argv: string[], env: Record<string, string | undefined>): SatelliteConfig {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
     options: {
       mode: { type: "string" },
@@ -136,12 +138,15 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
       version: { type: "boolean", short: "v" },
     },
     strict: true,
-    allowPositionals: false,
+    // Only bridge mode takes a program, after `--`.
+    allowPositionals: argv.includes("--"),
   });
   const help = !!values.help;
   const version = !!values.version;
   const mode = values.mode ?? "";
   if (!help && !version && !(MODES as readonly string[]).includes(mode)) throw new SatelliteConfigError("--mode", `one of ${MODES.join(", ")}`, mode);
+  if (mode === "bridge" && !help && !version && (!positionals.length || !positionals[0]!.startsWith("/"))) throw new SatelliteConfigError("--", "the program to run (an absolute path) and its arguments after --", positionals.join(" "));
+  if (mode !== "bridge" && positionals.length) throw new SatelliteConfigError("--", "a program only in bridge mode", positionals.join(" "));
 
   const natsUrl = values["nats-url"] ?? env.NATS_URL ?? "";
   // A task reports on stdout too (the launcher or the pod log reads it), so NATS is optional there.
@@ -176,6 +181,7 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
 
   return {
     mode: mode as Mode,
+    command: positionals,
     natsUrl,
     natsCreds: env.NATS_CREDS || undefined,
     workerId,
@@ -222,12 +228,16 @@ export function satelliteHelp(version: string): string {
 
 Usage: bakerst-satellite --mode worker [--nats-url URL] [--concurrency N] [--id ID]
        bakerst-satellite --mode task [--spec FILE|-] [--nats-url URL]
+       bakerst-satellite --mode bridge -- PROGRAM [ARGS...]
 
 Modes:
   worker    pull jobs (command, http, agent) from NATS JetStream and run them
   task      run one task (a script or an agent) and exit with its exit code: what runs
             inside the local sandbox and in a task pod; reports go to stdout as JSON
             lines, and to NATS too when NATS_URL is set
+  bridge    run PROGRAM inside the sandbox with its stdio as is and HTTP(S)_PROXY
+            pointing at a local bridge to the host's egress proxy (TASK_EGRESS_SOCKET):
+            how a stdio MCP skill with a network allowlist reaches its hosts
 
 Flags:
   --mode MODE         role of this process (required)

@@ -148,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cfg.mode === "task") return runTask(cfg);
+  if (cfg.mode === "bridge") return (await import("./sandbox/bridge-exec.ts")).runBridged(cfg.command, processEnv());
   return runWorker(cfg);
 }
 

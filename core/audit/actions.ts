@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = {
   "skill.changed": "a skill's spec changed; when what it runs changed it waits for a new approval",
   "skill.removed": "a skill was deleted, or enabled or disabled (the detail says which)",
   "skill.refused": "a skill was not started: its spec no longer matches the approved hash, a path or secret is not allowed, or its server misbehaved (output past its cap)",
+  "skill.egress_refused": "a stdio skill's server tried to reach a host its network allowlist does not hold (or a metadata or loopback address); the host and port",
   "extension.announced": "an extension announced itself with a valid signature (its id, URL host and tool count), or came back online",
   "extension.refused": "an announce or heartbeat was refused: a bad or missing signature, an unknown or revoked identity; never its body",
   "extension.revoked": "the owner revoked an extension; its tools were withdrawn and its announces are refused",

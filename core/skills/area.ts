@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { defineArea } from "../area/types.ts";
 import { ConfigError } from "../config/index.ts";
 import { setUpSandbox, type SandboxSetup } from "../jobs/edge.ts";
+import { runnerCommand } from "../tasks/local.ts";
 import { Extensions, parseExtensionKeys } from "./extensions.ts";
 import { FILESYSTEM_SKILL, filesystemTools } from "./filesystem.ts";
 import { skillsKeys } from "./keys.ts";
@@ -44,6 +45,7 @@ export const skillsArea = defineArea({
     const paths = { allowed: settings.SKILL_ALLOWED_PATHS, forbidden };
     // Tried once, when the first stdio skill starts: a core without one pays nothing.
     let sandbox: SandboxSetup | undefined;
+    let bridge: ReturnType<typeof runnerCommand> | undefined;
     const store = new SkillStore(ctx.store.db);
     const skills = new SkillService({
       store,
@@ -55,6 +57,8 @@ export const skillsArea = defineArea({
       paths,
       ...(ctx.want("secrets") ? { secrets: ctx.want("secrets")! } : {}),
       builtins: { [FILESYSTEM_SKILL]: filesystemTools(() => paths) },
+      // The task runner's binary also bridges a stdio skill to the egress proxy (bakerst-satellite --mode bridge).
+      bridge: () => (bridge ??= runnerCommand(settings.SKILL_RUNNER)),
     });
     skills.sync({ name: FILESYSTEM_SKILL, description: "Read, list and stat the owner's files under the allowed directories", tier: 0, instructions: FILESYSTEM_INSTRUCTIONS }, "builtin");
     const scanned = scanSkillDir(skillDir);

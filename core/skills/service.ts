@@ -10,7 +10,7 @@ import type { AuditLog } from "../audit/service.ts";
 import type { BrainTools } from "../brain/tools.ts";
 import { defineTool } from "../brain/tools.ts";
 import { AppError, notFound } from "../errors.ts";
-import type { SandboxSetup } from "../jobs/edge.ts";
+import type { RunnerCommand, SandboxSetup } from "../jobs/edge.ts";
 import type { SecretStore } from "../secrets/service.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
@@ -58,6 +58,8 @@ export interface SkillServiceOptions {
   paths: PathPolicy;
   /** The secrets area's store: values by name for the skills that name them (a changed one restarts the server); absent, a skill naming a secret does not start. */
   secrets?: Pick<SecretStore, "get" | "use" | "onChange">;
+  /** How the satellite's network bridge starts in the sandbox (for stdio skills with hosts). */
+  bridge?: () => RunnerCommand | { problem: string; fix: string };
   /** Built-in tools by skill name (the filesystem skill). */
   builtins?: Record<string, ReturnType<typeof defineTool>[]>;
   now?: () => number;
@@ -337,7 +339,18 @@ export class SkillService {
     if (!sandbox) throw new AppError("skill_unavailable", `${spec.name} runs in the sandbox, which does not work here: ${this.o.sandbox().status.detail}`);
     const mounts = skillMounts(spec.paths ?? [], this.o.paths);
     const secrets = Object.fromEntries((spec.secrets ?? []).map((n) => [n, secret(n)]));
-    return stdioOpener({ sandbox, spec, mounts, secrets, maxMessageBytes: spec.outputMaxBytes ?? this.o.settings.SKILL_OUTPUT_MAX_BYTES, timeoutMs });
+    return stdioOpener({
+      sandbox,
+      spec,
+      mounts,
+      secrets,
+      maxMessageBytes: spec.outputMaxBytes ?? this.o.settings.SKILL_OUTPUT_MAX_BYTES,
+      timeoutMs,
+      ...(this.o.bridge ? { bridge: this.o.bridge() } : {}),
+      onEgress: (e) => {
+        if (!e.allowed) this.o.audit.record({ action: "skill.egress_refused", outcome: "refused", actor: `skill:${spec.name}`, target: spec.name, detail: { host: e.host.slice(0, 200), port: e.port } });
+      },
+    });
   }
 
   private setTools(id: string, listing: ToolListing) {

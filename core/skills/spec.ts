@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { Type, type Static } from "@sinclair/typebox";
 import { AppError } from "../errors.ts";
+import { EgressRuleError, parseAllowlist } from "../jobs/edge.ts";
 import { check, NetworkHost } from "../protocol/index.ts";
 
 /** A skill's name is its tools' namespace: `<name>__<tool>` must fit the providers' 64 characters. */
@@ -82,7 +83,14 @@ export function parseSkillSpec(raw: unknown): SkillSpec {
     if (!s.command) throw invalid("command: a tier 1 skill needs its command: the program (an absolute path) and its arguments");
     if (!s.command[0]!.startsWith("/")) throw invalid("command.0: the program must be an absolute path (what the sandbox runs, nothing looked up)");
     if (s.command.some((a) => a.includes("\0"))) throw invalid("command: no NUL characters");
-    if (s.network && s.network !== "none") throw invalid("network: a stdio skill runs with no network; a server that needs hosts runs as a tier 2 skill (its own pod or sidecar) or an extension");
+    if (s.network && s.network !== "none") {
+      try {
+        parseAllowlist(s.network);
+      } catch (err) {
+        if (err instanceof EgressRuleError) throw invalid(`network: ${err.message}`);
+        throw err;
+      }
+    }
     for (const p of s.paths ?? []) if (p.path.split("/").some((seg) => seg === ".." || seg === ".")) throw invalid(`paths: ${JSON.stringify(p.path.slice(0, 200))} has "." or ".." segments`);
   }
   if (s.tier === 2) {
@@ -136,7 +144,7 @@ export function wouldRun(spec: SkillSpec): WouldRun {
     ...(spec.package ? { package: spec.package } : {}),
     ...(spec.env ? { env: Object.keys(spec.env) } : {}),
     ...(spec.secrets?.length ? { secrets: spec.secrets } : {}),
-    network: spec.tier === 2 ? [new URL(spec.url!).host] : "none",
+    network: spec.tier === 2 ? [new URL(spec.url!).host] : (spec.network ?? "none"),
     paths: (spec.paths ?? []).map((p) => ({ path: p.path, writable: p.writable === true })),
     ...(spec.url ? { url: spec.url } : {}),
     ...(spec.headers || spec.headerSecrets || spec.bearerSecret

@@ -121,6 +121,25 @@ describe("Skills tier 1: a stdio MCP server in the sandbox", () => {
     expect(reached).toBe(0);
   }, 30_000);
 
+  test("with hosts, the server reaches exactly those through the egress proxy; another host, and any direct connection, are refused", async () => {
+    let otherHits = 0;
+    const listed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("hello from the listed host") });
+    const other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (otherHits++, new Response("should not be reached")) });
+    try {
+      await addApproved(stdioSkill("netted", { network: [`127.0.0.1:${listed.port}`] }));
+      expect(await call("netted__fetch", { url: `http://127.0.0.1:${listed.port}/` })).toMatchObject({ ok: true, content: "200 hello from the listed host" });
+      const refused = await call("netted__fetch", { url: `http://127.0.0.1:${other.port}/` });
+      expect(refused.content).not.toContain("should not be reached");
+      const direct = await call("netted__connect", { host: "127.0.0.1", port: other.port! });
+      expect(direct.content).toMatch(/^error: /);
+      expect(otherHits).toBe(0);
+      expect(auditRows("skill.egress_refused").some((r) => r.target === "netted")).toBe(true);
+    } finally {
+      listed.stop(true);
+      other.stop(true);
+    }
+  }, 60_000);
+
   test("a path it was not given cannot be read, nor bakerst's data dir", async () => {
     for (const path of [join(outside, "secret.txt"), join(ROOT, "package.json"), join(h.dataDir, "bakerst.db")]) {
       const out = await call("calc__read", { path });
@@ -140,6 +159,9 @@ describe("Skills tier 1: a stdio MCP server in the sandbox", () => {
     expect((await res.json()).error.message).toContain("not under SKILL_ALLOWED_PATHS");
     const traversal = await post("/api/skills", stdioSkill("dots", { paths: [{ path: `${ROOT}/../../etc` }] }));
     expect(traversal.status).toBe(400);
+    const metadata = await post("/api/skills", stdioSkill("meta", { network: ["169.254.169.254"] }));
+    expect(metadata.status).toBe(400);
+    expect((await metadata.json()).error.message).toContain("metadata");
   });
 
   test("a server that answers more than its cap is stopped and the call fails, the rest of bakerst untouched", async () => {

@@ -8,7 +8,10 @@
  */
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { SYSTEM_PATH, type Sandbox, type SandboxProfile } from "../../jobs/edge.ts";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllowlist, startEgressProxy, SYSTEM_PATH, type EgressEvent, type RunnerCommand, type Sandbox, type SandboxProfile } from "../../jobs/edge.ts";
 import type { SkillSpec } from "../spec.ts";
 import type { Opened } from "./connection.ts";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -30,6 +33,33 @@ export interface StdioLaunch {
   secrets: Record<string, string>;
   maxMessageBytes: number;
   timeoutMs: number;
+  /** With a network allowlist: how the satellite's bridge starts inside (it runs the server behind the egress proxy), or why it cannot. */
+  bridge?: RunnerCommand | { problem: string; fix: string };
+  /** Every connection the egress proxy let through or refused. */
+  onEgress?(e: EgressEvent): void;
+}
+
+/** Where the egress proxy's socket appears inside, and where each skill's private socket directory is made. */
+const EGRESS_INSIDE = "/run/bakerst/egress.sock";
+const RUN_DIR = join(tmpdir(), `bakerst-skills-${process.pid}`);
+
+/**
+ * With hosts, the server's only way out is the same egress proxy tasks use:
+ * a unix socket bound in, reached through the satellite's bridge (which runs
+ * the server with HTTP(S)_PROXY at it). Without, it has no network at all.
+ */
+async function egressFor(l: StdioLaunch, command: string[], env: Record<string, string>, profile: SandboxProfile) {
+  if (l.spec.network === undefined || l.spec.network === "none") return { command, cleanup: undefined };
+  const bridge = l.bridge;
+  if (!bridge || "problem" in bridge) throw new Error(`${l.spec.name} needs the network bridge, which cannot start here: ${bridge && "problem" in bridge ? `${bridge.problem} (${bridge.fix})` : "no runner"}`);
+  mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(join(RUN_DIR, `${l.spec.name}-`));
+  const proxy = await startEgressProxy({ listen: { socket: join(dir, "egress.sock") }, allow: parseAllowlist(l.spec.network), onEvent: (e) => l.onEgress?.(e) });
+  profile.mounts = [...(profile.mounts ?? []), ...bridge.files.map((f) => ({ ...f, writable: false }))];
+  profile.sockets = [{ source: proxy.address, target: EGRESS_INSIDE }];
+  Object.assign(env, bridge.env, { TASK_EGRESS_SOCKET: EGRESS_INSIDE });
+  const cleanup = () => void proxy.close().finally(() => rmSync(dir, { recursive: true, force: true }));
+  return { command: [...bridge.argv, "--mode", "bridge", "--", ...command], cleanup };
 }
 
 export function stdioOpener(l: StdioLaunch) {
@@ -37,7 +67,8 @@ export function stdioOpener(l: StdioLaunch) {
     const profile: SandboxProfile = { mounts: l.mounts, limits: SKILL_LIMITS };
     // Only what the skill declared: no variable of bakerst's own reaches the server.
     const env: Record<string, string> = { PATH: SYSTEM_PATH, LANG: "C.UTF-8", HOME: "/tmp", ...l.spec.env, ...l.secrets };
-    const transport = new SandboxedStdioTransport(() => l.sandbox.spawn(l.spec.command!, profile, env, { stdin: "pipe" }), l.maxMessageBytes);
+    const { command, cleanup } = await egressFor(l, l.spec.command!, env, profile);
+    const transport = new SandboxedStdioTransport(() => l.sandbox.spawn(command, profile, env, { stdin: "pipe" }), l.maxMessageBytes, cleanup);
     const client = newClient();
     try {
       await client.connect(transport, { timeout: startTimeout(l.timeoutMs) });

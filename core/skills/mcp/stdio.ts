@@ -27,6 +27,8 @@ export class SandboxedStdioTransport implements Transport {
   constructor(
     private spawnChild: () => ChildProcess,
     maxMessageBytes: number,
+    /** Runs once the server has exited (its egress proxy is closed). */
+    private cleanup?: () => void,
   ) {
     this.buffer = new ReadBuffer({ maxBufferSize: maxMessageBytes });
   }
@@ -36,10 +38,19 @@ export class SandboxedStdioTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    const child = this.spawnChild();
+    let child: ChildProcess;
+    try {
+      child = this.spawnChild();
+    } catch (err) {
+      this.cleanup?.();
+      throw err;
+    }
     this.child = child;
     // No pid: the spawn failed, and "error" says why (Bun does not always emit "spawn" for one that worked).
-    if (!child.pid) await new Promise<never>((_, reject) => child.once("error", reject));
+    if (!child.pid) {
+      this.cleanup?.();
+      await new Promise<never>((_, reject) => child.once("error", reject));
+    }
     child.on("error", (err) => this.onerror?.(err));
     child.stdin!.on("error", (err) => this.onerror?.(err));
     child.stderr!.on("data", (b: Buffer) => {
@@ -68,6 +79,7 @@ export class SandboxedStdioTransport implements Transport {
       }
     });
     child.once("close", () => {
+      this.cleanup?.();
       this.buffer.clear();
       this.child = undefined;
       if (!this.closed) {
