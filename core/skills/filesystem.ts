@@ -13,7 +13,7 @@ export const FILESYSTEM_SKILL = "filesystem";
 const MAX_READ_BYTES = 256 * 1024;
 const MAX_ENTRIES = 500;
 
-const Path = Type.String({ minLength: 1, maxLength: 4096, description: "an absolute path under the allowed directories" });
+const Path = Type.String({ minLength: 1, maxLength: 4096 });
 
 function allowed(path: string, policy: PathPolicy): string {
   const r = checkPath(path, policy);
@@ -27,9 +27,8 @@ export function filesystemTools(policy: () => PathPolicy) {
   return [
     defineTool({
       name: `${FILESYSTEM_SKILL}__read`,
-      description: "Read a text file under the allowed directories (up to 256 KiB from an offset).",
+      description: "Read a text file in the allowed directories (256 KiB from offset).",
       input: Type.Object({ path: Path, offset: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
-      deferrable: true,
       run({ path, offset }) {
         const real = allowed(path, policy());
         // Opened once and checked on the descriptor: what is read is what was checked.
@@ -51,9 +50,8 @@ export function filesystemTools(policy: () => PathPolicy) {
     }),
     defineTool({
       name: `${FILESYSTEM_SKILL}__list`,
-      description: "List a directory under the allowed directories: names, kinds and sizes.",
+      description: "List a directory in the allowed directories.",
       input: Type.Object({ path: Path }, { additionalProperties: false }),
-      deferrable: true,
       run({ path }) {
         const real = allowed(path, policy());
         const entries = readdirSync(real, { withFileTypes: true }).slice(0, MAX_ENTRIES);
@@ -70,9 +68,8 @@ export function filesystemTools(policy: () => PathPolicy) {
     }),
     defineTool({
       name: `${FILESYSTEM_SKILL}__stat`,
-      description: "Size, kind, mode and modification time of a path under the allowed directories.",
+      description: "Size, kind, mode and time of a path in the allowed directories.",
       input: Type.Object({ path: Path }, { additionalProperties: false }),
-      deferrable: true,
       run({ path }) {
         const real = allowed(path, policy());
         const st = statSync(real);

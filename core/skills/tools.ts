@@ -4,7 +4,26 @@ import { defineTool } from "../brain/tools.ts";
 import { searchRegistry } from "./registry.ts";
 import type { SkillService } from "./service.ts";
 import { listSkillFiles, readSkillFile } from "./skillmd.ts";
-import { SkillSpec } from "./spec.ts";
+
+/**
+ * What the model sees of a skill's shape: the fields without their patterns
+ * and limits (every request carries the tool list, so it is kept small);
+ * `add` checks the proposal against the full spec and names what is wrong.
+ */
+const Proposal = Type.Object({
+  name: Type.String({ description: "lower-case, the tools' prefix" }),
+  description: Type.String(),
+  tier: Type.Integer({ minimum: 0, maximum: 2 }),
+  instructions: Type.Optional(Type.String({ description: "tier 0" })),
+  command: Type.Optional(Type.Array(Type.String(), { description: "tier 1: absolute program, then its arguments" })),
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  secrets: Type.Optional(Type.Array(Type.String(), { description: "names in the secrets store" })),
+  network: Type.Optional(Type.Array(Type.String(), { description: "hosts, default none" })),
+  paths: Type.Optional(Type.Array(Type.Object({ path: Type.String(), writable: Type.Optional(Type.Boolean()) }))),
+  url: Type.Optional(Type.String({ description: "tier 2" })),
+  bearerSecret: Type.Optional(Type.String()),
+  package: Type.Optional(Type.Object({ registry: Type.String(), name: Type.String(), version: Type.String() })),
+});
 
 /** load_skill (a tier 0 skill's instructions or a file beside them), propose_skill (waits for the owner), search_mcp_registry. */
 export function registerSkillTools(tools: BrainTools, skills: SkillService, o: { skillDir: string; registryUrl: string }) {
@@ -24,9 +43,8 @@ export function registerSkillTools(tools: BrainTools, skills: SkillService, o: {
   tools.register(
     defineTool({
       name: "propose_skill",
-      description:
-        "Propose a new skill: instructions (tier 0), an MCP server run in the sandbox over stdio (tier 1: command, paths, secrets by name) or one over HTTP (tier 2: url). It is stored pending and runs nothing until the owner approves it in the console; say so to the owner.",
-      input: SkillSpec,
+      description: "Propose a skill: instructions (tier 0), a sandboxed stdio MCP server (tier 1) or an HTTP one (tier 2). It waits for the owner's approval and runs nothing until then.",
+      input: Proposal,
       run(spec, ctx) {
         const view = skills.add(spec, "agent", { actor: `agent:${ctx.origin}` });
         return { id: view.id, name: view.name, status: view.status, wouldRun: view.wouldRun, next: "the owner approves it on the Skills page or with bakerst skill approve" };

@@ -190,7 +190,7 @@ describe("Skills tier 1: a stdio MCP server in the sandbox", () => {
     expect(refused.content).toContain("started again in");
     await waitFor("the backoff over", () => Date.now() >= conn.retryAt, 5_000);
     const second = await call("phoenix__pid", {});
-    expect(second.ok).toBe(true);
+    expect(second).toMatchObject({ ok: true });
     expect(second.content).not.toBe(first);
     await call("phoenix__grow", {});
     await waitFor("the new tool", () => h.s.tools.has("phoenix__extra"));
