@@ -140,10 +140,11 @@ export class McpConnection {
 
   /** Calls one of its tools by the server's own name; the result as text, an error result thrown. */
   async call(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<string> {
-    const { client } = await this.ensure();
+    // Counted from before the start: an idle stop never closes a server a call is waiting for.
     this.inFlight++;
     this.clearIdle();
     try {
+      const { client } = await this.ensure();
       const result = await client.callTool({ name, arguments: args }, undefined, { timeout: this.o.timeoutMs, ...(signal ? { signal } : {}) });
       this.failures = 0;
       return resultText(result as Parameters<typeof resultText>[0]);
@@ -160,7 +161,8 @@ export class McpConnection {
 
   private touch() {
     this.clearIdle();
-    if (this.o.idleMs === undefined || this.inFlight > 0) return;
+    // Nothing to stop: a server that crashed or was never started keeps no timer that could close the next one.
+    if (this.o.idleMs === undefined || this.inFlight > 0 || !this.opened) return;
     this.idle = setTimeout(() => {
       if (this.inFlight === 0) void this.stop();
     }, this.o.idleMs);
