@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   const [command = "serve", ...rest] = positionals;
   // These parse their own options (and answer their own --help) from the raw arguments.
   const own = (name: string) => argv.slice(argv.indexOf(name) + 1);
-  if ((values.help && !["nats", "backup", "restore", "upgrade", "task", "mcp", "companion"].includes(command)) || command === "help") {
+  if ((values.help && !["nats", "backup", "restore", "upgrade", "task", "skill", "mcp", "companion"].includes(command)) || command === "help") {
     out(helpText(SCHEMAS));
     return 0;
   }
@@ -91,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./cli/ready.ts")).readyCommand(config(), out);
     case "upgrade":
       return (await import("./cli/upgrade.ts")).upgradeCommand(config(), own("upgrade"), out, err);
+    case "skill":
+      return (await import("./skills/cli.ts")).skillCommand(own("skill"), config, { stdout: out, stderr: err });
     case "mcp":
       return (await import("./mcp/stdio.ts")).mcpCommand(config(), own("mcp"), { stdout: out, stderr: err });
     case "task":

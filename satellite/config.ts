@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { Value } from "@sinclair/typebox/value";
 import { CommandGrammarsSpec } from "../core/protocol/grammar.ts";
 
-export const MODES = ["worker", "task", "companion"] as const;
+export const MODES = ["worker", "task", "companion", "bridge"] as const;
 export type Mode = (typeof MODES)[number];
 
 export class SatelliteConfigError extends Error {
@@ -66,6 +66,8 @@ export const SATELLITE_KEYS = {
 
 export interface SatelliteConfig {
   mode: Mode;
+  /** Bridge mode: the program (and its arguments) after `--`. */
+  command: string[];
   natsUrl: string;
   natsCreds: string | undefined;
   workerId: string;
@@ -137,7 +139,7 @@ const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.tr
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
 
 export function loadSatelliteConfig(argv: string[], env: Record<string, string | undefined>): SatelliteConfig {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
     options: {
       mode: { type: "string" },
@@ -149,12 +151,15 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
       version: { type: "boolean", short: "v" },
     },
     strict: true,
-    allowPositionals: false,
+    // Only bridge mode takes a program, after `--`.
+    allowPositionals: argv.includes("--"),
   });
   const help = !!values.help;
   const version = !!values.version;
   const mode = values.mode ?? "";
   if (!help && !version && !(MODES as readonly string[]).includes(mode)) throw new SatelliteConfigError("--mode", `one of ${MODES.join(", ")}`, mode);
+  if (mode === "bridge" && !help && !version && (!positionals.length || !positionals[0]!.startsWith("/"))) throw new SatelliteConfigError("--", "the program to run (an absolute path) and its arguments after --", positionals.join(" "));
+  if (mode !== "bridge" && positionals.length) throw new SatelliteConfigError("--", "a program only in bridge mode", positionals.join(" "));
 
   const natsUrl = values["nats-url"] ?? env.NATS_URL ?? "";
   // A task reports on stdout too (the launcher or the pod log reads it), so NATS is optional there.
@@ -198,6 +203,7 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
 
   return {
     mode: mode as Mode,
+    command: positionals,
     natsUrl,
     natsCreds: env.NATS_CREDS || undefined,
     workerId,
@@ -252,6 +258,7 @@ export function satelliteHelp(version: string): string {
 Usage: bakerst-satellite --mode worker [--nats-url URL] [--concurrency N] [--id ID]
        bakerst-satellite --mode task [--spec FILE|-] [--nats-url URL]
        bakerst-satellite --mode companion [--id NAME] [--nats-url URL] [--concurrency N]
+       bakerst-satellite --mode bridge -- PROGRAM [ARGS...]
 
 Modes:
   worker    pull jobs (command, http, agent) from NATS JetStream and run them
@@ -261,6 +268,9 @@ Modes:
   companion a daemon on a NAS or VM: announces itself, beats, runs the tasks the core
             sends it (signed) inside TASK_ALLOWED_PATHS, and keeps every report in a
             local spool until the core has acknowledged it
+  bridge    run PROGRAM inside the sandbox with its stdio as is and HTTP(S)_PROXY
+            pointing at a local bridge to the host's egress proxy (TASK_EGRESS_SOCKET):
+            how a stdio MCP skill with a network allowlist reaches its hosts
 
 Flags:
   --mode MODE         role of this process (required)

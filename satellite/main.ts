@@ -152,6 +152,7 @@ async function main(argv: string[]): Promise<number> {
     const { runCompanion } = await import("./companion/index.ts");
     return runCompanion(cfg, SATELLITE_VERSION, logger(cfg.logLevel, { role: "companion", companion: cfg.companion.id }));
   }
+  if (cfg.mode === "bridge") return (await import("./sandbox/bridge-exec.ts")).runBridged(cfg.command, processEnv());
   return runWorker(cfg);
 }
 

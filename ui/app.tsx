@@ -18,6 +18,7 @@ const System = lazy(() => import("./pages/System.tsx"));
 const Audit = lazy(() => import("./pages/audit/Audit.tsx"));
 const Channels = lazy(() => import("./pages/channels/Channels.tsx"));
 const Secrets = lazy(() => import("./pages/secrets/Secrets.tsx"));
+const Skills = lazy(() => import("./pages/skills/Skills.tsx"));
 const Resource = lazy(() => import("./pages/Resource.tsx"));
 
 
@@ -70,6 +71,7 @@ export function App(): JSX.Element {
         <Route path="/audit" component={Audit} />
         <Route path="/channels" component={Channels} />
         <Route path="/secrets" component={Secrets} />
+        <Route path="/skills" component={Skills} />
         <Route path={RESOURCES.map((r) => `/${r.slug}`)} component={Resource} />
         <Route path="*" component={NotFound} />
       </Route>

@@ -40,6 +40,7 @@ Commands:
                      run a script task in the sandbox, its output streamed here;
                      exits with its exit code (bakerst task --help for the rest)
   task approve ID    approve a task waiting for a writable mount or network
+  skill approve ID   approve what a proposed skill would run (shown first); skill list
   mcp --stdio [--url URL]
                      bakerst's MCP tools on stdin/stdout for a local client,
                      relayed to the running bakerst's /mcp with the API token

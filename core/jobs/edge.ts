@@ -5,7 +5,7 @@
  * is the one place core imports from satellite/ (a test keeps it that way).
  */
 import { readFileSync } from "node:fs";
-import { isReservedTarget, setUpSandbox, type SandboxSetup } from "../../satellite/sandbox/index.ts";
+import { isReservedTarget, setUpSandbox, SYSTEM_PATH, type Sandbox, type SandboxProfile, type SandboxSetup } from "../../satellite/sandbox/index.ts";
 import { AllowlistError, buildPolicies, credsSecrets, GrammarError, Redactor, Worker } from "../../satellite/worker/index.ts";
 
 export {
@@ -98,3 +98,5 @@ export function createEdgeWorker(ctx: AreaContext, j: JobsSettings, id: string, 
 
 // The tasks area's sandbox: tasks have no opt-out, and their mounts may not cover the sandbox's system view.
 export { isReservedTarget, setUpSandbox, type SandboxSetup };
+// Stdio MCP skills run their servers in the same sandbox (core/skills/mcp/open.ts).
+export { SYSTEM_PATH, type Sandbox, type SandboxProfile };

@@ -40,6 +40,9 @@ export const ERRORS = {
   deadline: { status: 504, wire: true, description: "the job passed its deadline without a final status" },
   // Tasks.
   invalid_task: { status: 400, description: "the task request failed its checks (mode, script, mounts, network, timeout, target); the message names the field" },
+  invalid_skill: { status: 400, description: "the skill failed its checks (name, tier, command, paths, URL, a SKILL.md or zip); the message names the field" },
+  skill_state: { status: 409, description: "the skill cannot do that now: its name is taken, it waits for approval, it is disabled, or approving one already approved" },
+  skill_unavailable: { status: 503, description: "the skill's server could not be reached or started (the sandbox, the URL, a missing secret); the message says why" },
   task_state: { status: 409, description: "the task cannot do that now: approving one that is not waiting for approval, cancelling one that has ended" },
   target_unavailable: { status: 503, description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why" },
   // Companions.

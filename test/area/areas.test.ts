@@ -89,7 +89,7 @@ describe("Areas", () => {
       });
     // Listed first, but needs what the later ones provide.
     const areas = [area("schedules", ["jobs", "echo"], ["schedules"]), ...AREAS, area("echo-like", ["jobs"], ["echo"])];
-    expect(startOrder(areas).map((a) => a.name)).toEqual(["jobs", "echo-like", "schedules", "memory", "secrets", "tasks", "companions", "gateway", "mcp"]);
+    expect(startOrder(areas).map((a) => a.name)).toEqual(["jobs", "echo-like", "schedules", "memory", "secrets", "tasks", "companions", "skills", "gateway", "mcp"]);
     const dir = tempDir();
     const config = loadConfig({ schemas, env: { BAKERST_DATA_DIR: dir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "silent" } });
     const { services } = await assemble(config, { areas, log: createLogger("silent") });

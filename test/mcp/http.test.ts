@@ -21,7 +21,7 @@ const textOf = (r: Awaited<ReturnType<Client["callTool"]>>) => (r.content as { t
 
 beforeAll(async () => {
   model = startAnthropicStandIn();
-  srv = await serveApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, DAILY_BUDGET_USD: "0.01" });
+  srv = await serveApp({ ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url, DAILY_BUDGET_USD: "0.5" });
   client = await connect();
 });
 afterEach(() => model.checkAndReset());
@@ -97,7 +97,8 @@ describe("MCP server over Streamable HTTP (the SDK's own client)", () => {
   });
 
   test("past the daily budget ask is refused with budget_exceeded as a tool error", async () => {
-    model.on(prompt("spend"), reply().text("expensive").usage({ input: 10_000, output: 0 }));
+    // The other tests of this file spend a few cents (the stand-in bills the prompt by its size, tools included); this one alone goes past the budget.
+    model.on(prompt("spend"), reply().text("expensive").usage({ input: 200_000, output: 0 }));
     expect((await client.callTool({ name: "ask", arguments: { message: "spend" } })).isError).toBeFalsy();
     const r = await client.callTool({ name: "ask", arguments: { message: "anything" } });
     expect(r.isError).toBe(true);

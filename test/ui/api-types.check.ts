@@ -11,6 +11,7 @@
 import type { conversationRoutes } from "../../core/api/conversations.ts";
 import type { channelRoutes } from "../../core/gateway/routes.ts";
 import type { secretRoutes } from "../../core/secrets/routes.ts";
+import type { skillRoutes } from "../../core/skills/routes.ts";
 import type { modelRoutes } from "../../core/api/models.ts";
 import type { systemRoutes } from "../../core/api/system.ts";
 import type { TurnUsage as CoreTurnUsage, TurnEvent } from "../../core/brain/turn.ts";
@@ -59,6 +60,12 @@ import type {
   SecretDeleted,
   SecretList,
   SecretSaved,
+  Skill,
+  SkillList,
+  SkillTest,
+  Extension,
+  ExtensionList,
+  RegistryResults,
   StoredMessage,
   Task,
   TaskEvent,
@@ -116,6 +123,8 @@ type ChannelRoutes = ReturnType<ReturnType<typeof channelRoutes>>["~Routes"]["ap
 type TaskRoutes = ReturnType<ReturnType<typeof taskRoutes>>["~Routes"]["api"]["tasks"];
 type SecretRoutes = ReturnType<ReturnType<typeof secretRoutes>>["~Routes"]["api"]["secrets"];
 type CompanionRoutes = ReturnType<ReturnType<typeof companionRoutes>>["~Routes"]["api"]["companions"];
+type SkillRoutes = ReturnType<ReturnType<typeof skillRoutes>>["~Routes"]["api"]["skills"];
+type ExtensionRoutes = ReturnType<ReturnType<typeof skillRoutes>>["~Routes"]["api"]["extensions"];
 
 type CoreConversationList = ConversationRoutes["get"]["response"][200];
 type CoreConversationDetail = ConversationRoutes[":id"]["get"]["response"][200];
@@ -140,6 +149,13 @@ type CoreTaskDetail = TaskRoutes[":id"]["get"]["response"][200];
 type CoreTaskCancelled = TaskRoutes[":id"]["delete"]["response"][200];
 type CoreTaskApproved = TaskRoutes[":id"]["approve"]["post"]["response"][200];
 type CoreSecretList = SecretRoutes["get"]["response"][200];
+type CoreSkillList = SkillRoutes["get"]["response"][200];
+type CoreSkill = SkillRoutes[":id"]["get"]["response"][200];
+type CoreSkillApproved = SkillRoutes[":id"]["approve"]["post"]["response"][200];
+type CoreSkillPut = SkillRoutes[":id"]["put"]["response"][200];
+type CoreSkillTest = SkillRoutes[":id"]["test"]["post"]["response"][200];
+type CoreExtensionList = ExtensionRoutes["get"]["response"][200];
+type CoreRegistry = SkillRoutes["registry"]["get"]["response"][200];
 type CoreSecretSaved = SecretRoutes[":name"]["put"]["response"][200];
 type CoreSecretDeleted = SecretRoutes[":name"]["delete"]["response"][200];
 type CoreCompanionList = CompanionRoutes["get"]["response"][200];
@@ -232,6 +248,17 @@ export type TaskChecks = [
   Assert<Reads<Extract<TaskEvent, { event: "result" }>["data"], ResultData>>,
   // What the console starts is a request the core accepts.
   Assert<[NewTask] extends [TaskRequest] ? true : { refused: NewTask }>,
+];
+
+export type SkillChecks = [
+  Assert<Reads<SkillList, CoreSkillList>>,
+  Assert<Reads<Skill, CoreSkill>>,
+  Assert<Reads<Skill, CoreSkillApproved>>,
+  Assert<Reads<Skill, CoreSkillPut>>,
+  Assert<Reads<SkillTest, CoreSkillTest>>,
+  Assert<Reads<ExtensionList, CoreExtensionList>>,
+  Assert<Reads<Extension, Element<CoreExtensionList["extensions"]>>>,
+  Assert<Reads<RegistryResults, CoreRegistry>>,
 ];
 
 export type SecretChecks = [

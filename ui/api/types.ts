@@ -332,3 +332,61 @@ export interface CompanionPairing {
   bundle: string;
   installCommand: string;
 }
+
+/** GET /api/skills/:id: a skill, what approving it lets run, its tools and its server. */
+export interface Skill {
+  id: string;
+  name: string;
+  description: string;
+  tier: 0 | 1 | 2;
+  source: "builtin" | "owner" | "agent" | "upload" | "dir" | "registry";
+  status: "pending" | "changed" | "approved";
+  enabled: boolean;
+  wouldRun: {
+    tier: 0 | 1 | 2;
+    instructionsChars?: number;
+    command?: string[];
+    package?: { registry: string; name: string; version: string };
+    env?: string[];
+    secrets?: string[];
+    network: "none" | string[];
+    paths: { path: string; writable: boolean }[];
+    url?: string;
+    headers?: string[];
+    hash: string;
+  };
+  tools: { name: string; description: string }[];
+  server?: { state: "stopped" | "starting" | "ready" | "backoff"; lastError?: string; pid?: number; failures: number };
+  approvedBy?: string;
+  approvedAt?: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SkillList {
+  skills: Skill[];
+}
+
+export interface SkillTest {
+  tools: { name: string; description: string }[];
+  dropped: string[];
+}
+
+export interface Extension {
+  id: string;
+  url: string;
+  description?: string;
+  status: "online" | "offline" | "revoked";
+  tools: { name: string; description: string }[];
+  lastSeen: number;
+  announcedAt: number;
+  dropped: string[];
+}
+
+export interface ExtensionList {
+  extensions: Extension[];
+}
+
+export interface RegistryResults {
+  results: { name: string; description: string; version: string; proposal?: unknown; why?: string }[];
+}

@@ -11,6 +11,7 @@ const MAIN = [
   { href: "/companions", label: "Companions" },
   { href: "/memory", label: "Memory" },
   { href: "/channels", label: "Channels" },
+  { href: "/skills", label: "Skills" },
   { href: "/secrets", label: "Secrets" },
   { href: "/models", label: "Models & usage" },
   { href: "/system", label: "System" },

@@ -8,6 +8,7 @@ import m4 from "./0004_wave2.sql" with { type: "text" };
 import m5 from "./0005_tasks.sql" with { type: "text" };
 import m6 from "./0006_secrets.sql" with { type: "text" };
 import m7 from "./0007_companions.sql" with { type: "text" };
+import m8 from "./0008_skills.sql" with { type: "text" };
 
-export const sql: string[] = [m0, m1, m2, m3, m4, m5, m6, m7];
+export const sql: string[] = [m0, m1, m2, m3, m4, m5, m6, m7, m8];
 export { journal };
