@@ -19,6 +19,8 @@ export const AUDIT_ACTIONS = {
   "task.cancelled": "a task was cancelled, before or while it ran",
   "task.finished": "a task ended: succeeded, failed (with the code), cancelled or timed_out, with its exit code and duration",
   "task.egress_refused": "a task tried to reach a host its network allowlist does not hold (or a metadata or loopback address); the host and port",
+  "schedule.created": "a schedule was made (console, API, or the agent's create_schedule): its kind, who made it (owner or agent) and its timing kind; refused with the code when it failed its checks or the agent's limits",
+  "schedule.deleted": "a schedule was deleted; refused when the agent tried to change one the owner made",
   "turn.refused": "a background turn (schedule, job, task) was refused because today's budget is spent",
   "webhook.refused": "a call to POST /api/webhooks/<name> without its secret (the target names the webhook; its body is never read)",
   "gateway.pairing_requested": "a chat nobody approved wrote to the bot and was given a pairing code (platform and chat kind; never what it wrote)",

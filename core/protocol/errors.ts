@@ -39,6 +39,8 @@ export const ERRORS = {
   deadline: { status: 504, wire: true, description: "the job passed its deadline without a final status" },
   // Tasks.
   invalid_task: { status: 400, description: "the task request failed its checks (mode, script, mounts, network, timeout, target); the message names the field" },
+  invalid_schedule: { status: 400, description: "the schedule failed its checks (when, time zone, kind, what it runs, policies); the message names the field" },
+  schedule_limit: { status: 403, description: "the agent may not create this schedule: it has SCHEDULE_AGENT_MAX already, or it would fire more often than SCHEDULE_AGENT_MIN_INTERVAL_S, or it is not the agent's to change" },
   task_state: { status: 409, description: "the task cannot do that now: approving one that is not waiting for approval, cancelling one that has ended" },
   target_unavailable: { status: 503, description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why" },
 } as const satisfies Record<string, { status: number; wire?: true; description: string }>;

@@ -5,6 +5,7 @@ import m1 from "./0001_memory.sql" with { type: "text" };
 import m2 from "./0002_jobs.sql" with { type: "text" };
 import m3 from "./0003_areas.sql" with { type: "text" };
 import m4 from "./0004_wave2.sql" with { type: "text" };
+import m5 from "./0005_schedules.sql" with { type: "text" };
 
-export const sql: string[] = [m0, m1, m2, m3, m4];
+export const sql: string[] = [m0, m1, m2, m3, m4, m5];
 export { journal };

@@ -1,0 +1,394 @@
+/**
+ * The timer. Every schedule's next due time sits in one heap and one timer
+ * waits for the earliest, so 10,000 idle schedules cost a heap and nothing
+ * else. When a due time comes the schedule's row is read fresh, the due time
+ * is claimed (a lease in the bus's KV bucket, then a unique run row, so two
+ * cores during an upgrade run it once), the cursor moves on, and the run
+ * starts under its overlap policy. Due times found in the past (a downtime, a
+ * stall) go through the schedule's catch-up policy.
+ */
+import { KvConflictError, type Kv } from "../bus/types.ts";
+import { AppError } from "../errors.ts";
+import type { UsageLedger } from "../models/usage.ts";
+import type { Notifications } from "../notifications/service.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { newId } from "../util/ids.ts";
+import type { SchedulesSettings } from "./keys.ts";
+import { DueHeap } from "./heap.ts";
+import type { RunEnd, Started } from "./runner.ts";
+import { actionOf, type RunLink, type RunRow, type ScheduleRow, type ScheduleStore, whenOf } from "./store.ts";
+import { localTime, Timing } from "./timing.ts";
+
+/** Time and timers, injectable so tests move time by hand. */
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** setTimeout's longest wait; a later due time is reached in hops. */
+const MAX_WAIT_MS = 2 ** 31 - 1;
+
+export interface SchedulerDeps {
+  store: ScheduleStore;
+  kv: Kv;
+  clock: Clock;
+  settings: SchedulesSettings;
+  ledger: UsageLedger;
+  notifications: Notifications;
+  log: Logger;
+  instance: string;
+  start(row: ScheduleRow, timeoutMs: number): Promise<Started>;
+}
+
+interface Active {
+  runId: string;
+  dueAt: number;
+  startedAt: number;
+  stuckTold: boolean;
+}
+
+interface Pending {
+  runId: string;
+  dueAt: number;
+  caughtUp: boolean;
+}
+
+/** A problem the owner was told about, shown in health until the schedule runs well again. */
+export interface Alert {
+  scheduleId: string;
+  name: string;
+  kind: "failing" | "missed" | "stuck";
+  message: string;
+  at: number;
+}
+
+export const timingOf = (row: ScheduleRow) => new Timing(whenOf(row), row.timeZone, row.createdAt);
+
+export class Scheduler {
+  private heap = new DueHeap();
+  private timer: unknown;
+  private armedFor: number | undefined;
+  private active = new Map<string, Active>();
+  /** Queued behind the running one: one for overlap "queue", several for catch-up "each". */
+  private waiting = new Map<string, Pending[]>();
+  private runs = new Set<Promise<void>>();
+  private alerts = new Map<string, Alert>();
+  private stopped = false;
+
+  constructor(private d: SchedulerDeps) {}
+
+  /** Loads every due time and handles those that passed while bakerst was down. */
+  async start(): Promise<void> {
+    const now = this.d.clock.now();
+    const abandoned = this.d.store.abandon(now - this.d.settings.SCHEDULE_RUN_TIMEOUT_MS, now);
+    if (abandoned) this.d.log.warn("runs left unfinished by a stopped bakerst were marked failed", { count: abandoned });
+    const overdue: { id: string; at: number }[] = [];
+    for (const { id, nextDueAt } of this.d.store.due()) {
+      if (nextDueAt <= now) overdue.push({ id, at: nextDueAt });
+      else this.heap.set(id, nextDueAt);
+    }
+    for (const o of overdue) await this.fire(o.id, o.at, true);
+    this.arm();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.d.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.runs]);
+  }
+
+  /** Schedules loaded in the timer. */
+  get size(): number {
+    return this.heap.size;
+  }
+
+  /** The schedule's due time changed (created, edited, paused, resumed, deleted). */
+  reschedule(id: string, nextDueAt: number | null | undefined): void {
+    this.heap.set(id, nextDueAt);
+    if (nextDueAt === null || nextDueAt === undefined) this.alerts.delete(id);
+    this.arm();
+  }
+
+  forget(id: string): void {
+    this.heap.delete(id);
+    this.alerts.delete(id);
+    this.waiting.delete(id);
+    this.arm();
+  }
+
+  alertFor(id: string): Alert | undefined {
+    return this.alerts.get(id);
+  }
+
+  isRunning(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** Problems the owner was told about, and runs going on past the grace period. */
+  health(): { alerts: Alert[]; running: number; loaded: number } {
+    const now = this.d.clock.now();
+    for (const [id, a] of this.active) {
+      if (now - a.startedAt > this.d.settings.SCHEDULE_GRACE_MS && !this.alerts.has(id)) this.stuck(id, a, now);
+    }
+    return { alerts: [...this.alerts.values()], running: this.active.size, loaded: this.heap.size };
+  }
+
+  /** One timer, for the earliest due time. */
+  private arm(): void {
+    if (this.stopped) return;
+    const top = this.heap.peek();
+    if (top?.at === this.armedFor && this.timer !== undefined) return;
+    if (this.timer !== undefined) this.d.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.armedFor = top?.at;
+    if (!top) return;
+    const wait = Math.min(MAX_WAIT_MS, Math.max(0, top.at - this.d.clock.now()));
+    this.timer = this.d.clock.setTimer(() => void this.tick(), wait);
+    (this.timer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    this.armedFor = undefined;
+    if (this.stopped) return;
+    const due = this.heap.popDue(this.d.clock.now());
+    for (const e of due) {
+      try {
+        await this.fire(e.id, e.at, false);
+      } catch (err) {
+        this.d.log.error("a due schedule could not be handled", { scheduleId: e.id, error: err as Error });
+      }
+    }
+    this.arm();
+  }
+
+  /** A due time came (or was found in the past at start): claim it, move the cursor, run per the policies. */
+  private async fire(id: string, dueAt: number, atStart: boolean): Promise<void> {
+    const row = this.d.store.get(id);
+    if (!row || row.paused || row.nextDueAt === null) return;
+    if (row.nextDueAt !== dueAt) {
+      // Another core or an edit moved it: follow the row.
+      this.heap.set(id, row.nextDueAt);
+      return;
+    }
+    const now = this.d.clock.now();
+    const timing = timingOf(row);
+    const { SCHEDULE_CATCH_UP_MAX: cap, SCHEDULE_GRACE_MS: grace } = this.d.settings;
+    // The due times up to now: the one that came, and any others passed meanwhile (counted up to a bound).
+    const times = [dueAt];
+    for (let t = timing.next(dueAt); t !== undefined && t <= now && times.length <= cap; t = timing.next(t)) times.push(t);
+    const more = times.length > cap;
+    const next = timing.next(Math.max(now, times[times.length - 1]!)) ?? null;
+    if (!(await this.claim(id, dueAt))) {
+      // Another core has this due time; it moves the cursor to the same next time.
+      this.heap.set(id, next);
+      return;
+    }
+    if (!this.d.store.advance(id, dueAt, next, now)) {
+      this.heap.set(id, this.d.store.get(id)?.nextDueAt);
+      return;
+    }
+    this.heap.set(id, next);
+    const late = now - dueAt > grace;
+    if (times.length === 1 && !late && !atStart) {
+      this.run(row, dueAt, false);
+      return;
+    }
+    // Missed due times: after a downtime (at start) or a stall (the process was stuck, the clock jumped).
+    const missed = more ? `more than ${cap}` : String(times.length);
+    const why = atStart ? "while bakerst was down" : `(the first ${Math.round((now - dueAt) / 1000)} s late: bakerst stalled or the clock jumped)`;
+    if (!atStart) {
+      this.alert(row, "missed", `Schedule "${row.name}" missed its due time ${localTime(dueAt, row.timeZone)} by more than the grace period (${Math.round(grace / 1000)} s); catch-up policy ${row.catchUp}.`, `schedule_missed:${id}:${dueAt}`);
+    }
+    const last = times[times.length - 1]!;
+    if (row.catchUp === "skip") {
+      this.record(row, last, "skipped", `${missed} due time(s) passed ${why}; catch-up policy skip`);
+    } else if (row.catchUp === "once") {
+      this.run(row, last, true, times.length > 1 ? `runs once for ${missed} due times passed ${why}` : undefined);
+    } else {
+      const each = times.slice(0, cap);
+      for (const t of each) this.run(row, t, true);
+      if (more) this.record(row, last + 1, "skipped", `more due times passed ${why} than SCHEDULE_CATCH_UP_MAX (${cap}); the rest were skipped`);
+    }
+  }
+
+  /** The lease of one due time: whichever core creates the key runs it. */
+  private async claim(id: string, dueAt: number): Promise<boolean> {
+    try {
+      await this.d.kv.create(`schedule.${id}.${dueAt}`, new TextEncoder().encode(this.d.instance));
+      return true;
+    } catch (err) {
+      if (err instanceof KvConflictError) return false;
+      throw err;
+    }
+  }
+
+  private record(row: ScheduleRow, dueAt: number, status: "skipped", reason: string, trigger: RunRow["trigger"] = "due"): RunRow | undefined {
+    const r = this.d.store.addRun({ ...this.newRun(row.id, dueAt, trigger), status, reason, endedAt: this.d.clock.now() });
+    this.d.store.trim(row.id, this.d.settings.SCHEDULE_HISTORY);
+    return r;
+  }
+
+  private newRun(scheduleId: string, dueAt: number, trigger: RunRow["trigger"]): RunRow {
+    return {
+      id: newId(),
+      scheduleId,
+      dueAt,
+      trigger,
+      status: "queued",
+      reason: null,
+      caughtUp: false,
+      startedAt: null,
+      endedAt: null,
+      link: null,
+      costUsd: null,
+      instance: this.d.instance,
+    };
+  }
+
+  /** Runs now by hand (the console's "run now", the API); the overlap policy still applies. */
+  runNow(row: ScheduleRow): RunRow | undefined {
+    const now = this.d.clock.now();
+    // Two clicks in one millisecond: the second takes the next one (a due time has one row per trigger).
+    for (let i = 0; i < 8; i++) {
+      const r = this.run(row, now + i, false, undefined, "manual");
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  /** A due time to run: now, queued behind the running one, or skipped, per the overlap policy. */
+  private run(row: ScheduleRow, dueAt: number, caughtUp: boolean, note?: string, trigger: RunRow["trigger"] = "due"): RunRow | undefined {
+    const busy = this.active.get(row.id);
+    const waiting = this.waiting.get(row.id) ?? [];
+    if (busy) {
+      const now = this.d.clock.now();
+      if (now - busy.startedAt > this.d.settings.SCHEDULE_GRACE_MS) this.stuck(row.id, busy, now, row);
+      // Catch-up "each" lines its runs up; overlap "queue" keeps one waiting.
+      const queueIt = (caughtUp && row.catchUp === "each") || (row.overlap === "queue" && waiting.length === 0);
+      if (!queueIt) {
+        const reason = row.overlap === "queue" ? "overlap: a run is going and one already waits" : `overlap: the run due ${localTime(busy.dueAt, row.timeZone)} is still going`;
+        return this.record(row, dueAt, "skipped", reason, trigger);
+      }
+      const r = this.d.store.addRun({ ...this.newRun(row.id, dueAt, trigger), caughtUp, reason: note ?? null });
+      if (r) this.waiting.set(row.id, [...waiting, { runId: r.id, dueAt, caughtUp }]);
+      return r;
+    }
+    const r = this.d.store.addRun({ ...this.newRun(row.id, dueAt, trigger), caughtUp, reason: note ?? null });
+    if (r) this.begin(row, r);
+    return r;
+  }
+
+  /** Starts a run whose row exists. */
+  private begin(row: ScheduleRow, run: RunRow): void {
+    const now = this.d.clock.now();
+    const a: Active = { runId: run.id, dueAt: run.dueAt, startedAt: now, stuckTold: false };
+    this.active.set(row.id, a);
+    this.d.store.updateRun(run.id, { status: "running", startedAt: now });
+    const p = this.execute(row, run).finally(() => {
+      this.runs.delete(p);
+      if (this.active.get(row.id) === a) this.active.delete(row.id);
+      this.d.store.trim(row.id, this.d.settings.SCHEDULE_HISTORY);
+      this.next(row.id);
+    });
+    this.runs.add(p);
+  }
+
+  /** The next run waiting behind the one that ended. */
+  private next(id: string): void {
+    const q = this.waiting.get(id);
+    const head = q?.shift();
+    if (!q?.length) this.waiting.delete(id);
+    if (!head || this.stopped) return;
+    const row = this.d.store.get(id);
+    if (!row) return;
+    const run = this.d.store.run(head.runId);
+    if (run) this.begin(row, run);
+  }
+
+  private async execute(row: ScheduleRow, run: RunRow): Promise<void> {
+    const timeoutMs = this.d.settings.SCHEDULE_RUN_TIMEOUT_MS;
+    let end: RunEnd;
+    let link: RunLink | undefined;
+    let timer: unknown;
+    try {
+      // Agent work bills to the background budget: past it the run is skipped, and the owner told once a day.
+      if (this.isAgentWork(row) && this.d.ledger.status().exceeded) throw new AppError("budget_exceeded", "today's budget is spent");
+      const started = await this.d.start(row, timeoutMs);
+      link = started.link;
+      this.d.store.updateRun(run.id, { link: started.link });
+      timer = this.d.clock.setTimer(() => started.stop(), timeoutMs);
+      end = await started.done;
+      link = started.link;
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError("internal", (err as Error).message);
+      if (e.code === "budget_exceeded") {
+        this.budgetSkip(row, run);
+        return;
+      }
+      end = { ok: false, reason: `${e.code}: ${e.message}` };
+    } finally {
+      if (timer !== undefined) this.d.clock.clearTimer(timer);
+    }
+    this.d.store.updateRun(run.id, {
+      status: end.ok ? "succeeded" : "failed",
+      endedAt: this.d.clock.now(),
+      reason: end.ok ? run.reason : (end.reason ?? "failed").slice(0, 2000),
+      ...(link ? { link } : {}),
+      ...(end.costUsd !== undefined ? { costUsd: end.costUsd } : {}),
+    });
+    this.settle(row.id, end.ok, run.id);
+  }
+
+  private isAgentWork(row: ScheduleRow): boolean {
+    const a = actionOf(row);
+    return a.kind === "agent" || (a.kind === "job" && a.job.type === "agent") || (a.kind === "task" && a.task.mode === "agent");
+  }
+
+  private budgetSkip(row: ScheduleRow, run: RunRow): void {
+    const b = this.d.ledger.status();
+    this.d.store.updateRun(run.id, { status: "skipped", endedAt: this.d.clock.now(), reason: `budget: today's budget of $${b.dailyUsd} is spent ($${b.spentUsd}); background work waits for tomorrow (UTC)` });
+    this.d.notifications.notify({
+      code: "schedule_budget",
+      message: `Today's budget of $${b.dailyUsd} is spent: scheduled agent runs ("${row.name}" first) are skipped until tomorrow (UTC) or until DAILY_BUDGET_USD is raised.`,
+      once: `schedule_budget:${b.day}`,
+    });
+  }
+
+  /** Counts failures in a row; at SCHEDULE_FAILURE_ALERT the owner is told, once per streak. */
+  private settle(id: string, ok: boolean, runId: string): void {
+    const row = this.d.store.get(id);
+    if (!row) return;
+    if (ok) {
+      if (row.consecutiveFailures) this.d.store.update(id, { consecutiveFailures: 0 });
+      this.alerts.delete(id);
+      return;
+    }
+    const n = row.consecutiveFailures + 1;
+    this.d.store.update(id, { consecutiveFailures: n });
+    if (n === this.d.settings.SCHEDULE_FAILURE_ALERT) {
+      const last = this.d.store.runs(id, 1)[0];
+      this.alert(row, "failing", `Schedule "${row.name}" failed ${n} times in a row; the last: ${last?.reason ?? "failed"}`.slice(0, 600), `schedule_failing:${id}:${runId}`);
+    }
+  }
+
+  private stuck(id: string, a: Active, now: number, row = this.d.store.get(id)): void {
+    if (a.stuckTold || !row) return;
+    a.stuckTold = true;
+    this.alert(row, "stuck", `Schedule "${row.name}": the run due ${localTime(a.dueAt, row.timeZone)} has been going for ${Math.round((now - a.startedAt) / 1000)} s, past the grace period; later due times wait or are skipped.`, `schedule_stuck:${a.runId}`);
+  }
+
+  private alert(row: ScheduleRow, kind: Alert["kind"], message: string, once: string): void {
+    this.alerts.set(row.id, { scheduleId: row.id, name: row.name, kind, message, at: this.d.clock.now() });
+    this.d.notifications.notify({ code: `schedule_${kind}`, message, once });
+    this.d.log.warn(message, { scheduleId: row.id });
+  }
+}
