@@ -2,7 +2,7 @@ import { scheduleClock } from "../../core/schedules/area.ts";
 import { systemClock } from "../../core/schedules/scheduler.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { ManualClock } from "./clock.ts";
+import type { ManualClock } from "./clock.ts";
 
 export type App = Awaited<ReturnType<typeof makeApp>>;
 
