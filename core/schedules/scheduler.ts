@@ -197,9 +197,10 @@ export class Scheduler {
       return;
     }
     this.heap.set(id, next);
-    const late = now - dueAt > grace;
-    if (times.length === 1 && !late && !atStart) {
-      this.run(row, dueAt, false);
+    // Due times that came within the grace period run as due, in order (the timer was busy, not stalled).
+    if (!atStart && now - dueAt <= grace) {
+      if (this.alerts.get(id)?.kind === "missed") this.alerts.delete(id);
+      for (const t of times) this.run(row, t, false);
       return;
     }
     // Missed due times: after a downtime (at start) or a stall (the process was stuck, the clock jumped).
@@ -369,7 +370,8 @@ export class Scheduler {
     if (!row) return;
     if (ok) {
       if (row.consecutiveFailures) this.d.store.update(id, { consecutiveFailures: 0 });
-      this.alerts.delete(id);
+      // A missed due time stays in health until a run is on time again.
+      if (this.alerts.get(id)?.kind !== "missed") this.alerts.delete(id);
       return;
     }
     const n = row.consecutiveFailures + 1;

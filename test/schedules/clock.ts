@@ -18,6 +18,8 @@ export class ManualClock implements Clock {
   setTimer(fn: () => void, ms: number): number {
     const id = ++this.seq;
     this.timers.set(id, { at: this.t + ms, fn });
+    // A timer for a time already reached fires on its own, as setTimeout(fn, 0) would.
+    if (ms <= 0) queueMicrotask(() => this.advance(this.t));
     return id;
   }
 
