@@ -11,6 +11,7 @@ import { session, setSession } from "./session.ts";
 // Chat is the first screen, so it ships in the main bundle; the rest load when opened.
 const Jobs = lazy(() => import("./pages/jobs/Jobs.tsx"));
 const Tasks = lazy(() => import("./pages/tasks/Tasks.tsx"));
+const Schedules = lazy(() => import("./pages/schedules/Schedules.tsx"));
 const Memory = lazy(() => import("./pages/memory/Memory.tsx"));
 const Models = lazy(() => import("./pages/models/Models.tsx"));
 const System = lazy(() => import("./pages/System.tsx"));
@@ -61,6 +62,7 @@ export function App(): JSX.Element {
         <Route path="/chat/:id" component={Chat} />
         <Route path="/jobs/:id?" component={Jobs} />
         <Route path="/tasks/:id?" component={Tasks} />
+        <Route path="/schedules/:id?" component={Schedules} />
         <Route path="/memory" component={Memory} />
         <Route path="/models" component={Models} />
         <Route path="/system" component={System} />

@@ -22,6 +22,8 @@ import type { ProgressData, ResultData } from "../../core/tasks/journal.ts";
 import type { TaskRequest } from "../../core/tasks/request.ts";
 import type { taskRoutes } from "../../core/tasks/routes.ts";
 import type { TaskStatus as CoreTaskStatus } from "../../core/tasks/store.ts";
+import type { ScheduleRequest } from "../../core/schedules/request.ts";
+import type { scheduleRoutes } from "../../core/schedules/routes.ts";
 import type { Category } from "../../core/memory/types.ts";
 import type { Block as CoreBlock } from "../../core/agent/types.ts";
 import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetry/health.ts";
@@ -55,6 +57,12 @@ import type {
   TaskList,
   TaskStatus,
   NewTask,
+  NewSchedule,
+  Schedule,
+  ScheduleDetail,
+  ScheduleList,
+  SchedulePreview,
+  ScheduleRun,
   TurnUsage,
   UsageReport,
 } from "../../ui/api/types.ts";
@@ -122,6 +130,16 @@ type CoreChannels = ChannelRoutes["get"]["response"][200];
 type CoreApproved = ChannelRoutes["pairings"]["approve"]["post"]["response"][200];
 type CoreRevoked = ChannelRoutes["pairings"][":id"]["delete"]["response"][200];
 type CoreNotifySet = ChannelRoutes["pairings"][":id"]["patch"]["response"][200];
+type ScheduleRoutes = ReturnType<ReturnType<typeof scheduleRoutes>>["~Routes"]["api"]["schedules"];
+type CoreScheduleList = ScheduleRoutes["get"]["response"][200];
+type CoreScheduleCreated = ScheduleRoutes["post"]["response"][200];
+type CoreScheduleDetail = ScheduleRoutes[":id"]["get"]["response"][200];
+type CoreScheduleSaved = ScheduleRoutes[":id"]["put"]["response"][200];
+type CoreSchedulePaused = ScheduleRoutes[":id"]["pause"]["post"]["response"][200];
+type CoreScheduleResumed = ScheduleRoutes[":id"]["resume"]["post"]["response"][200];
+type CoreScheduleRun = ScheduleRoutes[":id"]["run"]["post"]["response"][200];
+type CoreScheduleDeleted = ScheduleRoutes[":id"]["delete"]["response"][200];
+type CoreSchedulePreview = ScheduleRoutes["preview"]["post"]["response"][200];
 type CoreTaskList = TaskRoutes["get"]["response"][200];
 type CoreTaskCreated = TaskRoutes["post"]["response"][200];
 type CoreTaskDetail = TaskRoutes[":id"]["get"]["response"][200];
@@ -213,4 +231,20 @@ export type TaskChecks = [
   Assert<Reads<Extract<TaskEvent, { event: "result" }>["data"], ResultData>>,
   // What the console starts is a request the core accepts.
   Assert<[NewTask] extends [TaskRequest] ? true : { refused: NewTask }>,
+];
+
+export type ScheduleChecks = [
+  Assert<Reads<ScheduleList, CoreScheduleList>>,
+  Assert<Reads<Schedule, Element<CoreScheduleList["schedules"]>>>,
+  Assert<Reads<Schedule, CoreScheduleCreated>>,
+  Assert<Reads<ScheduleDetail, CoreScheduleDetail>>,
+  Assert<Reads<ScheduleRun, Element<CoreScheduleDetail["runs"]>>>,
+  Assert<Reads<Schedule, CoreScheduleSaved>>,
+  Assert<Reads<Schedule, CoreSchedulePaused>>,
+  Assert<Reads<Schedule, CoreScheduleResumed>>,
+  Assert<Reads<ScheduleRun, CoreScheduleRun>>,
+  Assert<Reads<{ deleted: true }, CoreScheduleDeleted>>,
+  Assert<Reads<SchedulePreview, CoreSchedulePreview>>,
+  // What the console saves is a request the core accepts.
+  Assert<[NewSchedule] extends [ScheduleRequest] ? true : { refused: NewSchedule }>,
 ];

@@ -8,6 +8,7 @@ const MAIN = [
   { href: "/", label: "Chat", match: (p: string) => p === "/" || p.startsWith("/chat") },
   { href: "/jobs", label: "Jobs" },
   { href: "/tasks", label: "Tasks" },
+  { href: "/schedules", label: "Schedules" },
   { href: "/memory", label: "Memory" },
   { href: "/channels", label: "Channels" },
   { href: "/models", label: "Models & usage" },

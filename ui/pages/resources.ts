@@ -14,6 +14,5 @@ export interface ResourceSpec {
 export const RESOURCES: ResourceSpec[] = [
   { slug: "companions", label: "Companions", api: "/api/companions", columns: ["id", "name", "status", "lastSeen"], blurb: "Machines outside the cluster that run tasks." },
   { slug: "skills", label: "Skills", api: "/api/skills", columns: ["id", "name", "tier", "status"], blurb: "Instructions and MCP tools the agent can use." },
-  { slug: "schedules", label: "Schedules", api: "/api/schedules", columns: ["id", "name", "cron", "timeZone", "nextRun"], blurb: "Recurring work on a cron." },
   { slug: "secrets", label: "Secrets", api: "/api/secrets", columns: ["name", "masked", "updatedAt"], blurb: "Names and masked values; values are write-only." },
 ];
