@@ -3,7 +3,7 @@ import type { Browser } from "playwright-core";
 import { startBinary, type RunningBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { httpError, prompt, reply } from "../standins/script.ts";
+import { httpError, prompt } from "../standins/script.ts";
 import { logIn, newPage, TOKEN } from "./setup.ts";
 
 setDefaultTimeout(60_000);
