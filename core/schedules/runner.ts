@@ -65,11 +65,11 @@ export async function startRun(d: RunnerDeps, s: ScheduleRow, timeoutMs: number)
     const { spec } = parseJobRequest(action.job);
     const { job } = await d.jobs.dispatch(spec, { origin: "schedule", actor: "schedule" });
     const stop = new AbortController();
+    // A job's record carries no usage (its model calls are in the ledger), so its run has no cost of its own.
     const done = d.jobs.waitFor(job.id, timeoutMs, undefined, stop.signal).then((j): RunEnd => {
-      const c = cost((j?.result as { usage?: JobUsage } | undefined)?.usage, d.prices());
       if (!j) return { ok: false, reason: "the job is gone" };
-      if (j.status === "completed") return { ok: true, ...(c !== undefined ? { costUsd: c } : {}) };
-      if (j.status === "failed") return { ok: false, reason: j.error ? `${j.error.code}: ${j.error.message}` : "the job failed", ...(c !== undefined ? { costUsd: c } : {}) };
+      if (j.status === "completed") return { ok: true };
+      if (j.status === "failed") return { ok: false, reason: j.error ? `${j.error.code}: ${j.error.message}` : "the job failed" };
       return { ok: false, reason: `the job was still ${j.status} when the run's timeout passed` };
     });
     return { link: { jobId: job.id }, done, stop: () => stop.abort() };

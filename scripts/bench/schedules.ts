@@ -6,7 +6,8 @@
  *  - idle CPU over a quiet window, with 10,000 schedules and with none (the rest of the app's
  *    own timers are in both); target: no measurable difference beyond the one timer
  * Start-up and idle are measured twice each, interleaved, keeping the lower figure.
- * BENCH_FIRE_S (default 10) sets the firing window, BENCH_IDLE_S (default 10) the idle ones.
+ * BENCH_FIRE_S (default 10) sets the firing window, BENCH_IDLE_S (default 10) the idle ones, after
+ * BENCH_SETTLE_S (default 10) of warm-up.
  */
 import { Database } from "bun:sqlite";
 import { drizzle } from "drizzle-orm/bun-sqlite";
@@ -21,9 +22,11 @@ import { ms, stats, tempDir } from "./lib.ts";
 
 const FIRE_S = Number(process.env.BENCH_FIRE_S ?? 10);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 10);
 const MANY = 10_000;
 const rows: [string, string, string][] = [];
 const model = startAnthropicStandIn();
+const loadBefore = (await Bun.file("/proc/loadavg").text()).split(" ")[0];
 model.always(anyRequest, () => reply().text("ok").usage({ input: 10, output: 2 }));
 const env = { ANTHROPIC_API_KEY: "sk-ant-api03-bench-0123456789abcdefghij", ANTHROPIC_BASE_URL: model.url, SCHEDULE_TIME_ZONE: "UTC", LOG_LEVEL: "silent" };
 
@@ -79,8 +82,9 @@ async function startAndIdle(n: number): Promise<{ startMs: number; cpuMs: number
   const t0 = performance.now();
   const h = await makeApp(env, { dataDir });
   const startMs = performance.now() - t0;
-  // Let start-up settle, then measure a quiet window.
-  await Bun.sleep(2000);
+  // The app's first seconds are warm-up (JIT, first heartbeats, start-up garbage): settle past them, then measure a quiet window.
+  await Bun.sleep(SETTLE_S * 1000);
+  Bun.gc(true);
   const c0 = process.cpuUsage();
   await Bun.sleep(IDLE_S * 1000);
   const c = process.cpuUsage(c0);
@@ -90,13 +94,17 @@ async function startAndIdle(n: number): Promise<{ startMs: number; cpuMs: number
 }
 
 await precision();
-// Interleaved twice and the lower of each kept: other work on a shared machine only ever adds.
+// Measured twice each in the order none, many, many, none (so neither is always the later one, with
+// what earlier apps in this process left behind), keeping the lower of each: other work only ever adds.
 const lower = (a: Awaited<ReturnType<typeof startAndIdle>>, b: Awaited<ReturnType<typeof startAndIdle>>) => ({
   startMs: Math.min(a.startMs, b.startMs),
   cpuMs: Math.min(a.cpuMs, b.cpuMs),
   loaded: b.loaded,
 });
-const [none1, many1, none2, many2] = [await startAndIdle(0), await startAndIdle(MANY), await startAndIdle(0), await startAndIdle(MANY)];
+const none1 = await startAndIdle(0);
+const many1 = await startAndIdle(MANY);
+const many2 = await startAndIdle(MANY);
+const none2 = await startAndIdle(0);
 const none = lower(none1, none2);
 const many = lower(many1, many2);
 const signed = (n: number) => `${n >= 0 ? "+" : "−"}${ms(Math.abs(n))}`;
@@ -105,7 +113,7 @@ rows.push([`start-up of the whole app, ${MANY.toLocaleString("en")} schedules ($
 rows.push([`idle CPU over ${IDLE_S} s, no schedules (the app's other timers)`, `${ms(none.cpuMs)} (${((none.cpuMs / (IDLE_S * 1000)) * 100).toFixed(2)} %)`, "—"]);
 rows.push([`idle CPU over ${IDLE_S} s, ${MANY.toLocaleString("en")} schedules`, `${ms(many.cpuMs)} (${((many.cpuMs / (IDLE_S * 1000)) * 100).toFixed(2)} %)`, "no measurable difference"]);
 const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
-console.log(`\n### Schedules benchmark (${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, load average at the end ${load})\n`);
+console.log(`\n### Schedules benchmark (${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, load average ${loadBefore} before, ${load} at the end)\n`);
 console.log("| measurement | result | target |");
 console.log("|---|---|---|");
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
