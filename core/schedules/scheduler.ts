@@ -1,10 +1,10 @@
 /**
  * The timer. Every schedule's next due time sits in one heap and one timer
  * waits for the earliest, so 10,000 idle schedules cost a heap and nothing
- * else. When a due time comes the schedule's row is read fresh, the due time
- * is claimed (a lease in the bus's KV bucket, then a unique run row, so two
- * cores during an upgrade run it once), the cursor moves on, and the run
- * starts under its overlap policy. Due times found in the past (a downtime, a
+ * else. When a due time comes the schedule's row is read fresh, the cursor
+ * moves on (compare-and-set), the due time is claimed (a lease in the bus's KV
+ * bucket, then a unique run row, so two cores during an upgrade run it once),
+ * and the run starts under its overlap policy. Due times found in the past (a downtime, a
  * stall) go through the schedule's catch-up policy.
  */
 import { KvConflictError, type Kv } from "../bus/types.ts";
@@ -187,16 +187,15 @@ export class Scheduler {
     for (let t = timing.next(dueAt); t !== undefined && t <= now && times.length <= cap; t = timing.next(t)) times.push(t);
     const more = times.length > cap;
     const next = timing.next(Math.max(now, times[times.length - 1]!)) ?? null;
-    if (!(await this.claim(id, dueAt))) {
-      // Another core has this due time; it moves the cursor to the same next time.
-      this.heap.set(id, next);
-      return;
-    }
+    // The cursor moves first (compare-and-set: with a shared database one core wins here), then the
+    // lease (one winner across cores whatever they share). A crash between the two loses that due
+    // time rather than running it twice, and never leaves a cursor nobody moves.
     if (!this.d.store.advance(id, dueAt, next, now)) {
       this.heap.set(id, this.d.store.get(id)?.nextDueAt);
       return;
     }
     this.heap.set(id, next);
+    if (!(await this.claim(id, dueAt))) return;
     // Due times that came within the grace period run as due, in order (the timer was busy, not stalled).
     if (!atStart && now - dueAt <= grace) {
       if (this.alerts.get(id)?.kind === "missed") this.alerts.delete(id);
