@@ -197,15 +197,16 @@ export class Scheduler {
     this.heap.set(id, next);
     if (!(await this.claim(id, dueAt))) return;
     // Due times that came within the grace period run as due, in order (the timer was busy, not stalled).
-    if (!atStart && now - dueAt <= grace) {
+    const late = now - dueAt > grace;
+    if (!atStart && !late && !more) {
       if (this.alerts.get(id)?.kind === "missed") this.alerts.delete(id);
       for (const t of times) this.run(row, t, false);
       return;
     }
     // Missed due times: after a downtime (at start) or a stall (the process was stuck, the clock jumped).
     const missed = more ? `more than ${cap}` : String(times.length);
-    const why = atStart ? "while bakerst was down" : `(the first ${Math.round((now - dueAt) / 1000)} s late: bakerst stalled or the clock jumped)`;
-    if (!atStart) {
+    const why = atStart ? "while bakerst was down" : `(the first ${Math.round((now - dueAt) / 1000)} s late: bakerst stalled, was busy or the clock jumped)`;
+    if (late && !atStart) {
       this.alert(row, "missed", `Schedule "${row.name}" missed its due time ${localTime(dueAt, row.timeZone)} by more than the grace period (${Math.round(grace / 1000)} s); catch-up policy ${row.catchUp}.`, `schedule_missed:${id}:${dueAt}`);
     }
     const last = times[times.length - 1]!;

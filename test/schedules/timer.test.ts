@@ -69,6 +69,32 @@ describe("Due times", () => {
   }, 30_000);
 });
 
+describe("A busy timer", () => {
+  test("due times passed within the grace period run as due; more than SCHEDULE_CATCH_UP_MAX of them go to the catch-up policy, without a missed alert", async () => {
+    const clock = new ManualClock(Date.parse("2026-05-02T10:00:00Z"));
+    await withApp(
+      clock,
+      async (h) => {
+        model.always(prompt(/^busy /), () => reply().text("ok"));
+        const few = await createSchedule(h, { name: "few", when: { every: 20 }, kind: "agent", prompt: "busy few", overlap: "queue" });
+        clock.advance(clock.now() + 40_000);
+        const runs = await runsWhere(h, few.id, "two runs as due", (r) => r.length === 2 && r.every(ended));
+        expect(runs.map((r) => [r.status, r.caughtUp])).toEqual([
+          ["succeeded", false],
+          ["succeeded", false],
+        ]);
+        await h.request(`/api/schedules/${few.id}/pause`, { method: "POST" });
+        const many = await createSchedule(h, { name: "many", when: { every: 5 }, kind: "agent", prompt: "busy many" });
+        clock.advance(clock.now() + 60_000);
+        const caught = await runsWhere(h, many.id, "one caught-up run", (r) => r.length === 1 && ended(r[0]!));
+        expect(caught[0]).toMatchObject({ status: "succeeded", caughtUp: true, reason: expect.stringContaining("more than 3") });
+        expect(await notifications(h, "schedule_missed")).toEqual([]);
+      },
+      { SCHEDULE_CATCH_UP_MAX: "3" },
+    );
+  }, 30_000);
+});
+
 describe("Catch-up after a downtime", () => {
   test("skip records the missed times as skipped; once runs one; each runs up to the cap and skips the rest; all marked caught up", async () => {
     const clock = new ManualClock(Date.parse("2026-06-01T08:00:00Z"));
