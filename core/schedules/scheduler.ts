@@ -32,8 +32,12 @@ export const systemClock: Clock = {
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-/** setTimeout's longest wait; a later due time is reached in hops. */
-const MAX_WAIT_MS = 2 ** 31 - 1;
+/**
+ * The timer wakes at least this often to pick up schedules another core
+ * sharing the database made or changed (an upgrade's two cores): one indexed
+ * query for rows updated since the last look.
+ */
+export const SYNC_MS = 30_000;
 
 export interface SchedulerDeps {
   store: ScheduleStore;
@@ -81,12 +85,14 @@ export class Scheduler {
   private runs = new Set<Promise<void>>();
   private alerts = new Map<string, Alert>();
   private stopped = false;
+  private syncedAt = 0;
 
   constructor(private d: SchedulerDeps) {}
 
   /** Loads every due time and handles those that passed while bakerst was down. */
   async start(): Promise<void> {
     const now = this.d.clock.now();
+    this.syncedAt = now;
     const abandoned = this.d.store.abandon(now - this.d.settings.SCHEDULE_RUN_TIMEOUT_MS, now);
     if (abandoned) this.d.log.warn("runs left unfinished by a stopped bakerst were marked failed", { count: abandoned });
     const overdue: { id: string; at: number }[] = [];
@@ -141,24 +147,31 @@ export class Scheduler {
     return { alerts: [...this.alerts.values()], running: this.active.size, loaded: this.heap.size };
   }
 
-  /** One timer, for the earliest due time. */
+  /** One timer, for the earliest due time (or the next look for changes, if sooner). */
   private arm(): void {
     if (this.stopped) return;
-    const top = this.heap.peek();
-    if (top?.at === this.armedFor && this.timer !== undefined) return;
+    const now = this.d.clock.now();
+    const at = Math.min(this.heap.peek()?.at ?? Number.POSITIVE_INFINITY, this.syncedAt + SYNC_MS);
+    if (at === this.armedFor && this.timer !== undefined) return;
     if (this.timer !== undefined) this.d.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.armedFor = top?.at;
-    if (!top) return;
-    const wait = Math.min(MAX_WAIT_MS, Math.max(0, top.at - this.d.clock.now()));
-    this.timer = this.d.clock.setTimer(() => void this.tick(), wait);
+    this.armedFor = at;
+    this.timer = this.d.clock.setTimer(() => void this.tick(), Math.max(0, at - now));
     (this.timer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  /** Schedules made or changed by another core sharing the database since the last look. */
+  private sync(now: number): void {
+    if (now - this.syncedAt < SYNC_MS) return;
+    // A second of overlap: a row written in the same millisecond as the last look is not missed.
+    for (const r of this.d.store.changedSince(this.syncedAt - 1000)) this.heap.set(r.id, r.paused ? null : r.nextDueAt);
+    this.syncedAt = now;
   }
 
   private async tick(): Promise<void> {
     this.timer = undefined;
     this.armedFor = undefined;
     if (this.stopped) return;
+    this.sync(this.d.clock.now());
     const due = this.heap.popDue(this.d.clock.now());
     for (const e of due) {
       try {

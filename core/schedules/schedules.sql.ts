@@ -25,7 +25,7 @@ export const schedules = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("schedules_next_idx").on(t.nextDueAt)],
+  (t) => [index("schedules_next_idx").on(t.nextDueAt), index("schedules_updated_idx").on(t.updatedAt)],
 );
 
 /**

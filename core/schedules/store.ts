@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { scheduleRuns, schedules } from "./schedules.sql.ts";
 import type { When } from "./timing.ts";
@@ -47,6 +47,15 @@ export class ScheduleStore {
       .from(schedules)
       .where(and(isNotNull(schedules.nextDueAt), eq(schedules.paused, false)))
       .all() as { id: string; nextDueAt: number }[];
+  }
+
+  /** Schedules changed since `since` (by this core or another sharing the database). */
+  changedSince(since: number): { id: string; nextDueAt: number | null; paused: boolean; updatedAt: number }[] {
+    return this.db
+      .select({ id: schedules.id, nextDueAt: schedules.nextDueAt, paused: schedules.paused, updatedAt: schedules.updatedAt })
+      .from(schedules)
+      .where(gte(schedules.updatedAt, since))
+      .all();
   }
 
   update(id: string, set: Partial<ScheduleRow>): ScheduleRow | undefined {

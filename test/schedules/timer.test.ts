@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { KV_BUCKETS } from "../../core/protocol/queues.ts";
 import { schedulesKeys } from "../../core/schedules/keys.ts";
-import { Scheduler } from "../../core/schedules/scheduler.ts";
-import { ScheduleStore } from "../../core/schedules/store.ts";
+import { Scheduler, SYNC_MS } from "../../core/schedules/scheduler.ts";
+import { type ScheduleRow, ScheduleStore } from "../../core/schedules/store.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 import { httpError, prompt, reply } from "../standins/script.ts";
+import { waitFor } from "../helpers/nats.ts";
 import { ManualClock } from "./clock.ts";
 import { type App, createSchedule, ended, notifications, runsOf, runsWhere, scheduleApp } from "./helpers.ts";
 
@@ -40,8 +41,8 @@ describe("Due times", () => {
       model.always(prompt("Nightly report"), () => reply().text("Done."));
       const s = await createSchedule(h, { name: "Nightly", when: { cron: "30 2 * * *" }, kind: "agent", prompt: "Nightly report" });
       await createSchedule(h, { name: "New year", when: { cron: "0 12 1 1 *" }, kind: "agent", prompt: "Other" });
-      // Two schedules, one timer for the earliest.
-      expect(clock.pending()).toEqual([Date.parse("2026-03-29T01:00:00Z")]);
+      // Two schedules, one timer: for the earliest, or sooner for the next look for changes.
+      expect(clock.pending()).toEqual([Math.min(Date.parse("2026-03-29T01:00:00Z"), clock.now() + SYNC_MS)]);
       clock.advance(Date.parse("2026-03-29T01:00:00Z"));
       let runs = await runsWhere(h, s.id, "the first run ended", (r) => r.length === 1 && ended(r[0]!));
       expect(runs[0]).toMatchObject({ dueAt: Date.parse("2026-03-29T01:00:00Z"), status: "succeeded", caughtUp: false, startedAt: Date.parse("2026-03-29T01:00:00Z") });
@@ -235,10 +236,42 @@ describe("Dead-man alerts", () => {
 });
 
 describe("Two cores", () => {
-  test("each due time runs once when two timers share the data and the lease bucket", async () => {
+  test("a schedule another core made in the shared database is picked up at the next look and runs", async () => {
+    const clock = new ManualClock(Date.parse("2026-11-03T00:00:00Z"));
+    await withApp(clock, async (h) => {
+      model.on(prompt("From the other core"), reply().text("ran here"));
+      const now = clock.now();
+      const row: ScheduleRow = {
+        id: "01a2-other-core",
+        name: "Made elsewhere",
+        when: { at: new Date(now + SYNC_MS + 15_000).toISOString() },
+        timeZone: "UTC",
+        kind: "agent",
+        action: { kind: "agent", prompt: "From the other core" },
+        overlap: "skip",
+        catchUp: "once",
+        paused: false,
+        createdBy: "owner",
+        conversationId: null,
+        nextDueAt: now + SYNC_MS + 15_000,
+        consecutiveFailures: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      new ScheduleStore(h.s.store.db).insert(row);
+      clock.advance(now + SYNC_MS);
+      await waitFor("the timer armed for it", () => clock.pending().includes(row.nextDueAt!));
+      clock.advance(row.nextDueAt!);
+      const runs = await runsWhere(h, row.id, "its run", (r) => r.length === 1 && ended(r[0]!));
+      expect(runs[0]).toMatchObject({ dueAt: row.nextDueAt, status: "succeeded", caughtUp: false });
+    });
+  }, 30_000);
+
+  test("each due time runs once when three timers (the app's and two more) share the data and the lease bucket", async () => {
     const clock = new ManualClock(Date.parse("2026-11-01T00:00:00Z"));
     await withApp(clock, async (h) => {
-      const s = await createSchedule(h, { name: "Once only", when: { every: 60 }, kind: "agent", prompt: "x", paused: true });
+      model.always(prompt("Once only"), () => reply().text("ran in the app's core"));
+      const s = await createSchedule(h, { name: "Once only", when: { every: 60 }, kind: "agent", prompt: "Once only", paused: true });
       const store = new ScheduleStore(h.s.store.db);
       const kv = await h.s.bus.kv(KV_BUCKETS.leases);
       const started: string[] = [];
@@ -264,8 +297,11 @@ describe("Two cores", () => {
         clock.advance(clock.now() + MIN);
         await runsWhere(h, s.id, `due time ${i}`, (r) => r.length === i && r.every(ended));
       }
-      expect(started.length).toBe(3);
-      expect((await runsOf(h, s.id)).map((r) => r.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+      const inApp = model.requests.filter((r) => JSON.stringify(r.body.messages).includes("Once only")).length;
+      expect(started.length + inApp).toBe(3);
+      const runs = await runsOf(h, s.id);
+      expect(runs.map((r) => r.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+      expect(new Set(runs.map((r) => r.dueAt)).size).toBe(3);
       await a.stop();
       await b.stop();
     });

@@ -34,4 +34,5 @@ CREATE TABLE `schedules` (
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `schedules_next_idx` ON `schedules` (`next_due_at`);
+CREATE INDEX `schedules_next_idx` ON `schedules` (`next_due_at`);--> statement-breakpoint
+CREATE INDEX `schedules_updated_idx` ON `schedules` (`updated_at`);
