@@ -104,11 +104,18 @@ export class Scheduler {
     this.arm();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer. Runs going on are not stopped here (the brain drains its
+   * turns, jobs and tasks go on by themselves); their end is waited for a
+   * moment, and one that ends later is found unfinished by the next start.
+   */
+  async stop(waitMs = 2_000): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.d.clock.clearTimer(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.runs]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled([...this.runs]), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
   }
 
   /** Schedules loaded in the timer. */
@@ -307,12 +314,16 @@ export class Scheduler {
     const a: Active = { runId: run.id, dueAt: run.dueAt, startedAt: now, stuckTold: false };
     this.active.set(row.id, a);
     this.d.store.updateRun(run.id, { status: "running", startedAt: now });
-    const p = this.execute(row, run).finally(() => {
-      this.runs.delete(p);
-      if (this.active.get(row.id) === a) this.active.delete(row.id);
-      this.d.store.trim(row.id, this.d.settings.SCHEDULE_HISTORY);
-      this.next(row.id);
-    });
+    const p = this.execute(row, run)
+      // A run that ends after shutdown closed the database cannot be recorded; the next start finds it unfinished.
+      .catch((err) => this.d.log.error("a scheduled run could not be recorded", { scheduleId: row.id, runId: run.id, error: err as Error }))
+      .finally(() => {
+        this.runs.delete(p);
+        if (this.active.get(row.id) === a) this.active.delete(row.id);
+        if (this.stopped) return;
+        this.d.store.trim(row.id, this.d.settings.SCHEDULE_HISTORY);
+        this.next(row.id);
+      });
     this.runs.add(p);
   }
 
