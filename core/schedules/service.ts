@@ -114,6 +114,7 @@ export class ScheduleService {
     }
     const timing = this.timing(p, now);
     const next = timing.next(now) ?? null;
+    if ("cron" in p.when && next === null) throw invalidSchedule(`when.cron: ${p.when.cron} never comes (e.g. the 30th of February)`);
     if ("at" in p.when && next === null && !existing) throw invalidSchedule(`when.at: ${p.when.at} is in the past (${localTime(timing.next(0) ?? 0, p.timeZone)})`);
     if (p.action.kind === "agent" && p.action.conversationId && !this.d.conversationExists(p.action.conversationId)) {
       throw invalidSchedule(`conversationId: conversation ${p.action.conversationId} not found`);

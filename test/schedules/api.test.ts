@@ -33,6 +33,7 @@ describe("POST /api/schedules: what is refused at the door", () => {
       [{ name: "x", when: { cron: "61 * * * *" }, kind: "agent", prompt: "hi" }, "when.cron"],
       [{ name: "x", when: { cron: "* * * *  " }, kind: "agent", prompt: "hi" }, "when"],
       [{ name: "x", when: { at: "2020-01-01T00:00:00Z" }, kind: "agent", prompt: "hi" }, "when.at"],
+      [{ name: "x", when: { cron: "0 0 30 2 *" }, kind: "agent", prompt: "hi" }, "when.cron"],
       [{ name: "x", when: { every: 0 }, kind: "agent", prompt: "hi" }, "when"],
       [{ name: "x", when: { every: 60 }, timeZone: "Mars/Base", kind: "agent", prompt: "hi" }, "timeZone"],
       [{ name: "x", when: { every: 60 }, kind: "agent" }, "prompt"],
@@ -51,7 +52,7 @@ describe("POST /api/schedules: what is refused at the door", () => {
       expect(json.error.message).toContain(field);
     }
     expect(count()).toBe(before);
-    expect(audit("schedule.created").filter((r) => r.outcome === "refused").length).toBeGreaterThanOrEqual(14);
+    expect(audit("schedule.created").filter((r) => r.outcome === "refused").length).toBeGreaterThanOrEqual(15);
   });
 
   test("without the token nothing is read or made", async () => {
@@ -76,6 +77,8 @@ describe("Schedules through the API", () => {
       ],
     });
     expect((await h.request("/api/schedules/preview", { method: "POST", json: { when: { cron: "nope" } } })).status).toBe(400);
+    expect((await h.request("/api/schedules/preview", { method: "POST", json: { when: { cron: "* * * * * *" }, count: 100_000 } })).status).toBe(400);
+    expect((await h.request("/api/schedules/preview", { method: "POST", json: { when: { every: 60 }, timeZone: "../../etc/passwd" } })).status).toBe(400);
     const list = await (await h.request("/api/schedules")).json();
     expect(list.timeZone).toBe("Europe/Berlin");
     expect(list.schedules.map((x: { id: string }) => x.id)).toContain(s.id);
