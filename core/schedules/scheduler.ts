@@ -14,6 +14,7 @@ import type { Notifications } from "../notifications/service.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
 import type { SchedulesSettings } from "./keys.ts";
+import { type Alert, DeadMan, type Going } from "./deadman.ts";
 import { DueHeap } from "./heap.ts";
 import type { RunEnd, Started } from "./runner.ts";
 import { actionOf, type RunLink, type RunRow, type ScheduleRow, type ScheduleStore, whenOf } from "./store.ts";
@@ -51,26 +52,10 @@ export interface SchedulerDeps {
   start(row: ScheduleRow, timeoutMs: number): Promise<Started>;
 }
 
-interface Active {
-  runId: string;
-  dueAt: number;
-  startedAt: number;
-  stuckTold: boolean;
-}
-
 interface Pending {
   runId: string;
   dueAt: number;
   caughtUp: boolean;
-}
-
-/** A problem the owner was told about, shown in health until the schedule runs well again. */
-export interface Alert {
-  scheduleId: string;
-  name: string;
-  kind: "failing" | "missed" | "stuck";
-  message: string;
-  at: number;
 }
 
 export const timingOf = (row: ScheduleRow) => new Timing(whenOf(row), row.timeZone, row.createdAt);
@@ -79,15 +64,17 @@ export class Scheduler {
   private heap = new DueHeap();
   private timer: unknown;
   private armedFor: number | undefined;
-  private active = new Map<string, Active>();
+  private active = new Map<string, Going>();
   /** Queued behind the running one: one for overlap "queue", several for catch-up "each". */
   private waiting = new Map<string, Pending[]>();
   private runs = new Set<Promise<void>>();
-  private alerts = new Map<string, Alert>();
+  private deadman: DeadMan;
   private stopped = false;
   private syncedAt = 0;
 
-  constructor(private d: SchedulerDeps) {}
+  constructor(private d: SchedulerDeps) {
+    this.deadman = new DeadMan({ ...d, now: () => d.clock.now() });
+  }
 
   /** Loads every due time and handles those that passed while bakerst was down. */
   async start(): Promise<void> {
@@ -126,19 +113,19 @@ export class Scheduler {
   /** The schedule's due time changed (created, edited, paused, resumed, deleted). */
   reschedule(id: string, nextDueAt: number | null | undefined): void {
     this.heap.set(id, nextDueAt);
-    if (nextDueAt === null || nextDueAt === undefined) this.alerts.delete(id);
+    if (nextDueAt === null || nextDueAt === undefined) this.deadman.forget(id);
     this.arm();
   }
 
   forget(id: string): void {
     this.heap.delete(id);
-    this.alerts.delete(id);
+    this.deadman.forget(id);
     this.waiting.delete(id);
     this.arm();
   }
 
   alertFor(id: string): Alert | undefined {
-    return this.alerts.get(id);
+    return this.deadman.get(id);
   }
 
   isRunning(id: string): boolean {
@@ -148,10 +135,8 @@ export class Scheduler {
   /** Problems the owner was told about, and runs going on past the grace period. */
   health(): { alerts: Alert[]; running: number; loaded: number } {
     const now = this.d.clock.now();
-    for (const [id, a] of this.active) {
-      if (now - a.startedAt > this.d.settings.SCHEDULE_GRACE_MS && !this.alerts.has(id)) this.stuck(id, a, now);
-    }
-    return { alerts: [...this.alerts.values()], running: this.active.size, loaded: this.heap.size };
+    for (const [id, a] of this.active) if (!a.stuckTold && now - a.startedAt > this.d.settings.SCHEDULE_GRACE_MS) this.deadman.stuck(this.d.store.get(id), a, now);
+    return { alerts: this.deadman.list(), running: this.active.size, loaded: this.heap.size };
   }
 
   /** One timer, for the earliest due time (or the next look for changes, if sooner). */
@@ -219,16 +204,14 @@ export class Scheduler {
     // Due times that came within the grace period run as due, in order (the timer was busy, not stalled).
     const late = now - dueAt > grace;
     if (!atStart && !late && !more) {
-      if (this.alerts.get(id)?.kind === "missed") this.alerts.delete(id);
+      this.deadman.onTime(id);
       for (const t of times) this.run(row, t, false);
       return;
     }
     // Missed due times: after a downtime (at start) or a stall (the process was stuck, the clock jumped).
     const missed = more ? `more than ${cap}` : String(times.length);
     const why = atStart ? "while bakerst was down" : `(the first ${Math.round((now - dueAt) / 1000)} s late: bakerst stalled, was busy or the clock jumped)`;
-    if (late && !atStart) {
-      this.alert(row, "missed", `Schedule "${row.name}" missed its due time ${localTime(dueAt, row.timeZone)} by more than the grace period (${Math.round(grace / 1000)} s); catch-up policy ${row.catchUp}.`, `schedule_missed:${id}:${dueAt}`);
-    }
+    if (late && !atStart) this.deadman.missed(row, dueAt);
     const last = times[times.length - 1]!;
     if (row.catchUp === "skip") {
       this.record(row, last, "skipped", `${missed} due time(s) passed ${why}; catch-up policy skip`);
@@ -292,7 +275,7 @@ export class Scheduler {
     const waiting = this.waiting.get(row.id) ?? [];
     if (busy) {
       const now = this.d.clock.now();
-      if (now - busy.startedAt > this.d.settings.SCHEDULE_GRACE_MS) this.stuck(row.id, busy, now, row);
+      this.deadman.stuck(row, busy, now);
       // Catch-up "each" lines its runs up; overlap "queue" keeps one waiting.
       const queueIt = (caughtUp && row.catchUp === "each") || (row.overlap === "queue" && waiting.length === 0);
       if (!queueIt) {
@@ -311,7 +294,7 @@ export class Scheduler {
   /** Starts a run whose row exists. */
   private begin(row: ScheduleRow, run: RunRow): void {
     const now = this.d.clock.now();
-    const a: Active = { runId: run.id, dueAt: run.dueAt, startedAt: now, stuckTold: false };
+    const a: Going = { runId: run.id, dueAt: run.dueAt, startedAt: now, stuckTold: false };
     this.active.set(row.id, a);
     this.d.store.updateRun(run.id, { status: "running", startedAt: now });
     const p = this.execute(row, run)
@@ -356,7 +339,7 @@ export class Scheduler {
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError("internal", (err as Error).message);
       if (e.code === "budget_exceeded") {
-        this.budgetSkip(row, run);
+        this.d.store.updateRun(run.id, { status: "skipped", endedAt: this.d.clock.now(), reason: this.deadman.budget(row) });
         return;
       }
       end = { ok: false, reason: `${e.code}: ${e.message}` };
@@ -370,51 +353,11 @@ export class Scheduler {
       ...(link ? { link } : {}),
       ...(end.costUsd !== undefined ? { costUsd: end.costUsd } : {}),
     });
-    this.settle(row.id, end.ok, run.id);
+    this.deadman.settle(row.id, end.ok, run.id);
   }
 
   private isAgentWork(row: ScheduleRow): boolean {
     const a = actionOf(row);
     return a.kind === "agent" || (a.kind === "job" && a.job.type === "agent") || (a.kind === "task" && a.task.mode === "agent");
-  }
-
-  private budgetSkip(row: ScheduleRow, run: RunRow): void {
-    const b = this.d.ledger.status();
-    this.d.store.updateRun(run.id, { status: "skipped", endedAt: this.d.clock.now(), reason: `budget: today's budget of $${b.dailyUsd} is spent ($${b.spentUsd}); background work waits for tomorrow (UTC)` });
-    this.d.notifications.notify({
-      code: "schedule_budget",
-      message: `Today's budget of $${b.dailyUsd} is spent: scheduled agent runs ("${row.name}" first) are skipped until tomorrow (UTC) or until DAILY_BUDGET_USD is raised.`,
-      once: `schedule_budget:${b.day}`,
-    });
-  }
-
-  /** Counts failures in a row; at SCHEDULE_FAILURE_ALERT the owner is told, once per streak. */
-  private settle(id: string, ok: boolean, runId: string): void {
-    const row = this.d.store.get(id);
-    if (!row) return;
-    if (ok) {
-      if (row.consecutiveFailures) this.d.store.update(id, { consecutiveFailures: 0 });
-      // A missed due time stays in health until a run is on time again.
-      if (this.alerts.get(id)?.kind !== "missed") this.alerts.delete(id);
-      return;
-    }
-    const n = row.consecutiveFailures + 1;
-    this.d.store.update(id, { consecutiveFailures: n });
-    if (n === this.d.settings.SCHEDULE_FAILURE_ALERT) {
-      const last = this.d.store.runs(id, 1)[0];
-      this.alert(row, "failing", `Schedule "${row.name}" failed ${n} times in a row; the last: ${last?.reason ?? "failed"}`.slice(0, 600), `schedule_failing:${id}:${runId}`);
-    }
-  }
-
-  private stuck(id: string, a: Active, now: number, row = this.d.store.get(id)): void {
-    if (a.stuckTold || !row) return;
-    a.stuckTold = true;
-    this.alert(row, "stuck", `Schedule "${row.name}": the run due ${localTime(a.dueAt, row.timeZone)} has been going for ${Math.round((now - a.startedAt) / 1000)} s, past the grace period; later due times wait or are skipped.`, `schedule_stuck:${a.runId}`);
-  }
-
-  private alert(row: ScheduleRow, kind: Alert["kind"], message: string, once: string): void {
-    this.alerts.set(row.id, { scheduleId: row.id, name: row.name, kind, message, at: this.d.clock.now() });
-    this.d.notifications.notify({ code: `schedule_${kind}`, message, once });
-    this.d.log.warn(message, { scheduleId: row.id });
   }
 }

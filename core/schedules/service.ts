@@ -10,7 +10,8 @@ import { AppError, notFound } from "../errors.ts";
 import { newId } from "../util/ids.ts";
 import type { SchedulesSettings } from "./keys.ts";
 import { checkShape, invalidSchedule, type ParsedSchedule, parseScheduleRequest, PreviewRequest, zoneOf } from "./request.ts";
-import { type Alert, type Clock, type Scheduler, timingOf } from "./scheduler.ts";
+import type { Alert } from "./deadman.ts";
+import { type Clock, type Scheduler, timingOf } from "./scheduler.ts";
 import { actionOf, type RunLink, type RunRow, type ScheduleRow, type ScheduleStore, whenOf } from "./store.ts";
 import { localTime, Timing, TimingError, type When } from "./timing.ts";
 
