@@ -5,13 +5,13 @@ import { Shell } from "./components/Shell.tsx";
 import { Loading } from "./components/States.tsx";
 import { Chat } from "./pages/chat/Chat.tsx";
 import { Login } from "./pages/Login.tsx";
-import { RESOURCES } from "./pages/resources.ts";
 import { session, setSession } from "./session.ts";
 
 // Chat is the first screen, so it ships in the main bundle; the rest load when opened.
 const Jobs = lazy(() => import("./pages/jobs/Jobs.tsx"));
 const Tasks = lazy(() => import("./pages/tasks/Tasks.tsx"));
 const Companions = lazy(() => import("./pages/companions/Companions.tsx"));
+const Schedules = lazy(() => import("./pages/schedules/Schedules.tsx"));
 const Memory = lazy(() => import("./pages/memory/Memory.tsx"));
 const Models = lazy(() => import("./pages/models/Models.tsx"));
 const System = lazy(() => import("./pages/System.tsx"));
@@ -19,7 +19,6 @@ const Audit = lazy(() => import("./pages/audit/Audit.tsx"));
 const Channels = lazy(() => import("./pages/channels/Channels.tsx"));
 const Secrets = lazy(() => import("./pages/secrets/Secrets.tsx"));
 const Skills = lazy(() => import("./pages/skills/Skills.tsx"));
-const Resource = lazy(() => import("./pages/Resource.tsx"));
 
 
 /** Every page but /login needs a session; without one the login page opens and comes back here after. */
@@ -65,6 +64,7 @@ export function App(): JSX.Element {
         <Route path="/jobs/:id?" component={Jobs} />
         <Route path="/tasks/:id?" component={Tasks} />
         <Route path="/companions/:id?" component={Companions} />
+        <Route path="/schedules/:id?" component={Schedules} />
         <Route path="/memory" component={Memory} />
         <Route path="/models" component={Models} />
         <Route path="/system" component={System} />
@@ -72,7 +72,6 @@ export function App(): JSX.Element {
         <Route path="/channels" component={Channels} />
         <Route path="/secrets" component={Secrets} />
         <Route path="/skills" component={Skills} />
-        <Route path={RESOURCES.map((r) => `/${r.slug}`)} component={Resource} />
         <Route path="*" component={NotFound} />
       </Route>
     </Router>

@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = {
   "extension.announced": "an extension announced itself with a valid signature (its id, URL host and tool count), or came back online",
   "extension.refused": "an announce or heartbeat was refused: a bad or missing signature, an unknown or revoked identity; never its body",
   "extension.revoked": "the owner revoked an extension; its tools were withdrawn and its announces are refused",
+  "schedule.created": "a schedule was made (console, API, or the agent's create_schedule): its kind, who made it (owner or agent) and its timing kind; refused with the code when it failed its checks or the agent's limits",
+  "schedule.deleted": "a schedule was deleted; refused when the agent tried to change one the owner made",
   "turn.refused": "a background turn (schedule, job, task) was refused because today's budget is spent",
   "webhook.refused": "a call to POST /api/webhooks/<name> without its secret (the target names the webhook; its body is never read)",
   "gateway.pairing_requested": "a chat nobody approved wrote to the bot and was given a pairing code (platform and chat kind; never what it wrote)",

@@ -43,6 +43,8 @@ export const ERRORS = {
   invalid_skill: { status: 400, description: "the skill failed its checks (name, tier, command, paths, URL, a SKILL.md or zip); the message names the field" },
   skill_state: { status: 409, description: "the skill cannot do that now: its name is taken, it waits for approval, it is disabled, or approving one already approved" },
   skill_unavailable: { status: 503, description: "the skill's server could not be reached or started (the sandbox, the URL, a missing secret); the message says why" },
+  invalid_schedule: { status: 400, description: "the schedule failed its checks (when, time zone, kind, what it runs, policies); the message names the field" },
+  schedule_limit: { status: 403, description: "the agent may not create this schedule: it has SCHEDULE_AGENT_MAX already, or it would fire more often than SCHEDULE_AGENT_MIN_INTERVAL_S, or it is not the agent's to change" },
   task_state: { status: 409, description: "the task cannot do that now: approving one that is not waiting for approval, cancelling one that has ended" },
   target_unavailable: { status: 503, description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why" },
   // Companions.

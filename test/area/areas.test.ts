@@ -88,13 +88,13 @@ describe("Areas", () => {
         },
       });
     // Listed first, but needs what the later ones provide.
-    const areas = [area("schedules", ["jobs", "echo"], ["schedules"]), ...AREAS, area("echo-like", ["jobs"], ["echo"])];
-    expect(startOrder(areas).map((a) => a.name)).toEqual(["jobs", "echo-like", "schedules", "memory", "secrets", "tasks", "companions", "skills", "gateway", "mcp"]);
+    const areas = [area("briefings", ["jobs", "echo"], ["briefings"]), ...AREAS, area("echo-like", ["jobs"], ["echo"])];
+    expect(startOrder(areas).map((a) => a.name)).toEqual(["jobs", "echo-like", "briefings", "memory", "secrets", "tasks", "companions", "skills", "gateway", "schedules", "mcp"]);
     const dir = tempDir();
     const config = loadConfig({ schemas, env: { BAKERST_DATA_DIR: dir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "silent" } });
     const { services } = await assemble(config, { areas, log: createLogger("silent") });
     await services.close();
-    expect(log).toEqual(["start echo-like", "start schedules", "stop schedules", "stop echo-like"]);
+    expect(log).toEqual(["start echo-like", "start briefings", "stop briefings", "stop echo-like"]);
   });
 
   test("a want is used when its area is there and simply absent when it is not; either way the order follows it", async () => {

@@ -25,6 +25,8 @@ import type { TaskRequest } from "../../core/tasks/request.ts";
 import type { taskRoutes } from "../../core/tasks/routes.ts";
 import type { companionRoutes } from "../../core/companions/routes.ts";
 import type { TaskStatus as CoreTaskStatus } from "../../core/tasks/store.ts";
+import type { ScheduleRequest } from "../../core/schedules/request.ts";
+import type { scheduleRoutes } from "../../core/schedules/routes.ts";
 import type { Category } from "../../core/memory/types.ts";
 import type { Block as CoreBlock } from "../../core/agent/types.ts";
 import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetry/health.ts";
@@ -72,6 +74,12 @@ import type {
   TaskList,
   TaskStatus,
   NewTask,
+  NewSchedule,
+  Schedule,
+  ScheduleDetail,
+  ScheduleList,
+  SchedulePreview,
+  ScheduleRun,
   TurnUsage,
   UsageReport,
 } from "../../ui/api/types.ts";
@@ -143,6 +151,16 @@ type CoreChannels = ChannelRoutes["get"]["response"][200];
 type CoreApproved = ChannelRoutes["pairings"]["approve"]["post"]["response"][200];
 type CoreRevoked = ChannelRoutes["pairings"][":id"]["delete"]["response"][200];
 type CoreNotifySet = ChannelRoutes["pairings"][":id"]["patch"]["response"][200];
+type ScheduleRoutes = ReturnType<ReturnType<typeof scheduleRoutes>>["~Routes"]["api"]["schedules"];
+type CoreScheduleList = ScheduleRoutes["get"]["response"][200];
+type CoreScheduleCreated = ScheduleRoutes["post"]["response"][200];
+type CoreScheduleDetail = ScheduleRoutes[":id"]["get"]["response"][200];
+type CoreScheduleSaved = ScheduleRoutes[":id"]["put"]["response"][200];
+type CoreSchedulePaused = ScheduleRoutes[":id"]["pause"]["post"]["response"][200];
+type CoreScheduleResumed = ScheduleRoutes[":id"]["resume"]["post"]["response"][200];
+type CoreScheduleRun = ScheduleRoutes[":id"]["run"]["post"]["response"][200];
+type CoreScheduleDeleted = ScheduleRoutes[":id"]["delete"]["response"][200];
+type CoreSchedulePreview = ScheduleRoutes["preview"]["post"]["response"][200];
 type CoreTaskList = TaskRoutes["get"]["response"][200];
 type CoreTaskCreated = TaskRoutes["post"]["response"][200];
 type CoreTaskDetail = TaskRoutes[":id"]["get"]["response"][200];
@@ -275,4 +293,20 @@ export type CompanionChecks = [
   Assert<Reads<Task, Element<CoreCompanionDetail["tasks"]>>>,
   Assert<Reads<CompanionPairing, CoreCompanionPaired>>,
   Assert<Reads<Companion, CoreCompanionRevoked>>,
+];
+
+export type ScheduleChecks = [
+  Assert<Reads<ScheduleList, CoreScheduleList>>,
+  Assert<Reads<Schedule, Element<CoreScheduleList["schedules"]>>>,
+  Assert<Reads<Schedule, CoreScheduleCreated>>,
+  Assert<Reads<ScheduleDetail, CoreScheduleDetail>>,
+  Assert<Reads<ScheduleRun, Element<CoreScheduleDetail["runs"]>>>,
+  Assert<Reads<Schedule, CoreScheduleSaved>>,
+  Assert<Reads<Schedule, CoreSchedulePaused>>,
+  Assert<Reads<Schedule, CoreScheduleResumed>>,
+  Assert<Reads<ScheduleRun, CoreScheduleRun>>,
+  Assert<Reads<{ deleted: true }, CoreScheduleDeleted>>,
+  Assert<Reads<SchedulePreview, CoreSchedulePreview>>,
+  // What the console saves is a request the core accepts.
+  Assert<[NewSchedule] extends [ScheduleRequest] ? true : { refused: NewSchedule }>,
 ];

@@ -390,3 +390,71 @@ export interface ExtensionList {
 export interface RegistryResults {
   results: { name: string; description: string; version: string; proposal?: unknown; why?: string }[];
 }
+
+/** When a schedule is due: a cron expression, a one-shot time, or an interval in seconds. */
+export type ScheduleWhen = { cron: string } | { at: string } | { every: number; from?: string };
+
+export interface ScheduleRun {
+  id: string;
+  dueAt: number;
+  trigger: "due" | "manual";
+  status: "queued" | "running" | "succeeded" | "failed" | "skipped";
+  reason?: string;
+  caughtUp: boolean;
+  startedAt?: number;
+  endedAt?: number;
+  link?: { conversationId?: string; turnId?: string; jobId?: string; taskId?: string };
+  costUsd?: number;
+}
+
+export interface Schedule {
+  id: string;
+  name: string;
+  when: ScheduleWhen;
+  timeZone: string;
+  kind: "agent" | "job" | "task";
+  prompt?: string;
+  conversationId?: string;
+  job?: Record<string, unknown>;
+  task?: Record<string, unknown>;
+  overlap: "skip" | "queue";
+  catchUp: "skip" | "once" | "each";
+  paused: boolean;
+  createdBy: "owner" | "agent";
+  nextRunAt: number | null;
+  nextRunLocal: string | null;
+  consecutiveFailures: number;
+  running: boolean;
+  lastRun?: ScheduleRun;
+  alert?: { kind: "failing" | "missed" | "stuck"; message: string; at: number };
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ScheduleList {
+  schedules: Schedule[];
+  /** The owner's zone: schedules that name none run in it. */
+  timeZone: string;
+}
+
+export interface ScheduleDetail extends Schedule {
+  runs: ScheduleRun[];
+}
+
+/** What the console saves: an agent prompt, a job or a task on a timing. */
+export interface NewSchedule {
+  name: string;
+  when: ScheduleWhen;
+  timeZone?: string;
+  kind: "agent" | "job" | "task";
+  prompt?: string;
+  job?: Record<string, unknown>;
+  task?: Record<string, unknown>;
+  overlap?: "skip" | "queue";
+  catchUp?: "skip" | "once" | "each";
+}
+
+export interface SchedulePreview {
+  timeZone: string;
+  next: { at: number; local: string }[];
+}

@@ -2,13 +2,13 @@ import { A, useLocation, useNavigate } from "@solidjs/router";
 import { createEffect, createSignal, For, on, onCleanup, type JSX } from "solid-js";
 import { raw } from "../api/client.ts";
 import { setSession } from "../session.ts";
-import { RESOURCES } from "../pages/resources.ts";
 
 const MAIN = [
   { href: "/", label: "Chat", match: (p: string) => p === "/" || p.startsWith("/chat") },
   { href: "/jobs", label: "Jobs" },
   { href: "/tasks", label: "Tasks" },
   { href: "/companions", label: "Companions" },
+  { href: "/schedules", label: "Schedules" },
   { href: "/memory", label: "Memory" },
   { href: "/channels", label: "Channels" },
   { href: "/skills", label: "Skills" },
@@ -55,18 +55,6 @@ export function Shell(props: { children?: JSX.Element }): JSX.Element {
               <li>
                 <A href={item.href} end={item.href === "/"} activeClass="active" aria-current={item.match?.(location.pathname) ? "page" : undefined} classList={{ active: item.match?.(location.pathname) ?? false }}>
                   {item.label}
-                </A>
-              </li>
-            )}
-          </For>
-        </ul>
-        <p class="nav-group">More</p>
-        <ul>
-          <For each={RESOURCES}>
-            {(r) => (
-              <li>
-                <A href={`/${r.slug}`} activeClass="active">
-                  {r.label}
                 </A>
               </li>
             )}

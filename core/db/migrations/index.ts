@@ -9,6 +9,7 @@ import m5 from "./0005_tasks.sql" with { type: "text" };
 import m6 from "./0006_secrets.sql" with { type: "text" };
 import m7 from "./0007_companions.sql" with { type: "text" };
 import m8 from "./0008_skills.sql" with { type: "text" };
+import m9 from "./0009_schedules.sql" with { type: "text" };
 
-export const sql: string[] = [m0, m1, m2, m3, m4, m5, m6, m7, m8];
+export const sql: string[] = [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9];
 export { journal };
