@@ -70,5 +70,9 @@ export async function mcpCommand(config: Config, argv: string[], io: Io): Promis
   upstream.onerror = (err) => io.stderr(`bakerst mcp: ${err.message}\n`);
   await upstream.start();
   await local.start();
+  // The SDK's stdio server does not end when its client goes: without this the relay outlives a closed client, polling a stdin at its end.
+  const hangUp = () => void local.close();
+  process.stdin.once("end", hangUp);
+  process.stdin.once("close", hangUp);
   return done;
 }

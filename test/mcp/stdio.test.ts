@@ -70,6 +70,19 @@ describe("bakerst mcp --stdio", () => {
     expect(stderr()).toMatch(/401|unauthorized|not valid/i);
   });
 
+  test("ends when its client closes stdin, as a client that quits does", async () => {
+    const p = Bun.spawn([process.execPath, MAIN, "mcp", "--stdio"], { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", BAKERST_DATA_DIR: srv.dataDir, AUTH_TOKEN: TOKEN }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    p.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`);
+    p.stdin.flush();
+    // Answered first: the relay is up and talking to the core before its client goes.
+    const reader = p.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(JSON.parse(first.split("\n")[0]!)).toMatchObject({ id: 1, result: { serverInfo: { name: expect.any(String) } } });
+    reader.releaseLock();
+    p.stdin.end();
+    expect(await p.exited).toBe(0);
+  });
+
   test("without a running bakerst or a token it says what to do and exits", async () => {
     const run = (env: Record<string, string>) => {
       const p = Bun.spawnSync([process.execPath, MAIN, "mcp", "--stdio"], { env: { PATH: process.env.PATH ?? "", ...env }, stdin: "ignore" });
