@@ -2,9 +2,10 @@
  * `bun run build`: compiles dist/bakerst (core + embedded UI) and
  * dist/bakerst-satellite, each a single file that runs with nothing beside it.
  */
-import type { BunPlugin } from "bun";
+
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { BunPlugin } from "bun";
 import { bundleUi, type UiAsset } from "./ui/bundle.ts";
 
 const root = import.meta.dir;
@@ -39,7 +40,8 @@ function embedUi(assets: UiAsset[]): BunPlugin {
     } catch {
       text = undefined;
     }
-    const body = text !== undefined ? `enc.encode(${JSON.stringify(text)})` : `Uint8Array.from(atob(${JSON.stringify(Buffer.from(a.body).toString("base64"))}), (c) => c.charCodeAt(0))`;
+    const body =
+      text !== undefined ? `enc.encode(${JSON.stringify(text)})` : `Uint8Array.from(atob(${JSON.stringify(Buffer.from(a.body).toString("base64"))}), (c) => c.charCodeAt(0))`;
     return `{ path: ${JSON.stringify(a.path)}, type: ${JSON.stringify(a.type)}, immutable: ${a.immutable}, body: ${body} }`;
   });
   const contents = `const enc = new TextEncoder();\nexport async function loadUiAssets() {\n  return [\n${entries.join(",\n")}\n  ];\n}\n`;
@@ -120,7 +122,10 @@ if (import.meta.main) {
     const arm = join(outdir, "linux-arm64");
     const withCore = existsSync(join(root, "node_modules", "sqlite-vec-linux-arm64", "vec0.so"));
     files.push(...(await build({ outdir: arm, platform: "linux-arm64", targets: withCore ? ["bakerst", "bakerst-satellite"] : ["bakerst-satellite"] })));
-    if (!withCore) console.log(`(the arm64 core needs sqlite-vec-linux-arm64: npm install --no-save --force sqlite-vec-linux-arm64@$(node -p "require('sqlite-vec/package.json').version"), then bun run build again)`);
+    if (!withCore)
+      console.log(
+        `(the arm64 core needs sqlite-vec-linux-arm64: npm install --no-save --force sqlite-vec-linux-arm64@$(node -p "require('sqlite-vec/package.json').version"), then bun run build again)`,
+      );
   }
   for (const f of files) console.log(`built ${f} (${(Bun.file(f).size / 1e6).toFixed(1)} MB)`);
   console.log(`in ${Math.round(performance.now() - started)} ms`);

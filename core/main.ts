@@ -1,17 +1,17 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
+import { AREAS } from "./areas.ts";
 import { formatChecks, runDoctor } from "./cli/doctor.ts";
 import { helpText } from "./cli/help.ts";
 import { tokenCommand } from "./cli/token.ts";
-import { AREAS } from "./areas.ts";
-import { ConfigError, loadConfig, type Config, type ConfigSchema } from "./config/index.ts";
+import { type Config, ConfigError, type ConfigSchema, loadConfig } from "./config/index.ts";
 import { DatabaseGuardError } from "./db/guard.ts";
-import { StartRefusedError } from "./upgrade/lifecycle.ts";
 import { startServer } from "./server.ts";
 import { upgradeKeys } from "./upgrade/keys.ts";
+import { StartRefusedError } from "./upgrade/lifecycle.ts";
 import { VERSION } from "./version.ts";
-import { loadUiAssets } from "./web/source.ts";
 import { uiFallback } from "./web/serve.ts";
+import { loadUiAssets } from "./web/source.ts";
 
 // Everything bakerst writes (data dir, database, WAL, token, config) is for its owner's user only.
 process.umask(0o077);

@@ -1,4 +1,4 @@
-import { createApi, serveFetch, type ApiOptions } from "./api/app.ts";
+import { type ApiOptions, createApi, serveFetch } from "./api/app.ts";
 import { Connections } from "./api/connections.ts";
 import { startAreas } from "./area/start.ts";
 import type { Area } from "./area/types.ts";
@@ -8,7 +8,7 @@ import { createServices, type ServiceOptions, type Services } from "./services.t
 import type { Logger } from "./telemetry/log.ts";
 import { runningServers } from "./upgrade/control.ts";
 import { upgradeKeys } from "./upgrade/keys.ts";
-import { Lifecycle, refuseBeside, type Ending, type Listener } from "./upgrade/lifecycle.ts";
+import { type Ending, Lifecycle, type Listener, refuseBeside } from "./upgrade/lifecycle.ts";
 
 export interface RunningServer {
   url: string;

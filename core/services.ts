@@ -1,3 +1,4 @@
+import { Redactor } from "./agent/redact.ts";
 import type { ModelProvider, ProviderName } from "./agent/types.ts";
 import { Webhooks } from "./api/webhook-registry.ts";
 import { addressOfClient } from "./audit/http.ts";
@@ -17,13 +18,12 @@ import { ConversationStore } from "./conversations/store.ts";
 import { migrationCount, openStore, type Store } from "./db/client.ts";
 import { octal, tightenModes } from "./db/private-files.ts";
 import { createModels, type Models } from "./models/index.ts";
-import { natsAuthHealth, openCoreNatsBus, type NatsExposure } from "./nats/client.ts";
+import { type NatsExposure, natsAuthHealth, openCoreNatsBus } from "./nats/client.ts";
 import { Notifications } from "./notifications/service.ts";
 import { HealthRegistry } from "./telemetry/health.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { createMetrics, type Metrics } from "./telemetry/metrics.ts";
 import { startTracing, stopTracing } from "./telemetry/tracing.ts";
-import { Redactor } from "./agent/redact.ts";
 import { newId } from "./util/ids.ts";
 import { VERSION } from "./version.ts";
 
@@ -127,13 +127,24 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store.db, { secrets, log: log.child({ area: "audit" }) });
   const compactor = new Compactor({ store: conversations, contextTokens: () => models.settings.contextTokens("agent") });
   prompt.contribute("compaction", (ctx) => compactor.section(ctx.conversationId), { layer: "long" });
-  const brain = new Brain({ store: conversations, router: models.router, ledger: models.ledger, tools, prompt, compactor, notifications, audit, log: log.child({ area: "brain" }) });
+  const brain = new Brain({
+    store: conversations,
+    router: models.router,
+    ledger: models.ledger,
+    tools,
+    prompt,
+    compactor,
+    notifications,
+    audit,
+    log: log.child({ area: "brain" }),
+  });
   registerBuiltinTools(tools, { ledger: models.ledger });
   const health = new HealthRegistry(redact);
   const closers: (() => Promise<void> | void)[] = [];
   const sessions = new SessionStore(store.db);
   const limiter = new FailureLimiter();
-  limiter.onBlock = (client, ms) => audit.record({ action: "auth.rate_limited", outcome: "refused", actor: "system", address: addressOfClient(client), detail: { retryAfterS: Math.ceil(ms / 1000) } });
+  limiter.onBlock = (client, ms) =>
+    audit.record({ action: "auth.rate_limited", outcome: "refused", actor: "system", address: addressOfClient(client), detail: { retryAfterS: Math.ceil(ms / 1000) } });
   // A rotation by `bakerst token --rotate` ends browser sessions in a running server too.
   token.onRotate = () => sessions.forgetCached();
 
@@ -159,9 +170,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   });
   health.register("budget", () => {
     const b = models.ledger.status();
-    return b.exceeded
-      ? { status: "degraded", ...b, fix: "background work is paused until tomorrow (UTC); raise DAILY_BUDGET_USD to resume now" }
-      : { status: "ok", ...b };
+    return b.exceeded ? { status: "degraded", ...b, fix: "background work is paused until tomorrow (UTC); raise DAILY_BUDGET_USD to resume now" } : { status: "ok", ...b };
   });
 
   return {

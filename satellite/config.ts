@@ -131,11 +131,20 @@ function grammarsFile(path: string | undefined): CommandGrammarsSpec {
   }
   if (Value.Check(CommandGrammarsSpec, data)) return data;
   const first = Value.Errors(CommandGrammarsSpec, data).First();
-  const where = first?.path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")).join(".") ?? "";
+  const where =
+    first?.path
+      .split("/")
+      .slice(1)
+      .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"))
+      .join(".") ?? "";
   throw SatelliteConfigError.inFile(key, path, where, first?.message.toLowerCase() ?? "not a map of grammars");
 }
 
-const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const list = (raw: string | undefined) =>
+  (raw ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
 
 export function loadSatelliteConfig(argv: string[], env: Record<string, string | undefined>): SatelliteConfig {
@@ -158,7 +167,8 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
   const version = !!values.version;
   const mode = values.mode ?? "";
   if (!help && !version && !(MODES as readonly string[]).includes(mode)) throw new SatelliteConfigError("--mode", `one of ${MODES.join(", ")}`, mode);
-  if (mode === "bridge" && !help && !version && (!positionals.length || !positionals[0]!.startsWith("/"))) throw new SatelliteConfigError("--", "the program to run (an absolute path) and its arguments after --", positionals.join(" "));
+  if (mode === "bridge" && !help && !version && (!positionals.length || !positionals[0]!.startsWith("/")))
+    throw new SatelliteConfigError("--", "the program to run (an absolute path) and its arguments after --", positionals.join(" "));
   if (mode !== "bridge" && positionals.length) throw new SatelliteConfigError("--", "a program only in bridge mode", positionals.join(" "));
 
   const natsUrl = values["nats-url"] ?? env.NATS_URL ?? "";
@@ -172,16 +182,25 @@ export function loadSatelliteConfig(argv: string[], env: Record<string, string |
     }
     if (!ok) throw new SatelliteConfigError("NATS_URL", "a nats:// URL (set NATS_URL or --nats-url)", natsUrl);
   }
-  const workerId = values.id ?? env.WORKER_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 60)}-${crypto.randomUUID().slice(0, 8)}`;
+  const workerId =
+    values.id ??
+    env.WORKER_ID ??
+    `${hostname()
+      .replace(/[^A-Za-z0-9_-]/g, "-")
+      .slice(0, 60)}-${crypto.randomUUID().slice(0, 8)}`;
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(workerId)) throw new SatelliteConfigError("WORKER_ID", 'letters, digits, "_" or "-" (1-128)', workerId);
   const companionId = values.id ?? env.COMPANION_ID;
   const corePublicKey = env.CORE_PUBLIC_KEY?.trim() || undefined;
   const allowedPaths = list(env.TASK_ALLOWED_PATHS);
   if (mode === "companion" && !help && !version) {
-    if (!companionId || !/^[A-Za-z0-9_-]{1,128}$/.test(companionId)) throw new SatelliteConfigError("COMPANION_ID", 'the name it was paired under: letters, digits, "_" or "-" (1-128)', companionId ?? "");
-    if (!corePublicKey || !/^U[A-Z2-7]{55}$/.test(corePublicKey)) throw new SatelliteConfigError("CORE_PUBLIC_KEY", "the core's nkey public key (U followed by 55 letters and digits), from the enrollment bundle", corePublicKey ?? "");
+    if (!companionId || !/^[A-Za-z0-9_-]{1,128}$/.test(companionId))
+      throw new SatelliteConfigError("COMPANION_ID", 'the name it was paired under: letters, digits, "_" or "-" (1-128)', companionId ?? "");
+    if (!corePublicKey || !/^U[A-Z2-7]{55}$/.test(corePublicKey))
+      throw new SatelliteConfigError("CORE_PUBLIC_KEY", "the core's nkey public key (U followed by 55 letters and digits), from the enrollment bundle", corePublicKey ?? "");
     if (!env.NATS_CREDS) throw new SatelliteConfigError("NATS_CREDS", "the companion's nkey seed file (from the enrollment bundle)", "");
-    for (const p of allowedPaths) if (!p.startsWith("/") || p.split("/").some((s) => s === ".." || s === ".")) throw new SatelliteConfigError("TASK_ALLOWED_PATHS", "absolute paths without . or .. segments", p);
+    for (const p of allowedPaths)
+      if (!p.startsWith("/") || p.split("/").some((s) => s === ".." || s === "."))
+        throw new SatelliteConfigError("TASK_ALLOWED_PATHS", "absolute paths without . or .. segments", p);
   }
   const level = env.LOG_LEVEL ?? "info";
   if (!["debug", "info", "warn", "error", "silent"].includes(level)) throw new SatelliteConfigError("LOG_LEVEL", "debug, info, warn, error or silent", level);

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { loadSatelliteConfig, processEnv, SatelliteConfigError, satelliteHelp, type SatelliteConfig } from "./config.ts";
-import type { WorkerLog } from "./worker/worker.ts";
 import { currentSpan, startTracing, stopTracing } from "../core/telemetry/tracing.ts";
+import { loadSatelliteConfig, processEnv, type SatelliteConfig, SatelliteConfigError, satelliteHelp } from "./config.ts";
+import type { WorkerLog } from "./worker/worker.ts";
 
 export const SATELLITE_VERSION = "0.1.0";
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;

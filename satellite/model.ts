@@ -32,4 +32,3 @@ export async function workerModel(cfg: SatelliteConfig, log: AgentLog): Promise<
   });
   return { router, recordsUsage: false };
 }
-

@@ -1,6 +1,6 @@
-import { Route, Router, useLocation, useNavigate, type RouteSectionProps } from "@solidjs/router";
-import { lazy, Match, onMount, Switch, type JSX } from "solid-js";
-import { api, ApiError, setUnauthorizedHandler } from "./api/client.ts";
+import { Route, Router, type RouteSectionProps, useLocation, useNavigate } from "@solidjs/router";
+import { type JSX, lazy, Match, onMount, Switch } from "solid-js";
+import { ApiError, api, setUnauthorizedHandler } from "./api/client.ts";
 import { Shell } from "./components/Shell.tsx";
 import { Loading } from "./components/States.tsx";
 import { Chat } from "./pages/chat/Chat.tsx";
@@ -19,7 +19,6 @@ const Audit = lazy(() => import("./pages/audit/Audit.tsx"));
 const Channels = lazy(() => import("./pages/channels/Channels.tsx"));
 const Secrets = lazy(() => import("./pages/secrets/Secrets.tsx"));
 const Skills = lazy(() => import("./pages/skills/Skills.tsx"));
-
 
 /** Every page but /login needs a session; without one the login page opens and comes back here after. */
 function Authed(props: RouteSectionProps): JSX.Element {

@@ -3,8 +3,9 @@
  * plus an index.html that names them. build.ts embeds the result in the
  * binary; `bun core/main.ts` (npm start) builds it on the fly.
  */
-import { SolidPlugin } from "@dschz/bun-plugin-solid";
+
 import { join } from "node:path";
+import { SolidPlugin } from "@dschz/bun-plugin-solid";
 
 export interface UiAsset {
   /** URL path, e.g. "/assets/main-1a2b3c.js" or "/index.html". */

@@ -1,6 +1,6 @@
 import { AppError } from "../protocol/errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
-import { ModelCallError, type AgentLog, type ModelEvent, type ModelProvider, type ModelRequest, type ProviderName, type Usage, type UsageSink } from "./types.ts";
+import { type AgentLog, ModelCallError, type ModelEvent, type ModelProvider, type ModelRequest, type ProviderName, type Usage, type UsageSink } from "./types.ts";
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -168,8 +168,7 @@ export class ModelRouter {
           this.deps.log?.("warn", "model call failed", { ref, attempt, kind: err.kind, status: err.status, started, error: err.message });
           if (started) throw new StreamInterruptedError(ref, err);
           const wait = this.backoff(attempt, err);
-          const canRetry =
-            err.retryable && attempt < this.retry.maxRetries && (err.retryAfterMs === undefined || err.retryAfterMs <= this.retry.maxRetryAfterMs);
+          const canRetry = err.retryable && attempt < this.retry.maxRetries && (err.retryAfterMs === undefined || err.retryAfterMs <= this.retry.maxRetryAfterMs);
           if (!canRetry) {
             failures.push({ ref, error: err.message });
             break;

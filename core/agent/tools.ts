@@ -1,5 +1,5 @@
 import type { Static, TSchema } from "@sinclair/typebox";
-import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { FIND_TOOLS, FINDER_SPECS, findTools, USE_TOOL } from "./finder.ts";
 import type { ToolSpec } from "./types.ts";
 
@@ -117,7 +117,9 @@ export class ToolRegistry<C extends BaseToolContext = BaseToolContext> {
     const entry = this.tools.get(name);
     const fail = (message: string): ToolOutcome => ({ ok: false, content: message, summary: summarize(message) });
     if (!entry) {
-      const listed = this.specs().filter((s) => !s.deferred).map((s) => s.name);
+      const listed = this.specs()
+        .filter((s) => !s.deferred)
+        .map((s) => s.name);
       return fail(`unknown tool ${JSON.stringify(name)}; available: ${listed.join(", ") || "none"}${this.deferring() ? " (and more: find_tools searches them)" : ""}`);
     }
     if (input && typeof input === "object" && "__invalid_json" in input) return fail("tool input was not valid JSON");

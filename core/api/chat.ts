@@ -16,8 +16,7 @@ export const ChatBody = t.Object(
 /** A bearer token is a program calling the API; the session cookie is the owner in the console. */
 const originOf = (request: Request) => (request.headers.has("authorization") ? ("api" as const) : ("web" as const));
 
-const headerMap = (set: { headers: Record<string, unknown> }) =>
-  Object.fromEntries(Object.entries(set.headers).filter((e): e is [string, string] => typeof e[1] === "string"));
+const headerMap = (set: { headers: Record<string, unknown> }) => Object.fromEntries(Object.entries(set.headers).filter((e): e is [string, string] => typeof e[1] === "string"));
 
 export const chatRoutes = (s: Services) =>
   new Elysia({ name: "chat" })

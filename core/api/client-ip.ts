@@ -35,7 +35,10 @@ export class ClientAddress {
 
   resolve(peer: string, forwardedFor: string | null): string {
     if (!this.any || !forwardedFor || !this.isTrusted(peer)) return peer;
-    const hops = forwardedFor.split(",").map((h) => h.trim()).filter(Boolean);
+    const hops = forwardedFor
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!;
       if (!isIP(hop)) return peer; // a malformed header is not evidence of anything

@@ -43,11 +43,10 @@ export const conversationRoutes = (s: Services) =>
       },
       { params: Id },
     )
-    .patch(
-      "/api/conversations/:id",
-      ({ params, body }) => s.conversations.rename(params.id, body.title.trim()),
-      { params: Id, body: t.Object({ title: t.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }) },
-    )
+    .patch("/api/conversations/:id", ({ params, body }) => s.conversations.rename(params.id, body.title.trim()), {
+      params: Id,
+      body: t.Object({ title: t.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+    })
     .delete(
       "/api/conversations/:id",
       ({ params }) => {

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
+import type { ProviderName } from "../agent/types.ts";
 import { AppError } from "../errors.ts";
 import { ModelsConfigBody } from "../models/settings.ts";
-import type { ProviderName } from "../agent/types.ts";
 import type { Services } from "../services.ts";
 import { QueryText, queryInt } from "./query.ts";
 
@@ -46,9 +46,5 @@ export const modelRoutes = (s: Services) => {
       },
       { body: ModelsConfigBody },
     )
-    .get(
-      "/api/usage",
-      ({ query }) => s.models.ledger.byDay(queryInt(query.days, "days", 1, 366, 30)),
-      { query: t.Object({ days: QueryText }) },
-    );
+    .get("/api/usage", ({ query }) => s.models.ledger.byDay(queryInt(query.days, "days", 1, 366, 30)), { query: t.Object({ days: QueryText }) });
 };

@@ -54,7 +54,8 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** The host of a Host header or an origin, lower case, without the port; undefined when it does not parse. */
 function hostOf(hostOrOrigin: string): string | undefined {
-  const url = URL.canParse(hostOrOrigin) && hostOrOrigin.includes("://") ? new URL(hostOrOrigin) : URL.canParse(`http://${hostOrOrigin}`) ? new URL(`http://${hostOrOrigin}`) : undefined;
+  const url =
+    URL.canParse(hostOrOrigin) && hostOrOrigin.includes("://") ? new URL(hostOrOrigin) : URL.canParse(`http://${hostOrOrigin}`) ? new URL(`http://${hostOrOrigin}`) : undefined;
   return url?.hostname.toLowerCase();
 }
 
@@ -81,13 +82,19 @@ export class HostGuard {
     const host = request.headers.get("host") ?? (URL.canParse(request.url) ? new URL(request.url).host : "");
     const hostName = hostOf(host);
     if (!hostName || !this.hosts.has(hostName)) {
-      return errorResponse("foreign_host", `refused a request addressed to ${JSON.stringify(host.slice(0, 100))}: not a name this server answers to (add it to MCP_ALLOWED_HOSTS if it is yours)`);
+      return errorResponse(
+        "foreign_host",
+        `refused a request addressed to ${JSON.stringify(host.slice(0, 100))}: not a name this server answers to (add it to MCP_ALLOWED_HOSTS if it is yours)`,
+      );
     }
     const origin = request.headers.get("origin");
     if (origin !== null) {
       const originHost = hostOf(origin);
       if (!originHost || !this.hosts.has(originHost)) {
-        return errorResponse("foreign_host", `refused a request from the page at ${JSON.stringify(origin.slice(0, 100))}: not an origin this server trusts (CORS_ORIGINS, PUBLIC_URL)`);
+        return errorResponse(
+          "foreign_host",
+          `refused a request from the page at ${JSON.stringify(origin.slice(0, 100))}: not an origin this server trusts (CORS_ORIGINS, PUBLIC_URL)`,
+        );
       }
     }
     return undefined;

@@ -64,7 +64,12 @@ export function firstSegments(path: string): Set<string> {
   const plain = (seg: string) => seg.split(/[;?#]/)[0]!;
   const rawFirst = path.split("/").find((s) => s !== "");
   if (rawFirst !== undefined) out.add(plain(rawFirst).toLowerCase());
-  const segs = decodeAll(path).toLowerCase().replace(/\\/g, "/").split("/").map(plain).filter((s) => s !== "" && s !== ".");
+  const segs = decodeAll(path)
+    .toLowerCase()
+    .replace(/\\/g, "/")
+    .split("/")
+    .map(plain)
+    .filter((s) => s !== "" && s !== ".");
   out.add(segs[0] ?? "");
   const resolved: string[] = [];
   for (const s of segs) {

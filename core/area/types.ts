@@ -1,8 +1,8 @@
 import type { RoutePlugin } from "../api/routes.ts";
-import type { Bus } from "../bus/types.ts";
 import type { Brain } from "../brain/brain.ts";
 import type { SystemPrompt } from "../brain/prompt.ts";
 import type { BrainTools } from "../brain/tools.ts";
+import type { Bus } from "../bus/types.ts";
 import type { Check } from "../cli/check.ts";
 import type { Config, ConfigSchema } from "../config/index.ts";
 import type { ConversationStore } from "../conversations/store.ts";

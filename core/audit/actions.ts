@@ -10,11 +10,12 @@ export const AUDIT_ACTIONS = {
   "auth.rate_limited": "a client passed the failed-attempt limit and is refused until its oldest failure ages out; once per block, not per request",
   "auth.token_rotated": "`bakerst token --rotate`: a new API token, every session ended; refused when AUTH_TOKEN is set in the environment or config",
   "auth.login_link": "`bakerst login-link`: a one-time login link was issued over the control socket (never the code)",
-  "upgrade": "`bakerst upgrade`: the new binary's path and version; ok once it took over, failed (with why) when it was rolled back",
+  upgrade: "`bakerst upgrade`: the new binary's path and version; ok once it took over, failed (with why) when it was rolled back",
   "cors.refused": "a CORS preflight from an origin not in CORS_ORIGINS",
   "job.dispatched": "a job was queued: its origin and a summary (program and argument count, HTTP method and host, prompt length)",
   "job.refused": "a job was not run: POST /api/jobs answered invalid_job, an agent job met the spent budget, or a worker's policy refused it",
-  "task.requested": "a task was asked for: mode, target, how many mounts (and writable), how many hosts, its origin; refused with the code and field when it failed its checks, its target was unavailable or the budget was spent",
+  "task.requested":
+    "a task was asked for: mode, target, how many mounts (and writable), how many hosts, its origin; refused with the code and field when it failed its checks, its target was unavailable or the budget was spent",
   "task.approved": "a task's writable mounts and hosts (its scopes) were approved: by the owner (console, chat, bakerst task approve), or by TASK_PREAPPROVED (actor system)",
   "task.cancelled": "a task was cancelled, before or while it ran",
   "task.finished": "a task ended: succeeded, failed (with the code), cancelled or timed_out, with its exit code and duration",
@@ -29,7 +30,8 @@ export const AUDIT_ACTIONS = {
   "extension.announced": "an extension announced itself with a valid signature (its id, URL host and tool count), or came back online",
   "extension.refused": "an announce or heartbeat was refused: a bad or missing signature, an unknown or revoked identity; never its body",
   "extension.revoked": "the owner revoked an extension; its tools were withdrawn and its announces are refused",
-  "schedule.created": "a schedule was made (console, API, or the agent's create_schedule): its kind, who made it (owner or agent) and its timing kind; refused with the code when it failed its checks or the agent's limits",
+  "schedule.created":
+    "a schedule was made (console, API, or the agent's create_schedule): its kind, who made it (owner or agent) and its timing kind; refused with the code when it failed its checks or the agent's limits",
   "schedule.deleted": "a schedule was deleted; refused when the agent tried to change one the owner made",
   "turn.refused": "a background turn (schedule, job, task) was refused because today's budget is spent",
   "webhook.refused": "a call to POST /api/webhooks/<name> without its secret (the target names the webhook; its body is never read)",
@@ -41,7 +43,8 @@ export const AUDIT_ACTIONS = {
   "secret.deleted": "a secret was deleted; the target is its name",
   "companion.paired": "a companion was paired (bakerst companion add, the console): its NATS identity and enrollment bundle were made; the target is its name",
   "companion.revoked": "a companion was revoked: its identity left the NATS config, its waiting tasks were dropped, its messages are refused from now on",
-  "companion.refused": "a message claiming to come from a companion was dropped: unsigned, wrongly signed, replayed, stale, from a revoked or unknown key, or failing its schema (the reason and the subject's kind)",
+  "companion.refused":
+    "a message claiming to come from a companion was dropped: unsigned, wrongly signed, replayed, stale, from a revoked or unknown key, or failing its schema (the reason and the subject's kind)",
   "audit.suppressed": "more refused or failed events of one action than the log takes in a minute; the target names the action, the detail counts the rest",
 } as const;
 

@@ -22,9 +22,5 @@ export const auditLog = sqliteTable(
     /** A short JSON object; never a body, header, prompt or secret. */
     detail: text("detail"),
   },
-  (t) => [
-    index("audit_action_idx").on(t.action),
-    index("audit_outcome_idx").on(t.outcome),
-    check("audit_outcome_check", sql`${t.outcome} IN ('ok', 'refused', 'failed')`),
-  ],
+  (t) => [index("audit_action_idx").on(t.action), index("audit_outcome_idx").on(t.outcome), check("audit_outcome_check", sql`${t.outcome} IN ('ok', 'refused', 'failed')`)],
 );

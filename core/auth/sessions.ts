@@ -1,6 +1,6 @@
-import { randomToken, sha256Hex } from "../util/crypto.ts";
 import { eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { randomToken, sha256Hex } from "../util/crypto.ts";
 import { LoginCodes } from "./codes.ts";
 import { sessions } from "./session.sql.ts";
 
@@ -50,7 +50,10 @@ export class SessionStore {
     const id = randomToken(32, "base64url");
     const createdAt = this.now();
     const expiresAt = createdAt + SESSION_TTL_MS;
-    this.db.insert(sessions).values({ idHash: hash(id), createdAt, expiresAt }).run();
+    this.db
+      .insert(sessions)
+      .values({ idHash: hash(id), createdAt, expiresAt })
+      .run();
     this.db.delete(sessions).where(lt(sessions.expiresAt, createdAt)).run();
     return { id, expiresAt };
   }

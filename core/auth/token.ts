@@ -1,7 +1,7 @@
-import { constantTimeEqual, randomToken, sha256 } from "../util/crypto.ts";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { makePrivateDir } from "../db/private-files.ts";
 import { join } from "node:path";
+import { makePrivateDir } from "../db/private-files.ts";
+import { constantTimeEqual, randomToken, sha256 } from "../util/crypto.ts";
 
 export const TOKEN_FILE = "auth-token";
 
@@ -38,7 +38,6 @@ export function rotateToken(dataDir: string): string {
   writeToken(join(dataDir, TOKEN_FILE), token);
   return token;
 }
-
 
 /** Compares fixed-length digests so neither length nor content leaks through timing. */
 export function tokensEqual(given: string, expected: string): boolean {

@@ -1,5 +1,5 @@
-import { runLoop, emptyLoopUsage, type LoopStop } from "../agent/loop.ts";
-import { NoModelError, type ModelRouter } from "../agent/router.ts";
+import { emptyLoopUsage, type LoopStop, runLoop } from "../agent/loop.ts";
+import { type ModelRouter, NoModelError } from "../agent/router.ts";
 import type { Block, TextBlock } from "../agent/types.ts";
 import type { AuditLog } from "../audit/service.ts";
 import { type ConversationStore, type History, titleFrom } from "../conversations/store.ts";
@@ -7,7 +7,7 @@ import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import type { Notifications } from "../notifications/service.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { currentSpan, withSpan, type Span } from "../telemetry/tracing.ts";
+import { currentSpan, type Span, withSpan } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import { type Compactor, isCompactCommand } from "./compact.ts";
 import { billing, type TurnOrigin } from "./origin.ts";
@@ -299,7 +299,10 @@ export class Brain {
         system = await prompt.build(context);
       }
       if (history.dropped) {
-        notice({ code: "history_truncated", message: `${history.dropped} of the oldest messages were left out of what the model sees: the conversation is too long and could not be compacted. They are still stored.` });
+        notice({
+          code: "history_truncated",
+          message: `${history.dropped} of the oldest messages were left out of what the model sees: the conversation is too long and could not be compacted. They are still stored.`,
+        });
       }
       const r = await runLoop({
         router,
@@ -344,7 +347,8 @@ export class Brain {
       const ended = ENDINGS[r.stop];
       if (ended) notice({ code: ended.code, message: ended.message(maxTokens) });
     } catch (raw) {
-      const err = raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
+      const err =
+        raw instanceof AppError ? raw : signal.aborted && signal.reason instanceof AppError ? signal.reason : new AppError("internal", (raw as Error)?.message ?? String(raw));
       if (err.code === "internal") log.error("turn failed", { turnId: turn.id, error: raw as Error });
       currentSpan()?.fail(err);
       // Keep whatever the model had said before the failure, marked with the error.

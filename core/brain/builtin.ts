@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { UsageLedger } from "../models/usage.ts";
-import { defineTool, type BrainTools } from "./tools.ts";
+import { type BrainTools, defineTool } from "./tools.ts";
 
 /** Tools the brain always has; areas add their own (jobs, memory, skills). */
 export function registerBuiltinTools(tools: BrainTools, deps: { ledger: UsageLedger }): void {

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import SOUL from "../personality/SOUL.md" with { type: "text" };
-import BRAIN from "../personality/BRAIN.md" with { type: "text" };
-import WORKER from "../personality/WORKER.md" with { type: "text" };
 import type { Stability, SystemBlock } from "../agent/types.ts";
+import BRAIN from "../personality/BRAIN.md" with { type: "text" };
+import SOUL from "../personality/SOUL.md" with { type: "text" };
+import WORKER from "../personality/WORKER.md" with { type: "text" };
 import type { TurnOrigin } from "./origin.ts";
 
 export const PERSONALITY_DEFAULTS = { "SOUL.md": SOUL, "BRAIN.md": BRAIN, "WORKER.md": WORKER } as const;

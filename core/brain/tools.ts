@@ -1,5 +1,5 @@
 import type { TSchema } from "@sinclair/typebox";
-import { ToolRegistry, type BaseToolContext, type Tool, type ToolOutcome } from "../agent/tools.ts";
+import { type BaseToolContext, type Tool, type ToolOutcome, ToolRegistry } from "../agent/tools.ts";
 import { withSpan } from "../telemetry/tracing.ts";
 import type { TurnOrigin } from "./origin.ts";
 

@@ -4,8 +4,6 @@ import { EXPIRES_HEADER, type KeyedQueueDef, type KvDef, type QueueDef } from ".
 import { dropExpired } from "./expiry.ts";
 import { subjectMatcher } from "./subject-match.ts";
 import {
-  KvConflictError,
-  NoResponderError,
   type Bus,
   type BusHealth,
   type Consumer,
@@ -14,7 +12,9 @@ import {
   type Headers,
   type KeyedQueue,
   type Kv,
+  KvConflictError,
   type KvEntry,
+  NoResponderError,
   type PublishOptions,
   type Subscription,
   type WorkQueue,

@@ -4,7 +4,7 @@
  * consumer it reads, waited for until the core has made it.
  */
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { credsAuthenticator, nkeyAuthenticator, nkeys, type Authenticator } from "@nats-io/transport-node";
+import { type Authenticator, credsAuthenticator, nkeyAuthenticator, nkeys } from "@nats-io/transport-node";
 
 const JWT_MARK = "-----BEGIN NATS USER JWT-----";
 const SEED = /^SU[A-Z2-7]{40,}$/;

@@ -3,15 +3,13 @@
  * all speak it; importing the protocol's schemas never pulls in this file (and
  * so the NATS client) — it is loaded only where NATS is used.
  */
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, headers as natsHeaders, millis, nanos, type Authenticator, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { type Authenticator, connect, type MsgHdrs, millis, type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/transport-node";
 import { EXPIRES_HEADER, type KeyedQueueDef, type KvDef, type QueueDef } from "../protocol/queues.ts";
 import { dropExpired } from "./expiry.ts";
 import { awaitConsumer } from "./nats-connect.ts";
 import {
-  KvConflictError,
-  NoResponderError,
   type Bus,
   type BusHealth,
   type Consumer,
@@ -20,6 +18,8 @@ import {
   type Headers,
   type KeyedQueue,
   type Kv,
+  KvConflictError,
+  NoResponderError,
   type Subscription,
   type WorkQueue,
 } from "./types.ts";

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { Config } from "../config/index.ts";
-import { backup, BackupError, backupInto, restore } from "../db/backup.ts";
+import { BackupError, backup, backupInto, restore } from "../db/backup.ts";
 import { runningServers } from "../upgrade/control.ts";
 
 export const BACKUP_HELP = `Usage: bakerst backup FILE
@@ -39,11 +39,11 @@ export function backupCommand(config: Config, args: string[], out: Out, err: Out
   const parsed = parse(args, ["into", "keep"], BACKUP_HELP, err);
   if (!parsed) return 2;
   const { values, positionals } = parsed;
-  if (values.help) return out(BACKUP_HELP), 0;
+  if (values.help) return (out(BACKUP_HELP), 0);
   const keep = values.keep === undefined ? 14 : Number(values.keep);
   const into = values.into as string | undefined;
-  if (!Number.isInteger(keep) || keep < 1 || keep > 10_000) return err(`bakerst backup: --keep must be a whole number from 1 to 10000, got ${JSON.stringify(values.keep)}\n`), 2;
-  if ((into === undefined) === (positionals.length !== 1) || positionals.length > 1) return err(`bakerst backup: give one FILE, or --into DIR\n\n${BACKUP_HELP}`), 2;
+  if (!Number.isInteger(keep) || keep < 1 || keep > 10_000) return (err(`bakerst backup: --keep must be a whole number from 1 to 10000, got ${JSON.stringify(values.keep)}\n`), 2);
+  if ((into === undefined) === (positionals.length !== 1) || positionals.length > 1) return (err(`bakerst backup: give one FILE, or --into DIR\n\n${BACKUP_HELP}`), 2);
   try {
     const r = into !== undefined ? backupInto(config.dataDir, into, keep) : backup(config.dataDir, positionals[0]!);
     out(`backed up database ${r.id} (${r.migrations} migrations, ${MB(r.bytes)}) to ${r.file}\n`);
@@ -60,8 +60,8 @@ export function backupCommand(config: Config, args: string[], out: Out, err: Out
 export async function restoreCommand(config: Config, args: string[], out: Out, err: Out): Promise<number> {
   const parsed = parse(args, [], RESTORE_HELP, err);
   if (!parsed) return 2;
-  if (parsed.values.help) return out(RESTORE_HELP), 0;
-  if (parsed.positionals.length !== 1) return err(`bakerst restore: give the backup FILE\n\n${RESTORE_HELP}`), 2;
+  if (parsed.values.help) return (out(RESTORE_HELP), 0);
+  if (parsed.positionals.length !== 1) return (err(`bakerst restore: give the backup FILE\n\n${RESTORE_HELP}`), 2);
   const running = await runningServers(config.dataDir);
   if (running.length) {
     const who = running.map((s) => `pid ${s.pid}${s.port ? ` on port ${s.port}` : ""}`).join(", ");

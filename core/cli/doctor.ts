@@ -1,15 +1,15 @@
 import { accessSync, constants, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseRef } from "../agent/router.ts";
+import type { Area } from "../area/types.ts";
 import { resolveToken } from "../auth/token.ts";
 import type { Config } from "../config/index.ts";
 import { migrationCount, openStore } from "../db/client.ts";
-import type { Area } from "../area/types.ts";
 import { makePrivateDir, octal, tooOpen } from "../db/private-files.ts";
 import { createModels } from "../models/index.ts";
 import { coreAuth, natsExposure } from "../nats/client.ts";
-import { parseRef } from "../agent/router.ts";
 import { silentLogger } from "../telemetry/log.ts";
-import { elapsed, type Check } from "./check.ts";
+import { type Check, elapsed } from "./check.ts";
 
 export type { Check } from "./check.ts";
 
@@ -68,7 +68,12 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
     const problems = (store.sqlite.query("PRAGMA quick_check(5)").all() as { quick_check: string }[]).map((r) => r.quick_check).filter((r) => r !== "ok");
     add(
       problems.length
-        ? { ok: false, name: "integrity", detail: `${store.path}: ${problems.join("; ")}`, fix: "stop bakerst and restore bakerst.db from a backup; the damaged pages cannot be trusted" }
+        ? {
+            ok: false,
+            name: "integrity",
+            detail: `${store.path}: ${problems.join("; ")}`,
+            fix: "stop bakerst and restore bakerst.db from a backup; the damaged pages cannot be trusted",
+          }
         : { ok: true, name: "integrity", detail: `quick check passed in ${elapsed(t0)}` },
     );
   } catch (err) {
@@ -92,7 +97,10 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
       ? {
           ok: false,
           name: "file modes",
-          detail: `readable by others: ${open.slice(0, 5).map((c) => `${c.path} (${octal(c.from)})`).join(", ")}${open.length > 5 ? ` and ${open.length - 5} more` : ""}`,
+          detail: `readable by others: ${open
+            .slice(0, 5)
+            .map((c) => `${c.path} (${octal(c.from)})`)
+            .join(", ")}${open.length > 5 ? ` and ${open.length - 5} more` : ""}`,
           fix: `chmod -R go-rwx ${config.dataDir} (bakerst serve also does this at start)`,
         }
       : { ok: true, name: "file modes", detail: `${config.dataDir} and everything in it are private to this user (dirs 0700, files 0600)` },
@@ -118,7 +126,12 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
           for (const ref of chain) {
             const { provider, model } = parseRef(ref);
             if (provider === name && ids.length && !ids.some((id) => id === model || id.startsWith(model))) {
-              add({ ok: false, name: `role ${role}`, detail: `${ref} is not among the models ${name} lists`, fix: `set MODEL_${role.toUpperCase()} to one of: ${ids.slice(0, 5).join(", ")}` });
+              add({
+                ok: false,
+                name: `role ${role}`,
+                detail: `${ref} is not among the models ${name} lists`,
+                fix: `set MODEL_${role.toUpperCase()} to one of: ${ids.slice(0, 5).join(", ")}`,
+              });
             }
           }
         }
@@ -128,7 +141,10 @@ export async function runDoctor(config: Config, areas: readonly Area[]): Promise
           ok: false,
           name: `provider ${name}`,
           detail: `${url}: ${(err as Error).message}`,
-          fix: name === "anthropic" ? "check ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL and the network" : "check that the server at OPENAI_BASE_URL is running (for Ollama: ollama serve)",
+          fix:
+            name === "anthropic"
+              ? "check ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL and the network"
+              : "check that the server at OPENAI_BASE_URL is running (for Ollama: ollama serve)",
         });
       }
     }

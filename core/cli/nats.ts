@@ -1,7 +1,7 @@
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/index.ts";
-import { natsInit, NatsInitError, type NatsInitResult } from "../nats/init.ts";
+import { NatsInitError, type NatsInitResult, natsInit } from "../nats/init.ts";
 import { VERSION } from "../version.ts";
 
 export const NATS_HELP = `Usage: bakerst nats init [options]

@@ -9,10 +9,10 @@ import { controlFetch, runningServers } from "../upgrade/control.ts";
  */
 export async function readyCommand(config: Config, out: (s: string) => void): Promise<number> {
   const here = (await runningServers(config.dataDir)).filter((s) => s.hostname === hostname());
-  if (!here.length) return out(`no bakerst is running on ${hostname()} with ${config.dataDir}\n`), 1;
+  if (!here.length) return (out(`no bakerst is running on ${hostname()} with ${config.dataDir}\n`), 1);
   for (const s of here) {
     const res = await controlFetch(s.socket, "/readyz").catch(() => undefined);
-    if (res?.status === 200) return out("ready\n"), 0;
+    if (res?.status === 200) return (out("ready\n"), 0);
   }
   out(`not ready (${here.map((s) => s.state).join(", ")})\n`);
   return 1;

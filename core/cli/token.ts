@@ -1,8 +1,8 @@
 import { AuditLog } from "../audit/service.ts";
-import { openStore } from "../db/client.ts";
 import { SessionStore } from "../auth/sessions.ts";
 import { resolveToken, rotateToken } from "../auth/token.ts";
 import type { Config } from "../config/index.ts";
+import { openStore } from "../db/client.ts";
 
 /** `bakerst token --rotate` runs beside (or without) the server, so it writes its audit row into the store itself. */
 function withAudit(config: Config, secrets: string[], fn: (store: ReturnType<typeof openStore>, audit: AuditLog) => void): void {

@@ -43,10 +43,11 @@ export async function upgradeCommand(config: Config, args: string[], out: Out, e
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help) return out(UPGRADE_HELP), 0;
-  if (positionals.length !== 1) return err(`bakerst upgrade: give the new binary\n\n${UPGRADE_HELP}`), 2;
+  if (values.help) return (out(UPGRADE_HELP), 0);
+  if (positionals.length !== 1) return (err(`bakerst upgrade: give the new binary\n\n${UPGRADE_HELP}`), 2);
   const seconds = values.window === undefined ? undefined : Number(values.window);
-  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 1 && seconds <= 600)) return err(`bakerst upgrade: --window must be 1 to 600 seconds, got ${JSON.stringify(values.window)}\n`), 2;
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 1 && seconds <= 600))
+    return (err(`bakerst upgrade: --window must be 1 to 600 seconds, got ${JSON.stringify(values.window)}\n`), 2);
   const active = (await runningServers(config.dataDir)).filter((s) => s.state === "active");
   if (active.length !== 1) {
     err(

@@ -23,7 +23,12 @@ remove: revokes it: its identity leaves the NATS config, its waiting tasks are d
 export async function companionCommand(args: string[], loadConfig: () => Config, out: { stdout(s: string): void; stderr(s: string): void }): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { server: { type: "string" }, token: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args,
+      options: { server: { type: "string" }, token: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     out.stderr(`bakerst companion: ${(e as Error).message}\n\n${COMPANION_HELP}`);
     return 2;
@@ -34,7 +39,9 @@ export async function companionCommand(args: string[], loadConfig: () => Config,
     return 0;
   }
   if (!["add", "remove", "list"].includes(sub) || (sub !== "list" && !name)) {
-    out.stderr(`bakerst companion: ${sub !== "list" && ["add", "remove"].includes(sub) ? `${sub} needs a NAME` : `unknown subcommand ${JSON.stringify(sub)}`}\n\n${COMPANION_HELP}`);
+    out.stderr(
+      `bakerst companion: ${sub !== "list" && ["add", "remove"].includes(sub) ? `${sub} needs a NAME` : `unknown subcommand ${JSON.stringify(sub)}`}\n\n${COMPANION_HELP}`,
+    );
     return 2;
   }
   const config = loadConfig();
@@ -67,6 +74,8 @@ export async function companionCommand(args: string[], loadConfig: () => Config,
         "The bundle holds the companion's secret key: keep it off chats and tickets. It works once per pairing; bakerst companion remove revokes it.\n",
     );
   } else if (sub === "remove") out.stdout(`Revoked ${name}: its messages are refused from now on.\n`);
-  else for (const c of (body.companions ?? []) as { id: string; status: string; lastSeenAt: number | null; hostname: string | null }[]) out.stdout(`${c.id}\t${c.status}\t${c.hostname ?? "-"}\t${c.lastSeenAt ? new Date(c.lastSeenAt).toISOString() : "never"}\n`);
+  else
+    for (const c of (body.companions ?? []) as { id: string; status: string; lastSeenAt: number | null; hostname: string | null }[])
+      out.stdout(`${c.id}\t${c.status}\t${c.hostname ?? "-"}\t${c.lastSeenAt ? new Date(c.lastSeenAt).toISOString() : "never"}\n`);
   return 0;
 }

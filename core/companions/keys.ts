@@ -11,7 +11,10 @@ export const companionsKeys = defineKeys({
     help: "how long a task sent to a companion waits in its queue while the companion is away; past it the task is dropped from the queue and fails",
   },
   COMPANION_NATS_DIR: { kind: "path", help: "where bakerst nats init wrote the server config and creds (default: the directory above NATS_CREDS's creds/, else <data dir>/nats)" },
-  COMPANION_NATS_URL: { kind: "string", help: "the NATS URL a companion is given in its enrollment bundle (default NATS_URL); a companion elsewhere on the network needs the address it can reach" },
+  COMPANION_NATS_URL: {
+    kind: "string",
+    help: "the NATS URL a companion is given in its enrollment bundle (default NATS_URL); a companion elsewhere on the network needs the address it can reach",
+  },
   COMPANION_BINARY: { kind: "path", help: "the bakerst-satellite binary companions install; its sha256 goes in the bundle (default: beside bakerst, else dist/bakerst-satellite)" },
 });
 

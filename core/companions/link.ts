@@ -10,24 +10,24 @@ import type { AuditLog } from "../audit/service.ts";
 import type { Bus, KeyedQueue, Subscription } from "../bus/types.ts";
 import {
   ackContext,
-  check,
+  type CompanionAck,
   CompanionAnnounceV1,
   CompanionHeartbeatV1,
+  type CompanionTask,
+  check,
   isSignedEnvelope,
   KEYED_QUEUES,
-  RefusalCounts,
-  subjects,
-  TaskReportV1,
-  type CompanionAck,
-  type CompanionTask,
-  type LaunchedTask,
   type LaunchEnd,
-  type LaunchHooks,
+  type LaunchedTask,
   type LauncherStatus,
+  type LaunchHooks,
+  RefusalCounts,
   type SignedRefusal,
   type Signer,
+  subjects,
   type TaskLauncher,
   type TaskReport,
+  TaskReportV1,
   type TaskRunSpec,
   Verifier,
 } from "../protocol/index.ts";
@@ -89,7 +89,13 @@ export class CompanionLink {
     this.refusals.add(reason);
     this.d.companions.refused(claimed);
     this.d.log.warn("refused a companion message", { reason, kind, detail: detail.slice(0, 200), ...(claimed ? { companion: claimed } : {}) });
-    this.d.audit.record({ action: "companion.refused", outcome: "refused", actor: claimed ? `companion:${claimed}` : "unknown", ...(claimed ? { target: claimed } : {}), detail: { reason, kind } });
+    this.d.audit.record({
+      action: "companion.refused",
+      outcome: "refused",
+      actor: claimed ? `companion:${claimed}` : "unknown",
+      ...(claimed ? { target: claimed } : {}),
+      detail: { reason, kind },
+    });
   }
 
   /** Opens an envelope only a paired companion's key may have signed; a revoked key is named as such. */
@@ -114,7 +120,13 @@ export class CompanionLink {
       return;
     }
     this.d.companions.seen(id, { info: m.value });
-    this.d.log.info("companion announced", { companion: id, hostname: m.value.hostname, version: m.value.version, sandbox: m.value.capabilities.sandbox, active: m.value.active.length });
+    this.d.log.info("companion announced", {
+      companion: id,
+      hostname: m.value.hostname,
+      version: m.value.version,
+      sandbox: m.value.capabilities.sandbox,
+      active: m.value.active.length,
+    });
   }
 
   private onHeartbeat(data: Uint8Array, subject: string): void {
@@ -179,7 +191,9 @@ export class CompanionLink {
 
   /** The task launcher for one companion: `target: "<id>"`. Its queue's consumer is made now, so the companion finds it before its first task. */
   launcher(companion: string): TaskLauncher {
-    void this.queue?.prepare(companion).catch((err) => this.d.log.warn("could not prepare a companion's task queue; its first task will", { companion, error: (err as Error).message }));
+    void this.queue
+      ?.prepare(companion)
+      .catch((err) => this.d.log.warn("could not prepare a companion's task queue; its first task will", { companion, error: (err as Error).message }));
     return {
       target: companion,
       remote: true,
@@ -188,7 +202,10 @@ export class CompanionLink {
         if (!this.d.companions.keyOf(companion)) return { ok: false, detail: `companion ${companion} is revoked` };
         if (this.d.companions.isOnline(companion)) return { ok: true, detail: `companion ${companion} is online` };
         const seen = this.d.companions.lastSeen(companion);
-        return { ok: true, detail: `companion ${companion} is offline${seen ? ` (last seen ${new Date(seen).toISOString()})` : " (never seen)"}; tasks wait in its queue for up to ${Math.round(this.d.taskWaitMs / 1000)} s` };
+        return {
+          ok: true,
+          detail: `companion ${companion} is offline${seen ? ` (last seen ${new Date(seen).toISOString()})` : " (never seen)"}; tasks wait in its queue for up to ${Math.round(this.d.taskWaitMs / 1000)} s`,
+        };
       },
       unsupported: (spec) => (spec.toolbox ? "toolbox: toolboxes are set up on the core's host; a companion runs tasks with its own programs" : undefined),
       launch: (spec: TaskRunSpec, hooks: LaunchHooks): Promise<LaunchedTask> => this.launch(companion, spec, hooks),
@@ -210,9 +227,14 @@ export class CompanionLink {
       cancel: async () => {
         const p = this.pending.get(spec.id);
         if (!p) return;
-        await this.send(companion, { v: 1, kind: "cancel", taskId: spec.id }, this.d.now() + CANCEL_ANSWER_MS).catch((err) => hooks.note?.("warn", "could not send the cancel", { error: (err as Error).message }));
+        await this.send(companion, { v: 1, kind: "cancel", taskId: spec.id }, this.d.now() + CANCEL_ANSWER_MS).catch((err) =>
+          hooks.note?.("warn", "could not send the cancel", { error: (err as Error).message }),
+        );
         // A companion that is away (or gone) cannot answer: the task ends here all the same.
-        p.timer ??= setTimeout(() => this.end(spec.id, { exitCode: null, reason: `companion ${companion} did not confirm the stop within ${CANCEL_ANSWER_MS / 1000} s` }), CANCEL_ANSWER_MS);
+        p.timer ??= setTimeout(
+          () => this.end(spec.id, { exitCode: null, reason: `companion ${companion} did not confirm the stop within ${CANCEL_ANSWER_MS / 1000} s` }),
+          CANCEL_ANSWER_MS,
+        );
       },
     };
   }

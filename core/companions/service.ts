@@ -11,7 +11,7 @@ import type { AuditLog } from "../audit/service.ts";
 import type { Db } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
 import { natsInit } from "../nats/init.ts";
-import { isBuiltinTarget, isSubjectToken, type CompanionAnnounce, type CompanionHeartbeat, type EnrollmentBundle } from "../protocol/index.ts";
+import { type CompanionAnnounce, type CompanionHeartbeat, type EnrollmentBundle, isBuiltinTarget, isSubjectToken } from "../protocol/index.ts";
 import { companions } from "./companions.sql.ts";
 
 export interface CompanionView {
@@ -135,7 +135,11 @@ export class CompanionService {
     const now = this.d.now();
     if (existing) {
       this.revokedKeys.delete(existing.publicKey);
-      this.d.db.update(companions).set({ publicKey: identity.publicKey, createdAt: now, revokedAt: null, lastSeenAt: null, info: null, heartbeat: null }).where(eq(companions.id, name)).run();
+      this.d.db
+        .update(companions)
+        .set({ publicKey: identity.publicKey, createdAt: now, revokedAt: null, lastSeenAt: null, info: null, heartbeat: null })
+        .where(eq(companions.id, name))
+        .run();
     } else {
       this.d.db.insert(companions).values({ id: name, publicKey: identity.publicKey, createdAt: now }).run();
     }

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, type BrainTools } from "../brain/tools.ts";
+import { type BrainTools, defineTool } from "../brain/tools.ts";
 import type { CompanionService } from "./service.ts";
 
 /** `list_companions`: which machines outside the cluster can run tasks (run_task with target set to one). */
@@ -10,7 +10,7 @@ export function registerCompanionTools(tools: BrainTools, companions: CompanionS
       description:
         "List the owner's companions: machines outside the cluster (a NAS, a VM, a Raspberry Pi) that run tasks. " +
         "Each has a status (online, offline, never_seen, revoked), when it was last seen, its host, the paths tasks may mount there and whether it has the sandbox. " +
-        'To run something on one, call run_task with target set to its id; a task sent to an offline companion waits until it is back.',
+        "To run something on one, call run_task with target set to its id; a task sent to an offline companion waits until it is back.",
       input: Type.Object({}),
       async run() {
         return {

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { FEATURE_PREFIX, KEYS, type Key, type KeySet, type KeySpec, type KeyValues } from "./keys.ts";
-import { ConfigError, parseValue, type Parsed } from "./parse.ts";
+import { ConfigError, type Parsed, parseValue } from "./parse.ts";
 
+export { defineKeys, KEYS, type KeySet, type KeySpec, type KeyValues } from "./keys.ts";
 export { ConfigError } from "./parse.ts";
-export { KEYS, defineKeys, type KeySet, type KeySpec, type KeyValues } from "./keys.ts";
 
 export const ROLES = ["agent", "observer", "reflector", "worker"] as const;
 export type Role = (typeof ROLES)[number];
@@ -134,7 +134,11 @@ function checkSection<T extends TSchema>(key: string, schema: T, raw: unknown, s
   if (Value.Check(schema, raw)) return raw;
   const first = Value.Errors(schema, raw).First();
   // A JSON pointer: `/seq/options/0`, with `~1` for a slash inside a key.
-  const path = first?.path.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")) ?? [];
+  const path =
+    first?.path
+      .split("/")
+      .slice(1)
+      .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~")) ?? [];
   throw new ConfigError([key, ...path].join("."), first?.message.toLowerCase() ?? `a ${key} object`, source);
 }
 
@@ -197,8 +201,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   };
   // Every known key is checked now, so a bad setting stops start-up naming it.
   for (const [key, spec] of specs) value(key, spec);
-  const read = <K extends KeySet>(keys: K): KeyValues<K> =>
-    Object.fromEntries(Object.entries(keys).map(([k, spec]) => [k, value(k, spec)])) as KeyValues<K>;
+  const read = <K extends KeySet>(keys: K): KeyValues<K> => Object.fromEntries(Object.entries(keys).map(([k, spec]) => [k, value(k, spec)])) as KeyValues<K>;
   const k = read(KEYS);
 
   const roles: Partial<Record<Role, string[]>> = { ...((sections.get("models") as ModelsFile | undefined)?.roles as Partial<Record<Role, string[]>> | undefined) };
@@ -221,7 +224,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       const inFile = !fromEnv && modelsFile.thinking?.[role] !== undefined;
       const budget = inFile ? modelsFile.thinking![role]! : (k[key] as number);
       if (budget !== 0 && budget < MIN_THINKING_TOKENS) {
-        throw new ConfigError(inFile ? `models.thinking.${role}` : key, `0 (off) or at least ${MIN_THINKING_TOKENS} tokens, got ${budget}`, inFile ? file!.path : fromEnv ? "environment" : "config file");
+        throw new ConfigError(
+          inFile ? `models.thinking.${role}` : key,
+          `0 (off) or at least ${MIN_THINKING_TOKENS} tokens, got ${budget}`,
+          inFile ? file!.path : fromEnv ? "environment" : "config file",
+        );
       }
       return [role, budget];
     }),

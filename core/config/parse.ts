@@ -30,7 +30,10 @@ export function parseValue(key: string, spec: KeySpec, raw: unknown, source: str
       return (raw as string[]).map((s) => s.trim()).filter(Boolean);
     }
     if (typeof raw !== "string") fail("a comma-separated string or a list");
-    return (raw as string).split(",").map((s) => s.trim()).filter(Boolean);
+    return (raw as string)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   const text = typeof raw === "number" || typeof raw === "boolean" ? String(raw) : raw;
   if (typeof text !== "string") return fail(`a ${spec.kind}`);

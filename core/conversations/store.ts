@@ -1,7 +1,7 @@
 import { and, desc, eq, like, lt } from "drizzle-orm";
+import type { Block, ChatMessage } from "../agent/types.ts";
 import type { Db } from "../db/client.ts";
 import { notFound } from "../errors.ts";
-import type { Block, ChatMessage } from "../agent/types.ts";
 import { newId } from "../util/ids.ts";
 import { conversations, type messages } from "./conversation.sql.ts";
 
@@ -102,7 +102,11 @@ export class ConversationStore {
 
   rename(id: string, title: string) {
     this.get(id);
-    this.db.update(conversations).set({ title: title.slice(0, TITLE_MAX) }).where(eq(conversations.id, id)).run();
+    this.db
+      .update(conversations)
+      .set({ title: title.slice(0, TITLE_MAX) })
+      .where(eq(conversations.id, id))
+      .run();
     const { summary: _, ...c } = this.get(id);
     return c;
   }

@@ -8,8 +8,8 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { ID_FILE, startsLikeSqlite } from "./guard.ts";
 import { migrationCount } from "./client.ts";
+import { ID_FILE, startsLikeSqlite } from "./guard.ts";
 import { makePrivateDir } from "./private-files.ts";
 
 export const DB_FILE = "bakerst.db";
@@ -86,7 +86,9 @@ export function backup(dataDir: string, file: string): BackupResult {
     chmodSync(tmp, 0o600);
     const facts = inspect(tmp, "the new backup");
     if (expected && facts.id !== expected) {
-      throw new BackupError(`${source} is not the database this data dir had (its id is ${facts.id}, ${ID_FILE} says ${expected}); nothing was written. Restore it, or move the data dir away`);
+      throw new BackupError(
+        `${source} is not the database this data dir had (its id is ${facts.id}, ${ID_FILE} says ${expected}); nothing was written. Restore it, or move the data dir away`,
+      );
     }
     const fd = openSync(tmp, "r");
     fsyncSync(fd);
@@ -100,13 +102,19 @@ export function backup(dataDir: string, file: string): BackupResult {
 }
 
 /** `bakerst-20261201T030000Z.db`: the time now, UTC, to the second. */
-export const rotatedName = (now: Date) => `bakerst-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.db`;
+export const rotatedName = (now: Date) =>
+  `bakerst-${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}.db`;
 
 /** A backup into `dir` named by the time, keeping the newest `keep` of the files so named (others are not touched). */
 export function backupInto(dataDir: string, dir: string, keep: number, now = new Date()): BackupResult {
   makePrivateDir(dir);
   const result = backup(dataDir, join(dir, rotatedName(now)));
-  const rotated = readdirSync(dir).filter((f) => ROTATED.test(f)).sort();
+  const rotated = readdirSync(dir)
+    .filter((f) => ROTATED.test(f))
+    .sort();
   const removed = rotated.slice(0, Math.max(0, rotated.length - keep));
   for (const f of removed) rmSync(join(dir, f), { force: true });
   return { ...result, removed };

@@ -1,10 +1,10 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import { sha256Hex } from "../util/crypto.ts";
 import { checkBeforeOpen, checkIdentity, explainOpenError } from "./guard.ts";
-import { makePrivateDir, touchPrivate } from "./private-files.ts";
 import { journal, sql as migrationSql } from "./migrations/index.ts";
+import { makePrivateDir, touchPrivate } from "./private-files.ts";
 
 export type Db = BunSQLiteDatabase & { $client: Database };
 

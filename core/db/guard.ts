@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { chmodSync, existsSync, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newId } from "../util/ids.ts";
 
@@ -13,7 +13,8 @@ export class DatabaseGuardError extends Error {
   override name = "DatabaseGuardError";
 }
 
-const restore = (idPath: string) => `Restore it from a backup (bakerst restore FILE, or copy it back while bakerst is stopped); to start over with an empty database instead, move the data dir away or delete ${idPath}.`;
+const restore = (idPath: string) =>
+  `Restore it from a backup (bakerst restore FILE, or copy it back while bakerst is stopped); to start over with an empty database instead, move the data dir away or delete ${idPath}.`;
 
 /** The file begins with SQLite's 16-byte header. */
 export function startsLikeSqlite(path: string): boolean {

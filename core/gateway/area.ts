@@ -6,14 +6,14 @@ import type { ChatAdapter, Inbound } from "./adapter.ts";
 import { ChatRunner } from "./chats.ts";
 import { gatewayChecks } from "./doctor.ts";
 import { Gateway } from "./gateway.ts";
-import { WorkReports } from "./work-reports.ts";
 import { botToken, gatewayKeys } from "./keys.ts";
 import { platformLink } from "./link.ts";
-import type { TelegramAdapter } from "./telegram.ts";
 import { Outbox } from "./outbox.ts";
 import { Pairings } from "./pairing.ts";
 import { channelRoutes } from "./routes.ts";
+import type { TelegramAdapter } from "./telegram.ts";
 import { webhookSecret } from "./telegram-secret.ts";
+import { WorkReports } from "./work-reports.ts";
 
 /** A reply waiting longer than this to be sent turns the gateway's health degraded. */
 const STUCK_MS = 10 * 60_000;

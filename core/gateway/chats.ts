@@ -1,4 +1,3 @@
-import type { WorkKind } from "./work-reports.ts";
 import type { Statement } from "bun:sqlite";
 import type { Brain } from "../brain/brain.ts";
 import type { Turn } from "../brain/turn.ts";
@@ -13,6 +12,7 @@ import { splitMarkdown } from "./format/split.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Pairings } from "./pairing.ts";
 import { ReplyDoc } from "./reply.ts";
+import type { WorkKind } from "./work-reports.ts";
 
 export interface InboxRow {
   id: number;
@@ -27,7 +27,8 @@ export interface InboxRow {
   conversationId: string | null;
 }
 
-const COLUMNS = "id, update_key AS updateKey, chat_key AS chatKey, pair_key AS pairKey, kind, text, message_id AS messageId, status, turn_id AS turnId, conversation_id AS conversationId";
+const COLUMNS =
+  "id, update_key AS updateKey, chat_key AS chatKey, pair_key AS pairKey, kind, text, message_id AS messageId, status, turn_id AS turnId, conversation_id AS conversationId";
 /** "typing…" lasts about 5 s on Telegram and 10 s on Discord; it is sent again a little before it fades. */
 const TYPING_EVERY_MS = { telegram: 4_000, discord: 8_000 } as const;
 const KEEP_MS = 7 * 24 * 3600_000;
@@ -115,9 +116,7 @@ export class ChatRunner {
   private prune(): void {
     const before = Date.now() - KEEP_MS;
     const c = this.deps.db.$client;
-    c.query(
-      "DELETE FROM gateway_inbox WHERE status IN ('answered', 'dropped') AND done_at < ? AND id NOT IN (SELECT max(id) FROM gateway_inbox GROUP BY chat_key)",
-    ).run(before);
+    c.query("DELETE FROM gateway_inbox WHERE status IN ('answered', 'dropped') AND done_at < ? AND id NOT IN (SELECT max(id) FROM gateway_inbox GROUP BY chat_key)").run(before);
     c.query("DELETE FROM gateway_job_watch WHERE reported_at < ?").run(before);
   }
 
@@ -227,7 +226,11 @@ export class ChatRunner {
     const key = `turn:${turn.id}`;
     const doc = new ReplyDoc();
     const work = new Map<string, { kind: WorkKind; status: string }>();
-    const typing = () => void outbox.adapter(ref.platform)?.typing(ref).catch(() => undefined);
+    const typing = () =>
+      void outbox
+        .adapter(ref.platform)
+        ?.typing(ref)
+        .catch(() => undefined);
     typing();
     const typingTimer = setInterval(typing, TYPING_EVERY_MS[ref.platform]);
     let shown = "";

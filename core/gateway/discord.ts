@@ -1,16 +1,4 @@
-import {
-  type APIMessage,
-  Client,
-  DiscordAPIError,
-  Events,
-  GatewayIntentBits,
-  HTTPError,
-  type Message,
-  Partials,
-  RateLimitError,
-  Routes,
-  SimpleShardingStrategy,
-} from "discord.js";
+import { type APIMessage, Client, DiscordAPIError, Events, GatewayIntentBits, HTTPError, type Message, Partials, RateLimitError, Routes, SimpleShardingStrategy } from "discord.js";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { ChatAdapter, Failure, Inbound } from "./adapter.ts";

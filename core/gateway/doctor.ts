@@ -1,4 +1,4 @@
-import { elapsed, type Check } from "../cli/check.ts";
+import { type Check, elapsed } from "../cli/check.ts";
 import type { Config } from "../config/index.ts";
 import { storedSecret } from "../secrets/offline.ts";
 import { botToken, gatewayKeys } from "./keys.ts";
@@ -40,7 +40,12 @@ export async function gatewayChecks(config: Config): Promise<Check[]> {
         const problem = info?.url !== k.TELEGRAM_WEBHOOK_URL ? `Telegram has ${JSON.stringify(info?.url ?? "")} (bakerst serve sets it at start)` : info?.last_error_message;
         checks.push(
           problem
-            ? { ok: false, name: "telegram webhook", detail: clean(String(problem), telegram), fix: "check that TELEGRAM_WEBHOOK_URL reaches POST /api/webhooks/telegram from the internet over HTTPS" }
+            ? {
+                ok: false,
+                name: "telegram webhook",
+                detail: clean(String(problem), telegram),
+                fix: "check that TELEGRAM_WEBHOOK_URL reaches POST /api/webhooks/telegram from the internet over HTTPS",
+              }
             : { ok: true, name: "telegram webhook", detail: `${info.pending_update_count ?? 0} updates waiting` },
         );
       }

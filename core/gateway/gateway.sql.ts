@@ -66,10 +66,7 @@ export const gatewayInbox = sqliteTable(
     receivedAt: integer("received_at").notNull(),
     doneAt: integer("done_at"),
   },
-  (t) => [
-    uniqueIndex("gateway_inbox_update_idx").on(t.updateKey),
-    index("gateway_inbox_open_idx").on(t.chatKey, t.id).where(sql`status IN ('received', 'started')`),
-  ],
+  (t) => [uniqueIndex("gateway_inbox_update_idx").on(t.updateKey), index("gateway_inbox_open_idx").on(t.chatKey, t.id).where(sql`status IN ('received', 'started')`)],
 );
 
 /**
@@ -103,18 +100,16 @@ export const gatewayOutbox = sqliteTable(
     createdAt: integer("created_at").notNull(),
     sentAt: integer("sent_at"),
   },
-  (t) => [
-    uniqueIndex("gateway_outbox_dedupe_idx").on(t.dedupeKey),
-    index("gateway_outbox_status_idx").on(t.status, t.lane, t.id),
-    index("gateway_outbox_of_idx").on(t.of),
-  ],
+  (t) => [uniqueIndex("gateway_outbox_dedupe_idx").on(t.dedupeKey), index("gateway_outbox_status_idx").on(t.status, t.lane, t.id), index("gateway_outbox_of_idx").on(t.of)],
 );
 
 /** Jobs and tasks a chat's turn started and did not wait for: their end is reported to the chat. */
 export const gatewayJobWatch = sqliteTable("gateway_job_watch", {
   /** The job's or the task's id (both are UUIDv7, never the same). */
   jobId: text("job_id").primaryKey(),
-  kind: text("kind", { enum: ["job", "task"] }).notNull().default("job"),
+  kind: text("kind", { enum: ["job", "task"] })
+    .notNull()
+    .default("job"),
   chatKey: text("chat_key").notNull(),
   createdAt: integer("created_at").notNull(),
   reportedAt: integer("reported_at"),

@@ -55,7 +55,8 @@ export class Gateway {
       runner.record(m, "new");
       return;
     }
-    const answer = command === "status" ? this.status(lane) : command === "help" || command === "start" ? HELP : !m.text.trim() ? "I can read text messages only, for now." : undefined;
+    const answer =
+      command === "status" ? this.status(lane) : command === "help" || command === "start" ? HELP : !m.text.trim() ? "I can read text messages only, for now." : undefined;
     if (answer === undefined) {
       runner.record(m, "message");
       return;

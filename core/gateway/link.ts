@@ -1,5 +1,5 @@
-import type { AreaContext } from "../area/types.ts";
 import type { Retrying } from "../area/retrying.ts";
+import type { AreaContext } from "../area/types.ts";
 import type { SecretStore } from "../secrets/service.ts";
 import type { ChatAdapter } from "./adapter.ts";
 import type { Platform } from "./keys.ts";

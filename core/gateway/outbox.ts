@@ -65,10 +65,7 @@ export class Outbox {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastPrune = 0;
   private idle: (() => void)[] = [];
-  private q: Record<
-    "heads" | "byId" | "byKey" | "lastEdit" | "insert" | "updatePending" | "markSent" | "setShown" | "retry" | "fail" | "plain" | "prune",
-    Statement
-  >;
+  private q: Record<"heads" | "byId" | "byKey" | "lastEdit" | "insert" | "updatePending" | "markSent" | "setShown" | "retry" | "fail" | "plain" | "prune", Statement>;
 
   constructor(
     private db: Db,
@@ -212,8 +209,7 @@ export class Outbox {
    */
   async drained(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    const due = () =>
-      (this.q.heads.all() as OutboxRow[]).some((r) => r.nextAt <= this.now() && this.adapters.has(parseChatKey(r.lane).platform));
+    const due = () => (this.q.heads.all() as OutboxRow[]).some((r) => r.nextAt <= this.now() && this.adapters.has(parseChatKey(r.lane).platform));
     while (this.running > 0 || due()) {
       if (Date.now() >= until) return false;
       await new Promise<void>((r) => (this.running > 0 ? this.idle.push(r) : setTimeout(r, 10)));

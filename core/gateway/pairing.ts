@@ -118,7 +118,13 @@ export class Pairings {
     if (row?.status === "revoked" && now - (row.revokedAt ?? 0) < CODE_RESEND_MS) return undefined;
     const waiting = (this.q.pendingCount.get(now) as { n: number }).n;
     if (waiting >= this.deps.maxPending) {
-      this.deps.audit.record({ action: "gateway.pairing_refused", outcome: "refused", actor: "system", target: m.pairKey, detail: { reason: "too_many_pending", pending: waiting } });
+      this.deps.audit.record({
+        action: "gateway.pairing_refused",
+        outcome: "refused",
+        actor: "system",
+        target: m.pairKey,
+        detail: { reason: "too_many_pending", pending: waiting },
+      });
       return undefined;
     }
     const code = this.uniqueCode();

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { addressOf } from "../audit/http.ts";
 import type { Services } from "../services.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
-import { type Platform, PLATFORMS } from "./keys.ts";
+import { PLATFORMS, type Platform } from "./keys.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Pairings } from "./pairing.ts";
 
@@ -18,7 +18,10 @@ export const channelRoutes = (pairings: Pairings, outbox: Outbox) => (s: Service
       return { adapters, ...pairings.list(), outbox: outbox.counts() };
     })
     .post("/api/channels/pairings/approve", ({ body, request }) => pairings.approve(body.code, who(request)), {
-      body: t.Object({ code: t.String({ minLength: 1, maxLength: 32, error: "code: expected the pairing code the chat was given, e.g. ABCD-2345" }) }, { additionalProperties: false }),
+      body: t.Object(
+        { code: t.String({ minLength: 1, maxLength: 32, error: "code: expected the pairing code the chat was given, e.g. ABCD-2345" }) },
+        { additionalProperties: false },
+      ),
     })
     .patch("/api/channels/pairings/:id", ({ params, body }) => pairings.setNotify(params.id, body.notify), {
       params: Id,

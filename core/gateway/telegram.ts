@@ -55,7 +55,7 @@ export function inboundFrom(update: Update, me: UserFromGetMe): Inbound | undefi
     chat: { platform: "telegram", chatId: String(chat.id), ...(threadId ? { threadId } : {}) },
     pairKey: `telegram:${chat.id}`,
     kind: isPrivate ? "private" : "group",
-    title: isPrivate ? person : ("title" in chat && chat.title ? chat.title : String(chat.id)),
+    title: isPrivate ? person : "title" in chat && chat.title ? chat.title : String(chat.id),
     sender: { id: String(msg.from.id), name: person },
     text,
     messageId: String(msg.message_id),

@@ -24,7 +24,8 @@ function sandboxCheck(config: Config): Check[] {
   const settings = config.read(jobsKeys);
   if (config.nats.url || !settings.EDGE_WORKER) return [];
   const { mode, status } = edgeSandbox(config, settings);
-  if (mode === "off") return [{ ok: true, name: "sandbox", detail: `COMMAND_SANDBOX=off: command jobs run without a sandbox (${status.ok ? "bubblewrap would work here" : status.detail})` }];
+  if (mode === "off")
+    return [{ ok: true, name: "sandbox", detail: `COMMAND_SANDBOX=off: command jobs run without a sandbox (${status.ok ? "bubblewrap would work here" : status.detail})` }];
   return [
     status.ok
       ? { ok: true, name: "sandbox", detail: status.detail }
@@ -56,7 +57,16 @@ export const jobsArea = defineArea({
       dispatch: await ctx.bus.declare(QUEUES.jobs, { ackWaitMs: settings.JOB_ACK_WAIT_MS }),
       statuses: await ctx.bus.declare(QUEUES.jobStatus, { ackWaitMs: STATUS_ACK_WAIT_MS }),
     };
-    const jobs = new JobService({ store, bus: ctx.bus, queues, settings, log: ctx.log, ledger: ctx.models.ledger, audit: ctx.audit, persona: () => ctx.personality.read("WORKER.md") });
+    const jobs = new JobService({
+      store,
+      bus: ctx.bus,
+      queues,
+      settings,
+      log: ctx.log,
+      ledger: ctx.models.ledger,
+      audit: ctx.audit,
+      persona: () => ctx.personality.read("WORKER.md"),
+    });
     jobs.start();
     heartbeats.start();
     worker?.start();

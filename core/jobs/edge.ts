@@ -5,24 +5,25 @@
  * is the one place core imports from satellite/ (a test keeps it that way).
  */
 import { readFileSync } from "node:fs";
-import { isReservedTarget, setUpSandbox, SYSTEM_PATH, type Sandbox, type SandboxProfile, type SandboxSetup } from "../../satellite/sandbox/index.ts";
+import { isReservedTarget, type Sandbox, type SandboxProfile, type SandboxSetup, SYSTEM_PATH, setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { AllowlistError, buildPolicies, credsSecrets, GrammarError, Redactor, Worker } from "../../satellite/worker/index.ts";
 
 export {
   DEFAULT_TASK_LIMITS,
-  EgressRuleError,
-  LocalLauncher,
-  parseAllowlist,
-  RUNNER_DIR,
-  startEgressProxy,
-  taskRunnerMain,
   type EgressEvent,
   type EgressProxy,
+  EgressRuleError,
+  LocalLauncher,
   type LocalLauncherOptions,
+  parseAllowlist,
+  RUNNER_DIR,
   type RunnerCommand,
+  startEgressProxy,
+  taskRunnerMain,
 } from "../../satellite/task/index.ts";
+
 import type { AreaContext } from "../area/types.ts";
-import { ConfigError, type Config } from "../config/index.ts";
+import { type Config, ConfigError } from "../config/index.ts";
 import { CommandGrammarsSpec } from "../protocol/index.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import { logFn } from "../telemetry/log.ts";
@@ -97,6 +98,5 @@ export function createEdgeWorker(ctx: AreaContext, j: JobsSettings, id: string, 
 }
 
 // The tasks area's sandbox: tasks have no opt-out, and their mounts may not cover the sandbox's system view.
-export { isReservedTarget, setUpSandbox, type SandboxSetup };
 // Stdio MCP skills run their servers in the same sandbox (core/skills/mcp/open.ts).
-export { SYSTEM_PATH, type Sandbox, type SandboxProfile };
+export { isReservedTarget, type Sandbox, type SandboxProfile, type SandboxSetup, SYSTEM_PATH, setUpSandbox };

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { Bus, Subscription } from "../bus/types.ts";
-import { decode, encode, HeartbeatV1, subjects, type Heartbeat } from "../protocol/index.ts";
+import { decode, encode, type Heartbeat, HeartbeatV1, subjects } from "../protocol/index.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/log.ts";
 
@@ -68,7 +68,9 @@ export class Heartbeats {
     this.now = opts.now ?? Date.now;
     this.maxSenders = opts.maxSenders ?? MAX_SENDERS;
     this.forgetMs = opts.forgetMs ?? FORGET_MS;
-    this.brainId = `brain-${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 60)}-${process.pid}`;
+    this.brainId = `brain-${hostname()
+      .replace(/[^A-Za-z0-9_-]/g, "-")
+      .slice(0, 60)}-${process.pid}`;
   }
 
   start(): void {

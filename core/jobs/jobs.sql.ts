@@ -30,11 +30,7 @@ export const jobs = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [
-    uniqueIndex("jobs_idempotency_key_idx").on(t.idempotencyKey),
-    index("jobs_status_idx").on(t.status, t.deadlineAt),
-    index("jobs_created_idx").on(t.createdAt, t.id),
-  ],
+  (t) => [uniqueIndex("jobs_idempotency_key_idx").on(t.idempotencyKey), index("jobs_status_idx").on(t.status, t.deadlineAt), index("jobs_created_idx").on(t.createdAt, t.id)],
 );
 
 /** Every status a worker reported, duplicates and late ones included: the job's history. */

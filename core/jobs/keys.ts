@@ -8,7 +8,10 @@ export const jobsKeys = defineKeys({
   WORKER_CONCURRENCY: { kind: "int", min: 1, max: 256, default: "4", help: "jobs the in-process worker runs at once (edge mode)" },
   EDGE_WORKER: { kind: "bool", default: "true", help: "host the worker in-process in edge mode (false leaves jobs queued)" },
   HEARTBEAT_INTERVAL_MS: { kind: "int", min: 100, max: 600_000, default: "30000", help: "how often the brain and the edge worker send heartbeats" },
-  COMMAND_ALLOWLIST: { kind: "string", help: "programs command jobs may run, e.g. uptime,df,date,kubectl:get|describe (default: every program with a grammar; commands: in the config file adds grammars)" },
+  COMMAND_ALLOWLIST: {
+    kind: "string",
+    help: "programs command jobs may run, e.g. uptime,df,date,kubectl:get|describe (default: every program with a grammar; commands: in the config file adds grammars)",
+  },
   COMMAND_SANDBOX: {
     kind: "string",
     default: "required",

@@ -1,6 +1,6 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { AppError } from "../errors.ts";
-import { AgentJob, check, CommandSyntaxError, checkArgv, HttpJob, JOB_TYPES, MAX_ARG_CHARS, MAX_ARGS, splitCommand, type JobSpec } from "../protocol/index.ts";
+import { AgentJob, CommandSyntaxError, check, checkArgv, HttpJob, JOB_TYPES, type JobSpec, MAX_ARG_CHARS, MAX_ARGS, splitCommand } from "../protocol/index.ts";
 
 /** `POST /api/jobs` and the `dispatch_job` tool: the wire job plus `command` as a string. */
 const CommandRequest = Type.Object(

@@ -1,9 +1,8 @@
 import { Elysia, t } from "elysia";
-import { notFound } from "../errors.ts";
 import { QueryText, queryInt } from "../api/query.ts";
 import { addressOf } from "../audit/http.ts";
 import type { AuditLog } from "../audit/service.ts";
-import { AppError } from "../errors.ts";
+import { AppError, notFound } from "../errors.ts";
 import { fieldOf } from "./audit.ts";
 import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";

@@ -9,18 +9,18 @@ import {
   JobDispatchV1,
   JobLookupReplyV1,
   JobLookupV1,
+  type JobSpec,
+  type JobStatusMessage,
   JobStatusV1,
   subjects,
   traceHeaders,
-  type JobSpec,
-  type JobStatusMessage,
 } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { currentSpan, currentTraceId, outgoingTraceHeaders, startSpan, withSpan } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import { jobSummary } from "./audit.ts";
 import type { JobsSettings } from "./keys.ts";
-import { view, type Applied, type JobRow, type JobStore, type JobView, type NewJob } from "./store.ts";
+import { type Applied, type JobRow, type JobStore, type JobView, type NewJob, view } from "./store.ts";
 
 export const AGENT_DEFAULT_TIMEOUT_MS = 300_000;
 

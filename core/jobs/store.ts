@@ -1,8 +1,8 @@
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "bun:sqlite";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { isFinal, type JobSpec, type JobStatusMessage, type WireError } from "../protocol/index.ts";
-import { jobs, jobStatuses } from "./jobs.sql.ts";
+import { jobStatuses, jobs } from "./jobs.sql.ts";
 
 export type JobStatus = "queued" | "received" | "running" | "completed" | "failed";
 export const JOB_STATUSES: JobStatus[] = ["queued", "received", "running", "completed", "failed"];
@@ -330,9 +330,7 @@ function prepare(db: Database) {
     byId: db.query(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`),
     byKey: db.query(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`),
     published: db.query("UPDATE jobs SET published_at = ? WHERE id = ?"),
-    insertStatus: db.query(
-      "INSERT INTO job_statuses (job_id, status, worker_id, attempt, at, applied) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    ),
+    insertStatus: db.query("INSERT INTO job_statuses (job_id, status, worker_id, attempt, at, applied) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
     advance: db.query(
       `UPDATE jobs SET status = ?1, worker_id = ?2, attempts = ?3, updated_at = ?4, lease_at = ?9,
          result = CASE WHEN ?5 THEN ?6 ELSE result END, error = CASE WHEN ?5 THEN ?7 ELSE error END

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, type BrainTools } from "../brain/tools.ts";
+import { type BrainTools, defineTool } from "../brain/tools.ts";
 import { AppError } from "../errors.ts";
 import type { JobsSettings } from "./keys.ts";
 import { parseJobRequest } from "./request.ts";
@@ -30,12 +30,12 @@ export function registerJobTools(tools: BrainTools, jobs: JobService, store: Job
     defineTool({
       name: "dispatch_job",
       description:
-        "Run a background job on a worker. command: an allowlisted read-only program, as `command` (\"df -h\") or `argv`; no shell syntax. " +
+        'Run a background job on a worker. command: an allowlisted read-only program, as `command` ("df -h") or `argv`; no shell syntax. ' +
         "http: one request to `url` (cloud metadata addresses are refused). agent: a worker model with its own tools runs `prompt`. " +
         `By default waits up to ${Math.round(waitMs / 1000)} s for the result; set wait=false to return at once and check later with get_job.`,
       input: Type.Object({
         type: Type.Union([Type.Literal("command"), Type.Literal("http"), Type.Literal("agent")]),
-        command: Type.Optional(Type.String({ description: "command line, e.g. \"df -h\"" })),
+        command: Type.Optional(Type.String({ description: 'command line, e.g. "df -h"' })),
         argv: Type.Optional(Type.Array(Type.String(), { description: "program and arguments" })),
         url: Type.Optional(Type.String()),
         method: Type.Optional(Type.String()),
@@ -49,7 +49,9 @@ export function registerJobTools(tools: BrainTools, jobs: JobService, store: Job
       }),
       timeoutMs: waitMs + 15_000,
       async run(input, ctx) {
-        const picked = Object.fromEntries(FIELDS[input.type].flatMap((k) => ((input as Record<string, unknown>)[k] !== undefined ? [[k, (input as Record<string, unknown>)[k]]] : [])));
+        const picked = Object.fromEntries(
+          FIELDS[input.type].flatMap((k) => ((input as Record<string, unknown>)[k] !== undefined ? [[k, (input as Record<string, unknown>)[k]]] : [])),
+        );
         const { spec } = parseJobRequest(picked);
         const { job } = await jobs.dispatch(spec, {
           conversationId: ctx.conversationId,

@@ -17,7 +17,12 @@ export function mcpServer(tools: McpTool[], version: string): Server {
   );
   const byName = new Map(tools.map((t) => [t.name, t]));
   server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as { type: "object" }, ...(t.outputSchema ? { outputSchema: t.outputSchema as { type: "object" } } : {}) })),
+    tools: tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      inputSchema: t.inputSchema as { type: "object" },
+      ...(t.outputSchema ? { outputSchema: t.outputSchema as { type: "object" } } : {}),
+    })),
   }));
   server.setRequestHandler(CallToolRequestSchema, (request, extra): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name);

@@ -47,13 +47,13 @@ async function coreUrl(config: Config, given: string | undefined): Promise<strin
  */
 export async function mcpCommand(config: Config, argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { stdio: { type: "boolean" }, url: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: false });
-  if (values.help) return io.stdout(USAGE), 0;
-  if (!values.stdio) return io.stderr(`bakerst mcp: say --stdio (the only transport; HTTP clients use /mcp on the server)\n\n${USAGE}`), 2;
+  if (values.help) return (io.stdout(USAGE), 0);
+  if (!values.stdio) return (io.stderr(`bakerst mcp: say --stdio (the only transport; HTTP clients use /mcp on the server)\n\n${USAGE}`), 2);
   const token = tokenFor(config);
-  if (!token) return io.stderr(`bakerst mcp: no API token: set AUTH_TOKEN, or start bakerst once so it writes one into ${config.dataDir}\n`), 1;
+  if (!token) return (io.stderr(`bakerst mcp: no API token: set AUTH_TOKEN, or start bakerst once so it writes one into ${config.dataDir}\n`), 1);
   const base = await coreUrl(config, typeof values.url === "string" ? values.url : undefined);
-  if (!base) return io.stderr(`bakerst mcp: no bakerst is running on ${config.dataDir}; start it (bakerst serve), or pass --url\n`), 1;
-  if (!URL.canParse(base)) return io.stderr(`bakerst mcp: --url ${JSON.stringify(base)} is not a URL\n`), 2;
+  if (!base) return (io.stderr(`bakerst mcp: no bakerst is running on ${config.dataDir}; start it (bakerst serve), or pass --url\n`), 1);
+  if (!URL.canParse(base)) return (io.stderr(`bakerst mcp: --url ${JSON.stringify(base)} is not a URL\n`), 2);
 
   const upstream = new StreamableHTTPClientTransport(new URL("/mcp", base), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
   const local = new StdioServerTransport();
@@ -63,7 +63,8 @@ export async function mcpCommand(config: Config, argv: string[], io: Io): Promis
   const fail = (message: JSONRPCMessage, err: unknown) => {
     const why = (err as Error)?.message ?? String(err);
     io.stderr(`bakerst mcp: ${base}/mcp: ${why}\n`);
-    if (isJSONRPCRequest(message)) void local.send({ jsonrpc: "2.0", id: message.id, error: { code: -32603, message: `bakerst at ${base} could not be reached or refused the call: ${why}` } });
+    if (isJSONRPCRequest(message))
+      void local.send({ jsonrpc: "2.0", id: message.id, error: { code: -32603, message: `bakerst at ${base} could not be reached or refused the call: ${why}` } });
   };
   local.onmessage = (message) => void upstream.send(message).catch((err) => fail(message, err));
   upstream.onmessage = (message) => void local.send(message);

@@ -1,4 +1,4 @@
-import { elapsed, type Check } from "../cli/check.ts";
+import { type Check, elapsed } from "../cli/check.ts";
 import type { Config } from "../config/index.ts";
 import { embedderFrom } from "./embed/index.ts";
 import { memoryKeys } from "./keys.ts";
@@ -31,9 +31,18 @@ export async function memoryChecks(config: Config): Promise<Check[]> {
       const { QdrantClient } = await import("@qdrant/js-client-rest");
       const client = new QdrantClient({ url: m.QDRANT_URL, ...(m.QDRANT_API_KEY ? { apiKey: m.QDRANT_API_KEY } : {}), checkCompatibility: false, timeout: 8_000 });
       const { exists: ours } = await client.collectionExists(m.QDRANT_COLLECTION);
-      checks.push({ ok: true, name: "qdrant", detail: `${m.QDRANT_URL} reachable in ${elapsed(t0)}; collection ${m.QDRANT_COLLECTION} ${ours ? "exists" : "will be created at start"}` });
+      checks.push({
+        ok: true,
+        name: "qdrant",
+        detail: `${m.QDRANT_URL} reachable in ${elapsed(t0)}; collection ${m.QDRANT_COLLECTION} ${ours ? "exists" : "will be created at start"}`,
+      });
     } catch (err) {
-      checks.push({ ok: false, name: "qdrant", detail: `${m.QDRANT_URL}: ${(err as Error).message}`, fix: "check QDRANT_URL and QDRANT_API_KEY, or unset QDRANT_URL to keep vectors in SQLite" });
+      checks.push({
+        ok: false,
+        name: "qdrant",
+        detail: `${m.QDRANT_URL}: ${(err as Error).message}`,
+        fix: "check QDRANT_URL and QDRANT_API_KEY, or unset QDRANT_URL to keep vectors in SQLite",
+      });
     }
   }
   return checks;

@@ -11,7 +11,13 @@ export const memoryKeys = defineKeys({
   QDRANT_URL: { kind: "url", help: "Qdrant; unset keeps memory in SQLite" },
   QDRANT_API_KEY: { kind: "secret", help: "Qdrant API key" },
   QDRANT_COLLECTION: { kind: "string", default: "bakerst_memories", help: "Qdrant collection holding memory vectors" },
-  MEMORY_PROMPT_TOKENS: { kind: "int", min: 0, max: 32_000, default: "1200", help: "token budget for memories, observations and reflections in the system prompt (0 turns it off)" },
+  MEMORY_PROMPT_TOKENS: {
+    kind: "int",
+    min: 0,
+    max: 32_000,
+    default: "1200",
+    help: "token budget for memories, observations and reflections in the system prompt (0 turns it off)",
+  },
   OBSERVER_THRESHOLD_CHARS: { kind: "int", min: 200, max: 1_000_000, default: "6000", help: "unobserved conversation text that triggers the observer" },
   REFLECTOR_THRESHOLD_CHARS: { kind: "int", min: 200, max: 1_000_000, default: "8000", help: "unreflected observation text that triggers the reflector" },
 });

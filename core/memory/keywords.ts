@@ -2,9 +2,10 @@ import type { Database } from "bun:sqlite";
 import type { Category } from "./types.ts";
 
 const STOPWORDS = new Set(
-  ("a an and are as at be by can could did do does for from had has have how i if in is it its me my no not of on or our please " +
-    "should so tell that the their them there they this to us was we were what when where which who why will with would you your")
-    .split(" "),
+  (
+    "a an and are as at be by can could did do does for from had has have how i if in is it its me my no not of on or our please " +
+    "should so tell that the their them there they this to us was we were what when where which who why will with would you your"
+  ).split(" "),
 );
 
 /** The words of a query worth matching, for FTS5 (quoted, so no operator syntax leaks through). */

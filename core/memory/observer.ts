@@ -1,16 +1,16 @@
 import { and, asc, eq, gt, lte } from "drizzle-orm";
+import type { ModelRouter } from "../agent/router.ts";
+import type { Summarizer } from "../brain/compact.ts";
 import type { TurnResult } from "../brain/turn.ts";
+import { messages } from "../conversations/conversation.sql.ts";
 import type { ConversationStore, StoredMessage } from "../conversations/store.ts";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
-import type { ModelRouter } from "../agent/router.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
-import { messages } from "../conversations/conversation.sql.ts";
 import { observations, observerCursors } from "./memory.sql.ts";
 import { parseJsonList } from "./parse.ts";
 import type { Reflector } from "./reflector.ts";
-import type { Summarizer } from "../brain/compact.ts";
 
 export const OBSERVATION_KINDS = ["Decision", "Preference", "Fact", "Issue", "NextStep", "Outcome"] as const;
 export type ObservationKind = (typeof OBSERVATION_KINDS)[number];
@@ -65,9 +65,7 @@ export class Observer implements Summarizer {
   /** Size of what the observer has not read yet, a cheap upper bound on its transcript's length. */
   private unreadChars;
 
-  constructor(
-    private deps: { db: Db; conversations: ConversationStore; router: ModelRouter; log: Logger; thresholdChars: number; reflector: Reflector },
-  ) {
+  constructor(private deps: { db: Db; conversations: ConversationStore; router: ModelRouter; log: Logger; thresholdChars: number; reflector: Reflector }) {
     this.unreadChars = deps.db.$client.query<{ chars: number }, { cid: string }>(
       "select coalesce(sum(length(content)), 0) as chars from messages where conversation_id = $cid and seq > coalesce((select seq from observer_cursors where conversation_id = $cid), 0)",
     );

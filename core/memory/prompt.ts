@@ -80,9 +80,17 @@ export class MemoryPrompt {
     } catch (err) {
       this.log.warn("memory search for the prompt failed", { error: (err as Error).message });
     }
-    const recent = layer("## Recent observations", obs.map((o) => `- (${o.kind}) ${o.text}`), Math.floor(budget / 2));
+    const recent = layer(
+      "## Recent observations",
+      obs.map((o) => `- (${o.kind}) ${o.text}`),
+      Math.floor(budget / 2),
+    );
     budget -= recent.used;
-    const relevant = layer("## Memories relevant to this message", found.map((m) => `- [${m.category}] ${m.text} (id ${m.id})`), budget);
+    const relevant = layer(
+      "## Memories relevant to this message",
+      found.map((m) => `- [${m.category}] ${m.text} (id ${m.id})`),
+      budget,
+    );
     const parts = [recent.text, relevant.text].filter((p): p is string => !!p);
     if (!parts.length) return undefined;
     return `# What you remember about the owner\nUse this when it helps; the owner does not need to repeat it. Correct or delete a memory with the memory tools when it turns out wrong.\n\n${parts.join("\n\n")}`;

@@ -1,7 +1,7 @@
 import { asc, inArray, isNull } from "drizzle-orm";
+import type { ModelRouter } from "../agent/router.ts";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
-import type { ModelRouter } from "../agent/router.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
 import { observations, reflections } from "./memory.sql.ts";
@@ -86,7 +86,12 @@ export class Reflector {
       texts.forEach((text, i) => tx.insert(reflections).values({ id: ids[i]!, text, observationCount: pending.length, createdAt: now }).run());
       tx.update(observations)
         .set({ reflectionId: ids[0]! })
-        .where(inArray(observations.id, pending.map((o) => o.id)))
+        .where(
+          inArray(
+            observations.id,
+            pending.map((o) => o.id),
+          ),
+        )
         .run();
     });
     this.lastRun = { at: now, stored: texts.length };

@@ -7,7 +7,7 @@ import type { Services } from "../services.ts";
 import { observations, reflections } from "./memory.sql.ts";
 import type { MemoryService } from "./service.ts";
 import { exportLines, importLines, parseImport } from "./transfer.ts";
-import { CATEGORIES, isCategory, type Category } from "./types.ts";
+import { CATEGORIES, type Category, isCategory } from "./types.ts";
 
 function category(raw: string | undefined, field = "category"): Category | undefined {
   if (raw === undefined || raw === "") return undefined;
@@ -25,8 +25,7 @@ export const memoryRoutes = (memory: MemoryService, changed: () => void) => (s: 
   new Elysia({ name: "memory" })
     .get(
       "/api/memories",
-      ({ query }) =>
-        memory.list({ category: category(query.category), limit: queryInt(query.limit, "limit", 1, 500, 50), offset: queryInt(query.offset, "offset", 0, 1e9, 0) }),
+      ({ query }) => memory.list({ category: category(query.category), limit: queryInt(query.limit, "limit", 1, 500, 50), offset: queryInt(query.offset, "offset", 0, 1e9, 0) }),
       { query: t.Object({ category: QueryText, limit: QueryText, offset: QueryText }) },
     )
     .get(

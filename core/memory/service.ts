@@ -6,7 +6,7 @@ import { withSpan } from "../telemetry/tracing.ts";
 import { newId } from "../util/ids.ts";
 import type { KeywordIndex } from "./keywords.ts";
 import { memories } from "./memory.sql.ts";
-import { CATEGORIES, DEDUP_THRESHOLD, MAX_TEXT_CHARS, SEARCH_THRESHOLD, isCategory, type Category } from "./types.ts";
+import { CATEGORIES, type Category, DEDUP_THRESHOLD, isCategory, MAX_TEXT_CHARS, SEARCH_THRESHOLD } from "./types.ts";
 import type { VectorIndex } from "./vectors.ts";
 
 export type Memory = typeof memories.$inferSelect;
@@ -72,54 +72,56 @@ export class MemoryService {
 
   store(input: { text: unknown; category: unknown; source: MemorySource }): Promise<{ id: string; updated: boolean }> {
     const { text, category } = validMemory(input.text, input.category);
-    return withSpan("memory.store", { attributes: { "bakerst.memory.category": category, "bakerst.memory.source": input.source } }, () => this.serial(async () => {
-      let vector = await this.embed(text, "document");
-      const now = Date.now();
-      let existing: Memory | undefined;
-      if (vector) {
-        try {
-          const [nearest] = await this.vectors.store!.search({ vector, limit: 1, threshold: DEDUP_THRESHOLD });
-          this.vectors.storeOk();
-          if (nearest) {
-            existing = this.db.select().from(memories).where(eq(memories.id, nearest.id)).get();
-            if (!existing) await this.vectors.store!.delete([nearest.id]);
+    return withSpan("memory.store", { attributes: { "bakerst.memory.category": category, "bakerst.memory.source": input.source } }, () =>
+      this.serial(async () => {
+        let vector = await this.embed(text, "document");
+        const now = Date.now();
+        let existing: Memory | undefined;
+        if (vector) {
+          try {
+            const [nearest] = await this.vectors.store!.search({ vector, limit: 1, threshold: DEDUP_THRESHOLD });
+            this.vectors.storeOk();
+            if (nearest) {
+              existing = this.db.select().from(memories).where(eq(memories.id, nearest.id)).get();
+              if (!existing) await this.vectors.store!.delete([nearest.id]);
+            }
+          } catch (err) {
+            // The vector store is unreachable: keep the memory now, embed it once the store is back.
+            this.log.warn("vector store unavailable; storing without a vector", { error: (err as Error).message });
+            this.vectors.storeFailed(err);
+            vector = null;
           }
-        } catch (err) {
-          // The vector store is unreachable: keep the memory now, embed it once the store is back.
-          this.log.warn("vector store unavailable; storing without a vector", { error: (err as Error).message });
-          this.vectors.storeFailed(err);
-          vector = null;
         }
-      }
-      if (!vector) {
-        // Without vectors only the same words, ignoring case and spacing, count as the same memory.
-        existing = this.db
-          .select()
-          .from(memories)
-          .where(sql`lower(${memories.text}) = ${text.toLowerCase().replace(/\s+/g, " ")}`)
-          .get();
-      }
-      const model = vector ? this.vectors.embedder!.model : null;
-      const id = existing?.id ?? newId();
-      if (existing) {
-        this.db.update(memories).set({ text, category, updatedAt: now, embeddedWith: model }).where(eq(memories.id, id)).run();
-      } else {
-        this.db.insert(memories).values({ id, text, category, source: input.source, embeddedWith: model, createdAt: now, updatedAt: now }).run();
-      }
-      if (vector) {
-        try {
-          await this.vectors.store!.upsert([{ id, vector, category }]);
-        } catch (err) {
-          this.log.warn("vector store write failed; the memory is kept and embedded later", { id, error: (err as Error).message });
-          this.vectors.storeFailed(err);
-          this.db.update(memories).set({ embeddedWith: null }).where(eq(memories.id, id)).run();
+        if (!vector) {
+          // Without vectors only the same words, ignoring case and spacing, count as the same memory.
+          existing = this.db
+            .select()
+            .from(memories)
+            .where(sql`lower(${memories.text}) = ${text.toLowerCase().replace(/\s+/g, " ")}`)
+            .get();
+        }
+        const model = vector ? this.vectors.embedder!.model : null;
+        const id = existing?.id ?? newId();
+        if (existing) {
+          this.db.update(memories).set({ text, category, updatedAt: now, embeddedWith: model }).where(eq(memories.id, id)).run();
+        } else {
+          this.db.insert(memories).values({ id, text, category, source: input.source, embeddedWith: model, createdAt: now, updatedAt: now }).run();
+        }
+        if (vector) {
+          try {
+            await this.vectors.store!.upsert([{ id, vector, category }]);
+          } catch (err) {
+            this.log.warn("vector store write failed; the memory is kept and embedded later", { id, error: (err as Error).message });
+            this.vectors.storeFailed(err);
+            this.db.update(memories).set({ embeddedWith: null }).where(eq(memories.id, id)).run();
+            this.vectors.kick();
+          }
+        } else if (this.vectors.embedder) {
           this.vectors.kick();
         }
-      } else if (this.vectors.embedder) {
-        this.vectors.kick();
-      }
-      return { id, updated: !!existing };
-    }));
+        return { id, updated: !!existing };
+      }),
+    );
   }
 
   /**
@@ -130,12 +132,7 @@ export class MemoryService {
   recategorize(id: string, category: unknown): Promise<ReturnType<typeof view>> {
     if (!isCategory(category)) throw badRequest(`category: expected one of ${CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
     return this.serial(async () => {
-      const row = this.db
-        .update(memories)
-        .set({ category, updatedAt: Date.now(), embeddedWith: null })
-        .where(eq(memories.id, id))
-        .returning()
-        .get();
+      const row = this.db.update(memories).set({ category, updatedAt: Date.now(), embeddedWith: null }).where(eq(memories.id, id)).returning().get();
       if (!row) throw notFound("memory", id);
       if (this.vectors.embedder) this.vectors.kick();
       return view(row);
@@ -197,7 +194,12 @@ export class MemoryService {
       const rows = this.db
         .select({ id: memories.id, text: memories.text, category: memories.category })
         .from(memories)
-        .where(sql`${memories.id} IN (${sql.join(missing.map((id) => sql`${id}`), sql`, `)})`)
+        .where(
+          sql`${memories.id} IN (${sql.join(
+            missing.map((id) => sql`${id}`),
+            sql`, `,
+          )})`,
+        )
         .all();
       for (const r of rows) Object.assign(merged.get(r.id)!, { text: r.text, category: r.category });
     }
@@ -210,11 +212,24 @@ export class MemoryService {
   }
 
   count(category?: Category): number {
-    return this.db.select({ n: sql<number>`count(*)` }).from(memories).where(category ? eq(memories.category, category) : undefined).get()?.n ?? 0;
+    return (
+      this.db
+        .select({ n: sql<number>`count(*)` })
+        .from(memories)
+        .where(category ? eq(memories.category, category) : undefined)
+        .get()?.n ?? 0
+    );
   }
 }
 
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
 
-export const view = (m: Memory) => ({ id: m.id, text: m.text, category: m.category as Category, source: m.source, createdAt: m.createdAt, updatedAt: m.updatedAt, embedded: m.embeddedWith !== null });
-
+export const view = (m: Memory) => ({
+  id: m.id,
+  text: m.text,
+  category: m.category as Category,
+  source: m.source,
+  createdAt: m.createdAt,
+  updatedAt: m.updatedAt,
+  embedded: m.embeddedWith !== null,
+});

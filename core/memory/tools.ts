@@ -1,7 +1,7 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, type BrainTools } from "../brain/tools.ts";
-import { CATEGORIES, MAX_TEXT_CHARS } from "./types.ts";
+import { type BrainTools, defineTool } from "../brain/tools.ts";
 import type { MemoryService } from "./service.ts";
+import { CATEGORIES, MAX_TEXT_CHARS } from "./types.ts";
 
 const Category = Type.Union(
   CATEGORIES.map((c) => Type.Literal(c)),
@@ -14,10 +14,7 @@ export function registerMemoryTools(tools: BrainTools, memory: MemoryService, ch
       name: "memory_store",
       description:
         "Remember a durable fact about the owner or their world (gear, preferences, homelab, personal, work, general) for future conversations. One self-contained sentence. A near-duplicate updates the existing memory.",
-      input: Type.Object(
-        { text: Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS }), category: Category },
-        { additionalProperties: false },
-      ),
+      input: Type.Object({ text: Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS }), category: Category }, { additionalProperties: false }),
       async run({ text, category }) {
         const r = await memory.store({ text, category, source: "agent" });
         changed();

@@ -108,7 +108,10 @@ export async function importLines(db: Db, vectors: VectorIndex, lines: ExportLin
       if (exists) {
         replaced++;
         tx.update(memories).set(row).where(eq(memories.id, l.id)).run();
-      } else tx.insert(memories).values({ id: l.id, ...row }).run();
+      } else
+        tx.insert(memories)
+          .values({ id: l.id, ...row })
+          .run();
     }
   });
   const ready = lines.filter(reuse);

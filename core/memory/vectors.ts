@@ -65,7 +65,11 @@ export class VectorIndex {
 
   private writeMeta(meta: Meta): void {
     const now = Date.now();
-    this.db.insert(settings).values({ key: META_KEY, value: meta, updatedAt: now }).onConflictDoUpdate({ target: settings.key, set: { value: meta, updatedAt: now } }).run();
+    this.db
+      .insert(settings)
+      .values({ key: META_KEY, value: meta, updatedAt: now })
+      .onConflictDoUpdate({ target: settings.key, set: { value: meta, updatedAt: now } })
+      .run();
   }
 
   /** Brings the index up; never throws: on failure memory stays on keywords and this retries later. */
@@ -78,7 +82,11 @@ export class VectorIndex {
       const held = await this.store.dimension();
       const changed = !meta || meta.model !== this.embedder.model || meta.dimension !== dimension || meta.store !== this.store.kind || held !== dimension;
       if (changed) {
-        if (meta) this.log.info("embedding model or store changed; re-embedding memories in the background", { from: meta, to: { model: this.embedder.model, dimension, store: this.store.kind } });
+        if (meta)
+          this.log.info("embedding model or store changed; re-embedding memories in the background", {
+            from: meta,
+            to: { model: this.embedder.model, dimension, store: this.store.kind },
+          });
         if (held !== null) await this.store.reset(dimension);
         else await this.store.open(dimension);
         this.db.update(memories).set({ embeddedWith: null }).run();
@@ -150,7 +158,12 @@ export class VectorIndex {
           this.db
             .select({ id: memories.id, text: memories.text, category: memories.category })
             .from(memories)
-            .where(inArray(memories.id, rows.map((r) => r.id)))
+            .where(
+              inArray(
+                memories.id,
+                rows.map((r) => r.id),
+              ),
+            )
             .all()
             .map((r) => [r.id, r]),
         );

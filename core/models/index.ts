@@ -1,13 +1,13 @@
-import { ROLES, type Config, type Role } from "../config/index.ts";
-import type { Db } from "../db/client.ts";
-import { logFn, type Logger } from "../telemetry/log.ts";
 import { AnthropicProvider } from "../agent/providers/anthropic.ts";
 import { OpenAIProvider } from "../agent/providers/openai.ts";
 import { ModelRouter } from "../agent/router.ts";
-import { ModelSettings } from "./settings.ts";
 import type { ModelProvider, ProviderName } from "../agent/types.ts";
-import { UsageLedger } from "./usage.ts";
+import { type Config, ROLES, type Role } from "../config/index.ts";
+import type { Db } from "../db/client.ts";
+import { type Logger, logFn } from "../telemetry/log.ts";
 import { tracedProvider } from "../telemetry/tracing.ts";
+import { ModelSettings } from "./settings.ts";
+import { UsageLedger } from "./usage.ts";
 
 const isRole = (r: string): r is Role => (ROLES as readonly string[]).includes(r);
 
@@ -36,7 +36,11 @@ export function createModels(config: Config, db: Db, log: Logger, overrides: Par
   >;
   const configured = () => Object.keys(providers) as ProviderName[];
   const settings = new ModelSettings(db, config, configured);
-  const ledger = new UsageLedger(db, () => settings.prices(), () => settings.dailyBudgetUsd());
+  const ledger = new UsageLedger(
+    db,
+    () => settings.prices(),
+    () => settings.dailyBudgetUsd(),
+  );
   const router = new ModelRouter({
     providers,
     chain: (role) => (isRole(role) ? settings.chain(role) : []),

@@ -1,5 +1,5 @@
-import type { Price } from "../config/index.ts";
 import type { Usage } from "../agent/types.ts";
+import type { Price } from "../config/index.ts";
 
 /**
  * List prices in USD per million tokens. Cache reads and writes default to

@@ -1,30 +1,23 @@
+import { type Static, Type } from "@sinclair/typebox";
 import { eq } from "drizzle-orm";
-import { Type, type Static } from "@sinclair/typebox";
-import { MIN_THINKING_TOKENS, ROLES, PriceSchema, ThinkingSchema, type Config, type Price, type Role } from "../config/index.ts";
+import { parseRef } from "../agent/router.ts";
+import type { ProviderName } from "../agent/types.ts";
+import { type Config, MIN_THINKING_TOKENS, type Price, PriceSchema, ROLES, type Role, ThinkingSchema } from "../config/index.ts";
 import type { Db } from "../db/client.ts";
 import { settings } from "../db/settings.sql.ts";
 import { contextTokensFor, DEFAULT_CONTEXT_TOKENS } from "./limits.ts";
 import { DEFAULT_PRICES } from "./prices.ts";
-import { parseRef } from "../agent/router.ts";
-import type { ProviderName } from "../agent/types.ts";
 
 const ModelRef = Type.String({ pattern: "^(anthropic|openai):.+$", maxLength: 200 });
 
 /** Body of PUT /api/models/config; every part optional. An empty chain, a `null` price or budget clears that override. */
 export const ModelsConfigBody = Type.Object(
   {
-    roles: Type.Optional(
-      Type.Object(
-        Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Array(ModelRef, { maxItems: 8 }))])),
-        { additionalProperties: false },
-      ),
-    ),
+    roles: Type.Optional(Type.Object(Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Array(ModelRef, { maxItems: 8 }))])), { additionalProperties: false })),
     prices: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.Union([PriceSchema, Type.Null()]))),
     dailyBudgetUsd: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
     /** Extended-thinking budget per role in tokens (0: off); `null` goes back to config. */
-    thinking: Type.Optional(
-      Type.Object(Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Union([ThinkingSchema, Type.Null()]))])), { additionalProperties: false }),
-    ),
+    thinking: Type.Optional(Type.Object(Object.fromEntries(ROLES.map((r) => [r, Type.Optional(Type.Union([ThinkingSchema, Type.Null()]))])), { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -120,9 +113,12 @@ export class ModelSettings {
       chain.forEach((ref, i) => {
         const provider = ref.slice(0, ref.indexOf(":")) as ProviderName;
         if (!this.configured().includes(provider)) {
-          throw Object.assign(new Error(`roles.${role}[${i}]: provider ${provider} is not configured (${provider === "anthropic" ? "set ANTHROPIC_API_KEY" : "set OPENAI_BASE_URL"})`), {
-            field: `roles.${role}`,
-          });
+          throw Object.assign(
+            new Error(`roles.${role}[${i}]: provider ${provider} is not configured (${provider === "anthropic" ? "set ANTHROPIC_API_KEY" : "set OPENAI_BASE_URL"})`),
+            {
+              field: `roles.${role}`,
+            },
+          );
         }
       });
       next.roles[role] = chain;

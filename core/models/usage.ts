@@ -1,10 +1,10 @@
 import { and, desc, gte, sql } from "drizzle-orm";
+import type { LoopUsage } from "../agent/loop.ts";
+import type { UsageRecord, UsageSink } from "../agent/types.ts";
+import type { Price } from "../config/index.ts";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import { costOf, savedBy } from "./prices.ts";
-import type { Price } from "../config/index.ts";
-import type { LoopUsage } from "../agent/loop.ts";
-import type { UsageRecord, UsageSink } from "../agent/types.ts";
 import { usage as usageTable } from "./usage.sql.ts";
 
 export const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);

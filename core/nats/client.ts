@@ -5,12 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import type { Authenticator } from "@nats-io/transport-node";
-import { ConfigError, type Config } from "../config/index.ts";
-import { AppError } from "../errors.ts";
 import type { Bus } from "../bus/types.ts";
+import { type Config, ConfigError } from "../config/index.ts";
+import { AppError } from "../errors.ts";
 import { inboxPrefix } from "../protocol/permissions.ts";
 import type { ComponentHealth } from "../telemetry/health.ts";
-import { logFn, type Logger } from "../telemetry/log.ts";
+import { type Logger, logFn } from "../telemetry/log.ts";
 
 const CORE_INBOX = inboxPrefix({ role: "core" });
 
@@ -79,5 +79,7 @@ export async function openCoreNatsBus(config: Config, log: Logger): Promise<{ bu
 
 /** The `nats_auth` component of GET /api/system/health. */
 export function natsAuthHealth(exposure: NatsExposure): ComponentHealth {
-  return exposure.open ? { status: "degraded", detail: `open NATS accepted (NATS_INSECURE=true): ${exposure.detail}`, fix: exposure.fix } : { status: "ok", detail: exposure.detail };
+  return exposure.open
+    ? { status: "degraded", detail: `open NATS accepted (NATS_INSECURE=true): ${exposure.detail}`, fix: exposure.fix }
+    : { status: "ok", detail: exposure.detail };
 }

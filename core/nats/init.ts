@@ -124,24 +124,26 @@ export function natsInit(opts: NatsInitOptions): NatsInitResult {
   const byName = new Map<string, NatsIdentity>();
   for (const identity of [...wanted, ...existing]) byName.set(identityName(identity), identity);
 
-  const identities: WrittenIdentity[] = [...byName.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b)).map(([name, identity]) => {
-    const credsFile = join(credsDir, `${name}.nk`);
-    const had = existsSync(credsFile);
-    let seed: Uint8Array;
-    if (had && !opts.rotate) {
-      seed = new TextEncoder().encode(readFileSync(credsFile, "utf8").trim());
-    } else {
-      seed = createUser().getSeed();
-      writeAtomic(credsFile, `${new TextDecoder().decode(seed)}\n`, 0o600);
-    }
-    let publicKey: string;
-    try {
-      publicKey = fromSeed(seed).getPublicKey();
-    } catch {
-      throw new NatsInitError(`${credsFile} does not hold an nkey seed; remove it, or run again with --rotate to replace every seed`);
-    }
-    return { identity, name, credsFile, publicKey, state: !had ? "new" : opts.rotate ? "rotated" : "kept" };
-  });
+  const identities: WrittenIdentity[] = [...byName.entries()]
+    .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+    .map(([name, identity]) => {
+      const credsFile = join(credsDir, `${name}.nk`);
+      const had = existsSync(credsFile);
+      let seed: Uint8Array;
+      if (had && !opts.rotate) {
+        seed = new TextEncoder().encode(readFileSync(credsFile, "utf8").trim());
+      } else {
+        seed = createUser().getSeed();
+        writeAtomic(credsFile, `${new TextDecoder().decode(seed)}\n`, 0o600);
+      }
+      let publicKey: string;
+      try {
+        publicKey = fromSeed(seed).getPublicKey();
+      } catch {
+        throw new NatsInitError(`${credsFile} does not hold an nkey seed; remove it, or run again with --rotate to replace every seed`);
+      }
+      return { identity, name, credsFile, publicKey, state: !had ? "new" : opts.rotate ? "rotated" : "kept" };
+    });
 
   const before = existsSync(configFile) ? readFileSync(configFile, "utf8") : undefined;
   const text = renderServerConfig(settings, identities, opts.version);

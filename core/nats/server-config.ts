@@ -4,7 +4,7 @@
  * with the permissions of its role (core/protocol/permissions.ts). There is
  * no `no_auth_user`, so a client without credentials is refused.
  */
-import { identityName, permissionsFor, type NatsIdentity } from "../protocol/permissions.ts";
+import { identityName, type NatsIdentity, permissionsFor } from "../protocol/permissions.ts";
 
 export interface ServerSettings {
   /** `HOST:PORT`. */

@@ -4,7 +4,7 @@
  * signs tasks, acks and cancels; the companion signs announcements,
  * heartbeats and task reports (TaskProgressV1 / TaskResultV1).
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { TaskId, TaskRunSpecV1 } from "./messages.ts";
 
 const Token = Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$" });
@@ -49,7 +49,10 @@ export const CompanionHeartbeatV1 = Type.Object(
     /** Reports waiting in its spool for the core; `full` when progress is being dropped. */
     /** Task messages it refused (not signed by the core, replayed, failing their schema) since it started. */
     refused: Type.Integer({ minimum: 0 }),
-    spool: Type.Object({ pending: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 0 }), full: Type.Boolean(), dropped: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+    spool: Type.Object(
+      { pending: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 0 }), full: Type.Boolean(), dropped: Type.Integer({ minimum: 0 }) },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,7 +13,10 @@ export const ERRORS = {
   invalid_code: { status: 401, description: "the one-time login code was used or has expired" },
   budget_exceeded: { status: 402, description: "today's model budget is spent; background work waits for tomorrow (UTC) or a higher DAILY_BUDGET_USD" },
   cors_forbidden: { status: 403, description: "the browser origin is not in CORS_ORIGINS" },
-  foreign_host: { status: 403, description: "a call to /mcp addressed to a Host, or from an Origin, this server does not answer to (DNS rebinding protection); MCP_ALLOWED_HOSTS adds names" },
+  foreign_host: {
+    status: 403,
+    description: "a call to /mcp addressed to a Host, or from an Origin, this server does not answer to (DNS rebinding protection); MCP_ALLOWED_HOSTS adds names",
+  },
   cross_origin: { status: 403, description: "a write with the session cookie from another site (Origin / Sec-Fetch-Site); the console's own pages are let through" },
   not_found: { status: 404, description: "no such resource or route" },
   conversation_busy: { status: 409, description: "the conversation is already answering a message" },
@@ -44,21 +47,30 @@ export const ERRORS = {
   skill_state: { status: 409, description: "the skill cannot do that now: its name is taken, it waits for approval, it is disabled, or approving one already approved" },
   skill_unavailable: { status: 503, description: "the skill's server could not be reached or started (the sandbox, the URL, a missing secret); the message says why" },
   invalid_schedule: { status: 400, description: "the schedule failed its checks (when, time zone, kind, what it runs, policies); the message names the field" },
-  schedule_limit: { status: 403, description: "the agent may not create this schedule: it has SCHEDULE_AGENT_MAX already, or it would fire more often than SCHEDULE_AGENT_MIN_INTERVAL_S, or it is not the agent's to change" },
+  schedule_limit: {
+    status: 403,
+    description:
+      "the agent may not create this schedule: it has SCHEDULE_AGENT_MAX already, or it would fire more often than SCHEDULE_AGENT_MIN_INTERVAL_S, or it is not the agent's to change",
+  },
   task_state: { status: 409, description: "the task cannot do that now: approving one that is not waiting for approval, cancelling one that has ended" },
-  target_unavailable: { status: 503, description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why" },
+  target_unavailable: {
+    status: 503,
+    description: "the task's target cannot run tasks here: the local sandbox does not work, or Kubernetes is not configured; health and bakerst doctor say why",
+  },
   // Companions.
   companion_exists: { status: 409, description: "a companion of that name is already paired (remove it first), or already revoked" },
-  companions_unavailable: { status: 503, description: "companions need NATS with the core's own nkey identity (NATS_URL, NATS_CREDS = creds/core.nk from bakerst nats init); health and bakerst doctor say what is missing" },
+  companions_unavailable: {
+    status: 503,
+    description:
+      "companions need NATS with the core's own nkey identity (NATS_URL, NATS_CREDS = creds/core.nk from bakerst nats init); health and bakerst doctor say what is missing",
+  },
 } as const satisfies Record<string, { status: number; wire?: true; description: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 export type WireErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends { wire: true } ? K : never }[ErrorCode];
 
 /** The codes a job's `failed` status may hold, with their descriptions. */
-export const WIRE_ERRORS = Object.fromEntries(
-  Object.entries(ERRORS).flatMap(([code, e]) => ("wire" in e ? [[code, e.description]] : [])),
-) as Record<WireErrorCode, string>;
+export const WIRE_ERRORS = Object.fromEntries(Object.entries(ERRORS).flatMap(([code, e]) => ("wire" in e ? [[code, e.description]] : []))) as Record<WireErrorCode, string>;
 
 export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
 export const isWireErrorCode = (code: string): code is WireErrorCode => isErrorCode(code) && "wire" in ERRORS[code];

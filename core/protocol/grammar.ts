@@ -6,7 +6,7 @@
  * in the file named by COMMAND_GRAMMARS_FILE. Both binaries validate against
  * these schemas, which is why they live here.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 
 /** How the program reads its argv: GNU getopt_long, spf13/pflag (kubectl), or procps `ps`. */
 export const OPTION_SYNTAXES = ["gnu", "pflag", "procps"] as const;

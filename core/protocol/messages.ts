@@ -2,9 +2,9 @@
  * Versioned message schemas. Every message has `v`; a consumer checks it with
  * `decode()` and skips (with a logged reason) whatever does not match.
  */
-import { Type, type Static } from "@sinclair/typebox";
-import { BRAIN_TRANSFER_STEPS, HEARTBEAT_ROLES } from "./subjects.ts";
+import { type Static, Type } from "@sinclair/typebox";
 import { WIRE_ERRORS } from "./errors.ts";
+import { BRAIN_TRANSFER_STEPS, HEARTBEAT_ROLES } from "./subjects.ts";
 
 /** Job ids are UUIDs (v7 from the core), usable as a subject token. */
 export const JobId = Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$", description: "job id" });
@@ -223,7 +223,10 @@ export const TaskMountSpec = Type.Object(
 export type TaskMountSpec = Static<typeof TaskMountSpec>;
 
 /** No network (a private loopback only), or only these hosts through the egress proxy. */
-export const TaskNetworkSpec = Type.Union([Type.Literal("none"), Type.Object({ allow: Type.Array(NetworkHost, { minItems: 1, maxItems: MAX_NETWORK_HOSTS }) }, { additionalProperties: false })]);
+export const TaskNetworkSpec = Type.Union([
+  Type.Literal("none"),
+  Type.Object({ allow: Type.Array(NetworkHost, { minItems: 1, maxItems: MAX_NETWORK_HOSTS }) }, { additionalProperties: false }),
+]);
 export type TaskNetworkSpec = Static<typeof TaskNetworkSpec>;
 
 /**
@@ -243,7 +246,9 @@ export const TaskRunSpecV1 = Type.Object(
     /** Sent back with every report: the core drops reports for this task that do not carry it. */
     reportToken: Type.String({ pattern: "^[A-Za-z0-9_-]{16,128}$" }),
     /** Tools the owner set up for tasks that ask for them: host directories, bound read-only and put first on PATH (a Kubernetes toolbox is an image instead). */
-    toolbox: Type.Optional(Type.Object({ name: Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$" }), paths: Type.Array(AbsolutePath, { maxItems: 16 }) }, { additionalProperties: false })),
+    toolbox: Type.Optional(
+      Type.Object({ name: Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$" }), paths: Type.Array(AbsolutePath, { maxItems: 16 }) }, { additionalProperties: false }),
+    ),
     /** Agent mode: the worker persona (WORKER.md) and the tokens the loop may spend. */
     persona: Type.Optional(Type.String({ maxLength: 64_000 })),
     tokenBudget: Type.Optional(Type.Integer({ minimum: 256, maximum: 1_000_000 })),

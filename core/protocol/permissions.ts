@@ -90,13 +90,7 @@ export const ROLE_PERMISSIONS: Record<NatsRole, RoleEntry> = {
   worker: {
     doc: "every job worker: pulls jobs from the shared consumer, publishes their statuses and its heartbeat, asks the core about a redelivered job; cannot dispatch, read the streams' history, create or change streams and consumers, or beat as another role",
     permissions: () => ({
-      publish: [
-        jsApi.accountInfo(),
-        ...pullFrom(JOBS_STREAM, JOBS_CONSUMER),
-        subjects.jobStatusAll(),
-        subjects.jobLookup(),
-        subjects.heartbeatRoleAll("worker"),
-      ],
+      publish: [jsApi.accountInfo(), ...pullFrom(JOBS_STREAM, JOBS_CONSUMER), subjects.jobStatusAll(), subjects.jobLookup(), subjects.heartbeatRoleAll("worker")],
       subscribe: [inbox({ role: "worker" })],
       allowResponses: false,
     }),

@@ -3,7 +3,7 @@
  * JetStream stream with its consumers; on the in-process bus, rows in SQLite.
  * Names keep the seeds' spelling.
  */
-import { COMPANION_TASKS_STREAM, JOBS_CONSUMER, JOBS_STREAM, STATUS_CONSUMER, STATUS_STREAM, companionTaskConsumer, subjects } from "./subjects.ts";
+import { COMPANION_TASKS_STREAM, companionTaskConsumer, JOBS_CONSUMER, JOBS_STREAM, STATUS_CONSUMER, STATUS_STREAM, subjects } from "./subjects.ts";
 
 export interface QueueDef {
   /** Its name inside bakerst (the in-process bus keys its rows by it). */

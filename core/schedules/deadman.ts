@@ -31,9 +31,7 @@ export interface Going {
 export class DeadMan {
   private alerts = new Map<string, Alert>();
 
-  constructor(
-    private d: { store: ScheduleStore; settings: SchedulesSettings; notifications: Notifications; ledger: UsageLedger; log: Logger; now: () => number },
-  ) {}
+  constructor(private d: { store: ScheduleStore; settings: SchedulesSettings; notifications: Notifications; ledger: UsageLedger; log: Logger; now: () => number }) {}
 
   get(id: string): Alert | undefined {
     return this.alerts.get(id);

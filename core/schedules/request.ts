@@ -1,4 +1,4 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { AppError } from "../errors.ts";
 import { parseJobRequest } from "../jobs/request.ts";
 import { check, MAX_PROMPT_CHARS } from "../protocol/index.ts";

@@ -4,11 +4,11 @@
  * budget), a job through the jobs service, or a task through the tasks area.
  */
 import type { Brain } from "../brain/brain.ts";
-import { AppError } from "../errors.ts";
-import type { JobService } from "../jobs/service.ts";
-import { parseJobRequest } from "../jobs/request.ts";
-import { costOf } from "../models/prices.ts";
 import type { Price } from "../config/index.ts";
+import { AppError } from "../errors.ts";
+import { parseJobRequest } from "../jobs/request.ts";
+import type { JobService } from "../jobs/service.ts";
+import { costOf } from "../models/prices.ts";
 import type { JobUsage } from "../protocol/index.ts";
 import type { TaskService } from "../tasks/service.ts";
 import type { RunLink, ScheduleRow } from "./store.ts";
@@ -84,7 +84,11 @@ export async function startRun(d: RunnerDeps, s: ScheduleRow, timeoutMs: number)
     if (!t) return { ok: false, reason: "the task is gone" };
     if (t.status === "succeeded") return { ok: true, ...extra };
     if (t.status === "failed" || t.status === "cancelled" || t.status === "timed_out") {
-      return { ok: false, reason: t.error ? `${t.error.code}: ${t.error.message}` : `the task ended ${t.status}${t.exitCode !== undefined ? ` (exit ${t.exitCode})` : ""}`, ...extra };
+      return {
+        ok: false,
+        reason: t.error ? `${t.error.code}: ${t.error.message}` : `the task ended ${t.status}${t.exitCode !== undefined ? ` (exit ${t.exitCode})` : ""}`,
+        ...extra,
+      };
     }
     // Past the run's timeout: cancel it so it does not go on unwatched.
     void tasks.cancel(t.id, { actor: "schedule", origin: "schedule" }).catch(() => {

@@ -7,15 +7,15 @@
  * and the run starts under its overlap policy. Due times found in the past (a downtime, a
  * stall) go through the schedule's catch-up policy.
  */
-import { KvConflictError, type Kv } from "../bus/types.ts";
+import { type Kv, KvConflictError } from "../bus/types.ts";
 import { AppError } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import type { Notifications } from "../notifications/service.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
-import type { SchedulesSettings } from "./keys.ts";
 import { type Alert, DeadMan, type Going } from "./deadman.ts";
 import { DueHeap } from "./heap.ts";
+import type { SchedulesSettings } from "./keys.ts";
 import type { RunEnd, Started } from "./runner.ts";
 import { actionOf, type RunLink, type RunRow, type ScheduleRow, type ScheduleStore, whenOf } from "./store.ts";
 import { localTime, Timing } from "./timing.ts";

@@ -8,9 +8,9 @@
 import type { AuditEvent, AuditLog } from "../audit/service.ts";
 import { AppError, notFound } from "../errors.ts";
 import { newId } from "../util/ids.ts";
-import type { SchedulesSettings } from "./keys.ts";
-import { checkShape, invalidSchedule, type ParsedSchedule, parseScheduleRequest, PreviewRequest, zoneOf } from "./request.ts";
 import type { Alert } from "./deadman.ts";
+import type { SchedulesSettings } from "./keys.ts";
+import { checkShape, invalidSchedule, type ParsedSchedule, PreviewRequest, parseScheduleRequest, zoneOf } from "./request.ts";
 import { type Clock, type Scheduler, timingOf } from "./scheduler.ts";
 import { actionOf, type RunLink, type RunRow, type ScheduleRow, type ScheduleStore, whenOf } from "./store.ts";
 import { localTime, Timing, TimingError, type When } from "./timing.ts";
@@ -123,7 +123,10 @@ export class ScheduleService {
     if (who.actor === "agent") {
       const min = this.d.settings.SCHEDULE_AGENT_MIN_INTERVAL_S * 1000;
       if (timing.shortestGap(now) < min) {
-        throw new AppError("schedule_limit", `when: a schedule the agent makes may fire at most once every ${this.d.settings.SCHEDULE_AGENT_MIN_INTERVAL_S} s (SCHEDULE_AGENT_MIN_INTERVAL_S); ask the owner for a tighter one`);
+        throw new AppError(
+          "schedule_limit",
+          `when: a schedule the agent makes may fire at most once every ${this.d.settings.SCHEDULE_AGENT_MIN_INTERVAL_S} s (SCHEDULE_AGENT_MIN_INTERVAL_S); ask the owner for a tighter one`,
+        );
       }
     }
     return { p, next };

@@ -10,7 +10,7 @@ export type RunStatus = RunRow["status"];
 
 /** What a schedule runs, per kind. */
 export type Action =
-  | { kind: "agent"; prompt: string; /** a named conversation; absent: the schedule's own */ conversationId?: string }
+  | { kind: "agent"; prompt: string /** a named conversation; absent: the schedule's own */; conversationId?: string }
   | { kind: "job"; job: Record<string, unknown> }
   | { kind: "task"; task: Record<string, unknown> };
 

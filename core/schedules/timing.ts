@@ -4,15 +4,22 @@
  * gap runs at the first valid time after it, a time that occurs twice runs
  * once); an interval is plain arithmetic from its anchor.
  */
+
+import { type Static, Type } from "@sinclair/typebox";
 import { Cron } from "croner";
-import { Type, type Static } from "@sinclair/typebox";
 
 export const MIN_EVERY_S = 1;
 export const MAX_EVERY_S = 366 * 86_400;
 
 export const When = Type.Union([
-  Type.Object({ cron: Type.String({ minLength: 9, maxLength: 200, description: "5 fields (minute hour day month weekday) or 6 with seconds first" }) }, { additionalProperties: false }),
-  Type.Object({ at: Type.String({ minLength: 10, maxLength: 40, description: "one-shot: ISO 8601 date-time; without an offset it is read in the schedule's time zone" }) }, { additionalProperties: false }),
+  Type.Object(
+    { cron: Type.String({ minLength: 9, maxLength: 200, description: "5 fields (minute hour day month weekday) or 6 with seconds first" }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { at: Type.String({ minLength: 10, maxLength: 40, description: "one-shot: ISO 8601 date-time; without an offset it is read in the schedule's time zone" }) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     {
       every: Type.Integer({ minimum: MIN_EVERY_S, maximum: MAX_EVERY_S, description: "seconds between runs" }),

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, type BrainTools } from "../brain/tools.ts";
+import { type BrainTools, defineTool } from "../brain/tools.ts";
 import { MAX_PROMPT_CHARS } from "../protocol/index.ts";
 import type { SchedulesSettings } from "./keys.ts";
 import type { ScheduleService, ScheduleView } from "./service.ts";

@@ -26,11 +26,7 @@ export const secretsArea = defineArea({
   doctor: secretsChecks,
   start(ctx) {
     const settings = ctx.config.read(secretsKeys);
-    const keyIds = ctx.store.db
-      .select({ keyId: secrets.keyId, n: sql<number>`count(*)` })
-      .from(secrets)
-      .groupBy(secrets.keyId)
-      .all();
+    const keyIds = ctx.store.db.select({ keyId: secrets.keyId, n: sql<number>`count(*)` }).from(secrets).groupBy(secrets.keyId).all();
     const stored = keyIds.reduce((n, r) => n + r.n, 0);
     const key = loadKey(settings, ctx.config.dataDir, stored);
     const foreign = keyIds.filter((r) => r.keyId !== key.id);

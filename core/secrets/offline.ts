@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Check } from "../cli/check.ts";
-import { ConfigError, type Config } from "../config/index.ts";
+import { type Config, ConfigError } from "../config/index.ts";
 import { loadKey, open, type SecretsKey } from "./cipher.ts";
 import { secretsKeys } from "./keys.ts";
 
@@ -48,7 +48,15 @@ export function storedSecret(config: Config, name: string): string | undefined {
 /** `bakerst doctor`: where the secrets key comes from, and whether it opens what is stored. */
 export function secretsChecks(config: Config): Check[] {
   const { rows, key, error } = look(config);
-  if (error) return [{ ok: false, name: "secrets key", detail: error.message, fix: "put the key that sealed the stored secrets back (SECRETS_KEY or SECRETS_KEY_FILE); bakerst will not start without it" }];
+  if (error)
+    return [
+      {
+        ok: false,
+        name: "secrets key",
+        detail: error.message,
+        fix: "put the key that sealed the stored secrets back (SECRETS_KEY or SECRETS_KEY_FILE); bakerst will not start without it",
+      },
+    ];
   if (!key) return [{ ok: true, name: "secrets key", detail: `none yet: the first start creates ${join(config.dataDir, "secrets.key")} (0600)` }];
   const foreign = rows.filter((r) => r.key_id !== key.id).length;
   if (foreign) {
@@ -63,5 +71,7 @@ export function secretsChecks(config: Config): Check[] {
   }
   const unreadable = rows.filter((r) => open(key.bytes, r.name, { nonce: Buffer.from(r.nonce), sealed: Buffer.from(r.sealed) }) === undefined).map((r) => r.name);
   if (unreadable.length) return [{ ok: false, name: "secrets", detail: `damaged, they do not decrypt: ${unreadable.join(", ")}`, fix: "set them again (PUT /api/secrets/:name)" }];
-  return [{ ok: true, name: "secrets key", detail: `key id ${key.id} from ${key.setting === "SECRETS_KEY" ? "SECRETS_KEY" : key.source}; opens all ${rows.length} stored secret(s)` }];
+  return [
+    { ok: true, name: "secrets key", detail: `key id ${key.id} from ${key.setting === "SECRETS_KEY" ? "SECRETS_KEY" : key.source}; opens all ${rows.length} stored secret(s)` },
+  ];
 }

@@ -3,7 +3,7 @@ import type { AuditLog } from "../audit/service.ts";
 import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { open, seal, type SecretsKey } from "./cipher.ts";
+import { open, type SecretsKey, seal } from "./cipher.ts";
 import { secrets } from "./secrets.sql.ts";
 
 /** Upper-case letters, digits and underscores, starting with a letter: the names environment variables use. */
@@ -34,7 +34,10 @@ interface Held {
 
 export function checkSecretName(name: string): void {
   if (!SECRET_NAME.test(name)) {
-    throw new AppError("invalid_request", `name: a secret's name is upper-case letters, digits and _ starting with a letter, at most 64 (like TELEGRAM_BOT_TOKEN); got ${JSON.stringify(name.slice(0, 80))}`);
+    throw new AppError(
+      "invalid_request",
+      `name: a secret's name is upper-case letters, digits and _ starting with a letter, at most 64 (like TELEGRAM_BOT_TOKEN); got ${JSON.stringify(name.slice(0, 80))}`,
+    );
   }
 }
 
@@ -63,9 +66,7 @@ export class SecretStore {
   private everHeld = new Set<string>();
   private cachedValues: string[] | undefined;
 
-  constructor(
-    private d: { db: Db; key: SecretsKey; audit: AuditLog; log: Logger; now?: () => number },
-  ) {
+  constructor(private d: { db: Db; key: SecretsKey; audit: AuditLog; log: Logger; now?: () => number }) {
     for (const row of d.db.select().from(secrets).all()) {
       const value = open(d.key.bytes, row.name, { nonce: row.nonce, sealed: row.sealed });
       // The area checked the key id of every row before; a value that still does not open was damaged or moved.
@@ -89,9 +90,13 @@ export class SecretStore {
     const now = this.now();
     const { nonce, sealed } = seal(this.d.key.bytes, name, value);
     const row = { name, nonce, sealed, keyId: this.d.key.id, createdAt: before?.createdAt ?? now, updatedAt: now, updatedBy: actor };
-    this.d.db.insert(secrets).values(row).onConflictDoUpdate({ target: secrets.name, set: { nonce, sealed, keyId: this.d.key.id, updatedAt: now, updatedBy: actor } }).run();
+    this.d.db
+      .insert(secrets)
+      .values(row)
+      .onConflictDoUpdate({ target: secrets.name, set: { nonce, sealed, keyId: this.d.key.id, updatedAt: now, updatedBy: actor } })
+      .run();
     this.held.set(name, { value, createdAt: row.createdAt, updatedAt: now, updatedBy: actor });
-    if (!this.everHeld.has(value)) (this.everHeld.add(value), (this.cachedValues = undefined));
+    if (!this.everHeld.has(value)) this.everHeld.add(value), (this.cachedValues = undefined);
     this.d.audit.record({ action: "secret.set", outcome: "ok", actor, target: name, ...(address ? { address } : {}), detail: { created: !before } });
     if (before?.value !== value) this.tell(name, value);
     return { created: !before, updatedAt: now };

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineArea } from "../area/types.ts";
 import { ConfigError } from "../config/index.ts";
-import { setUpSandbox, type SandboxSetup } from "../jobs/edge.ts";
+import { type SandboxSetup, setUpSandbox } from "../jobs/edge.ts";
 import { runnerCommand } from "../tasks/local.ts";
 import { Extensions, parseExtensionKeys } from "./extensions.ts";
 import { FILESYSTEM_SKILL, filesystemTools } from "./filesystem.ts";
@@ -60,7 +60,10 @@ export const skillsArea = defineArea({
       // The task runner's binary also bridges a stdio skill to the egress proxy (bakerst-satellite --mode bridge).
       bridge: () => (bridge ??= runnerCommand(settings.SKILL_RUNNER)),
     });
-    skills.sync({ name: FILESYSTEM_SKILL, description: "Read, list and stat the owner's files under the allowed directories", tier: 0, instructions: FILESYSTEM_INSTRUCTIONS }, "builtin");
+    skills.sync(
+      { name: FILESYSTEM_SKILL, description: "Read, list and stat the owner's files under the allowed directories", tier: 0, instructions: FILESYSTEM_INSTRUCTIONS },
+      "builtin",
+    );
     const scanned = scanSkillDir(skillDir);
     for (const p of scanned.problems) ctx.log.warn("a skill in the data dir was skipped", { problem: p });
     for (const spec of scanned.specs) {

@@ -7,20 +7,21 @@
  * when the beats stop (EXTENSION_OFFLINE_MS) or the owner revokes them; a
  * forged, replayed or unknown announce is refused and audited.
  */
-import { eq } from "drizzle-orm";
+
 import { Type } from "@sinclair/typebox";
+import { eq } from "drizzle-orm";
 import type { AuditLog } from "../audit/service.ts";
 import type { BrainTools } from "../brain/tools.ts";
 import { defineTool } from "../brain/tools.ts";
 import type { Bus, Subscription } from "../bus/types.ts";
-import { settings } from "../db/settings.sql.ts";
 import type { Db } from "../db/client.ts";
+import { settings } from "../db/settings.sql.ts";
 import { AppError, notFound } from "../errors.ts";
 import { check, subjects, Verifier } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { McpConnection } from "./mcp/connection.ts";
 import { httpOpener } from "./mcp/open.ts";
-import { listTools, passThrough, type ListedTool } from "./mcp/tools.ts";
+import { type ListedTool, listTools, passThrough } from "./mcp/tools.ts";
 
 /** What an extension announces, inside its signed envelope. */
 export const ExtensionAnnounceV1 = Type.Object(
@@ -29,7 +30,9 @@ export const ExtensionAnnounceV1 = Type.Object(
     id: Type.String({ pattern: "^[a-z][a-z0-9-]{0,23}$" }),
     url: Type.String({ pattern: "^https?://", maxLength: 2048 }),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
-    tools: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), description: Type.Optional(Type.String({ maxLength: 4096 })), inputSchema: Type.Unknown() }), { maxItems: 256 }),
+    tools: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), description: Type.Optional(Type.String({ maxLength: 4096 })), inputSchema: Type.Unknown() }), {
+      maxItems: 256,
+    }),
   },
   { additionalProperties: false },
 );
@@ -176,14 +179,29 @@ export class Extensions {
     });
     const at = this.now();
     const live: Live = {
-      view: { id: a.id, url: a.url, ...(a.description ? { description: a.description } : {}), status: "online", tools: listing.tools.map((t) => ({ name: t.qualified, description: t.description })), lastSeen: at, announcedAt: at, dropped: listing.dropped },
+      view: {
+        id: a.id,
+        url: a.url,
+        ...(a.description ? { description: a.description } : {}),
+        status: "online",
+        tools: listing.tools.map((t) => ({ name: t.qualified, description: t.description })),
+        lastSeen: at,
+        announcedAt: at,
+        dropped: listing.dropped,
+      },
       fingerprint,
       unregister: [],
       connection,
     };
     this.live.set(a.id, live);
     this.register(live, listing.tools);
-    this.o.audit.record({ action: "extension.announced", outcome: "ok", actor: `extension:${a.id}`, target: a.id, detail: { host: new URL(a.url).host, tools: listing.tools.length } });
+    this.o.audit.record({
+      action: "extension.announced",
+      outcome: "ok",
+      actor: `extension:${a.id}`,
+      target: a.id,
+      detail: { host: new URL(a.url).host, tools: listing.tools.length },
+    });
   }
 
   private register(live: Live, tools: ListedTool[]) {
@@ -228,7 +246,11 @@ export class Extensions {
     if (this.revoked.has(id)) throw new AppError("skill_state", `extension ${id} is revoked already`);
     this.revoked.add(id);
     const value = [...this.revoked];
-    this.o.db.insert(settings).values({ key: REVOKED_KEY, value, updatedAt: this.now() }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: this.now() } }).run();
+    this.o.db
+      .insert(settings)
+      .values({ key: REVOKED_KEY, value, updatedAt: this.now() })
+      .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: this.now() } })
+      .run();
     await this.withdraw(id, "revoked");
     this.o.audit.record({ action: "extension.revoked", outcome: "ok", actor, target: id });
     return { id, status: "revoked" };

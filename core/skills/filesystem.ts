@@ -4,7 +4,7 @@
  * so `..`, a symlink pointing out or a path through one cannot leave the
  * allowed directories; the data dir and credentials are never readable.
  */
-import { type Dirent, type Stats, openSync, readlinkSync, readdirSync, readSync, closeSync, statSync, fstatSync } from "node:fs";
+import { closeSync, type Dirent, fstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats, statSync } from "node:fs";
 import { Type } from "@sinclair/typebox";
 import { defineTool } from "../brain/tools.ts";
 import { checkPath, type PathPolicy } from "./paths.ts";

@@ -28,7 +28,8 @@ export function realOrUndefined(path: string): string | undefined {
 /** A refusal naming the path and why, or the real path. */
 export function checkPath(path: string, policy: PathPolicy): { ok: true; real: string } | { ok: false; reason: string } {
   if (!path.startsWith("/")) return { ok: false, reason: "must be an absolute path" };
-  if ([...path].some((c) => c.charCodeAt(0) < 0x20) || path.split("/").some((seg) => seg === ".." || seg === ".")) return { ok: false, reason: 'no "." or ".." segments or control characters' };
+  if ([...path].some((c) => c.charCodeAt(0) < 0x20) || path.split("/").some((seg) => seg === ".." || seg === "."))
+    return { ok: false, reason: 'no "." or ".." segments or control characters' };
   if (!policy.allowed.length) return { ok: false, reason: "SKILL_ALLOWED_PATHS is not set, so skills are given no host path" };
   const real = realOrUndefined(path);
   if (!real) return { ok: false, reason: "does not exist on this host" };

@@ -23,7 +23,14 @@ interface RegistryServer {
   name?: unknown;
   description?: unknown;
   version?: unknown;
-  packages?: { registryType?: unknown; registry_type?: unknown; identifier?: unknown; name?: unknown; version?: unknown; environmentVariables?: { name?: unknown; isSecret?: unknown }[] }[];
+  packages?: {
+    registryType?: unknown;
+    registry_type?: unknown;
+    identifier?: unknown;
+    name?: unknown;
+    version?: unknown;
+    environmentVariables?: { name?: unknown; isSecret?: unknown }[];
+  }[];
   remotes?: { type?: unknown; transport_type?: unknown; url?: unknown }[];
 }
 
@@ -68,7 +75,9 @@ export async function searchRegistry(base: string, query: string, limit = 10, si
   const url = new URL("/v0/servers", base);
   url.searchParams.set("search", query.slice(0, 200));
   url.searchParams.set("limit", String(Math.min(limit, MAX_RESULTS)));
-  const res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(10_000), ...(signal ? [signal] : [])]), headers: { accept: "application/json" } }).catch((err: Error) => err);
+  const res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(10_000), ...(signal ? [signal] : [])]), headers: { accept: "application/json" } }).catch(
+    (err: Error) => err,
+  );
   if (res instanceof Error) throw new AppError("skill_unavailable", `the MCP registry at ${url.origin} cannot be reached (${res.message})`);
   if (!res.ok) throw new AppError("skill_unavailable", `the MCP registry at ${url.origin} answered ${res.status}`);
   const text = await res.text();

@@ -50,7 +50,9 @@ export const skillRoutes = (o: SkillRoutesOptions) => () =>
       { body: t.Object({ zip: t.String({ minLength: 1, maxLength: 12_000_000 }) }) },
     )
     // Discovery: the MCP registry, each result with a proposal.
-    .get("/api/skills/registry", async ({ query }) => ({ results: await searchRegistry(o.registryUrl, query.q, 10) }), { query: t.Object({ q: t.String({ minLength: 1, maxLength: 200 }) }) })
+    .get("/api/skills/registry", async ({ query }) => ({ results: await searchRegistry(o.registryUrl, query.q, 10) }), {
+      query: t.Object({ q: t.String({ minLength: 1, maxLength: 200 }) }),
+    })
     // A proposal (a registry result the owner picked): stored pending, approved separately after a look at what it would run.
     .post("/api/skills/propose", ({ body, request, set }) => {
       const skill = o.skills.add(body, "registry", requester(request));
@@ -62,11 +64,15 @@ export const skillRoutes = (o: SkillRoutesOptions) => () =>
       params: Id,
       body: t.Object({ spec: t.Optional(t.Unknown()), enabled: t.Optional(t.Boolean()) }, { additionalProperties: false }),
     })
-    .delete("/api/skills/:id", async ({ params, request, set }) => {
-      await o.skills.remove(params.id, requester(request));
-      set.status = 204;
-      return "";
-    }, { params: Id })
+    .delete(
+      "/api/skills/:id",
+      async ({ params, request, set }) => {
+        await o.skills.remove(params.id, requester(request));
+        set.status = 204;
+        return "";
+      },
+      { params: Id },
+    )
     .post("/api/skills/:id/test", ({ params }) => o.skills.test(params.id), { params: Id })
     .post("/api/skills/:id/approve", ({ params, body, request }) => o.skills.approve(params.id, requester(request), body?.hash), {
       params: Id,

@@ -14,13 +14,13 @@ import type { RunnerCommand, SandboxSetup } from "../jobs/edge.ts";
 import type { SecretStore } from "../secrets/service.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
-import { McpConnection, type ConnectionState } from "./mcp/connection.ts";
-import { httpOpener, stdioOpener } from "./mcp/open.ts";
-import { passThrough, type ListedTool, type ToolListing } from "./mcp/tools.ts";
-import { skillMounts, type PathPolicy } from "./paths.ts";
 import type { SkillsSettings } from "./keys.ts";
+import { type ConnectionState, McpConnection } from "./mcp/connection.ts";
+import { httpOpener, stdioOpener } from "./mcp/open.ts";
+import { type ListedTool, passThrough, type ToolListing } from "./mcp/tools.ts";
+import { type PathPolicy, skillMounts } from "./paths.ts";
+import { parseSkillSpec, type SkillSpec, specHash, type WouldRun, wouldRun } from "./spec.ts";
 import { isApproved, type SkillRow, type SkillSource, type SkillStore } from "./store.ts";
-import { parseSkillSpec, specHash, wouldRun, type SkillSpec, type WouldRun } from "./spec.ts";
 
 export interface Requester {
   actor: string;
@@ -348,7 +348,14 @@ export class SkillService {
       timeoutMs,
       ...(this.o.bridge ? { bridge: this.o.bridge() } : {}),
       onEgress: (e) => {
-        if (!e.allowed) this.o.audit.record({ action: "skill.egress_refused", outcome: "refused", actor: `skill:${spec.name}`, target: spec.name, detail: { host: e.host.slice(0, 200), port: e.port } });
+        if (!e.allowed)
+          this.o.audit.record({
+            action: "skill.egress_refused",
+            outcome: "refused",
+            actor: `skill:${spec.name}`,
+            target: spec.name,
+            detail: { host: e.host.slice(0, 200), port: e.port },
+          });
       },
     });
   }

@@ -9,8 +9,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { dirname, join } from "node:path";
 import { unzipSync } from "fflate";
 import { AppError } from "../errors.ts";
-import { MAX_INSTRUCTIONS_CHARS, type SkillSpec } from "./spec.ts";
 import { within } from "./paths.ts";
+import { MAX_INSTRUCTIONS_CHARS, type SkillSpec } from "./spec.ts";
 
 export const MAX_ZIP_FILES = 200;
 export const MAX_ZIP_BYTES = 8 * 1024 * 1024;
@@ -29,8 +29,10 @@ export function parseSkillMd(text: string): { name: string; description: string;
     throw invalid(`SKILL.md: the front matter is not YAML (${(err as Error).message.slice(0, 200)})`);
   }
   const o = (meta && typeof meta === "object" ? meta : {}) as Record<string, unknown>;
-  if (typeof o.name !== "string" || !/^[a-z][a-z0-9-]{0,23}$/.test(o.name)) throw invalid("SKILL.md name: lower-case letters, digits and -, starting with a letter, at most 24 characters");
-  if (typeof o.description !== "string" || !o.description.trim() || o.description.length > 1024) throw invalid("SKILL.md description: 1 to 1024 characters saying when to use the skill");
+  if (typeof o.name !== "string" || !/^[a-z][a-z0-9-]{0,23}$/.test(o.name))
+    throw invalid("SKILL.md name: lower-case letters, digits and -, starting with a letter, at most 24 characters");
+  if (typeof o.description !== "string" || !o.description.trim() || o.description.length > 1024)
+    throw invalid("SKILL.md description: 1 to 1024 characters saying when to use the skill");
   const body = m[2]!.trim();
   if (!body) throw invalid("SKILL.md: the instructions after the front matter are empty");
   if (body.length > MAX_INSTRUCTIONS_CHARS) throw invalid(`SKILL.md: the instructions are longer than ${MAX_INSTRUCTIONS_CHARS} characters`);
@@ -64,7 +66,8 @@ export function scanSkillDir(root: string): { specs: SkillSpec[]; problems: stri
 /** A file beside a skill's SKILL.md, by a relative path that stays inside its folder. */
 export function readSkillFile(root: string, skill: string, path: string): string {
   const dir = join(root, skill);
-  if (path.startsWith("/") || path.split("/").some((s) => s === ".." || s === "." || s === "")) throw new Error(`${JSON.stringify(path.slice(0, 200))}: a path relative to the skill's folder, without . or ..`);
+  if (path.startsWith("/") || path.split("/").some((s) => s === ".." || s === "." || s === ""))
+    throw new Error(`${JSON.stringify(path.slice(0, 200))}: a path relative to the skill's folder, without . or ..`);
   const file = join(dir, path);
   if (!within(file, dir) || !existsSync(file)) throw new Error(`the ${skill} skill has no file ${path}`);
   const st = lstatSync(file);

@@ -6,7 +6,7 @@
  * limits and the URL. The owner's approval pins that hash.
  */
 import { createHash } from "node:crypto";
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { AppError } from "../errors.ts";
 import { EgressRuleError, parseAllowlist } from "../jobs/edge.ts";
 import { check, NetworkHost } from "../protocol/index.ts";
@@ -91,7 +91,8 @@ export function parseSkillSpec(raw: unknown): SkillSpec {
         throw err;
       }
     }
-    for (const p of s.paths ?? []) if (p.path.split("/").some((seg) => seg === ".." || seg === ".")) throw invalid(`paths: ${JSON.stringify(p.path.slice(0, 200))} has "." or ".." segments`);
+    for (const p of s.paths ?? [])
+      if (p.path.split("/").some((seg) => seg === ".." || seg === ".")) throw invalid(`paths: ${JSON.stringify(p.path.slice(0, 200))} has "." or ".." segments`);
   }
   if (s.tier === 2) {
     if (!s.url) throw invalid("url: a tier 2 skill needs the server's URL");

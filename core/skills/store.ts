@@ -2,7 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import type { ListedTool } from "./mcp/tools.ts";
 import { skills } from "./skills.sql.ts";
-import { specHash, type SkillSpec } from "./spec.ts";
+import { type SkillSpec, specHash } from "./spec.ts";
 
 export type SkillRow = typeof skills.$inferSelect;
 export type SkillSource = SkillRow["source"];

@@ -30,7 +30,8 @@ export function registerSkillTools(tools: BrainTools, skills: SkillService, o: {
   tools.register(
     defineTool({
       name: "load_skill",
-      description: "Read a skill's instructions (the skills are listed in the system prompt by name and description) when it is relevant, or a file beside them by its relative path.",
+      description:
+        "Read a skill's instructions (the skills are listed in the system prompt by name and description) when it is relevant, or a file beside them by its relative path.",
       input: Type.Object({ name: Type.String({ maxLength: 64 }), file: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: false }),
       run({ name, file }) {
         const spec = skills.body(name);
@@ -43,7 +44,8 @@ export function registerSkillTools(tools: BrainTools, skills: SkillService, o: {
   tools.register(
     defineTool({
       name: "propose_skill",
-      description: "Propose a skill: instructions (tier 0), a sandboxed stdio MCP server (tier 1) or an HTTP one (tier 2). It waits for the owner's approval and runs nothing until then.",
+      description:
+        "Propose a skill: instructions (tier 0), a sandboxed stdio MCP server (tier 1) or an HTTP one (tier 2). It waits for the owner's approval and runs nothing until then.",
       input: Proposal,
       run(spec, ctx) {
         const view = skills.add(spec, "agent", { actor: `agent:${ctx.origin}` });

@@ -14,7 +14,10 @@ export type Scope = { kind: "write"; path: string } | { kind: "net"; host: strin
 export const scopeText = (s: Scope) => (s.kind === "write" ? `write:${s.path}` : `net:${s.host}`);
 
 export function scopesOf(mounts: readonly TaskMountSpec[], network: TaskNetworkSpec): Scope[] {
-  return [...mounts.filter((m) => m.writable).map((m) => ({ kind: "write" as const, path: m.source })), ...(network === "none" ? [] : network.allow.map((host) => ({ kind: "net" as const, host })))];
+  return [
+    ...mounts.filter((m) => m.writable).map((m) => ({ kind: "write" as const, path: m.source })),
+    ...(network === "none" ? [] : network.allow.map((host) => ({ kind: "net" as const, host }))),
+  ];
 }
 
 /** TASK_PREAPPROVED, read once: `write:` paths resolved to their real path (when they exist), `net:` entries as written. */
@@ -24,7 +27,8 @@ export function parsePreapproved(entries: readonly string[]): Scope[] {
     if (!m) throw new ConfigError("TASK_PREAPPROVED", `write:/path or net:host entries, got ${JSON.stringify(e)}`, "config");
     if (m[1] === "net") return { kind: "net", host: m[2]!.toLowerCase() };
     const raw = m[2]!;
-    if (!raw.startsWith("/") || raw.split("/").includes("..")) throw new ConfigError("TASK_PREAPPROVED", `an absolute path without .. after write:, got ${JSON.stringify(raw)}`, "config");
+    if (!raw.startsWith("/") || raw.split("/").includes(".."))
+      throw new ConfigError("TASK_PREAPPROVED", `an absolute path without .. after write:, got ${JSON.stringify(raw)}`, "config");
     // A path that does not exist yet is compared as written: a mount's real path must still fall under it.
     let path = raw.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
     try {
@@ -52,5 +56,7 @@ function splitPort(entry: string): [string, string | undefined] {
 }
 
 export function covered(scope: Scope, grants: readonly Scope[]): boolean {
-  return grants.some((g) => (scope.kind === "write" && g.kind === "write" ? under(scope.path, g.path) : scope.kind === "net" && g.kind === "net" ? hostCovered(scope.host.toLowerCase(), g.host) : false));
+  return grants.some((g) =>
+    scope.kind === "write" && g.kind === "write" ? under(scope.path, g.path) : scope.kind === "net" && g.kind === "net" ? hostCovered(scope.host.toLowerCase(), g.host) : false,
+  );
 }

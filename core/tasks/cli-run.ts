@@ -1,9 +1,9 @@
 import { Redactor } from "../agent/redact.ts";
+import { parseSseBlock } from "../api/sse.ts";
 import { AuditLog } from "../audit/service.ts";
 import type { Config } from "../config/index.ts";
 import { openStore } from "../db/client.ts";
 import { AppError } from "../errors.ts";
-import { parseSseBlock } from "../api/sse.ts";
 import type { TaskReport, TaskRunSpec } from "../protocol/index.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { newId } from "../util/ids.ts";
@@ -117,8 +117,20 @@ export async function runStandalone(config: Config, request: { target?: string }
   let spec: TaskRunSpec;
   try {
     const req = parseTaskRequest(request);
-    const mounts = resolveMounts(req.mounts, { allowed: settings.TASK_ALLOWED_PATHS, forbidden: [config.dataDir, config.nats.credsFile, config.file].filter((p): p is string => !!p) });
-    spec = { v: 1, id: newId(), mode: "script", script: req.script!, mounts, network: req.network, timeoutMs: req.timeoutMs ?? settings.TASK_TIMEOUT_MS, reportToken: newReportToken() };
+    const mounts = resolveMounts(req.mounts, {
+      allowed: settings.TASK_ALLOWED_PATHS,
+      forbidden: [config.dataDir, config.nats.credsFile, config.file].filter((p): p is string => !!p),
+    });
+    spec = {
+      v: 1,
+      id: newId(),
+      mode: "script",
+      script: req.script!,
+      mounts,
+      network: req.network,
+      timeoutMs: req.timeoutMs ?? settings.TASK_TIMEOUT_MS,
+      reportToken: newReportToken(),
+    };
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     out.stderr(`bakerst task run: ${err.message}\n`);
@@ -135,7 +147,13 @@ export async function runStandalone(config: Config, request: { target?: string }
   const audit = new AuditLog(store.db, { secrets: () => config.secrets() });
   const redactor = new Redactor(config.secrets());
   const writable = spec.mounts.filter((m) => m.writable).length;
-  audit.record({ action: "task.requested", outcome: "ok", actor: "cli", target: spec.id, detail: { mode: "script", target: "local", mounts: spec.mounts.length, writable, hosts: spec.network === "none" ? 0 : spec.network.allow.length, standalone: true } });
+  audit.record({
+    action: "task.requested",
+    outcome: "ok",
+    actor: "cli",
+    target: spec.id,
+    detail: { mode: "script", target: "local", mounts: spec.mounts.length, writable, hosts: spec.network === "none" ? 0 : spec.network.allow.length, standalone: true },
+  });
   let result: Ended | undefined;
   const started = Date.now();
   try {
@@ -153,12 +171,22 @@ export async function runStandalone(config: Config, request: { target?: string }
     process.off("SIGINT", onInt);
     if (!result) {
       result = { status: "failed", exitCode: end.exitCode };
-      print.event("result", { status: "failed", exitCode: end.exitCode, error: { code: "internal", message: `the runner ended without a result${end.reason ? `: ${end.reason}` : ""}` } });
+      print.event("result", {
+        status: "failed",
+        exitCode: end.exitCode,
+        error: { code: "internal", message: `the runner ended without a result${end.reason ? `: ${end.reason}` : ""}` },
+      });
     }
     return result;
   } finally {
     const r = result && "status" in result ? result : undefined;
-    audit.record({ action: "task.finished", outcome: r?.status === "succeeded" || r?.status === "cancelled" ? "ok" : "failed", actor: "cli", target: spec.id, detail: { status: r?.status ?? "failed", exitCode: r?.exitCode ?? null, durationMs: Date.now() - started, target: "local" } });
+    audit.record({
+      action: "task.finished",
+      outcome: r?.status === "succeeded" || r?.status === "cancelled" ? "ok" : "failed",
+      actor: "cli",
+      target: spec.id,
+      detail: { status: r?.status ?? "failed", exitCode: r?.exitCode ?? null, durationMs: Date.now() - started, target: "local" },
+    });
     audit.close();
     store.close();
   }

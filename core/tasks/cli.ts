@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { resolveToken } from "../auth/token.ts";
 import type { Config } from "../config/index.ts";
 import { taskRunnerMain } from "../jobs/edge.ts";
-import { exitCodeOf, printer, runOnServer, runStandalone, type Out } from "./cli-run.ts";
+import { exitCodeOf, type Out, printer, runOnServer, runStandalone } from "./cli-run.ts";
 
 export const TASK_HELP = `Usage: bakerst task run --script CMD [options]
        bakerst task approve ID [--server URL] [--token TOKEN]
@@ -84,7 +84,10 @@ export async function taskCommand(args: string[], loadConfig: () => Config, out:
       return 2;
     }
     const server = v.server ?? `http://127.0.0.1:${config.port}`;
-    const res = await fetch(`${server.replace(/\/$/, "")}/api/tasks/${encodeURIComponent(id)}/approve`, { method: "POST", headers: { authorization: `Bearer ${tokenFor(config, v.token)}` } }).catch((e: Error) => e);
+    const res = await fetch(`${server.replace(/\/$/, "")}/api/tasks/${encodeURIComponent(id)}/approve`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokenFor(config, v.token)}` },
+    }).catch((e: Error) => e);
     if (res instanceof Error) {
       out.stderr(`bakerst task approve: cannot reach ${server} (${res.message}); is bakerst running there? (--server URL)\n`);
       return 1;

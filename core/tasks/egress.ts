@@ -8,8 +8,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { AuditLog } from "../audit/service.ts";
-import { parseAllowlist, startEgressProxy, type EgressProxy } from "../jobs/edge.ts";
 import { ConfigError } from "../config/index.ts";
+import { type EgressProxy, parseAllowlist, startEgressProxy } from "../jobs/edge.ts";
 import type { TasksSettings } from "./keys.ts";
 import type { Runs } from "./runs.ts";
 import type { TaskRequestRecord, TaskStore } from "./store.ts";
@@ -49,7 +49,14 @@ export async function startPodEgress(o: { settings: TasksSettings; runs: Runs; s
       return { who: c.id, allow: network && network !== "none" ? parseAllowlist(network.allow) : [] };
     },
     onEvent(e) {
-      if (!e.allowed && e.who) o.audit.record({ action: "task.egress_refused", outcome: "refused", actor: `task:${e.who.slice(0, 13)}`, target: e.who, detail: { host: e.host.slice(0, 200), port: e.port } });
+      if (!e.allowed && e.who)
+        o.audit.record({
+          action: "task.egress_refused",
+          outcome: "refused",
+          actor: `task:${e.who.slice(0, 13)}`,
+          target: e.who,
+          detail: { host: e.host.slice(0, 200), port: e.port },
+        });
     },
   });
   const base = new URL(o.settings.TASK_EGRESS_URL ?? `http://${host.includes(":") ? `[${host}]` : host}:${proxy.port}`);

@@ -1,4 +1,4 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { defineKeys, type KeyValues } from "../config/keys.ts";
 import { SandboxLimitsSpec } from "../protocol/index.ts";
 
@@ -11,11 +11,20 @@ export const tasksKeys = defineKeys({
   TASK_CONCURRENCY: { kind: "int", min: 1, max: 256, default: "4", help: "tasks running at once on each target; the rest wait queued" },
   TASK_WAIT_TIMEOUT_MS: { kind: "int", min: 0, max: 3_600_000, default: "60000", help: "longest run_task waits for a task to end before answering without its result" },
   TASK_PREAPPROVED: { kind: "list", help: "scopes that run without asking: write:/srv/scratch (writable mounts under it), net:api.github.com, net:*.debian.org" },
-  TASK_OUTPUT_MAX_BYTES: { kind: "int", min: 4096, max: 1024 * 1024 * 1024, default: String(4 * 1024 * 1024), help: "output kept per task (events and tail); past it only a count is kept" },
+  TASK_OUTPUT_MAX_BYTES: {
+    kind: "int",
+    min: 4096,
+    max: 1024 * 1024 * 1024,
+    default: String(4 * 1024 * 1024),
+    help: "output kept per task (events and tail); past it only a count is kept",
+  },
   TASK_KUBECONFIG: { kind: "string", help: "Kubernetes for tasks: a kubeconfig file, or in-cluster; unset turns the kubernetes target off" },
   TASK_NAMESPACE: { kind: "string", default: "bakerst-tasks", help: "namespace of task Jobs" },
   TASK_IMAGE: { kind: "string", help: "the runner image of task Jobs (deploy/tasks/task-runner.Dockerfile)" },
-  TASK_EGRESS_LISTEN: { kind: "string", help: "host:port where the core serves the egress proxy to task pods with a network allowlist (e.g. 0.0.0.0:3129); unset refuses allowlists on kubernetes" },
+  TASK_EGRESS_LISTEN: {
+    kind: "string",
+    help: "host:port where the core serves the egress proxy to task pods with a network allowlist (e.g. 0.0.0.0:3129); unset refuses allowlists on kubernetes",
+  },
   TASK_EGRESS_URL: { kind: "url", help: "how task pods reach that proxy, e.g. http://bakerst-core.bakerst.svc:3129 (default: the listen address)" },
 });
 
@@ -42,7 +51,13 @@ export const TasksFileSchema = Type.Object(
     limits: Type.Optional(SandboxLimitsSpec),
     /** Named sets of tools a task may ask for: host directories bound read-only (and put on PATH) locally, an image on Kubernetes. */
     toolboxes: Type.Optional(
-      Type.Record(Name, Type.Object({ paths: Type.Optional(Type.Array(AbsolutePath, { maxItems: 16 })), image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) }, { additionalProperties: false })),
+      Type.Record(
+        Name,
+        Type.Object(
+          { paths: Type.Optional(Type.Array(AbsolutePath, { maxItems: 16 })), image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+          { additionalProperties: false },
+        ),
+      ),
     ),
     kubernetes: Type.Optional(
       Type.Object(
@@ -50,7 +65,9 @@ export const TasksFileSchema = Type.Object(
           /** The service account of task pods: one with no permissions (deploy/tasks/rbac.yaml). */
           serviceAccount: Type.Optional(Name),
           volumes: Type.Optional(Type.Array(KubernetesVolume, { maxItems: 32 })),
-          resources: Type.Optional(Type.Object({ cpu: Type.Optional(Quantity), memory: Type.Optional(Quantity), ephemeralStorage: Type.Optional(Quantity) }, { additionalProperties: false })),
+          resources: Type.Optional(
+            Type.Object({ cpu: Type.Optional(Quantity), memory: Type.Optional(Quantity), ephemeralStorage: Type.Optional(Quantity) }, { additionalProperties: false }),
+          ),
           /** How task pods reach NATS for progress (the pod log is read when they cannot): the URL and the Secret holding task.nk. */
           nats: Type.Optional(Type.Object({ url: Type.String({ pattern: "^(nats|tls)://" }), credsSecret: Type.Optional(Name) }, { additionalProperties: false })),
           imagePullSecrets: Type.Optional(Type.Array(Name, { maxItems: 8 })),

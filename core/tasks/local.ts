@@ -8,7 +8,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AuditLog } from "../audit/service.ts";
 import type { Config } from "../config/index.ts";
-import { LocalLauncher, RUNNER_DIR, setUpSandbox, type RunnerCommand, type SandboxSetup } from "../jobs/edge.ts";
+import { LocalLauncher, RUNNER_DIR, type RunnerCommand, type SandboxSetup, setUpSandbox } from "../jobs/edge.ts";
 import type { Models } from "../models/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { logFn } from "../telemetry/log.ts";
@@ -29,7 +29,8 @@ export function runnerCommand(runner: string | undefined): RunnerCommand | { pro
     return { argv: [`${RUNNER_DIR}/${name}`, ...args], files: [{ source: realpathSync(path), target: `${RUNNER_DIR}/${name}` }] };
   };
   if (runner) {
-    if (!existsSync(runner)) return { problem: `TASK_RUNNER ${runner} does not exist`, fix: "point TASK_RUNNER at a bakerst-satellite binary (bun run build writes dist/bakerst-satellite)" };
+    if (!existsSync(runner))
+      return { problem: `TASK_RUNNER ${runner} does not exist`, fix: "point TASK_RUNNER at a bakerst-satellite binary (bun run build writes dist/bakerst-satellite)" };
     return binary(runner);
   }
   if (compiled()) {
@@ -55,7 +56,15 @@ export function taskSandbox(config: Config): SandboxSetup {
   return setUpSandbox({ mode: "required", hide });
 }
 
-export function createLocalLauncher(o: { config: Config; settings: TasksSettings; file: TasksFile; models?: Models; audit?: AuditLog; log: Logger; sandbox?: SandboxSetup }): LocalLauncher {
+export function createLocalLauncher(o: {
+  config: Config;
+  settings: TasksSettings;
+  file: TasksFile;
+  models?: Models;
+  audit?: AuditLog;
+  log: Logger;
+  sandbox?: SandboxSetup;
+}): LocalLauncher {
   return new LocalLauncher({
     sandbox: o.sandbox ?? taskSandbox(o.config),
     runner: runnerCommand(o.settings.TASK_RUNNER),
@@ -64,7 +73,13 @@ export function createLocalLauncher(o: { config: Config; settings: TasksSettings
     log: logFn(o.log),
     onEgress: (taskId, e) => {
       if (e.allowed) return;
-      o.audit?.record({ action: "task.egress_refused", outcome: "refused", actor: `task:${taskId.slice(0, 13)}`, target: taskId, detail: { host: e.host.slice(0, 200), port: e.port } });
+      o.audit?.record({
+        action: "task.egress_refused",
+        outcome: "refused",
+        actor: `task:${taskId.slice(0, 13)}`,
+        target: taskId,
+        detail: { host: e.host.slice(0, 200), port: e.port },
+      });
     },
   });
 }

@@ -45,11 +45,13 @@ export function resolveMounts(requested: readonly MountRequest[], policy: MountP
     const where = `mounts[${i}] ${JSON.stringify(m.path.slice(0, 200))}`;
     if (!m.path.startsWith("/")) throw refused(`${where}: must be an absolute path`);
     // `..` and `.` segments and control characters are refused before anything resolves them.
-    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === ".")) throw refused(`${where}: no "." or ".." segments or control characters`);
+    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === "."))
+      throw refused(`${where}: no "." or ".." segments or control characters`);
     const target = m.path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
     const source = real(target);
     if (!source) throw refused(`${where}: does not exist on this host`);
-    if (!allowed.some((a) => within(source, a))) throw refused(`${where}: ${source === target ? "is" : `resolves to ${source}, which is`} not under TASK_ALLOWED_PATHS (${policy.allowed.join(", ")})`);
+    if (!allowed.some((a) => within(source, a)))
+      throw refused(`${where}: ${source === target ? "is" : `resolves to ${source}, which is`} not under TASK_ALLOWED_PATHS (${policy.allowed.join(", ")})`);
     if (forbidden.some((f) => within(source, f) || within(f, source))) throw refused(`${where}: is or holds bakerst's data dir or credentials, which no task may see`);
     if (isReservedTarget(target)) throw refused(`${where}: would cover the sandbox's system view (/usr, /etc, /proc, /dev...)`);
     if (!statSync(source).isDirectory() && !statSync(source).isFile()) throw refused(`${where}: is neither a directory nor a regular file`);
@@ -71,7 +73,8 @@ export function remoteMounts(requested: readonly MountRequest[]): TaskMountSpec[
   requested.forEach((m, i) => {
     const where = `mounts[${i}] ${JSON.stringify(m.path.slice(0, 200))}`;
     if (!m.path.startsWith("/")) throw refused(`${where}: must be an absolute path`);
-    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === ".")) throw refused(`${where}: no "." or ".." segments or control characters`);
+    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === "."))
+      throw refused(`${where}: no "." or ".." segments or control characters`);
     const target = m.path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
     if (isReservedTarget(target)) throw refused(`${where}: would cover the sandbox's system view (/usr, /etc, /proc, /dev...)`);
     if (out.some((o) => o.target === target)) throw refused(`${where}: mounted twice`);

@@ -1,7 +1,18 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { AppError } from "../errors.ts";
 import { EgressRuleError, parseAllowlist } from "../jobs/edge.ts";
-import { check, MAX_NETWORK_HOSTS, MAX_PROMPT_CHARS, MAX_SCRIPT_CHARS, MAX_TASK_MOUNTS, MAX_TASK_TIMEOUT_MS, NetworkHost, type TaskMode, type TaskNetworkSpec, type TaskTarget } from "../protocol/index.ts";
+import {
+  check,
+  MAX_NETWORK_HOSTS,
+  MAX_PROMPT_CHARS,
+  MAX_SCRIPT_CHARS,
+  MAX_TASK_MOUNTS,
+  MAX_TASK_TIMEOUT_MS,
+  NetworkHost,
+  type TaskMode,
+  type TaskNetworkSpec,
+  type TaskTarget,
+} from "../protocol/index.ts";
 
 const Mount = Type.Union([
   Type.String({ minLength: 1, maxLength: 1024 }),

@@ -28,14 +28,11 @@ export const taskRoutes = (tasks: TaskService) => () =>
       },
       { query: t.Object({ limit: QueryText, before: QueryText, status: t.Optional(t.Union(TASK_STATUSES.map((s) => t.Literal(s)))) }) },
     )
-    .post(
-      "/api/tasks",
-      ({ body, request, set }) => {
-        const task = tasks.create(body, requester(request));
-        set.status = 202;
-        return task;
-      },
-    )
+    .post("/api/tasks", ({ body, request, set }) => {
+      const task = tasks.create(body, requester(request));
+      set.status = 202;
+      return task;
+    })
     .get(
       "/api/tasks/:id",
       ({ params }) => {

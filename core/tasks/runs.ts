@@ -13,14 +13,14 @@ import {
   encode,
   isSignedEnvelope,
   isWireErrorCode,
-  subjects,
-  TaskProgressV1,
-  TaskResultV1,
-  type LaunchedTask,
   type LaunchEnd,
+  type LaunchedTask,
+  subjects,
   type TaskLauncher,
+  TaskProgressV1,
   type TaskReport,
   type TaskResult,
+  TaskResultV1,
   type TaskRunSpec,
   type TaskTarget,
   type WireError,
@@ -101,7 +101,10 @@ export class Runs {
   }
 
   private lost(r: TaskRow, message: string): void {
-    this.d.journal.result(r.id, { status: "failed", exitCode: null, error: { code: "internal", message } }, "failed", { error: { code: "internal", message }, endedAt: this.d.now() });
+    this.d.journal.result(r.id, { status: "failed", exitCode: null, error: { code: "internal", message } }, "failed", {
+      error: { code: "internal", message },
+      endedAt: this.d.now(),
+    });
     void this.d.launchers[r.target]?.forget?.(r.id).catch(() => {});
   }
 
@@ -248,7 +251,12 @@ export class Runs {
     run.outputBytes += bytes;
     if (r.kind === "log") run.tail = (run.tail + text).slice(-TAIL_CHARS);
     if (run.outputBytes > max) {
-      if (!run.capped) this.d.journal.progress(run.id, { seq: r.seq, at: r.at, kind: "milestone", text: `[output past ${max} bytes is not kept as events; the task's output field keeps its tail]` }, {});
+      if (!run.capped)
+        this.d.journal.progress(
+          run.id,
+          { seq: r.seq, at: r.at, kind: "milestone", text: `[output past ${max} bytes is not kept as events; the task's output field keeps its tail]` },
+          {},
+        );
       run.capped = true;
       this.d.journal.change(run.id, { outputTail: run.tail, outputBytes: run.outputBytes });
       return;
@@ -273,7 +281,12 @@ export class Runs {
     if (!run.result && this.d.bus.kind === "nats" && !run.stop) await new Promise<void>((resolve) => ((run.lateResult = resolve), setTimeout(resolve, LATE_RESULT_MS)));
     if (!run.ended) {
       const why = run.stop?.why ?? (end.exitCode === 124 ? "timed_out" : end.exitCode === 143 ? "cancelled" : undefined);
-      if (why === "timed_out") this.finish(run, { status: "timed_out", exitCode: null, error: { code: "timeout", message: `the task ran past its timeout and was stopped${end.reason ? ` (${end.reason})` : ""}` } });
+      if (why === "timed_out")
+        this.finish(run, {
+          status: "timed_out",
+          exitCode: null,
+          error: { code: "timeout", message: `the task ran past its timeout and was stopped${end.reason ? ` (${end.reason})` : ""}` },
+        });
       else if (why === "cancelled") this.finish(run, { status: "cancelled", exitCode: null });
       else {
         const message = `the runner ended without reporting a result (exit ${end.exitCode ?? "none"}${end.reason ? `: ${end.reason}` : ""})`;

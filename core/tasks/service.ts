@@ -9,13 +9,13 @@ import { AppError, notFound } from "../errors.ts";
 import type { UsageLedger } from "../models/usage.ts";
 import { isBuiltinTarget, type TaskLauncher, type TaskTarget } from "../protocol/index.ts";
 import { newId } from "../util/ids.ts";
-import { covered, scopesOf, scopeText, type Scope } from "./approval.ts";
+import { covered, type Scope, scopesOf, scopeText } from "./approval.ts";
 import type { StatusEvent, TaskJournal } from "./journal.ts";
 import type { TasksFile, TasksSettings } from "./keys.ts";
-import { remoteMounts, resolveMounts, type MountPolicy } from "./mounts.ts";
+import { type MountPolicy, remoteMounts, resolveMounts } from "./mounts.ts";
 import { parseTaskRequest } from "./request.ts";
 import { newReportToken, type Runs } from "./runs.ts";
-import { isEnded, type Approval, type StoredEvent, type TaskStatus, type TaskStore, type TaskView } from "./store.ts";
+import { type Approval, isEnded, type StoredEvent, type TaskStatus, type TaskStore, type TaskView } from "./store.ts";
 
 /** Who is asking, for the audit log and the task's row. */
 export interface Requester {
@@ -70,14 +70,28 @@ export class TaskService {
     const req = parseTaskRequest(raw);
     const target = req.target ?? (this.d.settings.TASK_TARGET as TaskTarget);
     const launcher = this.d.launchers[target];
-    if (!launcher && !isBuiltinTarget(target)) throw new AppError("invalid_task", `target: ${target} is neither local, kubernetes nor a paired companion (GET /api/companions lists them)`);
-    if (!launcher) throw new AppError("target_unavailable", `target ${target}: ${target === "kubernetes" ? "Kubernetes is not configured for tasks; set TASK_KUBECONFIG (a kubeconfig file, or in-cluster)" : "not available here"}`);
+    if (!launcher && !isBuiltinTarget(target))
+      throw new AppError("invalid_task", `target: ${target} is neither local, kubernetes nor a paired companion (GET /api/companions lists them)`);
+    if (!launcher)
+      throw new AppError(
+        "target_unavailable",
+        `target ${target}: ${target === "kubernetes" ? "Kubernetes is not configured for tasks; set TASK_KUBECONFIG (a kubeconfig file, or in-cluster)" : "not available here"}`,
+      );
     const status = launcher.status();
     if (!status.ok) throw new AppError("target_unavailable", `target ${target}: ${status.detail}${status.fix ? `; fix: ${status.fix}` : ""}`);
     const mounts = launcher.remote ? remoteMounts(req.mounts) : resolveMounts(req.mounts, this.d.mounts);
     const toolbox = req.toolbox ? this.d.file.toolboxes?.[req.toolbox] : undefined;
-    if (req.toolbox && !toolbox) throw new AppError("invalid_task", `toolbox: ${req.toolbox} is not one of the toolboxes in the tasks: section (${Object.keys(this.d.file.toolboxes ?? {}).join(", ") || "none"})`);
-    const reason = launcher.unsupported?.({ mode: req.mode, mounts, network: req.network, ...(req.toolbox ? { toolbox: { name: req.toolbox, paths: toolbox?.paths ?? [] } } : {}) });
+    if (req.toolbox && !toolbox)
+      throw new AppError(
+        "invalid_task",
+        `toolbox: ${req.toolbox} is not one of the toolboxes in the tasks: section (${Object.keys(this.d.file.toolboxes ?? {}).join(", ") || "none"})`,
+      );
+    const reason = launcher.unsupported?.({
+      mode: req.mode,
+      mounts,
+      network: req.network,
+      ...(req.toolbox ? { toolbox: { name: req.toolbox, paths: toolbox?.paths ?? [] } } : {}),
+    });
     if (reason) throw new AppError("invalid_task", reason);
     // Agent work pauses past the daily budget, like agent jobs.
     if (req.mode === "agent") this.d.ledger.assertWithinBudget();
@@ -85,7 +99,11 @@ export class TaskService {
     const scopes = scopesOf(mounts, req.network);
     const allPreapproved = scopes.length > 0 && scopes.every((s) => covered(s, this.d.preapproved));
     const now = this.d.now();
-    const approval: Approval | undefined = !scopes.length ? undefined : allPreapproved ? { scopes: scopes.map(scopeText), state: "preapproved", at: now } : { scopes: scopes.map(scopeText), state: "pending" };
+    const approval: Approval | undefined = !scopes.length
+      ? undefined
+      : allPreapproved
+        ? { scopes: scopes.map(scopeText), state: "preapproved", at: now }
+        : { scopes: scopes.map(scopeText), state: "pending" };
     const row = this.d.store.create({
       id: newId(),
       mode: req.mode,
@@ -112,11 +130,20 @@ export class TaskService {
         action: "task.requested",
         outcome: "ok",
         target: row.id,
-        detail: { mode: req.mode, target, mounts: mounts.length, writable: mounts.filter((m) => m.writable).length, hosts, toolbox: req.toolbox ?? null, origin: who.origin ?? null },
+        detail: {
+          mode: req.mode,
+          target,
+          mounts: mounts.length,
+          writable: mounts.filter((m) => m.writable).length,
+          hosts,
+          toolbox: req.toolbox ?? null,
+          origin: who.origin ?? null,
+        },
       },
       who,
     );
-    if (approval?.state === "preapproved") this.d.audit.record({ action: "task.approved", outcome: "ok", actor: "system", target: row.id, detail: { scopes: approval.scopes.join(" "), by: "TASK_PREAPPROVED" } });
+    if (approval?.state === "preapproved")
+      this.d.audit.record({ action: "task.approved", outcome: "ok", actor: "system", target: row.id, detail: { scopes: approval.scopes.join(" "), by: "TASK_PREAPPROVED" } });
     this.d.journal.status(row.id, "queued", approval?.state === "pending" ? { approval: "pending", scopes: approval.scopes } : {});
     this.d.runs.pump();
     return this.view(row.id);
@@ -128,7 +155,10 @@ export class TaskService {
     if (!row) throw notFound("task", id);
     const approval = row.approval as Approval | null;
     if (row.status !== "queued" || approval?.state !== "pending") {
-      throw new AppError("task_state", `task ${id} is ${row.status}${approval ? ` (approval ${approval.state})` : ", and asked for nothing that needs approval"}; only a queued task waiting for approval can be approved`);
+      throw new AppError(
+        "task_state",
+        `task ${id} is ${row.status}${approval ? ` (approval ${approval.state})` : ", and asked for nothing that needs approval"}; only a queued task waiting for approval can be approved`,
+      );
     }
     const now = this.d.now();
     const approved: Approval = { ...approval, state: "approved", by: who.actor, at: now };

@@ -1,7 +1,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import type { JobUsage, TaskMountSpec, TaskMode, TaskNetworkSpec, TaskTarget, WireError } from "../protocol/index.ts";
+import type { JobUsage, TaskMode, TaskMountSpec, TaskNetworkSpec, TaskTarget, WireError } from "../protocol/index.ts";
 import { taskEvents, tasks } from "./tasks.sql.ts";
 
 export const TASK_STATUSES = ["queued", "starting", "running", "succeeded", "failed", "cancelled", "timed_out"] as const;

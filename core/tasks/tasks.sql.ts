@@ -1,5 +1,5 @@
-import type { TaskTarget } from "../protocol/launcher.ts";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { TaskTarget } from "../protocol/launcher.ts";
 
 /** One row per task; its status only moves forward (queued → starting → running → an end). */
 export const tasks = sqliteTable(

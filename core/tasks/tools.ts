@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, type BrainTools } from "../brain/tools.ts";
+import { type BrainTools, defineTool } from "../brain/tools.ts";
 import { AppError } from "../errors.ts";
 import { MAX_NETWORK_HOSTS, MAX_PROMPT_CHARS, MAX_SCRIPT_CHARS, MAX_TASK_MOUNTS } from "../protocol/index.ts";
 import type { TasksSettings } from "./keys.ts";
@@ -13,7 +13,9 @@ function brief(t: TaskView) {
     mode: t.mode,
     status: t.status,
     target: t.target,
-    ...(t.approval?.state === "pending" ? { approval: `waiting for the owner to approve ${t.approval.scopes.join(", ")} (in the console's Tasks page, or bakerst task approve ${t.id})` } : {}),
+    ...(t.approval?.state === "pending"
+      ? { approval: `waiting for the owner to approve ${t.approval.scopes.join(", ")} (in the console's Tasks page, or bakerst task approve ${t.id})` }
+      : {}),
     ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
     ...(t.error ? { error: t.error } : {}),
     ...(t.answer !== undefined ? { answer: t.answer } : {}),
@@ -42,7 +44,10 @@ export function registerTaskTools(tools: BrainTools, tasks: TaskService, setting
         script: Type.Optional(Type.String({ maxLength: MAX_SCRIPT_CHARS, description: "shell script (mode script)" })),
         goal: Type.Optional(Type.String({ maxLength: MAX_PROMPT_CHARS, description: "what the worker agent should do (mode agent)" })),
         mounts: Type.Optional(
-          Type.Array(Type.Object({ path: Type.String({ maxLength: 1024 }), writable: Type.Optional(Type.Boolean()) }), { maxItems: MAX_TASK_MOUNTS, description: "host paths the task sees" }),
+          Type.Array(Type.Object({ path: Type.String({ maxLength: 1024 }), writable: Type.Optional(Type.Boolean()) }), {
+            maxItems: MAX_TASK_MOUNTS,
+            description: "host paths the task sees",
+          }),
         ),
         network: Type.Optional(Type.Array(Type.String({ maxLength: 262 }), { maxItems: MAX_NETWORK_HOSTS, description: "hosts it may reach, e.g. api.github.com; omit for none" })),
         timeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),

@@ -6,8 +6,7 @@
 type Labels = Record<string, string>;
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-const labelText = (names: readonly string[], values: readonly string[]) =>
-  names.length ? `{${names.map((n, i) => `${n}="${esc(values[i] ?? "")}"`).join(",")}}` : "";
+const labelText = (names: readonly string[], values: readonly string[]) => (names.length ? `{${names.map((n, i) => `${n}="${esc(values[i] ?? "")}"`).join(",")}}` : "");
 
 interface Series {
   render(): string;
@@ -102,7 +101,12 @@ export function createMetrics() {
     registry,
     httpRequests: registry.add(new Counter("bakerst_http_requests_total", "HTTP requests by method, route and status", ["method", "route", "status"])),
     httpDuration: registry.add(
-      new Histogram("bakerst_http_request_duration_seconds", "Time to produce the response head", ["method", "route"], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]),
+      new Histogram(
+        "bakerst_http_request_duration_seconds",
+        "Time to produce the response head",
+        ["method", "route"],
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      ),
     ),
     turns: registry.add(new Counter("bakerst_chat_turns_total", "Chat turns by outcome", ["outcome"])),
   };

@@ -4,7 +4,7 @@
  * only when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a process without it never
  * loads the SDK.
  */
-import { ROOT_CONTEXT, SpanKind as OtelKind, SpanStatusCode, trace, TraceFlags, type Attributes as OtelAttributes } from "@opentelemetry/api";
+import { type Attributes as OtelAttributes, SpanKind as OtelKind, ROOT_CONTEXT, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -31,7 +31,9 @@ export function otelRecorder(opts: TracingOptions): SpanRecorder {
   const redact = opts.redact ?? ((text: string) => text);
   return {
     start(name, kind, attributes, parent): Span {
-      const ctx = parent ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: parent.remote }) : ROOT_CONTEXT;
+      const ctx = parent
+        ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: parent.remote })
+        : ROOT_CONTEXT;
       const s = tracer.startSpan(name, { kind: KINDS[kind], attributes: defined(attributes) }, ctx);
       const { traceId, spanId } = s.spanContext();
       return {

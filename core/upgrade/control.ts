@@ -84,7 +84,13 @@ const isSocket = (path: string) => {
  * refuses the connection was left by a process that died, and is removed.
  */
 export async function runningServers(dataDir: string, timeoutMs = 2_000): Promise<ServerStatus[]> {
-  const sockets = runDirs(dataDir).flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sock")).map((f) => join(dir, f)) : []));
+  const sockets = runDirs(dataDir).flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith(".sock"))
+          .map((f) => join(dir, f))
+      : [],
+  );
   const found = await Promise.all(
     sockets.filter(isSocket).map(async (socket) => {
       try {

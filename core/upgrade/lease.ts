@@ -4,7 +4,7 @@
  * handoff at a time: `create` has one winner) and `brain.active` (which core
  * holds the data and the traffic; passed on with compare-and-set).
  */
-import { KvConflictError, type Bus, type Kv } from "../bus/types.ts";
+import { type Bus, type Kv, KvConflictError } from "../bus/types.ts";
 import { KV_BUCKETS } from "../protocol/queues.ts";
 
 const ACTIVE = "brain.active";

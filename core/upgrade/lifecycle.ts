@@ -18,10 +18,10 @@ import type { KeyValues } from "../config/keys.ts";
 import type { BrainTransfer, BrainTransferReply } from "../protocol/index.ts";
 import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { controlFetch, openControlSocket, runDirs, type ControlSocket, type ServerStatus } from "./control.ts";
-import { HandoffBusyError, Leases } from "./lease.ts";
-import { natsLink, NoPeerError, refuse, SocketLink, type TransferLink } from "./link.ts";
+import { type ControlSocket, controlFetch, openControlSocket, runDirs, type ServerStatus } from "./control.ts";
 import type { upgradeKeys } from "./keys.ts";
+import { HandoffBusyError, Leases } from "./lease.ts";
+import { NoPeerError, natsLink, refuse, SocketLink, type TransferLink } from "./link.ts";
 import { checkBinary, startSuccessor } from "./spawn.ts";
 
 export type UpgradeSettings = KeyValues<typeof upgradeKeys>;
@@ -163,7 +163,13 @@ export class Lifecycle {
       if (active) socketLink.know(active.instance, active.socket);
       this.link = socketLink;
     }
-    this.s.health.register("upgrade", () => ({ status: "ok", state: this.state, serving: this.serving(), instance: this.me, ...(this.handing ? { handingOverTo: this.handing.peer } : {}) }));
+    this.s.health.register("upgrade", () => ({
+      status: "ok",
+      state: this.state,
+      serving: this.serving(),
+      instance: this.me,
+      ...(this.handing ? { handingOverTo: this.handing.peer } : {}),
+    }));
     // In cluster mode the old core may run elsewhere (another pod): only NATS can tell.
     const candidate = this.settings.UPGRADE_TAKEOVER && (!!active || this.s.bus.kind === "nats");
     if (!candidate) {
@@ -172,7 +178,9 @@ export class Lifecycle {
       this.state = "active";
       this.settled = this.openControl()
         .then(() => this.becomeActive(true))
-        .catch((err) => this.log.warn("could not open the control socket or take the active lease; bakerst upgrade and restore cannot see this server", { error: (err as Error).message }));
+        .catch((err) =>
+          this.log.warn("could not open the control socket or take the active lease; bakerst upgrade and restore cannot see this server", { error: (err as Error).message }),
+        );
       return;
     }
     await this.openControl();
@@ -206,7 +214,10 @@ export class Lifecycle {
       throw err;
     }
     this.old = { ...this.old, revision: (await this.leases.active()).revision };
-    this.unanswer.push(this.link.serve(["clear"], (m) => this.onStep(m)), this.link.hear(["abort"], (m) => this.onStep(m)));
+    this.unanswer.push(
+      this.link.serve(["clear"], (m) => this.onStep(m)),
+      this.link.hear(["abort"], (m) => this.onStep(m)),
+    );
     if (!(await this.healthyBefore(until))) {
       await this.abandon("it did not become healthy within the upgrade window (its /readyz was not 200)");
       throw new StartRefusedError(`this bakerst did not become healthy within ${window} ms; the running one carries on`);
@@ -424,7 +435,8 @@ export class Lifecycle {
 
   /** Starts `binary` as this core's successor; yields what happens until it took over or the upgrade was rolled back. */
   async *upgrade(binary: string, windowMs: number): AsyncGenerator<UpgradeEvent> {
-    if (this.state !== "active" || this.handing || this.upgrading || this.checking) throw new Rollback(`this core is ${this.state === "active" ? "already upgrading" : this.state}`);
+    if (this.state !== "active" || this.handing || this.upgrading || this.checking)
+      throw new Rollback(`this core is ${this.state === "active" ? "already upgrading" : this.state}`);
     this.checking = true;
     let checked: Awaited<ReturnType<typeof checkBinary>>;
     try {

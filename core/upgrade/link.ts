@@ -5,17 +5,8 @@
  * waits for the old one's answer; the old one sends `clear` the same way, and
  * its `abort` without waiting (it has already taken the traffic back).
  */
-import { NoResponderError, type Bus, type Subscription } from "../bus/types.ts";
-import {
-  BrainTransferReplyV1,
-  BrainTransferV1,
-  decode,
-  encode,
-  subjects,
-  type BrainTransfer,
-  type BrainTransferReply,
-  type BrainTransferStep,
-} from "../protocol/index.ts";
+import { type Bus, NoResponderError, type Subscription } from "../bus/types.ts";
+import { type BrainTransfer, type BrainTransferReply, BrainTransferReplyV1, type BrainTransferStep, BrainTransferV1, decode, encode, subjects } from "../protocol/index.ts";
 import { controlFetch } from "./control.ts";
 
 /** Nobody is there to take the step: no core answers (it died, or there never was one). */

@@ -13,19 +13,19 @@ import { arch, freemem, hostname, loadavg, platform, totalmem } from "node:os";
 import type { Bus, Consumer, Delivery } from "../../core/bus/types.ts";
 import {
   ackContext,
-  check,
   CompanionAckV1,
-  CompanionTaskV1,
-  KEYED_QUEUES,
-  RefusalCounts,
-  subjects,
   type CompanionAnnounce,
   type CompanionHeartbeat,
+  CompanionTaskV1,
+  check,
+  KEYED_QUEUES,
   type LaunchedTask,
+  RefusalCounts,
+  type Signer,
+  subjects,
   type TaskLauncher,
   type TaskReport,
   type TaskRunSpec,
-  type Signer,
   type Verifier,
 } from "../../core/protocol/index.ts";
 import type { WorkerLog } from "../worker/worker.ts";
@@ -100,7 +100,12 @@ export class Companion {
   private recover(): void {
     for (const spec of this.o.spool.tasks("running")) {
       const t = this.o.spool.task(spec.id)!;
-      if (!t.hasResult) this.report(spec, t.lastSeq + 1, { status: "failed", exitCode: null, error: { code: "internal", message: "the companion stopped while the task ran (killed or restarted)" } });
+      if (!t.hasResult)
+        this.report(spec, t.lastSeq + 1, {
+          status: "failed",
+          exitCode: null,
+          error: { code: "internal", message: "the companion stopped while the task ran (killed or restarted)" },
+        });
       this.o.spool.setState(spec.id, "done");
     }
     this.o.spool.prune(DONE_KEPT_MS);
@@ -239,20 +244,29 @@ export class Companion {
           if (r.seq <= run.lastSeq || run.hasResult) return;
           run.lastSeq = r.seq;
           if (r.type === "result") run.hasResult = true;
-          if (!this.o.spool.add(r) && this.o.spool.droppedFor(r.taskId)) this.o.log("warn", "the spool is full: progress of this task is dropped until the core is reachable; results are kept", { taskId: r.taskId, ...this.o.spool.stats() });
+          if (!this.o.spool.add(r) && this.o.spool.droppedFor(r.taskId))
+            this.o.log("warn", "the spool is full: progress of this task is dropped until the core is reachable; results are kept", { taskId: r.taskId, ...this.o.spool.stats() });
           this.wakeSender?.();
         },
         note: (level, msg, fields) => this.o.log(level, msg, fields),
       });
       if (run.cancelled) void run.launched.cancel();
     } catch (err) {
-      this.report(spec, run.lastSeq + 1, { status: "failed", exitCode: null, error: { code: "internal", message: `the task could not start on this companion: ${(err as Error).message}` } });
+      this.report(spec, run.lastSeq + 1, {
+        status: "failed",
+        exitCode: null,
+        error: { code: "internal", message: `the task could not start on this companion: ${(err as Error).message}` },
+      });
       return finish();
     }
     const end = await run.launched.done;
     if (!run.hasResult) {
       const why = end.reason ? `: ${end.reason}` : "";
-      this.report(spec, run.lastSeq + 1, { status: "failed", exitCode: end.exitCode, error: { code: "internal", message: `the runner ended without reporting a result (exit ${end.exitCode ?? "none"}${why})` } });
+      this.report(spec, run.lastSeq + 1, {
+        status: "failed",
+        exitCode: end.exitCode,
+        error: { code: "internal", message: `the runner ended without reporting a result (exit ${end.exitCode ?? "none"}${why})` },
+      });
     }
     finish();
   }
@@ -286,12 +300,13 @@ export class Companion {
         attempt = 0;
       } catch (err) {
         const wait = backoff(attempt++);
-        if (attempt === 1 || attempt % 10 === 0) this.o.log("warn", "cannot deliver reports yet; will retry", { error: (err as Error).message, pending: this.o.spool.size, retryInMs: wait });
+        if (attempt === 1 || attempt % 10 === 0)
+          this.o.log("warn", "cannot deliver reports yet; will retry", { error: (err as Error).message, pending: this.o.spool.size, retryInMs: wait });
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, wait);
           // Stop waits no longer than it must.
           this.wakeSender = () => {
-            if (this.stopping) (clearTimeout(t), resolve());
+            if (this.stopping) clearTimeout(t), resolve();
           };
         });
         this.wakeSender = undefined;

@@ -48,7 +48,10 @@ export async function runCompanion(cfg: SatelliteConfig, version: string, log: W
         const src = `${RUNNER_DIR}/src`;
         return {
           argv: [`${RUNNER_DIR}/bun`, `${src}/satellite/main.ts`],
-          files: [{ source: realpathSync(process.execPath), target: `${RUNNER_DIR}/bun` }, ...["core", "satellite", "node_modules"].map((d) => ({ source: join(root, d), target: `${src}/${d}` }))],
+          files: [
+            { source: realpathSync(process.execPath), target: `${RUNNER_DIR}/bun` },
+            ...["core", "satellite", "node_modules"].map((d) => ({ source: join(root, d), target: `${src}/${d}` })),
+          ],
           env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
         };
       })();
@@ -81,7 +84,8 @@ export async function runCompanion(cfg: SatelliteConfig, version: string, log: W
     let refusedCount = 0;
     for await (const s of bus.nc.status()) {
       // A revoked or rotated identity: the server refuses every reconnect. Said once, then now and then.
-      if (s.type === "error" && refusedCount++ % 20 === 0) log("error", "NATS refused this companion's connection (revoked, or credentials replaced?)", { error: String(s.error?.message ?? s.error) });
+      if (s.type === "error" && refusedCount++ % 20 === 0)
+        log("error", "NATS refused this companion's connection (revoked, or credentials replaced?)", { error: String(s.error?.message ?? s.error) });
       if (s.type === "reconnect") {
         refusedCount = 0;
         attempt = 0;
@@ -122,4 +126,3 @@ export async function runCompanion(cfg: SatelliteConfig, version: string, log: W
   spool.close();
   return 0;
 }
-

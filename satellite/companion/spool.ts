@@ -43,7 +43,9 @@ export class Spool {
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, subject TEXT NOT NULL, report TEXT NOT NULL)");
-    this.db.run("CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, state TEXT NOT NULL, spec TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, has_result INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL)");
+    this.db.run(
+      "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, state TEXT NOT NULL, spec TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, has_result INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL)",
+    );
   }
 
   get size(): number {
@@ -77,7 +79,12 @@ export class Spool {
 
   /** The oldest reports not yet acknowledged, in the order they were written. */
   peek(limit = 1): SpoolRow[] {
-    const rows = this.db.query("SELECT seq, task_id, subject, report FROM outbox ORDER BY seq LIMIT ?").all(limit) as { seq: number; task_id: string; subject: string; report: string }[];
+    const rows = this.db.query("SELECT seq, task_id, subject, report FROM outbox ORDER BY seq LIMIT ?").all(limit) as {
+      seq: number;
+      task_id: string;
+      subject: string;
+      report: string;
+    }[];
     return rows.map((r) => ({ seq: r.seq, taskId: r.task_id, subject: r.subject, report: JSON.parse(r.report) as TaskReport }));
   }
 
@@ -95,7 +102,12 @@ export class Spool {
   }
 
   task(id: string): { state: TaskState; spec: TaskRunSpec; lastSeq: number; hasResult: boolean } | undefined {
-    const r = this.db.query("SELECT state, spec, last_seq, has_result FROM tasks WHERE id = ?").get(id) as { state: TaskState; spec: string; last_seq: number; has_result: number } | null;
+    const r = this.db.query("SELECT state, spec, last_seq, has_result FROM tasks WHERE id = ?").get(id) as {
+      state: TaskState;
+      spec: string;
+      last_seq: number;
+      has_result: number;
+    } | null;
     return r ? { state: r.state, spec: JSON.parse(r.spec) as TaskRunSpec, lastSeq: r.last_seq, hasResult: r.has_result === 1 } : undefined;
   }
 

@@ -8,11 +8,12 @@
  *
  *     const ext = await startExtension({ id: "weather", seed, natsUrl, server: () => buildMyServer(), publicUrl: "http://weather.bakerst.svc:8080/mcp" });
  */
-import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { connect, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node";
 import { Signer, subjects } from "../../core/protocol/index.ts";
 
 export const HEARTBEAT_MS = 30_000;

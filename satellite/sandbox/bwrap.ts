@@ -20,7 +20,7 @@ import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, 
 import { dirname } from "node:path";
 import { EtcCopies, type MountPoint } from "./etc.ts";
 import { additionArgs } from "./mounts.ts";
-import { ALWAYS_HIDDEN, DEVICES, ETC_ADAPT, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, SYSTEM_TOP, TMP_BYTES, type SandboxProfile } from "./profile.ts";
+import { ALWAYS_HIDDEN, DEVICES, ETC_ADAPT, ETC_BASE, ETC_NETWORK, limitsOf, MAX_FILE_BYTES, type SandboxProfile, SYSTEM_TOP, TMP_BYTES } from "./profile.ts";
 
 export const NOBODY = 65534;
 const MiB = 1024 * 1024;
@@ -198,7 +198,16 @@ export function invocation(host: Host, command: string[], profile: SandboxProfil
   if (host.root) a.push(host.setpriv!, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--inh-caps=-all", "--");
   if (!handshake) {
     const l = limitsOf(profile);
-    a.push(host.prlimit!, `--cpu=${l.cpuSeconds}`, `--as=${l.memoryMiB * MiB}`, `--fsize=${l.fileSizeMiB * MiB}`, `--nproc=${l.processes}`, `--nofile=${l.openFiles}`, "--core=0", "--");
+    a.push(
+      host.prlimit!,
+      `--cpu=${l.cpuSeconds}`,
+      `--as=${l.memoryMiB * MiB}`,
+      `--fsize=${l.fileSizeMiB * MiB}`,
+      `--nproc=${l.processes}`,
+      `--nofile=${l.openFiles}`,
+      "--core=0",
+      "--",
+    );
   }
   a.push(...command);
   return { file: host.bwrap, args: a, fds: files.map((f) => f.fd), ...(handshake ? { handshake } : {}) };

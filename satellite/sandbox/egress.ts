@@ -13,8 +13,8 @@
  * it is with Proxy-Authorization and gets that task's allowlist.
  */
 import { lookup } from "node:dns/promises";
-import { BlockList, connect, createServer, isIP, type Server, type Socket } from "node:net";
 import { chmodSync } from "node:fs";
+import { BlockList, connect, createServer, isIP, type Server, type Socket } from "node:net";
 
 /** Cloud metadata services and link-local ranges: never reachable, whatever a list says (http jobs use the same). */
 export const METADATA = (() => {
@@ -79,7 +79,10 @@ export function canonicalHost(authority: string): { host: string; port: number |
     return undefined;
   }
   if (url.username || url.password || url.pathname !== "/" || url.search || url.hash) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+  const host = url.hostname
+    .replace(/^\[|\]$/g, "")
+    .toLowerCase()
+    .replace(/\.$/, "");
   if (!host) return undefined;
   const explicit = /:(\d+)$/.exec(authority.replace(/^\[[^\]]*\]/, ""));
   return { host: isIP(host) ? unmapped(host) : host, port: explicit ? Number(explicit[1]) : undefined };
@@ -90,8 +93,10 @@ export function parseAllowlist(entries: readonly string[]): AllowEntry[] {
   return entries.map((raw) => {
     const wildcard = raw.startsWith("*.");
     const parsed = canonicalHost(wildcard ? raw.slice(2) : raw);
-    if (!parsed || (parsed.port !== undefined && (parsed.port < 1 || parsed.port > 65535))) throw new EgressRuleError(`${JSON.stringify(raw)} is not a host name, an IP address or either with :port`);
-    if (METADATA_NAMES.has(parsed.host) || (isIP(parsed.host) && isMetadata(parsed.host))) throw new EgressRuleError(`${raw} is a cloud metadata address, which is never reachable`);
+    if (!parsed || (parsed.port !== undefined && (parsed.port < 1 || parsed.port > 65535)))
+      throw new EgressRuleError(`${JSON.stringify(raw)} is not a host name, an IP address or either with :port`);
+    if (METADATA_NAMES.has(parsed.host) || (isIP(parsed.host) && isMetadata(parsed.host)))
+      throw new EgressRuleError(`${raw} is a cloud metadata address, which is never reachable`);
     if (wildcard && isIP(parsed.host)) throw new EgressRuleError(`${raw}: a wildcard needs a name`);
     return { host: wildcard ? `*.${parsed.host}` : parsed.host, ports: parsed.port !== undefined ? [parsed.port] : [80, 443] };
   });
@@ -145,7 +150,9 @@ const HOP_HEADERS = new Set(["proxy-connection", "proxy-authorization", "connect
 
 function answer(sock: Socket, status: number, reason: string, text: string): void {
   const body = `${text}\n`;
-  sock.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nx-bakerst-egress: refused\r\n\r\n${body}`);
+  sock.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nx-bakerst-egress: refused\r\n\r\n${body}`,
+  );
 }
 
 export interface EgressEvent {
@@ -253,7 +260,9 @@ async function serve(client: Socket, opts: EgressOptions): Promise<void> {
     const grant = opts.allow(auth);
     if (!grant) {
       const body = "bakerst egress: proxy credentials of a running task are required\n";
-      return void client.end(`HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="bakerst tasks"\r\ncontent-length: ${body.length}\r\nconnection: close\r\nx-bakerst-egress: refused\r\n\r\n${body}`);
+      return void client.end(
+        `HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="bakerst tasks"\r\ncontent-length: ${body.length}\r\nconnection: close\r\nx-bakerst-egress: refused\r\n\r\n${body}`,
+      );
     }
     ({ allow, who } = grant);
   } else allow = opts.allow;

@@ -140,7 +140,9 @@ export class EtcCopies {
     const dst = join(c.dir, rel);
     if (statSync(dst, { throwIfNoEntry: false })) return false;
     let parent = c.dir;
-    for (const part of dirname(rel).split("/").filter((p) => p !== ".")) {
+    for (const part of dirname(rel)
+      .split("/")
+      .filter((p) => p !== ".")) {
       parent = join(parent, part);
       if (!statSync(parent, { throwIfNoEntry: false })) {
         mkdirSync(parent);

@@ -11,13 +11,13 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import type { Readable } from "node:stream";
-import { inspectHost, invocation, NOBODY, type Host } from "./bwrap.ts";
+import { type Host, inspectHost, invocation, NOBODY } from "./bwrap.ts";
 import { type LimitSetter, loadLimitSetter } from "./limits.ts";
 import { type Limits, limitsOf, type SandboxProfile } from "./profile.ts";
 
-export type { SandboxProfile } from "./profile.ts";
 export type { Invocation } from "./bwrap.ts";
 export { isReservedTarget, type ProfileAdditions, type SandboxMount } from "./mounts.ts";
+export type { SandboxProfile } from "./profile.ts";
 
 export const SANDBOX_MODES = ["required", "off"] as const;
 export type SandboxMode = (typeof SANDBOX_MODES)[number];

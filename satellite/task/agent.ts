@@ -5,17 +5,18 @@
  * refuses every host not on the allowlist). Tool calls and the model's words
  * go out as progress.
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Type } from "@sinclair/typebox";
 import { runLoop } from "../../core/agent/loop.ts";
-import { parseRef, type ModelRouter } from "../../core/agent/router.ts";
+import { type ModelRouter, parseRef } from "../../core/agent/router.ts";
 import { defineTool, summarize, ToolRegistry } from "../../core/agent/tools.ts";
 import { AppError, HttpJob, type TaskResult, type TaskRunSpec } from "../../core/protocol/index.ts";
 import { DEFAULT_TOKEN_BUDGET } from "../worker/executors/agent.ts";
 import type { Reporter } from "./report.ts";
 
-const FALLBACK_PERSONA = "You are a Baker Street worker running one task in a sandbox. Work towards the goal with your tools and finish with a concise report of what you did and found.";
+const FALLBACK_PERSONA =
+  "You are a Baker Street worker running one task in a sandbox. Work towards the goal with your tools and finish with a concise report of what you did and found.";
 const MAX_READ_BYTES = 64 * 1024;
 const MAX_WRITE_CHARS = 1024 * 1024;
 const MAX_LIST = 500;
@@ -34,7 +35,8 @@ export interface AgentRun {
 
 /** The mount a path falls in, checked on its real path (no `..`, no symlink out). */
 function inMount(spec: TaskRunSpec, path: string, write: boolean): string {
-  if (!path.startsWith("/")) throw new AppError("refused", `${path}: give an absolute path inside a mount (${spec.mounts.map((m) => m.target).join(", ") || "this task has none"})`);
+  if (!path.startsWith("/"))
+    throw new AppError("refused", `${path}: give an absolute path inside a mount (${spec.mounts.map((m) => m.target).join(", ") || "this task has none"})`);
   let real: string;
   try {
     real = realpathSync(path);
@@ -88,7 +90,10 @@ export function taskTools(spec: TaskRunSpec, proxyUrl: string | undefined): Tool
     tools.register(
       defineTool({
         name: "write_file",
-        description: `Write (or append to) a text file inside a writable mount: ${spec.mounts.filter((m) => m.writable).map((m) => m.target).join(", ")}.`,
+        description: `Write (or append to) a text file inside a writable mount: ${spec.mounts
+          .filter((m) => m.writable)
+          .map((m) => m.target)
+          .join(", ")}.`,
         input: Type.Object({ path: Path, content: Type.String({ maxLength: MAX_WRITE_CHARS }), append: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         run(input) {
           const file = inMount(spec, input.path, true);

@@ -3,7 +3,8 @@
  * and `bakerst task runner` in a binary without a satellite beside it) and the
  * local launcher the core hosts (core/jobs/edge.ts imports only this file).
  */
-export { LocalLauncher, DEFAULT_TASK_LIMITS, RUNNER_DIR, type LocalLauncherOptions, type RunnerCommand, type TaskLimits } from "./local.ts";
-export { runTaskRunner, EXIT_CANCELLED, EXIT_TIMED_OUT, type RunnerIo } from "./runner.ts";
+
+export { type EgressEvent, type EgressProxy, EgressRuleError, parseAllowlist, startEgressProxy } from "../sandbox/egress.ts";
 export { taskRunnerMain } from "./entry.ts";
-export { parseAllowlist, EgressRuleError, startEgressProxy, type EgressEvent, type EgressProxy } from "../sandbox/egress.ts";
+export { DEFAULT_TASK_LIMITS, LocalLauncher, type LocalLauncherOptions, RUNNER_DIR, type RunnerCommand, type TaskLimits } from "./local.ts";
+export { EXIT_CANCELLED, EXIT_TIMED_OUT, type RunnerIo, runTaskRunner } from "./runner.ts";

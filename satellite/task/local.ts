@@ -12,25 +12,25 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Static } from "@sinclair/typebox";
 import type { CallOptions, ModelRouter } from "../../core/agent/router.ts";
 import type { AgentLog } from "../../core/agent/types.ts";
 import {
   AppError,
   decode,
-  TaskReportV1,
-  type LaunchedTask,
   type LaunchEnd,
-  type LaunchHooks,
+  type LaunchedTask,
   type LauncherStatus,
+  type LaunchHooks,
   type SandboxLimitsSpec,
   type TaskLauncher,
+  TaskReportV1,
   type TaskRunSpec,
 } from "../../core/protocol/index.ts";
-import type { Static } from "@sinclair/typebox";
-import { SYSTEM_PATH, type SandboxProfile, type SandboxSetup } from "../sandbox/index.ts";
-import { parseAllowlist, startEgressProxy, type EgressEvent, type EgressProxy } from "../sandbox/egress.ts";
+import { type EgressEvent, type EgressProxy, parseAllowlist, startEgressProxy } from "../sandbox/egress.ts";
+import { type SandboxProfile, type SandboxSetup, SYSTEM_PATH } from "../sandbox/index.ts";
 import { DEFAULT_TOKEN_BUDGET } from "../worker/executors/agent.ts";
-import { startModelRelay, type ModelRelay } from "./relay.ts";
+import { type ModelRelay, startModelRelay } from "./relay.ts";
 
 /** How the runner starts inside the sandbox. */
 export interface RunnerCommand {
@@ -80,7 +80,12 @@ export class LocalLauncher implements TaskLauncher {
 
   status(): LauncherStatus {
     const { sandbox, runner } = this.o;
-    if (!sandbox.sandbox) return { ok: false, detail: `the sandbox does not work here, so local tasks are refused: ${sandbox.status.detail}`, ...(sandbox.status.fix ? { fix: sandbox.status.fix } : {}) };
+    if (!sandbox.sandbox)
+      return {
+        ok: false,
+        detail: `the sandbox does not work here, so local tasks are refused: ${sandbox.status.detail}`,
+        ...(sandbox.status.fix ? { fix: sandbox.status.fix } : {}),
+      };
     if ("problem" in runner) return { ok: false, detail: `local tasks are refused: ${runner.problem}`, fix: runner.fix };
     return { ok: true, detail: `tasks run in the sandbox (${sandbox.status.detail.split(":")[0]}) as uid ${sandbox.sandbox.uid}, runner ${runner.argv[0]}` };
   }
@@ -151,7 +156,10 @@ export class LocalLauncher implements TaskLauncher {
       }
     };
     // The runner stops the task at its timeout; this is for a runner that does not.
-    const deadline = setTimeout(() => (hooks.note?.("warn", "the runner outlived the task's timeout; killing the sandbox", { taskId: spec.id }), killAll()), spec.timeoutMs + (this.o.killGraceMs ?? 2_000) + 3_000);
+    const deadline = setTimeout(
+      () => (hooks.note?.("warn", "the runner outlived the task's timeout; killing the sandbox", { taskId: spec.id }), killAll()),
+      spec.timeoutMs + (this.o.killGraceMs ?? 2_000) + 3_000,
+    );
     const done = new Promise<LaunchEnd>((resolve) => {
       child.once("error", (err) => {
         stderr += `\n${err.message}`;

@@ -12,7 +12,10 @@ import type { ModelRequest } from "../../core/agent/types.ts";
 import { AppError, check, isErrorCode, MAX_MESSAGE_BYTES, parseJson } from "../../core/protocol/index.ts";
 
 const Text = Type.Object({ type: Type.Literal("text"), text: Type.String() }, { additionalProperties: false });
-const ToolUse = Type.Object({ type: Type.Literal("tool_use"), id: Type.String({ maxLength: 256 }), name: Type.String({ maxLength: 64 }), input: Type.Unknown() }, { additionalProperties: false });
+const ToolUse = Type.Object(
+  { type: Type.Literal("tool_use"), id: Type.String({ maxLength: 256 }), name: Type.String({ maxLength: 64 }), input: Type.Unknown() },
+  { additionalProperties: false },
+);
 const ToolResult = Type.Object(
   { type: Type.Literal("tool_result"), tool_use_id: Type.String({ maxLength: 256 }), content: Type.String(), is_error: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
@@ -20,13 +23,26 @@ const ToolResult = Type.Object(
 // The worker's loop sends what the shared agent loop sends: the system prompt as blocks by how often they change, its cache hints, and thinking passed back with its signature.
 const Thinking = Type.Object({ type: Type.Literal("thinking"), thinking: Type.String(), signature: Type.String({ maxLength: 100_000 }) }, { additionalProperties: false });
 const RedactedThinking = Type.Object({ type: Type.Literal("redacted_thinking"), data: Type.String({ maxLength: 1_000_000 }) }, { additionalProperties: false });
-const SystemBlock = Type.Object({ stability: Type.Union([Type.Literal("stable"), Type.Literal("long"), Type.Literal("turn")]), text: Type.String({ maxLength: 200_000 }) }, { additionalProperties: false });
+const SystemBlock = Type.Object(
+  { stability: Type.Union([Type.Literal("stable"), Type.Literal("long"), Type.Literal("turn")]), text: Type.String({ maxLength: 200_000 }) },
+  { additionalProperties: false },
+);
 export const RelayRequest = Type.Object(
   {
     system: Type.Union([Type.String({ maxLength: 200_000 }), Type.Array(SystemBlock, { maxItems: 16 })]),
-    messages: Type.Array(Type.Object({ role: Type.Union([Type.Literal("user"), Type.Literal("assistant")]), content: Type.Array(Type.Union([Text, ToolUse, ToolResult, Thinking, RedactedThinking])) }), { maxItems: 200 }),
+    messages: Type.Array(
+      Type.Object({
+        role: Type.Union([Type.Literal("user"), Type.Literal("assistant")]),
+        content: Type.Array(Type.Union([Text, ToolUse, ToolResult, Thinking, RedactedThinking])),
+      }),
+      { maxItems: 200 },
+    ),
     thinking: Type.Optional(Type.Object({ budgetTokens: Type.Integer({ minimum: 1024, maximum: 64_000 }) }, { additionalProperties: false })),
-    tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), description: Type.String({ maxLength: 4000 }), inputSchema: Type.Record(Type.String(), Type.Unknown()) }), { maxItems: 32 })),
+    tools: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), description: Type.String({ maxLength: 4000 }), inputSchema: Type.Record(Type.String(), Type.Unknown()) }), {
+        maxItems: 32,
+      }),
+    ),
     maxTokens: Type.Integer({ minimum: 1, maximum: 64_000 }),
     toolChoice: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("none")])),
     // The agent loop's cache layout (core/agent/cache.ts): where the turn begins, and that later rounds reuse the messages.
@@ -66,7 +82,8 @@ export function startModelRelay(o: RelayOptions): ModelRelay {
       const parsed = parseJson(raw);
       const body = parsed.ok ? check(RelayRequest, parsed.value) : { ok: false as const, reason: parsed.reason };
       if (!body.ok) return new Response(line({ type: "error", code: "invalid_request", message: `model request: ${body.reason}` }), { status: 400 });
-      if (spent >= o.tokenBudget) return new Response(line({ type: "error", code: "budget_exceeded", message: `the task's token budget of ${o.tokenBudget} is spent` }), { status: 402 });
+      if (spent >= o.tokenBudget)
+        return new Response(line({ type: "error", code: "budget_exceeded", message: `the task's token budget of ${o.tokenBudget} is spent` }), { status: 402 });
       const request = { ...body.value, maxTokens: Math.min(body.value.maxTokens, Math.max(1, o.tokenBudget - spent)) } as Omit<ModelRequest, "model">;
       const signal = AbortSignal.any([o.signal, req.signal]);
       const enc = new TextEncoder();
@@ -107,7 +124,13 @@ export class RelayRouter {
   async *stream(req: Omit<ModelRequest, "model">, opts: CallOptions): AsyncGenerator<RoutedEvent> {
     let res: Response;
     try {
-      res = await fetch("http://relay/stream", { unix: this.socket, method: "POST", body: JSON.stringify(req), headers: { "content-type": "application/json" }, ...(opts.signal ? { signal: opts.signal } : {}) });
+      res = await fetch("http://relay/stream", {
+        unix: this.socket,
+        method: "POST",
+        body: JSON.stringify(req),
+        headers: { "content-type": "application/json" },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       throw new AppError("model_unavailable", `the host's model relay cannot be reached: ${(err as Error).message}`);

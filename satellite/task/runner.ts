@@ -7,12 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { decode, encode, subjects, TaskProgressV1, TaskResultV1, TaskRunSpecV1, type TaskProgress, type TaskResult, type TaskRunSpec } from "../../core/protocol/index.ts";
-import type { Bus } from "../../core/bus/types.ts";
 import type { AgentLog } from "../../core/agent/types.ts";
+import type { Bus } from "../../core/bus/types.ts";
+import { decode, encode, subjects, type TaskProgress, TaskProgressV1, type TaskResult, TaskResultV1, type TaskRunSpec, TaskRunSpecV1 } from "../../core/protocol/index.ts";
 import type { SatelliteConfig } from "../config.ts";
-import { SYSTEM_PATH } from "../sandbox/index.ts";
 import type { Bridge } from "../sandbox/egress.ts";
+import { SYSTEM_PATH } from "../sandbox/index.ts";
 import { Reporter, type ReportSink } from "./report.ts";
 import { runScript } from "./script.ts";
 
@@ -138,7 +138,11 @@ export async function runTaskRunner(cfg: SatelliteConfig, io: RunnerIo): Promise
       } else proxyUrl = cfg.task.proxyUrl;
     }
     if (spec.network !== "none" && !proxyUrl) {
-      end = { status: "failed", exitCode: null, error: { code: "refused", message: "the task may reach the network only through an egress proxy, and this runner was given none" } };
+      end = {
+        status: "failed",
+        exitCode: null,
+        error: { code: "refused", message: "the task may reach the network only through an egress proxy, and this runner was given none" },
+      };
     } else if (spec.mode === "script") {
       end = await runScript({
         script: spec.script ?? "",
@@ -155,7 +159,14 @@ export async function runTaskRunner(cfg: SatelliteConfig, io: RunnerIo): Promise
       const { RelayRouter } = await import("./relay.ts");
       const model = cfg.task.modelSocket ? { router: new RelayRouter(cfg.task.modelSocket), recordsUsage: true } : await (await import("../model.ts")).workerModel(cfg, io.log);
       if (!model) {
-        end = { status: "failed", exitCode: null, error: { code: "model_error", message: "no model for agent tasks here: set MODEL_WORKER and its key (ANTHROPIC_API_KEY, or OPENAI_BASE_URL) in the runner's environment" } };
+        end = {
+          status: "failed",
+          exitCode: null,
+          error: {
+            code: "model_error",
+            message: "no model for agent tasks here: set MODEL_WORKER and its key (ANTHROPIC_API_KEY, or OPENAI_BASE_URL) in the runner's environment",
+          },
+        };
       } else {
         end = await runAgentTask({ spec, router: model.router, recordsUsage: model.recordsUsage, proxyUrl, signal: stop.signal, reporter });
         if (end.status === "cancelled" && stop.signal.reason === "timed_out") {

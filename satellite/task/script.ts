@@ -59,7 +59,8 @@ export async function runScript(o: ScriptRun): Promise<ScriptEnd> {
         child.once("close", () => (clearTimeout(cut), resolve([c, s])));
       });
     });
-    if (why === "timed_out") return { status: "timed_out", exitCode: code, error: { code: "timeout", message: `the script ran past its timeout of ${o.timeoutMs} ms and was stopped` } };
+    if (why === "timed_out")
+      return { status: "timed_out", exitCode: code, error: { code: "timeout", message: `the script ran past its timeout of ${o.timeoutMs} ms and was stopped` } };
     if (why === "cancelled") return { status: "cancelled", exitCode: code };
     if (code === 0) return { status: "succeeded", exitCode: 0 };
     return { status: "failed", exitCode: code, error: { code: "exit_code", message: code !== null ? `the script exited with ${code}` : `the script was killed by ${sig}` } };

@@ -1,8 +1,8 @@
 import type { CommandGrammarsSpec } from "../../core/protocol/index.ts";
 import type { SandboxSetup } from "../sandbox/index.ts";
 import { compileGrammars, selectPrograms } from "./commands/index.ts";
-import { MAX_OUTPUT_BYTES, type CommandPolicy } from "./executors/command.ts";
-import { MAX_RESPONSE_BYTES, parseHostRules, type HttpPolicy } from "./executors/http.ts";
+import { type CommandPolicy, MAX_OUTPUT_BYTES } from "./executors/command.ts";
+import { type HttpPolicy, MAX_RESPONSE_BYTES, parseHostRules } from "./executors/http.ts";
 
 /** Settings both hosts of the worker (satellite, edge core) turn into executor policies. */
 export interface PolicySettings {

@@ -4,19 +4,19 @@ import {
   encode,
   HeartbeatV1,
   isFinal,
+  type JobDispatch,
   JobDispatchV1,
   JobError,
+  type JobLookupReply,
   JobLookupReplyV1,
   JobLookupV1,
+  type JobStatusMessage,
   JobStatusV1,
   QUEUES,
   subjects,
-  type JobDispatch,
-  type JobLookupReply,
-  type JobStatusMessage,
 } from "../../core/protocol/index.ts";
 import { outgoingTraceHeaders, withSpan } from "../../core/telemetry/tracing.ts";
-import { execute, type ExecutorConfig } from "./executors/index.ts";
+import { type ExecutorConfig, execute } from "./executors/index.ts";
 
 export type WorkerLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -157,7 +157,13 @@ export class Worker {
     }
     const job: JobDispatch = decoded.value;
     // The job's span continues the trace of whoever dispatched it; statuses carry it back.
-    const attributes = { "messaging.system": this.opts.bus.kind, "bakerst.job.id": job.id, "bakerst.job.type": job.job.type, "bakerst.worker.id": this.opts.id, "bakerst.job.attempt": d.deliveryCount };
+    const attributes = {
+      "messaging.system": this.opts.bus.kind,
+      "bakerst.job.id": job.id,
+      "bakerst.job.type": job.job.type,
+      "bakerst.worker.id": this.opts.id,
+      "bakerst.job.attempt": d.deliveryCount,
+    };
     return withSpan(`job.run ${job.job.type}`, { kind: "consumer", parent: d.headers.traceparent ?? null, attributes }, () => this.run(d, job));
   }
 
@@ -182,23 +188,23 @@ export class Worker {
     const base = { v: 1 as const, jobId: job.id, workerId: this.opts.id, attempt: d.deliveryCount };
     const ackWait = this.opts.ackWaitMs;
     let reportedAt = Number.POSITIVE_INFINITY;
-    const keepalive = setInterval(() => {
-      void d.working().catch(() => {});
-      // The core lets another delivery take the job over once this worker has been silent for an ack wait:
-      // a long job repeats its `running` status to keep holding it.
-      if (Date.now() - reportedAt >= ackWait / 2) {
-        reportedAt = Date.now();
-        void this.statuses
-          .publish(encode(JobStatusV1, { ...base, status: "running", at: reportedAt }), { subject: subjects.jobStatus(job.id), headers: outgoingTraceHeaders() })
-          .catch(() => {});
-      }
-    }, Math.max(200, Math.floor(ackWait / 3)));
+    const keepalive = setInterval(
+      () => {
+        void d.working().catch(() => {});
+        // The core lets another delivery take the job over once this worker has been silent for an ack wait:
+        // a long job repeats its `running` status to keep holding it.
+        if (Date.now() - reportedAt >= ackWait / 2) {
+          reportedAt = Date.now();
+          void this.statuses
+            .publish(encode(JobStatusV1, { ...base, status: "running", at: reportedAt }), { subject: subjects.jobStatus(job.id), headers: outgoingTraceHeaders() })
+            .catch(() => {});
+        }
+      },
+      Math.max(200, Math.floor(ackWait / 3)),
+    );
     try {
       // Both go out on one connection, so the stream keeps their order (and before the final status); the job starts meanwhile.
-      const announced = Promise.all([
-        this.publish({ ...base, status: "received", at: Date.now() }, d),
-        this.publish({ ...base, status: "running", at: Date.now() }, d),
-      ]);
+      const announced = Promise.all([this.publish({ ...base, status: "received", at: Date.now() }, d), this.publish({ ...base, status: "running", at: Date.now() }, d)]);
       const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(job.timeoutMs)]);
       const outcome = execute(job, this.opts.executors, signal).then(
         (out) => ({ ok: true as const, out }),

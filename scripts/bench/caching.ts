@@ -12,8 +12,8 @@
 import { makeApp } from "../../test/helpers/app.ts";
 import { startAnthropicStandIn } from "../../test/standins/anthropic.ts";
 import { render, sharedPrefix, startOpenAIStandIn } from "../../test/standins/openai.ts";
-import { afterTool, and, firstRound, prompt, reply } from "../../test/standins/script.ts";
 import type { Script } from "../../test/standins/script.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../../test/standins/script.ts";
 import { table } from "./lib.ts";
 
 const TURNS = 20;
@@ -29,7 +29,12 @@ const answer = (k: number) => `For ${TOPICS[k % TOPICS.length]}: ${"check what i
 function script(model: Script<never> | Script<unknown>, k: number) {
   const q = question(k);
   model.on(and(prompt(q), firstRound), reply().text("Let me look at the clock first.").tool("current_time", { timeZone: "Europe/London" }));
-  model.on(and(prompt(q), afterTool("current_time")), reply().text("Now what I remember.").tool("memory_search", { query: TOPICS[k % TOPICS.length]!, limit: 5 }));
+  model.on(
+    and(prompt(q), afterTool("current_time")),
+    reply()
+      .text("Now what I remember.")
+      .tool("memory_search", { query: TOPICS[k % TOPICS.length]!, limit: 5 }),
+  );
   model.on(and(prompt(q), afterTool("memory_search")), reply().text("And what today has cost.").tool("usage_today", {}));
   model.on(and(prompt(q), afterTool("usage_today")), reply().text(answer(k)));
 }
@@ -39,7 +44,10 @@ async function conversation(env: Record<string, string>, model: Script<never> | 
   try {
     // A memory with something in it, so searches and the turn's context carry what a real one would.
     for (let i = 0; i < 40; i++) {
-      await h.request("/api/memories", { method: "POST", json: { text: `Note ${i}: ${TOPICS[i % TOPICS.length]} needs attention every ${2 + (i % 5)} weeks; last done in week ${i}.`, category: "general" } });
+      await h.request("/api/memories", {
+        method: "POST",
+        json: { text: `Note ${i}: ${TOPICS[i % TOPICS.length]} needs attention every ${2 + (i % 5)} weeks; last done in week ${i}.`, category: "general" },
+      });
     }
     let id: string | undefined;
     for (let k = 1; k <= TURNS; k++) {
@@ -72,8 +80,18 @@ for (const minTokens of [1024, 4096]) {
   rows.push(
     [`${label}: model calls; prompt tokens sent`, `${calls.length}; ${fmt(prompt)} (${fmt(prompt / calls.length)} a call)`, "", ""],
     [`${label}: input billed, as input-equivalent tokens, without caching → with`, `${fmt(prompt)} → ${fmt(billed)} (${fmt(read)} read from the cache)`, "", ""],
-    [`${label}: input cost without caching → with`, `${usd((prompt * INPUT_USD) / 1e6)} → ${usd((billed * INPUT_USD) / 1e6)} (${(less * 100).toFixed(1)}% less)`, "≥ 70% less", yes(less >= 0.7)],
-    [`${label}: whole cost (output ${fmt(output)} tokens) without → with`, `${usd(((prompt * INPUT_USD + output * OUTPUT_USD) / 1e6))} → ${usd((billed * INPUT_USD + output * OUTPUT_USD) / 1e6)}`, "", ""],
+    [
+      `${label}: input cost without caching → with`,
+      `${usd((prompt * INPUT_USD) / 1e6)} → ${usd((billed * INPUT_USD) / 1e6)} (${(less * 100).toFixed(1)}% less)`,
+      "≥ 70% less",
+      yes(less >= 0.7),
+    ],
+    [
+      `${label}: whole cost (output ${fmt(output)} tokens) without → with`,
+      `${usd((prompt * INPUT_USD + output * OUTPUT_USD) / 1e6)} → ${usd((billed * INPUT_USD + output * OUTPUT_USD) / 1e6)}`,
+      "",
+      "",
+    ],
   );
   await claude.stop();
 }
@@ -108,18 +126,8 @@ for (let i = 1; i < prompts.length; i++) {
 await local.stop();
 console.log(
   table(`Prefix reuse: the same ${TURNS} turns against the OpenAI-compatible stand-in (${prompts.length} requests)`, [
-    [
-      "rounds of one turn that repeat all of the request before them",
-      `${withinAll} of ${within}`,
-      "all",
-      yes(withinAll === within),
-    ],
-    [
-      "first rounds of a turn that repeat everything before the previous turn's context",
-      `${acrossAll} of ${across}`,
-      "all",
-      yes(acrossAll === across),
-    ],
+    ["rounds of one turn that repeat all of the request before them", `${withinAll} of ${within}`, "all", yes(withinAll === within)],
+    ["first rounds of a turn that repeat everything before the previous turn's context", `${acrossAll} of ${across}`, "all", yes(acrossAll === across)],
     ["share of all prompt characters a prefix cache could reuse", `${((sharedChars / totalChars) * 100).toFixed(1)}%`, "", ""],
   ]),
 );

@@ -9,10 +9,10 @@
  */
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { Spool } from "../../satellite/companion/spool.ts";
 import { newId } from "../../core/util/ids.ts";
-import { waitFor } from "../../test/helpers/nats.ts";
+import { Spool } from "../../satellite/companion/spool.ts";
 import { companionWorld } from "../../test/companions/harness.ts";
+import { waitFor } from "../../test/helpers/nats.ts";
 import { memoryMb, ms, stats, table } from "./lib.ts";
 
 const N = Number(process.env.BENCH_COMPANION_TASKS ?? 50);
@@ -26,7 +26,12 @@ try {
   await waitFor("the companion online", async () => (await w.status("bench")).status === "online", 30_000);
   await Bun.sleep(3_000);
   const mem = memoryMb(c.proc.pid);
-  rows.push(["companion idle RSS (private + mapped binary)", `${mem.rss.toFixed(1)} MB (${mem.anon.toFixed(1)} private, ${mem.file.toFixed(1)} file)`, "≤ 30 MB", mem.rss <= 30 ? "yes" : "no"]);
+  rows.push([
+    "companion idle RSS (private + mapped binary)",
+    `${mem.rss.toFixed(1)} MB (${mem.anon.toFixed(1)} private, ${mem.file.toFixed(1)} file)`,
+    "≤ 30 MB",
+    mem.rss <= 30 ? "yes" : "no",
+  ]);
 
   const roundTrip = async () => {
     const t0 = performance.now();
@@ -43,7 +48,12 @@ try {
   const trips: number[] = [];
   for (let i = 0; i < N; i++) trips.push(await roundTrip());
   const s = stats(trips);
-  rows.push([`\`uname -a\` core → companion → result (${N} in turn; runner started in the sandbox each time)`, `p50 ${ms(s.p50)}, p99 ${ms(s.p99)}`, "p50 ≤ 20 ms", s.p50 <= 20 ? "yes" : "no"]);
+  rows.push([
+    `\`uname -a\` core → companion → result (${N} in turn; runner started in the sandbox each time)`,
+    `p50 ${ms(s.p50)}, p99 ${ms(s.p99)}`,
+    "p50 ≤ 20 ms",
+    s.p50 <= 20 ? "yes" : "no",
+  ]);
 
   // The companion stops; results pile up in its spool as if the link had been down; it starts again.
   await c.kill("SIGTERM");

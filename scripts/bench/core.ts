@@ -18,7 +18,16 @@ async function startCore(port: number) {
   const t0 = performance.now();
   const proc = Bun.spawn([bin!, "serve"], {
     cwd: dataDir,
-    env: { PATH: "/usr/bin:/bin", HOST: "127.0.0.1", PORT: String(port), BAKERST_DATA_DIR: dataDir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "warn", ANTHROPIC_API_KEY: "sk-bench", ANTHROPIC_BASE_URL: modelUrl },
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      BAKERST_DATA_DIR: dataDir,
+      AUTH_TOKEN: TOKEN,
+      LOG_LEVEL: "warn",
+      ANTHROPIC_API_KEY: "sk-bench",
+      ANTHROPIC_BASE_URL: modelUrl,
+    },
     stdout: "ignore",
     stderr: "inherit",
   });
@@ -69,7 +78,11 @@ const idle = memoryMb(proc.pid);
 const idleRss = idle.rss;
 
 // The same measure for a bare Bun server compiled the same way: what the runtime alone costs.
-const bareBuild = await Bun.build({ entrypoints: [join(import.meta.dir, "fixtures/bare-server.ts")], compile: { outfile: join(tempDir("bakerst-bench-bare-"), "bare") }, minify: true });
+const bareBuild = await Bun.build({
+  entrypoints: [join(import.meta.dir, "fixtures/bare-server.ts")],
+  compile: { outfile: join(tempDir("bakerst-bench-bare-"), "bare") },
+  minify: true,
+});
 const bareBin = bareBuild.outputs[0]!.path;
 const bare = await spawnForLine([bareBin]);
 for (let i = 0; i < 10; i++) await (await fetch(`http://127.0.0.1:${bare.line}/work`)).text();
@@ -133,12 +146,33 @@ console.log(
   table("Core (compiled binary, model stand-in answering in ~2 ms, 2 cores)", [
     ["cold start to first /ping 200 (median of 10)", ms(cold.p50), "≤ 150 ms", yes(cold.p50 <= 150)],
     ["idle RSS after 10 chats", `${idleRss.toFixed(1)} MB (private ${idle.anon.toFixed(1)}, mapped executable ${idle.file.toFixed(1)})`, "≤ 60 MB", yes(idleRss <= 60)],
-    ["for comparison: a bare compiled Bun server (HTTP, SQLite, fetch)", `${bareMem.rss.toFixed(1)} MB (private ${bareMem.anon.toFixed(1)}, mapped ${bareMem.file.toFixed(1)})`, "", ""],
+    [
+      "for comparison: a bare compiled Bun server (HTTP, SQLite, fetch)",
+      `${bareMem.rss.toFixed(1)} MB (private ${bareMem.anon.toFixed(1)}, mapped ${bareMem.file.toFixed(1)})`,
+      "",
+      "",
+    ],
     ["stand-in alone, p50 / p99", `${ms(b.p50)} / ${ms(b.p99)}`, "", ""],
     ["POST /api/chat, p50 / p99 (sequential)", `${ms(a.p50)} / ${ms(a.p99)}`, "", ""],
     ["added latency p50 (p99)", `${ms(added.p50)} (${ms(added.p99)})`, "p50 ≤ 3 ms", yes(added.p50 <= 3)],
-    [`throughput, ${CONC} concurrent chats (median of ${ROUNDS} × 5 s; range)`, `${Math.round(rate)} chats/s (${spread(rounds.map((r) => r.rate), (n) => String(Math.round(n)))}; ${errors} errors)`, "≥ 1,000 chats/s", yes(rate >= 1000 && errors === 0)],
-    [`p99 at ${CONC} concurrent (median round; range)`, `${ms(conc.p99)} (${spread(rounds.map((r) => r.p99), ms)})`, "≤ 50 ms", yes(conc.p99 <= 50)],
+    [
+      `throughput, ${CONC} concurrent chats (median of ${ROUNDS} × 5 s; range)`,
+      `${Math.round(rate)} chats/s (${spread(
+        rounds.map((r) => r.rate),
+        (n) => String(Math.round(n)),
+      )}; ${errors} errors)`,
+      "≥ 1,000 chats/s",
+      yes(rate >= 1000 && errors === 0),
+    ],
+    [
+      `p99 at ${CONC} concurrent (median round; range)`,
+      `${ms(conc.p99)} (${spread(
+        rounds.map((r) => r.p99),
+        ms,
+      )})`,
+      "≤ 50 ms",
+      yes(conc.p99 <= 50),
+    ],
     ["RSS after the load", `${busyRss.toFixed(1)} MB`, "", ""],
   ]),
 );

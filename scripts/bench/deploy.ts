@@ -30,7 +30,18 @@ const receiver = Bun.serve({
 const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}` };
 
 function env(dataDir: string, port: number, extra: Record<string, string> = {}) {
-  return { PATH: "/usr/bin:/bin", HOME: dataDir, HOST: "127.0.0.1", PORT: String(port), BAKERST_DATA_DIR: dataDir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "warn", ANTHROPIC_API_KEY: "sk-bench", ANTHROPIC_BASE_URL: modelUrl, ...extra };
+  return {
+    PATH: "/usr/bin:/bin",
+    HOME: dataDir,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    BAKERST_DATA_DIR: dataDir,
+    AUTH_TOKEN: TOKEN,
+    LOG_LEVEL: "warn",
+    ANTHROPIC_API_KEY: "sk-bench",
+    ANTHROPIC_BASE_URL: modelUrl,
+    ...extra,
+  };
 }
 
 async function start(binary: string, dataDir: string, port: number, extra: Record<string, string> = {}) {
@@ -68,7 +79,11 @@ for (let i = 0; i < 10; i++) {
 async function idleRss(extra: Record<string, string>) {
   const { proc } = await start(bin!, dataDir, port, extra);
   for (let i = 0; i < 10; i++) {
-    const r = await fetch(`http://127.0.0.1:${port}/api/chat`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: '{"message":"Where is Moriarty?"}' });
+    const r = await fetch(`http://127.0.0.1:${port}/api/chat`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: '{"message":"Where is Moriarty?"}',
+    });
     await r.arrayBuffer();
   }
   await Bun.sleep(1000);

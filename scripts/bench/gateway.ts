@@ -146,15 +146,25 @@ async function drain(platform: "telegram" | "discord", env: Record<string, strin
   core = await startCore(env);
   const started = performance.now();
   let first = 0;
-  await until(`${platform} backlog sent`, () => {
-    const n = sent() - before;
-    if (n > 0 && !first) first = performance.now();
-    return n >= BACKLOG;
-  }, 300_000);
+  await until(
+    `${platform} backlog sent`,
+    () => {
+      const n = sent() - before;
+      if (n > 0 && !first) first = performance.now();
+      return n >= BACKLOG;
+    },
+    300_000,
+  );
   const end = performance.now();
   const window = await histogram("bakerst_gateway_unrecorded_seconds", platform);
   await stop(core.proc);
-  return { fromStart: BACKLOG / ((end - core.startedAt) / 1000), fromFirst: BACKLOG / ((end - first) / 1000), startMs: started - core.startedAt, window, elapsedS: (end - first) / 1000 };
+  return {
+    fromStart: BACKLOG / ((end - core.startedAt) / 1000),
+    fromFirst: BACKLOG / ((end - first) / 1000),
+    startMs: started - core.startedAt,
+    window,
+    elapsedS: (end - first) / 1000,
+  };
 }
 backlog(Array.from({ length: CHATS }, (_, i) => `telegram:${9000 + i}`));
 const tgDrain = await drain("telegram", { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.url }, () => tg.messages.length);
@@ -174,8 +184,18 @@ console.log(
     [`Telegram round trip, update to answer accepted, p50 / p99 (${N} sequential)`, `${ms(t.p50)} / ${ms(t.p99)}`, "", ""],
     [`POST /api/chat on the same model, p50 / p99 (${N} sequential)`, `${ms(w.p50)} / ${ms(w.p99)}`, "", ""],
     ["added by the Telegram path, p50 (p99)", `${ms(added.p50)} (${ms(added.p99)})`, "p50 ≤ 20 ms", yes(added.p50 <= 20)],
-    [`Telegram outbox drain after a restart (${BACKLOG} messages, ${CHATS} chats, one send in flight)`, `${Math.round(tgDrain.fromFirst)} msg/s (${Math.round(tgDrain.fromStart)}/s from process start)`, "", ""],
-    [`Discord outbox drain after a restart (${BACKLOG} messages, ${CHATS} chats, 8 in flight; discord.js keeps to Discord's 50 requests/s)`, `${Math.round(dcDrain.fromFirst)} msg/s (${Math.round(dcDrain.fromStart)}/s from process start)`, "", ""],
+    [
+      `Telegram outbox drain after a restart (${BACKLOG} messages, ${CHATS} chats, one send in flight)`,
+      `${Math.round(tgDrain.fromFirst)} msg/s (${Math.round(tgDrain.fromStart)}/s from process start)`,
+      "",
+      "",
+    ],
+    [
+      `Discord outbox drain after a restart (${BACKLOG} messages, ${CHATS} chats, 8 in flight; discord.js keeps to Discord's 50 requests/s)`,
+      `${Math.round(dcDrain.fromFirst)} msg/s (${Math.round(dcDrain.fromStart)}/s from process start)`,
+      "",
+      "",
+    ],
     [
       "window: platform's answer → outbox commit, p50 / p99 (from bakerst_gateway_unrecorded_seconds)",
       `Telegram ${under(bucketOf(tgDrain.window, 0.5))} / ${under(bucketOf(tgDrain.window, 0.99))}; Discord ${under(bucketOf(dcDrain.window, 0.5))} / ${under(bucketOf(dcDrain.window, 0.99))}`,

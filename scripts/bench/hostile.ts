@@ -19,7 +19,10 @@ const core = Bun.spawn([bin!, "serve"], {
   stderr: "inherit",
 });
 for (;;) {
-  const up = await fetch(`${base}/ping`).then((r) => r.ok, () => false);
+  const up = await fetch(`${base}/ping`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (up) break;
   await Bun.sleep(5);
 }
@@ -57,7 +60,9 @@ const loginDeep = await oneOf(50, "/api/auth/login", deep);
 const chatDeep = await oneOf(50, "/api/chat", deep, auth);
 // The widest body the depth limit lets through: 1 MB of arrays 64 deep, to an authenticated route.
 const unit = `${"[".repeat(63)}${"]".repeat(63)}`;
-const wide = `[${Array(Math.floor(1_000_000 / (unit.length + 1))).fill(unit).join(",")}]`;
+const wide = `[${Array(Math.floor(1_000_000 / (unit.length + 1)))
+  .fill(unit)
+  .join(",")}]`;
 const chatWide = await oneOf(10, "/api/chat", wide, auth);
 
 const poster = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/deep-poster.ts"), base, TOKEN], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });

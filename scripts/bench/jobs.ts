@@ -12,16 +12,16 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
-import { join } from "node:path";
 import { encode, HeartbeatV1, subjects } from "../../core/protocol/index.ts";
+import { SYSTEM_PATH, setUpSandbox } from "../../satellite/sandbox/index.ts";
+import { DEFAULT_GRAMMARS } from "../../satellite/worker/commands/programs/index.ts";
 import { serveApp, TOKEN } from "../../test/helpers/app.ts";
 import { startNats, waitFor } from "../../test/helpers/nats.ts";
-import { startSecuredNats, type SecuredNats } from "../../test/helpers/nats-identities.ts";
+import { type SecuredNats, startSecuredNats } from "../../test/helpers/nats-identities.ts";
 import { killAllWorkers, spawnWorker } from "../../test/helpers/workers.ts";
-import { setUpSandbox, SYSTEM_PATH } from "../../satellite/sandbox/index.ts";
-import { DEFAULT_GRAMMARS } from "../../satellite/worker/commands/programs/index.ts";
 
 const N_RAW = Number(process.env.BENCH_RAW ?? 20_000);
 const N_RTT = Number(process.env.BENCH_RTT ?? 300);
@@ -68,7 +68,8 @@ async function roundTrip(label: string, env: Record<string, string>, workers: ()
   const app = await serveApp({ COMMAND_ALLOWLIST: "date", ...env });
   try {
     workers();
-    const post = () => fetch(`${app.url}/api/jobs?wait=10000`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: '{"type":"command","command":"date -u"}' });
+    const post = () =>
+      fetch(`${app.url}/api/jobs?wait=10000`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: '{"type":"command","command":"date -u"}' });
     // Warm up (worker connected, JIT, first spawn).
     await waitFor("warm-up job", async () => (await (await post()).json()).status === "completed", 20_000, 100);
     const times: number[] = [];
@@ -135,12 +136,19 @@ async function httpThroughput(natsUrl: string) {
     for (const id of ["bench-h1", "bench-h2"]) spawnWorker(natsUrl, id, { WORKER_CONCURRENCY: "64", LOG_LEVEL: "warn" });
     const url = `http://127.0.0.1:${target.port}/`;
     const post = () =>
-      fetch(`${app.url}/api/jobs`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: JSON.stringify({ type: "http", url }) }).then((r) => r.arrayBuffer());
+      fetch(`${app.url}/api/jobs`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: JSON.stringify({ type: "http", url }) }).then((r) =>
+        r.arrayBuffer(),
+      );
     // Warm up: both workers connected and a few jobs through.
-    await waitFor("workers up", async () => {
-      await Promise.all(Array.from({ length: 20 }, post));
-      return (app.services.store.sqlite.query("SELECT count(DISTINCT worker_id) AS n FROM jobs WHERE status = 'completed'").get() as { n: number }).n === 2;
-    }, 20_000, 200);
+    await waitFor(
+      "workers up",
+      async () => {
+        await Promise.all(Array.from({ length: 20 }, post));
+        return (app.services.store.sqlite.query("SELECT count(DISTINCT worker_id) AS n FROM jobs WHERE status = 'completed'").get() as { n: number }).n === 2;
+      },
+      20_000,
+      200,
+    );
     await waitFor("warm-up done", () => (app.services.store.sqlite.query("SELECT count(*) AS n FROM jobs WHERE status != 'completed'").get() as { n: number }).n === 0, 20_000);
     const count = (where: string) => (app.services.store.sqlite.query(`SELECT count(*) AS n FROM jobs ${where}`).get() as { n: number }).n;
     const base = count("");
@@ -174,12 +182,20 @@ async function heartbeatFlood(secured: SecuredNats) {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const id = `fake-${i}`;
-      hostile.nc.publish(subjects.heartbeat("worker", id), encode(HeartbeatV1, { v: 1, role: "worker", id, at: Date.now(), version: "x", intervalMs: 60_000, host: "h".repeat(256) }));
+      hostile.nc.publish(
+        subjects.heartbeat("worker", id),
+        encode(HeartbeatV1, { v: 1, role: "worker", id, at: Date.now(), version: "x", intervalMs: 60_000, host: "h".repeat(256) }),
+      );
     }
-    await waitFor("every fake beat counted", async () => {
-      const w = JSON.parse(await health()).components.workers;
-      return w.count + (w.dropped?.full ?? 0) >= n;
-    }, 60_000, 50);
+    await waitFor(
+      "every fake beat counted",
+      async () => {
+        const w = JSON.parse(await health()).components.workers;
+        return w.count + (w.dropped?.full ?? 0) >= n;
+      },
+      60_000,
+      50,
+    );
     const tookMs = performance.now() - t0;
     const after = (await health()).length;
     rows.push([`${n.toLocaleString("en-US")} fake worker heartbeats from the worker identity: published and counted`, `${ms(tookMs)}`, "—"]);
@@ -221,7 +237,14 @@ try {
 }
 
 const cores = navigator.hardwareConcurrency;
-const load = (await Bun.file("/proc/loadavg").text().catch(() => "")).split(" ").slice(0, 3).join(" ");
+const load = (
+  await Bun.file("/proc/loadavg")
+    .text()
+    .catch(() => "")
+)
+  .split(" ")
+  .slice(0, 3)
+  .join(" ");
 console.log(`\n### Jobs benchmark (${cores} cores, Bun ${Bun.version}, nats-server from apt, load average at the end ${load})\n`);
 console.log("| measurement | result | target |");
 console.log("|---|---|---|");

@@ -1,4 +1,5 @@
 export {};
+
 /**
  * A load generator in its own process: POSTs `n` copies of a body to a URL
  * from `c` concurrent clients and prints the elapsed milliseconds.

@@ -28,7 +28,13 @@ const core = Bun.spawn([process.execPath, MAIN, "serve"], { env, stdout: "ignore
 const url = `http://127.0.0.1:${port}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
 for (let i = 0; ; i++) {
-  if (await fetch(`${url}/ping`).then((r) => r.ok, () => false)) break;
+  if (
+    await fetch(`${url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  )
+    break;
   if (i > 200) throw new Error("bakerst did not start");
   await Bun.sleep(50);
 }
@@ -82,7 +88,13 @@ await http.close();
 
 const stdio = new Client({ name: "bench", version: "1" });
 const tStdio = performance.now();
-await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, "mcp", "--stdio"], env: { PATH: process.env.PATH ?? "", BAKERST_DATA_DIR: dir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "silent" } }));
+await stdio.connect(
+  new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN, "mcp", "--stdio"],
+    env: { PATH: process.env.PATH ?? "", BAKERST_DATA_DIR: dir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "silent" },
+  }),
+);
 const stdioStart = performance.now() - tStdio;
 const viaStdio = await time(CALLS, async (i) => check((await stdio.callTool({ name: "memory_search", arguments: { query: queries[i]!, limit: 10 } })) as never));
 await stdio.close();

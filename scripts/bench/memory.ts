@@ -4,8 +4,7 @@
  * embedder): insert throughput, vector search p50/p99 (all and by category),
  * keyword search p50/p99, hit rate, and process RSS. Prints a markdown table.
  */
-import { rmSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,13 +12,16 @@ import { openStore } from "../../core/db/client.ts";
 import { KeywordIndex } from "../../core/memory/keywords.ts";
 import { memories } from "../../core/memory/memory.sql.ts";
 import { SqliteVectorStore } from "../../core/memory/store/sqlite.ts";
-import { CATEGORIES, SEARCH_THRESHOLD, type Category } from "../../core/memory/types.ts";
+import { CATEGORIES, type Category, SEARCH_THRESHOLD } from "../../core/memory/types.ts";
 
 const { values } = parseArgs({ options: { max: { type: "string", default: "100000" }, queries: { type: "string", default: "300" } } });
 const DIM = 1024;
 const SIZES = [10_000, 100_000].filter((n) => n <= Number(values.max));
 const QUERIES = Number(values.queries);
-const WORDS = "proxmox nas router switch coffee roast keyboard laptop drone camera backup kubernetes talos zfs raid ups battery bike garden kid school meeting deadline golang rust python invoice tax holiday flight hotel dentist".split(" ");
+const WORDS =
+  "proxmox nas router switch coffee roast keyboard laptop drone camera backup kubernetes talos zfs raid ups battery bike garden kid school meeting deadline golang rust python invoice tax holiday flight hotel dentist".split(
+    " ",
+  );
 
 let seed = 42;
 const rand = () => {
@@ -126,12 +128,16 @@ for (const size of SIZES) {
   console.error(`done ${size}`);
 }
 
-console.log(`Embedded memory store (SQLite + sqlite-vec ${String((store.sqlite.query("select vec_version() v").get() as { v: string }).v)}), ${DIM} dimensions, ${QUERIES} queries per size, limit 10, threshold ${SEARCH_THRESHOLD}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores\n`);
-console.log("| memories | insert (memories/s, cumulative) | vector search p50 / p99 (ms) | by category p50 / p99 (ms) | keyword search p50 / p99 (ms) | keyword, common words only (ms) | nearest found first | process RSS |");
+console.log(
+  `Embedded memory store (SQLite + sqlite-vec ${String((store.sqlite.query("select vec_version() v").get() as { v: string }).v)}), ${DIM} dimensions, ${QUERIES} queries per size, limit 10, threshold ${SEARCH_THRESHOLD}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores\n`,
+);
+console.log(
+  "| memories | insert (memories/s, cumulative) | vector search p50 / p99 (ms) | by category p50 / p99 (ms) | keyword search p50 / p99 (ms) | keyword, common words only (ms) | nearest found first | process RSS |",
+);
 console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) console.log(r);
 console.log(
-  "\nVector queries are stored vectors plus noise (cosine about 0.8 to their source); \"nearest found first\" is how often that source came back as the top hit. " +
+  '\nVector queries are stored vectors plus noise (cosine about 0.8 to their source); "nearest found first" is how often that source came back as the top hit. ' +
     "Each synthetic memory has six of 30 common words (each word is in about a fifth of all memories) and one distinctive tag. " +
     "Keyword queries pair a tag with a common word; the last keyword column uses two common words only, the slow case (with vectors available the search skips such words).",
 );

@@ -40,9 +40,15 @@ async function precision(): Promise<void> {
   }
   await Bun.sleep(FIRE_S * 1000);
   for (const id of ids) await h.request(`/api/schedules/${id}/pause`, { method: "POST" });
-  const lags = (h.s.store.sqlite.query("SELECT started_at - due_at AS lag FROM schedule_runs WHERE trigger = 'due' AND started_at IS NOT NULL").all() as { lag: number }[]).map((r) => r.lag);
+  const lags = (h.s.store.sqlite.query("SELECT started_at - due_at AS lag FROM schedule_runs WHERE trigger = 'due' AND started_at IS NOT NULL").all() as { lag: number }[]).map(
+    (r) => r.lag,
+  );
   const s = stats(lags);
-  rows.push([`firing precision, due → started (5 schedules every second for ${FIRE_S} s, agent runs through the app; ${s.n} runs)`, `p50 ${ms(s.p50)}, p99 ${ms(s.p99)}`, "p99 ≤ 100 ms"]);
+  rows.push([
+    `firing precision, due → started (5 schedules every second for ${FIRE_S} s, agent runs through the app; ${s.n} runs)`,
+    `p50 ${ms(s.p50)}, p99 ${ms(s.p99)}`,
+    "p99 ≤ 100 ms",
+  ]);
   await h.close();
 }
 
@@ -109,9 +115,17 @@ const none = lower(none1, none2);
 const many = lower(many1, many2);
 const signed = (n: number) => `${n >= 0 ? "+" : "−"}${ms(Math.abs(n))}`;
 rows.push(["start-up of the whole app, no schedules", ms(none.startMs), "—"]);
-rows.push([`start-up of the whole app, ${MANY.toLocaleString("en")} schedules (${many.loaded.toLocaleString("en")} loaded into the heap)`, `${ms(many.startMs)} (${signed(many.startMs - none.startMs)})`, "—"]);
+rows.push([
+  `start-up of the whole app, ${MANY.toLocaleString("en")} schedules (${many.loaded.toLocaleString("en")} loaded into the heap)`,
+  `${ms(many.startMs)} (${signed(many.startMs - none.startMs)})`,
+  "—",
+]);
 rows.push([`idle CPU over ${IDLE_S} s, no schedules (the app's other timers)`, `${ms(none.cpuMs)} (${((none.cpuMs / (IDLE_S * 1000)) * 100).toFixed(2)} %)`, "—"]);
-rows.push([`idle CPU over ${IDLE_S} s, ${MANY.toLocaleString("en")} schedules`, `${ms(many.cpuMs)} (${((many.cpuMs / (IDLE_S * 1000)) * 100).toFixed(2)} %)`, "no measurable difference"]);
+rows.push([
+  `idle CPU over ${IDLE_S} s, ${MANY.toLocaleString("en")} schedules`,
+  `${ms(many.cpuMs)} (${((many.cpuMs / (IDLE_S * 1000)) * 100).toFixed(2)} %)`,
+  "no measurable difference",
+]);
 const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
 console.log(`\n### Schedules benchmark (${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, load average ${loadBefore} before, ${load} at the end)\n`);
 console.log("| measurement | result | target |");

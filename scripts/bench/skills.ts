@@ -10,8 +10,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Type } from "@sinclair/typebox";
 import { defineTool } from "../../core/brain/tools.ts";
 import { makeApp } from "../../test/helpers/app.ts";
-import { ROOT, stdioSkill } from "../../test/helpers/skills.ts";
 import { waitFor } from "../../test/helpers/nats.ts";
+import { ROOT, stdioSkill } from "../../test/helpers/skills.ts";
 import { ms, stats } from "./lib.ts";
 
 const SKILLS = Number(process.env.BENCH_SKILLS ?? 10);

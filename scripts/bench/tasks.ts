@@ -12,12 +12,12 @@ import { join } from "node:path";
 import { build } from "../../build.ts";
 import { AREAS } from "../../core/areas.ts";
 import { loadConfig } from "../../core/config/index.ts";
-import { createLocalLauncher } from "../../core/tasks/local.ts";
+import type { TaskReport, TaskRunSpec } from "../../core/protocol/index.ts";
 import { tasksKeys } from "../../core/tasks/keys.ts";
+import { createLocalLauncher } from "../../core/tasks/local.ts";
 import { newReportToken } from "../../core/tasks/runs.ts";
 import { silentLogger } from "../../core/telemetry/log.ts";
 import { newId } from "../../core/util/ids.ts";
-import type { TaskReport, TaskRunSpec } from "../../core/protocol/index.ts";
 import { serveApp, TOKEN } from "../../test/helpers/app.ts";
 import { ms, stats, tempDir } from "./lib.ts";
 
@@ -104,7 +104,11 @@ async function endToEnd() {
     const wall = performance.now() - t0;
     const statuses = await Promise.all(ids.map(async (id) => ((await (await fetch(`${app.url}/api/tasks/${id}`, { headers })).json()) as { status: string }).status));
     const ok = statuses.filter((s) => s === "succeeded").length;
-    rows.push([`${CONCURRENT} short tasks posted at once (TASK_CONCURRENCY=${CONCURRENT}): until the last has ended`, `${ms(wall)} (${ok}/${CONCURRENT} succeeded)`, "all succeed"]);
+    rows.push([
+      `${CONCURRENT} short tasks posted at once (TASK_CONCURRENCY=${CONCURRENT}): until the last has ended`,
+      `${ms(wall)} (${ok}/${CONCURRENT} succeeded)`,
+      "all succeed",
+    ]);
   } finally {
     await app.stop();
   }

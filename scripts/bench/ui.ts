@@ -6,9 +6,9 @@
  *   bun scripts/bench/ui.ts [--runs 15]
  */
 import { parseArgs } from "node:util";
-import { bundleUi } from "../../ui/bundle.ts";
 import { startBinary } from "../../test/helpers/binary.ts";
 import { launchBrowser } from "../../test/helpers/browser.ts";
+import { bundleUi } from "../../ui/bundle.ts";
 import { percentile, table } from "./lib.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "15" } } });
@@ -19,7 +19,11 @@ const TARGET_FCP_MS = 300;
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const gz = (b: Uint8Array) => Bun.gzipSync(b as Uint8Array<ArrayBuffer>, { level: 9 }).byteLength;
-const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
+const pct = (xs: number[], p: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 
 // Sizes: what a first visit downloads (index.html's entry script and stylesheet) and everything shipped.
 const assets = await bundleUi({ minify: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { statSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tokensEqual } from "../../core/auth/token.ts";
 import { makeApp, TOKEN } from "../helpers/app.ts";
@@ -11,8 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const login = (token: string, ip?: string) =>
-  h.request("/api/auth/login", { method: "POST", auth: false, json: { token }, headers: ip ? { "x-test-ip": ip } : {} });
+const login = (token: string, ip?: string) => h.request("/api/auth/login", { method: "POST", auth: false, json: { token }, headers: ip ? { "x-test-ip": ip } : {} });
 
 describe("auth", () => {
   test("every route but /ping needs credentials", async () => {
@@ -106,9 +105,9 @@ describe("auth", () => {
   });
 });
 
-import { serveApp } from "../helpers/app.ts";
 import { ClientAddress } from "../../core/api/client-ip.ts";
-import { loadConfig, ConfigError } from "../../core/config/index.ts";
+import { ConfigError, loadConfig } from "../../core/config/index.ts";
+import { serveApp } from "../helpers/app.ts";
 
 describe("client address behind a reverse proxy", () => {
   test("X-Forwarded-For is believed only from TRUSTED_PROXIES, and only up to the first untrusted hop", () => {

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.ts";
 import { makeApp, serveApp, TOKEN } from "../helpers/app.ts";
+import { launchBrowser } from "../helpers/browser.ts";
 
 setDefaultTimeout(30_000);
 
@@ -74,7 +74,11 @@ describe("Cookie-authenticated writes and Origin", () => {
   });
 
   test("the bearer token is not checked against Origin; reads with the cookie are not either", async () => {
-    const bearer = await h.request("/api/memories", { method: "POST", json: { text: "by token", category: "general" }, headers: { origin: "http://evil.example", "sec-fetch-site": "cross-site" } });
+    const bearer = await h.request("/api/memories", {
+      method: "POST",
+      json: { text: "by token", category: "general" },
+      headers: { origin: "http://evil.example", "sec-fetch-site": "cross-site" },
+    });
     expect(bearer.status).toBe(200);
     const read = await h.request("/api/conversations", { auth: false, headers: { cookie, origin: "http://evil.example", "sec-fetch-site": "cross-site" } });
     expect(read.status).toBe(200);
@@ -112,17 +116,20 @@ describe("Cross-origin writes from a real browser", () => {
     </script>`;
 
   beforeAll(async () => {
-    srv = await serveApp({}, {
-      // The console stands in as a page on the server's own origin that writes with the cookie, as the real one does.
-      fallback: (r) =>
-        new URL(r.url).pathname === "/own"
-          ? new Response(
-              `<script>fetch("/api/memories", { method: "POST", headers: { "content-type": "application/json" }, credentials: "same-origin",
+    srv = await serveApp(
+      {},
+      {
+        // The console stands in as a page on the server's own origin that writes with the cookie, as the real one does.
+        fallback: (r) =>
+          new URL(r.url).pathname === "/own"
+            ? new Response(
+                `<script>fetch("/api/memories", { method: "POST", headers: { "content-type": "application/json" }, credentials: "same-origin",
                 body: JSON.stringify({ text: "from the console", category: "general" }) }).then((r) => (document.title = "own " + r.status));</script>`,
-              { headers: { "content-type": "text/html", "referrer-policy": "no-referrer" } },
-            )
-          : undefined,
-    });
+                { headers: { "content-type": "text/html", "referrer-policy": "no-referrer" } },
+              )
+            : undefined,
+      },
+    );
     evil = Bun.serve({
       port: 0,
       hostname: "127.0.0.1",
@@ -148,7 +155,12 @@ describe("Cross-origin writes from a real browser", () => {
     page.on("response", (r) => {
       if (r.request().method() !== "POST" || !r.url().endsWith("/api/memories")) return;
       statuses.push(r.status());
-      cookies.push(r.request().allHeaders().then((hd) => hd.cookie));
+      cookies.push(
+        r
+          .request()
+          .allHeaders()
+          .then((hd) => hd.cookie),
+      );
     });
     await page.goto(`http://127.0.0.1:${evil.port!}/`);
     // The fetch, then the form, whose answer the browser shows.

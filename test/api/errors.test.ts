@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
-import { AppError, ERRORS, JobError, WIRE_ERRORS, WireErrorSchema, type ErrorCode } from "../../core/protocol/index.ts";
+import { AppError, ERRORS, type ErrorCode, JobError, WIRE_ERRORS, WireErrorSchema } from "../../core/protocol/index.ts";
 import { makeApp } from "../helpers/app.ts";
 
 let h: Awaited<ReturnType<typeof makeApp>>;
@@ -31,7 +31,9 @@ describe("Errors in one table", () => {
   });
 
   test("the wire codes are exactly the table's wire entries, and a job's status schema accepts only those", () => {
-    const wire = Object.entries(ERRORS).filter(([, e]) => "wire" in e).map(([c]) => c);
+    const wire = Object.entries(ERRORS)
+      .filter(([, e]) => "wire" in e)
+      .map(([c]) => c);
     expect(Object.keys(WIRE_ERRORS).sort()).toEqual(wire.sort());
     for (const code of wire) expect(Value.Check(WireErrorSchema, { code, message: "m" })).toBe(true);
     expect(Value.Check(WireErrorSchema, { code: "not_found", message: "m" })).toBe(false);

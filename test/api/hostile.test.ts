@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
+import { parseToolJson } from "../../core/agent/providers/anthropic.ts";
 import { decode } from "../../core/protocol/codec.ts";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "../../core/protocol/json.ts";
 import { JobDispatchV1 } from "../../core/protocol/messages.ts";
-import { parseToolJson } from "../../core/agent/providers/anthropic.ts";
 import { makeApp, serveApp, TOKEN } from "../helpers/app.ts";
 
 const nested = (depth: number, inner = "") => "[".repeat(depth) + inner + "]".repeat(depth);
@@ -124,10 +124,30 @@ describe("Auth on every spelling of a protected path", () => {
     const tail = rest.length ? `/${rest.join("/")}` : "";
     const f = first!;
     return [
-      p, `${p}/`, `${p}//`, `/${p}`, `//${f}${tail}`, `${p}/.`, `/./${f}${tail}`, `/x/..${p}`, `/%2e/${f}${tail}`, `/x/%2e%2e${p}`,
-      `/${f.toUpperCase()}${tail}`, `/${f[0]!.toUpperCase()}${f.slice(1)}${tail}`, `/%${f.charCodeAt(0).toString(16)}${f.slice(1)}${tail}`,
-      `/%25${f.charCodeAt(0).toString(16)}${f.slice(1)}${tail}`, `${p};x=1`, `/${f};x${tail}`, `${p}%3Bx`, `${p}%2F`, `${p}\\`, `/${f}\\${tail.slice(1)}`,
-      `${p}?`, `${p}#x`, `${p}?a=1`, `http://127.0.0.1${p}`,
+      p,
+      `${p}/`,
+      `${p}//`,
+      `/${p}`,
+      `//${f}${tail}`,
+      `${p}/.`,
+      `/./${f}${tail}`,
+      `/x/..${p}`,
+      `/%2e/${f}${tail}`,
+      `/x/%2e%2e${p}`,
+      `/${f.toUpperCase()}${tail}`,
+      `/${f[0]!.toUpperCase()}${f.slice(1)}${tail}`,
+      `/%${f.charCodeAt(0).toString(16)}${f.slice(1)}${tail}`,
+      `/%25${f.charCodeAt(0).toString(16)}${f.slice(1)}${tail}`,
+      `${p};x=1`,
+      `/${f};x${tail}`,
+      `${p}%3Bx`,
+      `${p}%2F`,
+      `${p}\\`,
+      `/${f}\\${tail.slice(1)}`,
+      `${p}?`,
+      `${p}#x`,
+      `${p}?a=1`,
+      `http://127.0.0.1${p}`,
     ];
   };
 
@@ -225,7 +245,13 @@ describe("Metrics labels", () => {
 describe("Cookie and query parsing", () => {
   test("a malformed, duplicated or huge session cookie is a 401 that says so, never a 500", async () => {
     const get = (cookie: string) => h.request("/api/conversations", { auth: false, headers: { cookie } });
-    for (const cookie of ["bakerst_session=%", "bakerst_session=%E0%A4%A", "bakerst_session=a%zz", `bakerst_session=${"x%".repeat(4000)}`, "bakerst_session=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"]) {
+    for (const cookie of [
+      "bakerst_session=%",
+      "bakerst_session=%E0%A4%A",
+      "bakerst_session=a%zz",
+      `bakerst_session=${"x%".repeat(4000)}`,
+      "bakerst_session=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+    ]) {
       const res = await get(cookie);
       expect(res.status).toBe(401);
       expect((await errorOf(res)).message).toBe("the session cookie is malformed; log in again");
@@ -240,7 +266,14 @@ describe("Cookie and query parsing", () => {
   });
 
   test("a query string with a broken escape or a repeated name is a 400 naming it", async () => {
-    for (const [query, field] of [["q=%", "q"], ["q=%E0%A4%A", "q"], ["%zz=1", "%zz"], ["limit=1&limit=2", "limit"], ["q=a&q=b", "q"], ["q=a&q=a", "q"]]) {
+    for (const [query, field] of [
+      ["q=%", "q"],
+      ["q=%E0%A4%A", "q"],
+      ["%zz=1", "%zz"],
+      ["limit=1&limit=2", "limit"],
+      ["q=a&q=b", "q"],
+      ["q=a&q=a", "q"],
+    ]) {
       const res = await h.request(`/api/conversations?${query}`);
       expect(res.status).toBe(400);
       const e = await errorOf(res);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { makeApp, readSse, serveApp, TOKEN } from "../helpers/app.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
 let h: Awaited<ReturnType<typeof makeApp>>;
@@ -57,7 +57,12 @@ describe("HTTP edges", () => {
   });
 
   test("unknown ids are 404, unknown API paths are 404, all with JSON errors and a trace id", async () => {
-    for (const [method, path] of [["GET", "/api/conversations/nope"], ["DELETE", "/api/conversations/nope"], ["GET", "/api/nope"], ["GET", "/api/chat/stream/nope"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/api/conversations/nope"],
+      ["DELETE", "/api/conversations/nope"],
+      ["GET", "/api/nope"],
+      ["GET", "/api/chat/stream/nope"],
+    ] as const) {
       const res = await h.request(path, { method });
       expect(res.status).toBe(404);
       expect((await errorOf(res)).code).toBe("not_found");
@@ -175,7 +180,12 @@ describe("durability", () => {
     try {
       // The model answers only once the client has gone.
       let answer!: () => void;
-      model.on(prompt("long answer"), reply().wait(new Promise<void>((r) => (answer = r))).text("first ", "second ", "third"));
+      model.on(
+        prompt("long answer"),
+        reply()
+          .wait(new Promise<void>((r) => (answer = r)))
+          .text("first ", "second ", "third"),
+      );
       const abort = new AbortController();
       const res = await fetch(`${srv.url}/api/chat/stream`, {
         method: "POST",
@@ -250,8 +260,17 @@ describe("shutdown", () => {
     const srv = await serveApp(env, { dataDir });
     // The model answers only after the server was told to stop.
     let answer!: () => void;
-    model.on(prompt("before shutdown"), reply().wait(new Promise<void>((r) => (answer = r))).text("slow ", "but ", "kept"));
-    const res = await fetch(`${srv.url}/api/chat/stream`, { method: "POST", headers: { ...srv.auth, "content-type": "application/json" }, body: JSON.stringify({ message: "before shutdown" }) });
+    model.on(
+      prompt("before shutdown"),
+      reply()
+        .wait(new Promise<void>((r) => (answer = r)))
+        .text("slow ", "but ", "kept"),
+    );
+    const res = await fetch(`${srv.url}/api/chat/stream`, {
+      method: "POST",
+      headers: { ...srv.auth, "content-type": "application/json" },
+      body: JSON.stringify({ message: "before shutdown" }),
+    });
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     const conversationId = JSON.parse(/data: (.*)/.exec(first)![1]!).id as string;

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { AreaOrderError, startOrder } from "../../core/area/start.ts";
-import { defineArea, type Area } from "../../core/area/types.ts";
+import { type Area, defineArea } from "../../core/area/types.ts";
 import { AREAS } from "../../core/areas.ts";
 import { runDoctor } from "../../core/cli/doctor.ts";
 import { helpText } from "../../core/cli/help.ts";
@@ -107,7 +107,10 @@ describe("Areas", () => {
       },
     });
     expect(startOrder([wanting, ...WITH_ECHO]).map((a) => a.name)).toEqual(["jobs", "echo", "reports", "memory", ...AREAS.slice(2).map((a) => a.name)]);
-    for (const areas of [[...WITH_ECHO, wanting], [...AREAS, wanting]]) {
+    for (const areas of [
+      [...WITH_ECHO, wanting],
+      [...AREAS, wanting],
+    ]) {
       const config = loadConfig({ schemas, env: { BAKERST_DATA_DIR: tempDir(), AUTH_TOKEN: TOKEN, LOG_LEVEL: "silent" } });
       const { services } = await assemble(config, { areas, log: createLogger("silent") });
       await services.close();

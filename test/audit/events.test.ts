@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { AUDIT_ACTIONS } from "../../core/audit/actions.ts";
-import { openStore } from "../../core/db/client.ts";
 import { tokenCommand } from "../../core/cli/token.ts";
+import { openStore } from "../../core/db/client.ts";
 import { AppError } from "../../core/errors.ts";
-import { makeApp, serveApp, tempDir, testConfig, TOKEN } from "../helpers/app.ts";
+import { makeApp, serveApp, TOKEN, tempDir, testConfig } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, prompt, reply } from "../standins/script.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
 
 interface Event {
   id: number;

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { AuditLog, REFUSALS_PER_MINUTE } from "../../core/audit/service.ts";
 import { FailureLimiter } from "../../core/auth/limiter.ts";
 import { openStore } from "../../core/db/client.ts";
-import { makeApp, tempDir, TOKEN } from "../helpers/app.ts";
+import { makeApp, TOKEN, tempDir } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 type App = Awaited<ReturnType<typeof makeApp>>;
@@ -27,7 +27,9 @@ describe("Audit.tampering", () => {
       expect(() => db.run("DELETE FROM audit_log")).toThrow(/append-only/);
       // REPLACE deletes the old row without firing delete triggers; a reused id is refused instead.
       expect(() => db.run("INSERT OR REPLACE INTO audit_log (id, at, action, outcome, actor) VALUES (?, 0, 'auth.login', 'ok', 'web')", [id])).toThrow(/append-only/);
-      expect(() => db.run("INSERT INTO audit_log (id, at, action, outcome, actor) VALUES (?, 0, 'x', 'ok', 'web') ON CONFLICT(id) DO UPDATE SET outcome = 'ok'", [id])).toThrow(/append-only/);
+      expect(() => db.run("INSERT INTO audit_log (id, at, action, outcome, actor) VALUES (?, 0, 'x', 'ok', 'web') ON CONFLICT(id) DO UPDATE SET outcome = 'ok'", [id])).toThrow(
+        /append-only/,
+      );
       expect(() => db.run("INSERT INTO audit_log (at, action, outcome, actor) VALUES (0, 'x', 'maybe', 'web')")).toThrow(/CHECK/);
       expect(rows(h)).toEqual(before);
     } finally {

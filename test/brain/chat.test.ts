@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp, readSse } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply, toolChoice } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
@@ -27,7 +27,12 @@ describe("POST /api/chat/stream", () => {
     const events = await readSse(res);
     expect(events.map((e) => e.event)).toEqual(["conversation", "text", "text", "text", "done"]);
     expect(events.map((e) => Number(e.id))).toEqual([1, 2, 3, 4, 5]);
-    expect(events.slice(1, 4).map((e) => e.data.delta).join("")).toBe("Hello there");
+    expect(
+      events
+        .slice(1, 4)
+        .map((e) => e.data.delta)
+        .join(""),
+    ).toBe("Hello there");
     const done = events.at(-1)!.data;
     expect(done.conversationId).toBe(events[0]!.data.id);
     expect(done.usage.inputTokens).toBe(100);
@@ -81,7 +86,14 @@ describe("the agent loop", () => {
 
   test("a tool that throws becomes an error result the model sees; the turn goes on", async () => {
     const off = h.s.tools.register(
-      defineTool({ name: "explode", description: "always fails", input: Type.Object({}), run: () => { throw new Error("disk on fire"); } }),
+      defineTool({
+        name: "explode",
+        description: "always fails",
+        input: Type.Object({}),
+        run: () => {
+          throw new Error("disk on fire");
+        },
+      }),
     );
     try {
       model.on(and(prompt("try it"), firstRound), reply().tool("explode", {}, "x1"));
@@ -101,9 +113,7 @@ describe("the agent loop", () => {
 
   test("invalid tool input and unknown tools are reported to the model, never run", async () => {
     let ran = false;
-    const off = h.s.tools.register(
-      defineTool({ name: "strict", description: "needs n", input: Type.Object({ n: Type.Integer({ minimum: 1 }) }), run: () => (ran = true) }),
-    );
+    const off = h.s.tools.register(defineTool({ name: "strict", description: "needs n", input: Type.Object({ n: Type.Integer({ minimum: 1 }) }), run: () => (ran = true) }));
     try {
       model.on(and(prompt("go"), firstRound), reply().tool("strict", { n: "lots" }, "s1").tool("nope", {}, "s2"));
       model.on(afterTool("strict"), reply().text("ok"));
@@ -142,7 +152,12 @@ describe("the agent loop", () => {
     const first = (await (await h.request("/api/chat", { method: "POST", json: { message: "start" } })).json()) as any;
     const id = first.conversationId;
     let answer!: () => void;
-    model.on(prompt("one"), reply().wait(new Promise<void>((r) => (answer = r))).text("slow ", "answer"));
+    model.on(
+      prompt("one"),
+      reply()
+        .wait(new Promise<void>((r) => (answer = r)))
+        .text("slow ", "answer"),
+    );
     const a = h.request("/api/chat", { method: "POST", json: { message: "one", conversationId: id } });
     await waitFor("the model to be asked", () => model.requests.length === 2);
     const b = await h.request("/api/chat", { method: "POST", json: { message: "two", conversationId: id } });
@@ -199,7 +214,10 @@ describe("the daily budget", () => {
       expect(health.components.budget.status).toBe("degraded");
       let refused: { code?: string } | undefined;
       try {
-        for await (const _ of b.s.models.router.stream({ system: "", messages: [{ role: "user", content: [{ type: "text", text: "x" }] }], maxTokens: 10 }, { role: "worker", background: true }));
+        for await (const _ of b.s.models.router.stream(
+          { system: "", messages: [{ role: "user", content: [{ type: "text", text: "x" }] }], maxTokens: 10 },
+          { role: "worker", background: true },
+        ));
       } catch (e) {
         refused = e as { code?: string };
       }

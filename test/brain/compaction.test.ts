@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeApp, readSse, tempDir } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { hitOf, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, hitOf, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { httpError, prompt, reply, system } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
@@ -65,7 +65,12 @@ describe("Compaction instead of truncation", () => {
 
     // Nothing the owner said is lost: every message is stored and shown, with the compaction beside them.
     const conv = await conversation(id);
-    expect(conv.messages.filter((m: any) => m.role === "user").map((m: any) => m.content[0].text)).toEqual(["Plan the garden.", "And the shed?", "Now the fence.", "Finally the gate."]);
+    expect(conv.messages.filter((m: any) => m.role === "user").map((m: any) => m.content[0].text)).toEqual([
+      "Plan the garden.",
+      "And the shed?",
+      "Now the fence.",
+      "Finally the gate.",
+    ]);
     expect(conv.compaction.throughSeq).toBe(conv.messages[3].seq);
     expect(conv.compaction.summary).toContain("The shed roof leaks at the north corner.");
     // The next turn reads the compacted prefix from the cache: the summary sits in the long-lived blocks.
@@ -98,7 +103,12 @@ describe("Compaction instead of truncation", () => {
     model.on(prompt("Short one."), reply().text("Done."));
     const id = (await chat("Short one."))[0]!.data.id;
     let release!: () => void;
-    model.on(prompt("Slow one."), reply().text("Finally.").wait(new Promise<void>((r) => (release = r))));
+    model.on(
+      prompt("Slow one."),
+      reply()
+        .text("Finally.")
+        .wait(new Promise<void>((r) => (release = r))),
+    );
     const running = h.request("/api/chat", { method: "POST", json: { message: "Slow one.", conversationId: id } });
     await waitFor("the turn to start", () => h.s.brain.activeTurn(id), 5000);
     const busy = await h.request(`/api/conversations/${id}/compact`, { method: "POST" });

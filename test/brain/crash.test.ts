@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createLogger } from "../../core/telemetry/log.ts";
-import { makeApp, readSse, tempDir, TOKEN } from "../helpers/app.ts";
+import { makeApp, readSse, TOKEN, tempDir } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 const enc = new TextEncoder();
@@ -19,7 +19,12 @@ function hangingModel() {
     fetch() {
       const body = new ReadableStream<Uint8Array>({
         start(c) {
-          c.enqueue(frame("message_start", { type: "message_start", message: { id: "m1", type: "message", role: "assistant", model: "claude-sonnet-5-5", content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 0 } } }));
+          c.enqueue(
+            frame("message_start", {
+              type: "message_start",
+              message: { id: "m1", type: "message", role: "assistant", model: "claude-sonnet-5-5", content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 0 } },
+            }),
+          );
           c.enqueue(frame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }));
           c.enqueue(frame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "The disk on the NAS is " } }));
           c.enqueue(frame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "82% full" } }));
@@ -42,7 +47,16 @@ describe("Turns survive a crash", () => {
     servers.push(model);
     const dataDir = tempDir();
     const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "core", "main.ts"), "serve"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BAKERST_DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", AUTH_TOKEN: TOKEN, ANTHROPIC_API_KEY: "sk-test", ANTHROPIC_BASE_URL: model.url.origin, LOG_LEVEL: "info" },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        BAKERST_DATA_DIR: dataDir,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        AUTH_TOKEN: TOKEN,
+        ANTHROPIC_API_KEY: "sk-test",
+        ANTHROPIC_BASE_URL: model.url.origin,
+        LOG_LEVEL: "info",
+      },
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -51,7 +65,11 @@ describe("Turns survive a crash", () => {
       for await (const chunk of proc.stderr) log += new TextDecoder().decode(chunk);
     })();
     const url = await waitFor("the server listening", () => /"msg":"bakerst listening","url":"(http:\/\/[^"]+)"/.exec(log)?.[1]);
-    const res = await fetch(`${url}/api/chat/stream`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: '{"message":"how full is the NAS?"}' });
+    const res = await fetch(`${url}/api/chat/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: '{"message":"how full is the NAS?"}',
+    });
     const reader = res.body!.getReader();
     let seen = "";
     while (!seen.includes("82% full")) seen += new TextDecoder().decode((await reader.read()).value);
@@ -89,10 +107,15 @@ describe("Turns survive a crash", () => {
     });
     servers.push(echo);
     let logged = "";
-    const h = await makeApp({ ANTHROPIC_API_KEY: key, ANTHROPIC_BASE_URL: echo.url.origin }, { log: createLogger("debug", {}, (line) => {
-        logged += line;
-        return true;
-      }) });
+    const h = await makeApp(
+      { ANTHROPIC_API_KEY: key, ANTHROPIC_BASE_URL: echo.url.origin },
+      {
+        log: createLogger("debug", {}, (line) => {
+          logged += line;
+          return true;
+        }),
+      },
+    );
     try {
       const api = await (await h.request("/api/chat", { method: "POST", json: { message: "hello" } })).json();
       const events = await readSse(await h.request("/api/chat/stream", { method: "POST", json: { message: "again" } }));

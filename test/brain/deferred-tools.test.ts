@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Type } from "@sinclair/typebox";
 import { defineTool } from "../../core/brain/tools.ts";
 import { makeApp } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { type OpenAIStandIn, startOpenAIStandIn } from "../standins/openai.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 /** Many tools, as an MCP server brings them: 60 of them, each with a real description. */
@@ -62,7 +62,12 @@ describe("Many tools, few tokens", () => {
       expect(ran).toEqual([{ name: "calendar_create", input: { title: "Dentist, Friday" } }]);
       const [first, second] = claude.requests;
       const tools = first!.body.tools!;
-      expect(tools.filter((t) => t.defer_loading).map((t) => t.name).sort()).toEqual([...many].sort());
+      expect(
+        tools
+          .filter((t) => t.defer_loading)
+          .map((t) => t.name)
+          .sort(),
+      ).toEqual([...many].sort());
       expect(tools.filter((t) => !t.defer_loading).map((t) => t.name)).toContain("current_time");
       expect(tools.at(-1)).toEqual({ type: "tool_search_tool_bm25_20251119", name: "tool_search_tool_bm25" });
       expect(tools.some((t) => t.name === "find_tools")).toBe(false);

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { AppError } from "../../core/errors.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
@@ -24,7 +24,12 @@ describe("Turn origins", () => {
     try {
       // The answer to "one" waits until the next messages have arrived.
       let release!: () => void;
-      model.on(prompt("one"), reply().text("answer to one").wait(new Promise<void>((r) => (release = r))));
+      model.on(
+        prompt("one"),
+        reply()
+          .text("answer to one")
+          .wait(new Promise<void>((r) => (release = r))),
+      );
       answers("seed", "two", "three");
       const convo = (await h.s.brain.start({ message: "seed", origin: "telegram" }).done).conversationId;
       const one = h.s.brain.start({ message: "one", conversationId: convo, origin: "telegram" });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp, readSse } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
@@ -20,11 +20,24 @@ const conversation = async (id: string) => (await (await h.request(`/api/convers
 
 describe("Extended thinking", () => {
   test("streams to the console, is stored with its signature, goes back unchanged in the next round, and stays out of the reply's text", async () => {
-    model.on(and(prompt("What time is it in London?"), firstRound), reply().thinking("The owner wants London time; ask the clock.").text("Let me look.").tool("current_time", { timeZone: "Europe/London" }));
+    model.on(
+      and(prompt("What time is it in London?"), firstRound),
+      reply().thinking("The owner wants London time; ask the clock.").text("Let me look.").tool("current_time", { timeZone: "Europe/London" }),
+    );
     model.on(afterTool("current_time"), reply().thinking("I have it now.").text("It is teatime."));
     const events = await readSse(await h.request("/api/chat/stream", { method: "POST", json: { message: "What time is it in London?" } }));
-    expect(events.filter((e) => e.event === "thinking").map((e) => e.data.delta).join("")).toBe("The owner wants London time; ask the clock.I have it now.");
-    expect(events.filter((e) => e.event === "text").map((e) => e.data.delta).join("")).toBe("Let me look.It is teatime.");
+    expect(
+      events
+        .filter((e) => e.event === "thinking")
+        .map((e) => e.data.delta)
+        .join(""),
+    ).toBe("The owner wants London time; ask the clock.I have it now.");
+    expect(
+      events
+        .filter((e) => e.event === "text")
+        .map((e) => e.data.delta)
+        .join(""),
+    ).toBe("Let me look.It is teatime.");
     expect(events.at(-1)!.event).toBe("done");
 
     const [first, second] = model.requests;
@@ -65,7 +78,10 @@ describe("How an answer ends", () => {
     const { defineTool } = await import("../../core/brain/tools.ts");
     const off = h.s.tools.register(defineTool({ name: "write_note", description: "writes a note", input: Type.Object({ text: Type.String() }), run: () => ran++ }));
     try {
-      model.on(and(prompt("Write it all down."), firstRound), reply().thinking("A long note.").text("Writing.").toolRaw("write_note", '{"text": "It was a dark and stormy ni').stopReason("max_tokens"));
+      model.on(
+        and(prompt("Write it all down."), firstRound),
+        reply().thinking("A long note.").text("Writing.").toolRaw("write_note", '{"text": "It was a dark and stormy ni').stopReason("max_tokens"),
+      );
       model.on(afterTool("write_note"), reply().thinking("Shorter then.").text("The note was too long; here is the gist."));
       const res = (await (await h.request("/api/chat", { method: "POST", json: { message: "Write it all down." } })).json()) as any;
       expect(ran).toBe(0);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { KvConflictError, NoResponderError, type Bus, type Delivery } from "../../core/bus/types.ts";
+import { type Bus, type Delivery, KvConflictError, NoResponderError } from "../../core/bus/types.ts";
 import { KEYED_QUEUES, KV_BUCKETS, QUEUES, subjects } from "../../core/protocol/index.ts";
 import { waitFor } from "../helpers/nats.ts";
 
@@ -52,10 +52,13 @@ export function busContract(name: string, fixture: () => BusFixture) {
         const q = await bus.declare(QUEUES.jobs, { ackWaitMs: 1_000 });
         await q.publish(enc("slow"));
         const got: Delivery[] = [];
-        const c = q.consume(async (d) => {
-          got.push(d);
-          if (d.deliveryCount >= 2) await d.ack();
-        }, { concurrency: 2 });
+        const c = q.consume(
+          async (d) => {
+            got.push(d);
+            if (d.deliveryCount >= 2) await d.ack();
+          },
+          { concurrency: 2 },
+        );
         await waitFor("redelivery", () => got.length >= 2, 8_000);
         expect(got[1]!.redelivered).toBe(true);
         expect(got[1]!.deliveryCount).toBe(2);
@@ -69,16 +72,19 @@ export function busContract(name: string, fixture: () => BusFixture) {
         await q.publish(enc("long"));
         let deliveries = 0;
         let finished = false;
-        const c = q.consume(async (d) => {
-          deliveries++;
-          // Simulated slow work: 2.4 s in all, more than twice the ack wait.
-          for (let i = 0; i < 8; i++) {
-            await Bun.sleep(300);
-            await d.working();
-          }
-          await d.ack();
-          finished = true;
-        }, { concurrency: 2 });
+        const c = q.consume(
+          async (d) => {
+            deliveries++;
+            // Simulated slow work: 2.4 s in all, more than twice the ack wait.
+            for (let i = 0; i < 8; i++) {
+              await Bun.sleep(300);
+              await d.working();
+            }
+            await d.ack();
+            finished = true;
+          },
+          { concurrency: 2 },
+        );
         await waitFor("long job", () => finished, 10_000);
         expect(deliveries).toBe(1);
         await c.stop();
@@ -91,14 +97,17 @@ export function busContract(name: string, fixture: () => BusFixture) {
         let running = 0;
         let peak = 0;
         let done = 0;
-        const c = q.consume(async (d) => {
-          running++;
-          peak = Math.max(peak, running);
-          await Bun.sleep(30);
-          running--;
-          done++;
-          await d.ack();
-        }, { concurrency: 3 });
+        const c = q.consume(
+          async (d) => {
+            running++;
+            peak = Math.max(peak, running);
+            await Bun.sleep(30);
+            running--;
+            done++;
+            await d.ack();
+          },
+          { concurrency: 3 },
+        );
         await waitFor("12 jobs", () => done === 12);
         expect(peak).toBeLessThanOrEqual(3);
         expect(peak).toBeGreaterThan(1);
@@ -128,12 +137,15 @@ export function busContract(name: string, fixture: () => BusFixture) {
         await q.publish(enc("first"));
         const seen: string[] = [];
         let acked = 0;
-        const c = q.consume(async (d) => {
-          seen.push(dec(d.data));
-          await Bun.sleep(300);
-          await d.ack();
-          acked++;
-        }, { concurrency: 1 });
+        const c = q.consume(
+          async (d) => {
+            seen.push(dec(d.data));
+            await Bun.sleep(300);
+            await d.ack();
+            acked++;
+          },
+          { concurrency: 1 },
+        );
         await waitFor("first started", () => seen.length === 1);
         await c.stop();
         expect(acked).toBe(1);

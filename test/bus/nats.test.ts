@@ -3,7 +3,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { NatsBus } from "../../core/bus/nats.ts";
 import { KEYED_QUEUES, QUEUES } from "../../core/protocol/index.ts";
-import { startNats, type NatsServer } from "../helpers/nats.ts";
+import { type NatsServer, startNats } from "../helpers/nats.ts";
 import { busContract } from "./contract.ts";
 
 let nats: NatsServer;

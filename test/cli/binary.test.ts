@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { compiledBinary } from "../helpers/binary.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { prompt, reply } from "../standins/script.ts";
 import { parseSse, tempDir } from "../helpers/app.ts";
+import { compiledBinary } from "../helpers/binary.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { prompt, reply } from "../standins/script.ts";
 
 let bin: string;
 let model: AnthropicStandIn;
@@ -80,7 +80,12 @@ describe("the compiled bakerst binary", () => {
       body: JSON.stringify({ message: "hello binary" }),
     });
     const events = parseSse(await res.text());
-    expect(events.filter((e) => e.event === "text").map((e) => e.data.delta).join("")).toBe("compiled and chatting");
+    expect(
+      events
+        .filter((e) => e.event === "text")
+        .map((e) => e.data.delta)
+        .join(""),
+    ).toBe("compiled and chatting");
     // The personality defaults are embedded: the system prompt reached the model.
     expect(JSON.stringify(model.requests.at(-1)!.body.system)).toContain("You are Baker Street");
     proc.kill("SIGTERM");

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
-import { startNats, type NatsServer } from "../helpers/nats.ts";
 import { testConfig } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { startQdrantStandIn, type QdrantStandIn } from "../standins/qdrant.ts";
+import { type NatsServer, startNats } from "../helpers/nats.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { type QdrantStandIn, startQdrantStandIn } from "../standins/qdrant.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 
 let nats: NatsServer;
@@ -46,7 +46,9 @@ describe("bakerst doctor", () => {
     voyage.down = true;
     try {
       const checks = await runDoctor(
-        testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: "nats://127.0.0.1:9", VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: "http://127.0.0.1:9" }), AREAS);
+        testConfig({ ...services, ANTHROPIC_BASE_URL: model.url, NATS_URL: "nats://127.0.0.1:9", VOYAGE_BASE_URL: voyage.baseURL, QDRANT_URL: "http://127.0.0.1:9" }),
+        AREAS,
+      );
       const out = formatChecks(checks);
       expect(out).toContain("✗ nats: nats://127.0.0.1:9");
       expect(out).toContain("fix: start nats-server with JetStream");

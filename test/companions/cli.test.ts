@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE, natsInit } from "../../core/nats/init.ts";
-import { serveApp, tempDir, TOKEN } from "../helpers/app.ts";
-import { startNatsWithConfig, type ConfiguredNats } from "../helpers/nats.ts";
+import { serveApp, TOKEN, tempDir } from "../helpers/app.ts";
+import { type ConfiguredNats, startNatsWithConfig } from "../helpers/nats.ts";
 
 const root = join(import.meta.dir, "../..");
 let dir: string;

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { createUser } from "@nats-io/nkeys";
+import { connect } from "@nats-io/transport-node";
 import { natsAuthenticator } from "../../core/bus/nats-connect.ts";
 import { inboxPrefix, Signer, subjects } from "../../core/protocol/index.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { companionWorld, type CompanionProcess, type CompanionWorld } from "./harness.ts";
+import { type CompanionProcess, type CompanionWorld, companionWorld } from "./harness.ts";
 
 let w: CompanionWorld;
 let nas: CompanionProcess;
@@ -43,7 +43,8 @@ async function task(id: string): Promise<TaskView> {
 }
 
 const ENDED = ["succeeded", "failed", "cancelled", "timed_out"];
-const ended = async (id: string, timeoutMs = 30_000) => waitFor(`task ${id} to end`, async () => ((t) => (ENDED.includes(t.status) ? t : undefined))(await task(id)), timeoutMs, 50);
+const ended = async (id: string, timeoutMs = 30_000) =>
+  waitFor(`task ${id} to end`, async () => ((t) => (ENDED.includes(t.status) ? t : undefined))(await task(id)), timeoutMs, 50);
 
 async function resultEvents(id: string): Promise<number> {
   const res = await w.app.request(`/api/tasks/${id}/events`);
@@ -81,7 +82,11 @@ describe("Companions: pairing and the daemon", () => {
   });
 
   test("list_companions tells the agent which companions there are, whether they are online and what they allow", async () => {
-    const out = await w.app.s.tools.execute("list_companions", {}, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
+    const out = await w.app.s.tools.execute(
+      "list_companions",
+      {},
+      { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} },
+    );
     expect(out.ok).toBe(true);
     const body = JSON.parse(out.content) as { companions: { id: string; status: string; platform: string; sandbox: boolean; modes: string[] }[] };
     expect(body.companions).toEqual([expect.objectContaining({ id: "nas", status: "online", platform: `linux/${process.arch}`, sandbox: true, modes: ["script"] })]);

@@ -4,9 +4,10 @@
  * The server can be stopped and started again on the same port (a link cut),
  * its JetStream store kept.
  */
-import type { Subprocess } from "bun";
+
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { CONFIG_FILE, natsInit } from "../../core/nats/init.ts";
 import type { EnrollmentBundle } from "../../core/protocol/index.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";

@@ -39,7 +39,14 @@ describe("companion/install.sh", () => {
     expect(readFileSync(join(root, "etc/bakerst-companion/companion.nk"), "utf8").trim()).toBe(seed);
     const env = readFileSync(join(root, "etc/bakerst-companion/companion.env"), "utf8");
     expect(mode(join(root, "etc/bakerst-companion/companion.env"))).toBe("640");
-    for (const line of ["NATS_URL=nats://10.0.0.2:4222", "COMPANION_ID=nas", `CORE_PUBLIC_KEY=${core}`, "TASK_ALLOWED_PATHS=/srv/media,/volume1/backup", "WORKER_CONCURRENCY=3", "NATS_CREDS=/etc/bakerst-companion/companion.nk"]) {
+    for (const line of [
+      "NATS_URL=nats://10.0.0.2:4222",
+      "COMPANION_ID=nas",
+      `CORE_PUBLIC_KEY=${core}`,
+      "TASK_ALLOWED_PATHS=/srv/media,/volume1/backup",
+      "WORKER_CONCURRENCY=3",
+      "NATS_CREDS=/etc/bakerst-companion/companion.nk",
+    ]) {
       expect(env).toContain(`${line}\n`);
     }
     expect(env).not.toContain(seed);
@@ -104,7 +111,9 @@ describe("companion/install.sh", () => {
     const complaints = r.stderr
       .toString()
       .split("\n")
-      .filter((l) => l.trim() && !/bakerst-satellite|Command .* is not executable|No such file|User|Group|bakerst-companion\.service: Failed|Unit configuration has fatal error/.test(l));
+      .filter(
+        (l) => l.trim() && !/bakerst-satellite|Command .* is not executable|No such file|User|Group|bakerst-companion\.service: Failed|Unit configuration has fatal error/.test(l),
+      );
     expect(complaints).toEqual([]);
   });
 

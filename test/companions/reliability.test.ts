@@ -3,7 +3,7 @@ import { connect } from "@nats-io/transport-node";
 import { natsAuthenticator } from "../../core/bus/nats-connect.ts";
 import { inboxPrefix, Signer, subjects } from "../../core/protocol/index.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { companionWorld, type CompanionWorld } from "./harness.ts";
+import { type CompanionWorld, companionWorld } from "./harness.ts";
 
 /** The shape (100 tasks, 3 cuts), scaled by COMPANION_RELIABILITY_TASKS for a slow machine. */
 const TASKS = Number(process.env.COMPANION_RELIABILITY_TASKS ?? 100);
@@ -121,7 +121,12 @@ describe("Companions: revoking", () => {
     // The server reloaded its config without the identity: the companion lost its connection, and its key no longer gets in.
     await waitFor("the companion to lose its connection", () => c.output().includes("NATS connection lost"), 15_000);
     const seedBytes = new TextEncoder().encode(bundle.seed);
-    const refused = await connect({ servers: w.url, authenticator: natsAuthenticator(seedBytes, "seed"), inboxPrefix: inboxPrefix({ role: "companion", id: "old" }), reconnect: false }).then(
+    const refused = await connect({
+      servers: w.url,
+      authenticator: natsAuthenticator(seedBytes, "seed"),
+      inboxPrefix: inboxPrefix({ role: "companion", id: "old" }),
+      reconnect: false,
+    }).then(
       async (nc) => (await nc.close(), "connected"),
       (err: Error) => err.message,
     );
@@ -131,7 +136,12 @@ describe("Companions: revoking", () => {
     const other = (await w.pair("other")).bundle;
     // The server reloads its config on the pairing's SIGHUP; until then the new identity is not known.
     const nc = await waitFor("the new identity to be let in", () =>
-      connect({ servers: w!.url, authenticator: natsAuthenticator(new TextEncoder().encode(other.seed), "seed"), inboxPrefix: inboxPrefix({ role: "companion", id: "other" }), reconnect: false }).catch(() => undefined),
+      connect({
+        servers: w!.url,
+        authenticator: natsAuthenticator(new TextEncoder().encode(other.seed), "seed"),
+        inboxPrefix: inboxPrefix({ role: "companion", id: "other" }),
+        reconnect: false,
+      }).catch(() => undefined),
     );
     const subject = subjects.companionAnnounce();
     nc.publish(subject, signer.sealBytes(subject, { v: 1, id: "old" }));

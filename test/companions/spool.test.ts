@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { Spool } from "../../satellite/companion/spool.ts";
-import { backoff } from "../../satellite/companion/daemon.ts";
 import type { TaskRunSpec } from "../../core/protocol/index.ts";
+import { backoff } from "../../satellite/companion/daemon.ts";
+import { Spool } from "../../satellite/companion/spool.ts";
 import { tempDir } from "../helpers/app.ts";
 
 const dirs: string[] = [];

@@ -60,7 +60,7 @@ describe("loadConfig", () => {
 
   test("YAML works as well as JSON", () => {
     const dir = tempDir();
-    writeFileSync(join(dir, "bakerst.yaml"), "PORT: 4100\nCORS_ORIGINS:\n  - http://x.test\nmodels:\n  roles:\n    agent: [\"openai:qwen\"]\n");
+    writeFileSync(join(dir, "bakerst.yaml"), 'PORT: 4100\nCORS_ORIGINS:\n  - http://x.test\nmodels:\n  roles:\n    agent: ["openai:qwen"]\n');
     const c = load({}, dir);
     expect(c.port).toBe(4100);
     expect(c.corsOrigins).toEqual(["http://x.test"]);

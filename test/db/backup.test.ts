@@ -4,19 +4,20 @@
  * accepts it), rotation, and the files a restore must refuse without
  * touching what is there.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BackupError, backup, backupInto, inspect, restore, rotatedName } from "../../core/db/backup.ts";
+import { ID_FILE } from "../../core/db/guard.ts";
+import { sha256Hex } from "../../core/util/crypto.ts";
 import { makeApp, TOKEN, tempDir } from "../helpers/app.ts";
 import { compiledBinary, startBinary } from "../helpers/binary.ts";
 import { chatLoad } from "../helpers/load.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { echo, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, echo, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt } from "../standins/script.ts";
-import { backup, BackupError, backupInto, inspect, restore, rotatedName } from "../../core/db/backup.ts";
-import { ID_FILE } from "../../core/db/guard.ts";
-import { sha256Hex } from "../../core/util/crypto.ts";
 
 const hashOf = (file: string) => sha256Hex(readFileSync(file, "latin1"));
 const idOf = (dataDir: string) => readFileSync(join(dataDir, ID_FILE), "utf8").trim();

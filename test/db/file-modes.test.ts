@@ -1,4 +1,3 @@
-import { AREAS } from "../../core/areas.ts";
 /**
  * The data dir holds the conversations, the session hashes and the API
  * token: another user on the machine must not read any of it, whatever the
@@ -8,6 +7,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { createServices } from "../../core/services.ts";
 import { createLogger } from "../../core/telemetry/log.ts";

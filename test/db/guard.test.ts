@@ -1,11 +1,11 @@
-import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AREAS } from "../../core/areas.ts";
+import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { openStore } from "../../core/db/client.ts";
 import { DatabaseGuardError, ID_FILE } from "../../core/db/guard.ts";
-import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { tempDir, testConfig } from "../helpers/app.ts";
 
 /** A data dir that has had a database with a conversation in it. */

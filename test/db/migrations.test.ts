@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../core/db/client.ts";
-import { breaksOlderRelease, parseTriggers, placeTriggers, renderIndex, triggerFiles, type Migration, type Snapshot } from "../../scripts/db-generate.ts";
+import { breaksOlderRelease, type Migration, parseTriggers, placeTriggers, renderIndex, type Snapshot, triggerFiles } from "../../scripts/db-generate.ts";
 import { tempDir } from "../helpers/app.ts";
 
 const dir = join(import.meta.dir, "..", "..", "core", "db", "migrations");
@@ -31,8 +31,16 @@ describe("migrations", () => {
       ["a dropped table", { tables: {} }, "table t is gone (dropped or renamed): the old core still reads it"],
       ["a dropped or renamed column", { tables: { t: { columns: { id: col("text", true) } } } }, "column t.note is gone (dropped or renamed): the old core still reads it"],
       ["a changed type", { tables: { t: { columns: { id: col("integer", true), note: col("text") } } } }, "column t.id changes type from text to integer"],
-      ["a column made required", { tables: { t: { columns: { id: col("text", true), note: col("text", true) } } } }, "column t.note becomes NOT NULL without a default: the old core may insert rows without it"],
-      ["a new required column", { tables: { t: { columns: { ...base.tables.t!.columns, kind: col("text", true) } } } }, "new column t.kind is NOT NULL without a default: the old core inserts rows without it"],
+      [
+        "a column made required",
+        { tables: { t: { columns: { id: col("text", true), note: col("text", true) } } } },
+        "column t.note becomes NOT NULL without a default: the old core may insert rows without it",
+      ],
+      [
+        "a new required column",
+        { tables: { t: { columns: { ...base.tables.t!.columns, kind: col("text", true) } } } },
+        "new column t.kind is NOT NULL without a default: the old core inserts rows without it",
+      ],
     ];
     for (const [name, next, why] of cases) test(`flags ${name}`, () => expect(breaksOlderRelease(base, next)).toEqual([why]));
 
@@ -45,7 +53,9 @@ describe("migrations", () => {
   test("the embedded index carries every migration in the journal", () => {
     const journal = JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8"));
     expect(readFileSync(join(dir, "index.ts"), "utf8")).toBe(renderIndex(journal));
-    const sqlFiles = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+    const sqlFiles = readdirSync(dir)
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
     expect(sqlFiles).toEqual(journal.entries.map((e: { tag: string }) => `${e.tag}.sql`).sort());
   });
 
@@ -80,7 +90,10 @@ describe("migrations", () => {
     const rebuild = "CREATE TABLE `__new_t` (`id` integer);--> statement-breakpoint\nDROP TABLE `t`;--> statement-breakpoint\nALTER TABLE `__new_t` RENAME TO `t`;";
 
     test("appends a trigger to the newest migration when it creates the table", () => {
-      const ms: Migration[] = [{ tag: "0000_a", sql: "CREATE TABLE `other` (`id` integer);" }, { tag: "0001_t", sql: create }];
+      const ms: Migration[] = [
+        { tag: "0000_a", sql: "CREATE TABLE `other` (`id` integer);" },
+        { tag: "0001_t", sql: create },
+      ];
       expect(placeTriggers(ms, [trigger])).toEqual(["0001_t"]);
       expect(ms[1]!.sql.split("--> statement-breakpoint").map((s) => s.trim())).toEqual([create.trim(), trigger.sql]);
       expect(placeTriggers(ms, [trigger])).toEqual([]);
@@ -96,7 +109,10 @@ describe("migrations", () => {
     });
 
     test("a trigger missing after a migration that may have run already is an error, not an edit of that migration", () => {
-      const ms: Migration[] = [{ tag: "0000_t", sql: create }, { tag: "0001_other", sql: "CREATE TABLE `u` (`id` integer);" }];
+      const ms: Migration[] = [
+        { tag: "0000_t", sql: create },
+        { tag: "0001_other", sql: "CREATE TABLE `u` (`id` integer);" },
+      ];
       expect(() => placeTriggers(ms, [trigger])).toThrow(/t_no_delete is missing after 0000_t .* new migration/);
       expect(ms[0]!.sql).toBe(create);
     });

@@ -11,7 +11,12 @@ import { tempDir } from "../helpers/app.ts";
 const script = join(import.meta.dir, "..", "..", "scripts", "deploy.sh");
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = Bun.spawnSync(["bash", script, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(["bash", script, ...args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 

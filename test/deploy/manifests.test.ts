@@ -15,7 +15,12 @@ const deploy = join(root, "deploy");
 /** Each kustomization that deploys something: the overlays and the examples. */
 const TARGETS = ["overlays", "examples"].flatMap((d) => readdirSync(join(deploy, d)).map((name) => join(deploy, d, name)));
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: any;
+};
 
 function kubectl(): string {
   const found = Bun.which("kubectl") ?? Bun.which("kubectl", { PATH: "/usr/local/bin:/usr/bin:/bin" });
@@ -43,7 +48,14 @@ function pods(objs: Obj[]): PodOf[] {
   return objs.flatMap((o) => {
     const owner = `${o.kind}/${o.metadata.name}`;
     const ns = o.metadata.namespace ?? "default";
-    const t = o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"].includes(o.kind) ? o.spec.template : o.kind === "Pod" ? o : undefined;
+    const t =
+      o.kind === "CronJob"
+        ? o.spec.jobTemplate.spec.template
+        : ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"].includes(o.kind)
+          ? o.spec.template
+          : o.kind === "Pod"
+            ? o
+            : undefined;
     return t ? [{ owner, kind: o.kind, namespace: ns, labels: t.metadata?.labels ?? {}, spec: t.spec }] : [];
   });
 }
@@ -96,7 +108,9 @@ function networkProblems(objs: Obj[]): string[] {
   const policies = objs.filter((o) => o.kind === "NetworkPolicy");
   for (const p of pods(objs)) {
     const mine = policies.filter((np) => np.metadata.namespace === p.namespace);
-    const denyAll = mine.find((np) => Object.keys(np.spec.podSelector ?? {}).length === 0 && ["Ingress", "Egress"].every((t) => np.spec.policyTypes?.includes(t)) && !np.spec.ingress && !np.spec.egress);
+    const denyAll = mine.find(
+      (np) => Object.keys(np.spec.podSelector ?? {}).length === 0 && ["Ingress", "Egress"].every((t) => np.spec.policyTypes?.includes(t)) && !np.spec.ingress && !np.spec.egress,
+    );
     if (!denyAll) out.push(`${p.owner} (namespace ${p.namespace}) is selected by no default-deny policy`);
   }
   for (const np of policies) {
@@ -108,7 +122,8 @@ function networkProblems(objs: Obj[]): string[] {
       if (!rule.to?.length) out.push(`NetworkPolicy/${np.metadata.name} lets out to anywhere`);
       if (!rule.ports?.length) out.push(`NetworkPolicy/${np.metadata.name} lets out on every port`);
       for (const to of rule.to ?? []) {
-        if (to.ipBlock && !(to.ipBlock.except ?? []).includes("169.254.0.0/16")) out.push(`NetworkPolicy/${np.metadata.name} may reach cloud metadata (169.254.0.0/16 not excepted)`);
+        if (to.ipBlock && !(to.ipBlock.except ?? []).includes("169.254.0.0/16"))
+          out.push(`NetworkPolicy/${np.metadata.name} may reach cloud metadata (169.254.0.0/16 not excepted)`);
       }
     }
   }
@@ -124,13 +139,18 @@ function rbacProblems(objs: Obj[]): string[] {
     const role = roles.find((r) => r.metadata.name === b.roleRef.name && r.metadata.namespace === b.metadata.namespace);
     if (b.roleRef.kind !== "Role" || !role) out.push(`RoleBinding/${b.metadata.name} binds ${b.roleRef.kind}/${b.roleRef.name}, not a Role beside it`);
     for (const subject of b.subjects ?? []) {
-      if (!(subject.kind === "ServiceAccount" && subject.name === "bakerst-core" && subject.namespace === "bakerst")) out.push(`RoleBinding/${b.metadata.name} grants ${subject.kind}/${subject.name}`);
+      if (!(subject.kind === "ServiceAccount" && subject.name === "bakerst-core" && subject.namespace === "bakerst"))
+        out.push(`RoleBinding/${b.metadata.name} grants ${subject.kind}/${subject.name}`);
     }
     if (b.metadata.namespace !== "bakerst-tasks") out.push(`RoleBinding/${b.metadata.name} is in ${b.metadata.namespace}, not the task namespace`);
   }
   for (const r of roles) {
     for (const rule of r.rules ?? []) {
-      const extra = [...rule.apiGroups.filter((g: string) => g !== "batch"), ...rule.resources.filter((x: string) => x !== "jobs"), ...rule.verbs.filter((v: string) => !["create", "get", "list", "watch", "delete"].includes(v))];
+      const extra = [
+        ...rule.apiGroups.filter((g: string) => g !== "batch"),
+        ...rule.resources.filter((x: string) => x !== "jobs"),
+        ...rule.verbs.filter((v: string) => !["create", "get", "list", "watch", "delete"].includes(v)),
+      ];
       if (extra.length) out.push(`Role/${r.metadata.name} grants ${extra.join(", ")}`);
     }
   }
@@ -197,14 +217,19 @@ describe("What the checks catch", () => {
   test("a compliant pod passes", () => expect(podProblems(pod(good))).toEqual([]));
 
   test("each way a pod breaks the standard is named", () => {
-    expect(podProblems(pod({ ...good, securityContext: { ...good.securityContext, allowPrivilegeEscalation: true } }))).toEqual(["Deployment/x/c: allowPrivilegeEscalation is not false"]);
+    expect(podProblems(pod({ ...good, securityContext: { ...good.securityContext, allowPrivilegeEscalation: true } }))).toEqual([
+      "Deployment/x/c: allowPrivilegeEscalation is not false",
+    ]);
     expect(podProblems(pod({ ...good, securityContext: { ...good.securityContext, readOnlyRootFilesystem: false } }))).toEqual(["Deployment/x/c: root filesystem not read-only"]);
     expect(podProblems(pod({ ...good, securityContext: { ...good.securityContext, capabilities: { drop: ["NET_RAW"], add: ["SYS_ADMIN"] } } }))).toEqual([
       "Deployment/x/c: capabilities not dropped (drop: ALL)",
       "Deployment/x/c: adds capabilities SYS_ADMIN",
     ]);
     expect(podProblems(pod(good, { securityContext: {} }))).toEqual(["Deployment/x/c: runAsNonRoot not set", "Deployment/x/c: seccomp profile is not RuntimeDefault"]);
-    expect(podProblems(pod(good, { hostNetwork: true, volumes: [{ name: "h", hostPath: { path: "/" } }] }))).toEqual(["Deployment/x: hostNetwork", "Deployment/x: volume h of type hostPath"]);
+    expect(podProblems(pod(good, { hostNetwork: true, volumes: [{ name: "h", hostPath: { path: "/" } }] }))).toEqual([
+      "Deployment/x: hostNetwork",
+      "Deployment/x: volume h of type hostPath",
+    ]);
     expect(podProblems(pod({ ...good, resources: { requests: { cpu: "1" } }, image: "i:latest", livenessProbe: undefined }))).toEqual([
       "Deployment/x/c: no requests.memory",
       "Deployment/x/c: no limits.cpu",
@@ -216,9 +241,24 @@ describe("What the checks catch", () => {
   });
 
   test("a namespace without a default deny, an open allow, a cluster-wide role and a broader role are named", () => {
-    const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x", namespace: "bakerst" }, spec: { template: { metadata: { labels: {} }, spec: { serviceAccountName: "bakerst-core", containers: [] } } } };
-    const open = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "open", namespace: "bakerst" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] } };
-    const stray = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "stray", namespace: "bakerst" }, spec: { podSelector: { matchLabels: { app: "gone" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] } };
+    const deployment = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "x", namespace: "bakerst" },
+      spec: { template: { metadata: { labels: {} }, spec: { serviceAccountName: "bakerst-core", containers: [] } } },
+    };
+    const open = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "open", namespace: "bakerst" },
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] },
+    };
+    const stray = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "stray", namespace: "bakerst" },
+      spec: { podSelector: { matchLabels: { app: "gone" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] },
+    };
     expect(networkProblems([deployment, open, stray] as Obj[])).toEqual([
       "Deployment/x (namespace bakerst) is selected by no default-deny policy",
       "NetworkPolicy/open lets anyone in",
@@ -227,8 +267,17 @@ describe("What the checks catch", () => {
       "NetworkPolicy/stray selects no pod: a label is wrong",
     ]);
     const clusterRole = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "all" } };
-    const role = { kind: "Role", metadata: { name: "r", namespace: "bakerst-tasks" }, rules: [{ apiGroups: ["batch", ""], resources: ["jobs", "secrets"], verbs: ["create", "*"] }] };
-    const binding = { kind: "RoleBinding", metadata: { name: "b", namespace: "bakerst-tasks" }, roleRef: { kind: "Role", name: "r" }, subjects: [{ kind: "ServiceAccount", name: "bakerst-core", namespace: "bakerst" }] };
+    const role = {
+      kind: "Role",
+      metadata: { name: "r", namespace: "bakerst-tasks" },
+      rules: [{ apiGroups: ["batch", ""], resources: ["jobs", "secrets"], verbs: ["create", "*"] }],
+    };
+    const binding = {
+      kind: "RoleBinding",
+      metadata: { name: "b", namespace: "bakerst-tasks" },
+      roleRef: { kind: "Role", name: "r" },
+      subjects: [{ kind: "ServiceAccount", name: "bakerst-core", namespace: "bakerst" }],
+    };
     expect(rbacProblems([clusterRole, role, binding] as Obj[])).toEqual(["ClusterRole/all: nothing here is cluster-wide", "Role/r grants , secrets, *"]);
   });
 });

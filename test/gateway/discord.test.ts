@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { anyRequest, prompt, reply } from "../standins/script.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { type DiscordStandIn, startDiscordStandIn, user } from "../standins/discord.ts";
+import { anyRequest, prompt, reply } from "../standins/script.ts";
 import { codeIn } from "./helpers.ts";
 
 let model: AnthropicStandIn;
@@ -20,10 +20,14 @@ const discordEnv = () => ({
 });
 const health = async (app = h) => (await (await app.request("/api/system/health")).json()) as any;
 const nth = (channel: () => string | undefined, n: number, timeoutMs = 10_000) =>
-  waitFor(`message ${n}`, () => {
-    const ch = channel();
-    return ch ? dc.sentTo(ch)[n - 1] : undefined;
-  }, timeoutMs);
+  waitFor(
+    `message ${n}`,
+    () => {
+      const ch = channel();
+      return ch ? dc.sentTo(ch)[n - 1] : undefined;
+    },
+    timeoutMs,
+  );
 const approve = async (text: string, app = h) => {
   const res = await app.request("/api/channels/pairings/approve", { method: "POST", json: { code: codeIn(text) } });
   expect(res.status).toBe(200);
@@ -136,7 +140,12 @@ describe("Discord", () => {
     model.on(prompt("and this too"), reply().text("answer too"));
     h = await makeApp(discordEnv(), { dataDir });
     await waitFor("both answered", () => dc.sentTo(dm()!).some((m) => m.content === "answer too"), 20_000);
-    expect(dc.sentTo(dm()!).map((m) => m.content).slice(2)).toEqual(["answer before", "answer away", "answer too"]);
+    expect(
+      dc
+        .sentTo(dm()!)
+        .map((m) => m.content)
+        .slice(2),
+    ).toEqual(["answer before", "answer away", "answer too"]);
   });
 
   test("a stranger's direct messages and unaddressed channel chatter reach nothing: one code, no model call", async () => {

@@ -55,7 +55,10 @@ describe("splitting a long answer", () => {
     }
     expect(parts[1]!.startsWith("```ts\n")).toBe(true);
     // Nothing is lost: the lines of code all arrive, in order, once.
-    const lines = parts.join("\n").split("\n").filter((l) => l.startsWith("console.log"));
+    const lines = parts
+      .join("\n")
+      .split("\n")
+      .filter((l) => l.startsWith("console.log"));
     expect(lines).toEqual(code.split("\n"));
     expect(parts.at(-1)!.endsWith("Done.")).toBe(true);
   });
@@ -93,7 +96,7 @@ describe("Markdown for Telegram", () => {
   test("formatting becomes Telegram's HTML tags", () => {
     expect(toTelegramHtml("**bold** _it_ ~~gone~~ `x<y`")).toBe("<b>bold</b> <i>it</i> <s>gone</s> <code>x&lt;y</code>");
     expect(toTelegramHtml("# Title\n\ntext")).toBe("<b>Title</b>\n\ntext");
-    expect(toTelegramHtml("```py\nif a < b and c > d: print('&')\n```")).toBe('<pre><code class="language-py">if a &lt; b and c &gt; d: print(\'&amp;\')</code></pre>');
+    expect(toTelegramHtml("```py\nif a < b and c > d: print('&')\n```")).toBe("<pre><code class=\"language-py\">if a &lt; b and c &gt; d: print('&amp;')</code></pre>");
     expect(toTelegramHtml("> quoted")).toBe("<blockquote>quoted</blockquote>");
     expect(toTelegramHtml("- one\n- two\n  - nested")).toBe("• one\n• two\n  • nested");
     expect(toTelegramHtml("1. first\n2. second")).toBe("1. first\n2. second");

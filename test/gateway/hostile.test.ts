@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { anyRequest, reply } from "../standins/script.ts";
 import { person, startTelegramStandIn, type TelegramStandIn } from "../standins/telegram.ts";
 import { type App, codeIn, nthMessage, pairChat, telegramEnv } from "./helpers.ts";
@@ -24,8 +24,11 @@ afterAll(async () => {
 });
 
 const dbText = () =>
-  (h.s.store.sqlite.query("SELECT group_concat(text, ' ') AS t FROM (SELECT text FROM gateway_inbox UNION ALL SELECT content FROM messages UNION ALL SELECT title FROM conversations)").get() as { t: string | null })
-    .t ?? "";
+  (
+    h.s.store.sqlite
+      .query("SELECT group_concat(text, ' ') AS t FROM (SELECT text FROM gateway_inbox UNION ALL SELECT content FROM messages UNION ALL SELECT title FROM conversations)")
+      .get() as { t: string | null }
+  ).t ?? "";
 const audit = (action: string) => {
   h.s.audit.flush();
   return h.s.store.sqlite.query("SELECT outcome, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as { outcome: string; target: string; detail: string }[];
@@ -61,7 +64,9 @@ describe("a stranger writing to the bot", () => {
 
     // One model call, for the owner's marker; the per-turn <context> note is the agent's own, not anything anyone wrote.
     const written = model.requests.map((r) =>
-      r.body.messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [{ type: "text", text: m.content }])).flatMap((b) => ("text" in b && !String(b.text).startsWith("<context>") ? [b.text] : [])),
+      r.body.messages
+        .flatMap((m) => (Array.isArray(m.content) ? m.content : [{ type: "text", text: m.content }]))
+        .flatMap((b) => ("text" in b && !String(b.text).startsWith("<context>") ? [b.text] : [])),
     );
     expect(written).toEqual([["marker"]]);
     expect(tg.sentTo(mallory.chat.id).map((m) => m.text)).toEqual([first.text]);
@@ -88,7 +93,10 @@ describe("a stranger writing to the bot", () => {
     await waitFor("the later strangers handled", () => tg.unconfirmed() === 0);
     for (let i = room; i < room + 3; i++) expect(tg.sentTo(7000 + i)).toHaveLength(0);
     expect(tg.sentTo(7100)).toHaveLength(0);
-    await waitFor("the refusals audited", () => audit("gateway.pairing_refused").filter((a) => a.outcome === "refused" && JSON.parse(a.detail).reason === "too_many_pending").length >= 4);
+    await waitFor(
+      "the refusals audited",
+      () => audit("gateway.pairing_refused").filter((a) => a.outcome === "refused" && JSON.parse(a.detail).reason === "too_many_pending").length >= 4,
+    );
     const now = (await (await h.request("/api/channels")).json()) as any;
     expect(now.pending).toHaveLength(5);
   });
@@ -125,7 +133,12 @@ describe("a stranger writing to the bot", () => {
       tg.say(trudy.chat, trudy.user, "still there?");
       const owner = person(9001, "owner2");
       await pairChat(h2, tg, owner);
-      expect(tg.sentTo(9000).map((m) => m.text).filter((t) => t === "the model was reached")).toHaveLength(0);
+      expect(
+        tg
+          .sentTo(9000)
+          .map((m) => m.text)
+          .filter((t) => t === "the model was reached"),
+      ).toHaveLength(0);
       expect(model.requests).toHaveLength(0);
       h2.s.audit.flush();
       expect(h2.s.store.sqlite.query("SELECT count(*) AS n FROM audit_log WHERE action = 'gateway.pairing_revoked' AND target = 'telegram:9000'").get()).toEqual({ n: 1 });

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { makeApp, testConfig } from "../helpers/app.ts";
-import { runnerBinary } from "../helpers/tasks.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { runnerBinary } from "../helpers/tasks.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { person, startTelegramStandIn, type TelegramStandIn } from "../standins/telegram.ts";
 import { codeIn, nthMessage, pairChat, telegramEnv } from "./helpers.ts";
@@ -67,7 +67,9 @@ describe("the gateway's lifecycle", () => {
       tg.say(c.chat, c.user, "hello");
       const code = codeIn((await nthMessage(tg, c.chat.id, 1)).text);
       const cli = (...args: string[]) => {
-        const r = Bun.spawnSync([process.execPath, join(root, "core/main.ts"), "pair", ...args], { env: { PATH: process.env.PATH ?? "", BAKERST_DATA_DIR: h.dataDir, LOG_LEVEL: "silent" } });
+        const r = Bun.spawnSync([process.execPath, join(root, "core/main.ts"), "pair", ...args], {
+          env: { PATH: process.env.PATH ?? "", BAKERST_DATA_DIR: h.dataDir, LOG_LEVEL: "silent" },
+        });
         return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
       };
       expect(cli("approve", "NOPE-NOPE")).toMatchObject({ code: 1 });
@@ -80,7 +82,10 @@ describe("the gateway's lifecycle", () => {
       expect((await nthMessage(tg, c.chat.id, 3)).text).toBe("answered");
       const list = cli("list");
       expect(list.out).toMatch(/paired\s+telegram\s+private\s+@cli/);
-      const id = list.out.split("\n").find((l) => l.includes("@cli"))!.split(/\s+/)[0]!;
+      const id = list.out
+        .split("\n")
+        .find((l) => l.includes("@cli"))!
+        .split(/\s+/)[0]!;
       expect(cli("revoke", id).code).toBe(0);
       h.s.audit.flush();
       const actions = h.s.store.sqlite.query("SELECT action, outcome, actor FROM audit_log WHERE action LIKE 'gateway.%' AND actor = 'cli' ORDER BY id").all();

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/app.ts";
 import { type ServeProcess, spawnServe } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { hitOf, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, hitOf, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
 import { person, startTelegramStandIn, type TelegramStandIn } from "../standins/telegram.ts";
 import { codeIn } from "./helpers.ts";
@@ -113,83 +113,81 @@ const timesAsked = () => {
 };
 
 describe("the gateway under kills and a failing Telegram", () => {
-  test(
-    "500 messages across 10 chats, three SIGKILLs, random 429 and 5xx: every message answered, no turn run twice, duplicates only from kills",
-    async () => {
-      let core = await startCore();
-      // Pair the ten chats with Telegram behaving.
-      for (const c of chats) tg.say(c.chat, c.user, "hello");
-      for (const c of chats) {
-        const msg = await waitFor(`a code for ${c.chat.id}`, () => tg.sentTo(c.chat.id)[0]);
-        const res = await fetch(`${core.url}/api/channels/pairings/approve`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-          body: JSON.stringify({ code: codeIn(msg.text) }),
-        });
-        expect(res.status).toBe(200);
-      }
-      await waitFor("every chat told it is paired", () => chats.every((c) => tg.sentTo(c.chat.id).length === 2));
+  test("500 messages across 10 chats, three SIGKILLs, random 429 and 5xx: every message answered, no turn run twice, duplicates only from kills", async () => {
+    let core = await startCore();
+    // Pair the ten chats with Telegram behaving.
+    for (const c of chats) tg.say(c.chat, c.user, "hello");
+    for (const c of chats) {
+      const msg = await waitFor(`a code for ${c.chat.id}`, () => tg.sentTo(c.chat.id)[0]);
+      const res = await fetch(`${core.url}/api/channels/pairings/approve`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ code: codeIn(msg.text) }),
+      });
+      expect(res.status).toBe(200);
+    }
+    await waitFor("every chat told it is paired", () => chats.every((c) => tg.sentTo(c.chat.id).length === 2));
 
-      tg.chaos({ rate429: 0.05, rate5xx: 0.1 });
-      const say = (from: number, to: number) => {
-        for (let i = from; i < to; i++) for (let c = 0; c < CHATS; c++) tg.say(chats[c]!.chat, chats[c]!.user, `m ${c}-${i}`);
-      };
+    tg.chaos({ rate429: 0.05, rate5xx: 0.1 });
+    const say = (from: number, to: number) => {
+      for (let i = from; i < to; i++) for (let c = 0; c < CHATS; c++) tg.say(chats[c]!.chat, chats[c]!.user, `m ${c}-${i}`);
+    };
 
-      // Without kills: the failing Telegram alone never duplicates a message.
-      say(0, 15);
-      await waitFor("150 answers without a kill", () => answered(0, 15).missing.length === 0, 60_000, 100);
-      expect(answered(0, 15).duplicates).toBe(0);
+    // Without kills: the failing Telegram alone never duplicates a message.
+    say(0, 15);
+    await waitFor("150 answers without a kill", () => answered(0, 15).missing.length === 0, 60_000, 100);
+    expect(answered(0, 15).duplicates).toBe(0);
 
-      // With kills: 350 more, the core SIGKILLed three times while it answers, started again each time on the same data:
-      // twice while the model is in the middle of an answer, once while replies are going out.
-      armed = true;
-      say(15, 50);
-      let kills = 0;
-      const killAndRestart = async () => {
-        await kill(core);
-        kills++;
-        held?.release();
-        held = undefined;
-        core = await startCore();
-      };
-      await waitFor("a turn held mid-answer", () => held, 60_000);
-      await killAndRestart();
-      armed = true;
-      await waitFor("another turn held mid-answer", () => held, 60_000);
-      await killAndRestart();
-      await waitFor("200 of the 350 answered", () => 350 - answered(15, 50).missing.length >= 200, 60_000, 20);
-      await killAndRestart();
-      await waitFor("every message answered", () => answered(15, 50).missing.length === 0, 90_000, 100);
-      tg.chaos(undefined);
+    // With kills: 350 more, the core SIGKILLed three times while it answers, started again each time on the same data:
+    // twice while the model is in the middle of an answer, once while replies are going out.
+    armed = true;
+    say(15, 50);
+    let kills = 0;
+    const killAndRestart = async () => {
+      await kill(core);
+      kills++;
+      held?.release();
+      held = undefined;
+      core = await startCore();
+    };
+    await waitFor("a turn held mid-answer", () => held, 60_000);
+    await killAndRestart();
+    armed = true;
+    await waitFor("another turn held mid-answer", () => held, 60_000);
+    await killAndRestart();
+    await waitFor("200 of the 350 answered", () => 350 - answered(15, 50).missing.length >= 200, 60_000, 20);
+    await killAndRestart();
+    await waitFor("every message answered", () => answered(15, 50).missing.length === 0, 90_000, 100);
+    tg.chaos(undefined);
 
-      const all = answered(0, 50);
-      expect(all.missing).toEqual([]);
-      expect(all.duplicates).toBeLessThanOrEqual(kills);
-      const asked = timesAsked();
-      expect([...asked.values()].filter((n) => n > 1)).toEqual([]);
-      expect(asked.size).toBeLessThanOrEqual(500);
-      // Turns a kill cut short were answered from what was stored, quoting their message, not run again.
-      const interrupted = [...asked.keys()].filter((p) => !tg.messages.some((m) => m.text === `answer to ${p}`));
-      expect(interrupted.length).toBeGreaterThanOrEqual(2);
-      for (const p of interrupted) {
-        const asked = tg.said.find((s) => s.text === p)!;
-        const quote = tg.sentTo(asked.chatId).filter((m) => m.replyTo === asked.messageId);
-        expect(quote.map((m) => m.text)).toEqual(["⚠️ bakerst stopped before this answer was finished; what it had said is kept"]);
-      }
-      const failures = tg.calls.filter((c) => c.method === "sendMessage" && c.answer !== "ok").length;
-      console.log(`reliability: ${kills} kills, ${all.duplicates} duplicates, ${interrupted.length} answers cut short by a kill, ${failures} sendMessage calls refused by the stand-in`);
-      expect(failures).toBeGreaterThan(0);
+    const all = answered(0, 50);
+    expect(all.missing).toEqual([]);
+    expect(all.duplicates).toBeLessThanOrEqual(kills);
+    const asked = timesAsked();
+    expect([...asked.values()].filter((n) => n > 1)).toEqual([]);
+    expect(asked.size).toBeLessThanOrEqual(500);
+    // Turns a kill cut short were answered from what was stored, quoting their message, not run again.
+    const interrupted = [...asked.keys()].filter((p) => !tg.messages.some((m) => m.text === `answer to ${p}`));
+    expect(interrupted.length).toBeGreaterThanOrEqual(2);
+    for (const p of interrupted) {
+      const asked = tg.said.find((s) => s.text === p)!;
+      const quote = tg.sentTo(asked.chatId).filter((m) => m.replyTo === asked.messageId);
+      expect(quote.map((m) => m.text)).toEqual(["⚠️ bakerst stopped before this answer was finished; what it had said is kept"]);
+    }
+    const failures = tg.calls.filter((c) => c.method === "sendMessage" && c.answer !== "ok").length;
+    console.log(
+      `reliability: ${kills} kills, ${all.duplicates} duplicates, ${interrupted.length} answers cut short by a kill, ${failures} sendMessage calls refused by the stand-in`,
+    );
+    expect(failures).toBeGreaterThan(0);
 
-      core.proc.kill("SIGTERM");
-      await core.proc.exited;
-      const db = new Database(join(dataDir, "data", "bakerst.db"), { readonly: true });
-      try {
-        expect(db.query("SELECT status, count(*) AS n FROM gateway_outbox WHERE status != 'sent' GROUP BY status").all()).toEqual([]);
-        expect(db.query("SELECT status, count(*) AS n FROM gateway_inbox WHERE status NOT IN ('answered') GROUP BY status").all()).toEqual([]);
-      } finally {
-        db.close();
-      }
-    },
-    240_000,
-  );
+    core.proc.kill("SIGTERM");
+    await core.proc.exited;
+    const db = new Database(join(dataDir, "data", "bakerst.db"), { readonly: true });
+    try {
+      expect(db.query("SELECT status, count(*) AS n FROM gateway_outbox WHERE status != 'sent' GROUP BY status").all()).toEqual([]);
+      expect(db.query("SELECT status, count(*) AS n FROM gateway_inbox WHERE status NOT IN ('answered') GROUP BY status").all()).toEqual([]);
+    } finally {
+      db.close();
+    }
+  }, 240_000);
 });

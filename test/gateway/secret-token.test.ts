@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { gatewayChecks } from "../../core/gateway/doctor.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { startDiscordStandIn, user, type DiscordStandIn } from "../standins/discord.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { type DiscordStandIn, startDiscordStandIn, user } from "../standins/discord.ts";
 import { person, startTelegramStandIn, type TelegramStandIn } from "../standins/telegram.ts";
 import { codeIn, nthMessage, telegramEnv } from "./helpers.ts";
 

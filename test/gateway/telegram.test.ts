@@ -3,7 +3,7 @@ import { Type } from "@sinclair/typebox";
 import { defineTool } from "../../core/brain/tools.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { hitOf, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, hitOf, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { person, startTelegramStandIn, type TelegramStandIn } from "../standins/telegram.ts";
 import { type App, nthMessage, pairChat, telegramEnv } from "./helpers.ts";
@@ -90,13 +90,21 @@ describe("Telegram", () => {
   test("messages that arrive while it answers queue up and are answered in order, each once", async () => {
     const dave = await paired();
     let release!: () => void;
-    model.on(prompt("q0"), reply().text("a0").wait(new Promise<void>((r) => (release = r))));
+    model.on(
+      prompt("q0"),
+      reply()
+        .text("a0")
+        .wait(new Promise<void>((r) => (release = r))),
+    );
     for (let i = 1; i < 8; i++) model.on(prompt(`q${i}`), reply().text(`a${i}`));
     for (let i = 0; i < 8; i++) tg.say(dave.chat, dave.user, `q${i}`);
     await waitFor("the first turn to start", () => model.requests.length === 1);
     release();
     await nthMessage(tg, dave.chat.id, 10);
-    const answers = tg.sentTo(dave.chat.id).slice(2).map((m) => m.text);
+    const answers = tg
+      .sentTo(dave.chat.id)
+      .slice(2)
+      .map((m) => m.text);
     expect(answers).toEqual(["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"]);
     expect(model.requests.map((r) => hitOf(r).prompt)).toEqual(["q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7"]);
     // The answers to messages that had others waiting behind them quote their question.

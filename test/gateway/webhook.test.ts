@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { serveApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { anyRequest, prompt, reply } from "../standins/script.ts";
 import { person, startTelegramStandIn, type TelegramStandIn } from "../standins/telegram.ts";
 import { codeIn, nthMessage, telegramEnv } from "./helpers.ts";
@@ -46,7 +46,11 @@ describe("Telegram by webhook", () => {
     const w = person(3001, "webby");
     tg.say(w.chat, w.user, "hi");
     const code = codeIn((await nthMessage(tg, w.chat.id, 1)).text);
-    const res = await fetch(`${app.url}/api/channels/pairings/approve`, { method: "POST", headers: { ...app.auth, "content-type": "application/json" }, body: JSON.stringify({ code }) });
+    const res = await fetch(`${app.url}/api/channels/pairings/approve`, {
+      method: "POST",
+      headers: { ...app.auth, "content-type": "application/json" },
+      body: JSON.stringify({ code }),
+    });
     expect(res.status).toBe(200);
     model.on(prompt("by hook?"), reply().text("By hook."));
     tg.say(w.chat, w.user, "by hook?");
@@ -57,7 +61,10 @@ describe("Telegram by webhook", () => {
   test("the same update delivered twice runs one turn", async () => {
     model.on(prompt("only once"), reply().text("once"));
     const u = update(900_001, 3001, "only once");
-    const [a, b] = await Promise.all([post(JSON.stringify(u), { "x-telegram-bot-api-secret-token": SECRET }), post(JSON.stringify(u), { "x-telegram-bot-api-secret-token": SECRET })]);
+    const [a, b] = await Promise.all([
+      post(JSON.stringify(u), { "x-telegram-bot-api-secret-token": SECRET }),
+      post(JSON.stringify(u), { "x-telegram-bot-api-secret-token": SECRET }),
+    ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect((await post(JSON.stringify(u), { "x-telegram-bot-api-secret-token": SECRET })).status).toBe(200);
     await waitFor("the answer", () => tg.sentTo(3001).some((m) => m.text === "once"));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseSseBlock } from "../../core/api/sse.ts";
 import { AREAS } from "../../core/areas.ts";
 import { loadConfig } from "../../core/config/index.ts";
-import { assemble, startServer, type AssembleOptions } from "../../core/server.ts";
+import { type AssembleOptions, assemble, startServer } from "../../core/server.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";

@@ -4,9 +4,10 @@
  * included). `npm test` builds both before `bun test` and names the folder in
  * TEST_BIN_DIR; a bare `bun test` builds what it needs once per process.
  */
-import type { Subprocess } from "bun";
+
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { build } from "../../build.ts";
 import { tempDir } from "./app.ts";
 import { waitFor } from "./nats.ts";

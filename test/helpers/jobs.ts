@@ -16,7 +16,11 @@ export const jobOf = async (h: App, id: string) => (await h.request(`/api/jobs/$
 
 /** Waits until the job is completed or failed, and returns it. */
 export const finalJob = (h: App, id: string, timeoutMs = 15_000) =>
-  waitFor(`job ${id} to finish`, async () => {
-    const j = await jobOf(h, id);
-    return j.status === "completed" || j.status === "failed" ? j : undefined;
-  }, timeoutMs);
+  waitFor(
+    `job ${id} to finish`,
+    async () => {
+      const j = await jobOf(h, id);
+      return j.status === "completed" || j.status === "failed" ? j : undefined;
+    },
+    timeoutMs,
+  );

@@ -6,11 +6,11 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { CONFIG_FILE, natsInit, type NatsInitResult } from "../../core/nats/init.ts";
 import { natsAuthenticator } from "../../core/bus/nats-connect.ts";
+import { CONFIG_FILE, type NatsInitResult, natsInit } from "../../core/nats/init.ts";
 import { identityName, inboxPrefix, type NatsIdentity } from "../../core/protocol/permissions.ts";
 import { tempDir } from "./app.ts";
-import { startNatsWithConfig, waitFor, type ConfiguredNats } from "./nats.ts";
+import { type ConfiguredNats, startNatsWithConfig, waitFor } from "./nats.ts";
 
 export interface Client {
   nc: NatsConnection;

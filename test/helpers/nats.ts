@@ -1,7 +1,7 @@
-import { spawnSync, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { type Subprocess, spawnSync } from "bun";
 
 export interface NatsServer {
   url: string;

@@ -5,8 +5,8 @@
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseSse, type SseEvent, tempDir } from "./app.ts";
 import { compiledBinary } from "./binary.ts";
-import { parseSse, tempDir, type SseEvent } from "./app.ts";
 import { waitFor } from "./nats.ts";
 
 export type Request = (path: string, init?: RequestInit & { json?: unknown; auth?: boolean }) => Promise<Response>;

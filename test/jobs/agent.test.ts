@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { makeApp, readSse } from "../helpers/app.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
 let h: Awaited<ReturnType<typeof makeApp>>;
@@ -24,7 +24,13 @@ const systemText = (i: number) => {
 describe("agent jobs", () => {
   test("run the worker model with WORKER.md and its own tools, and record usage under the worker role", async () => {
     const before = model.requests.length;
-    model.on(and(prompt("Which kernel runs here?"), firstRound), reply().tool("run_command", { argv: ["uname", "-s"] }, "tu_1").stopReason("tool_use").usage({ input: 300, output: 40 }));
+    model.on(
+      and(prompt("Which kernel runs here?"), firstRound),
+      reply()
+        .tool("run_command", { argv: ["uname", "-s"] }, "tu_1")
+        .stopReason("tool_use")
+        .usage({ input: 300, output: 40 }),
+    );
     model.on(afterTool("run_command"), reply().text("The kernel is Linux.").usage({ input: 400, output: 20 }));
     const res = await h.request("/api/jobs?wait=10000", { method: "POST", json: { type: "agent", prompt: "Which kernel runs here?" } });
     const job = await res.json();
@@ -48,7 +54,14 @@ describe("agent jobs", () => {
 
   test("stop at the token budget with what they have", async () => {
     const before = model.requests.length;
-    model.on(prompt("loop"), reply().text("partial").tool("run_command", { argv: ["date"] }, "tu_2").stopReason("tool_use").usage({ input: 250, output: 60 }));
+    model.on(
+      prompt("loop"),
+      reply()
+        .text("partial")
+        .tool("run_command", { argv: ["date"] }, "tu_2")
+        .stopReason("tool_use")
+        .usage({ input: 250, output: 60 }),
+    );
     const job = await (await h.request("/api/jobs?wait=10000", { method: "POST", json: { type: "agent", prompt: "loop", tokenBudget: 300 } })).json();
     expect(job.status).toBe("completed");
     expect(job.result).toMatchObject({ text: "partial", budgetExhausted: true, rounds: 1 });
@@ -74,9 +87,17 @@ describe("dispatch_job in chat", () => {
     expect(result.summary).toContain("UTC");
     expect(events.at(-1)!.event).toBe("done");
     // get_job and list_jobs see it too.
-    const listed = await h.s.tools.execute("list_jobs", { limit: 1 }, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
+    const listed = await h.s.tools.execute(
+      "list_jobs",
+      { limit: 1 },
+      { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} },
+    );
     expect(listed.content).toContain(jobs[0].id);
-    const got = await h.s.tools.execute("get_job", { id: jobs[0].id }, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
+    const got = await h.s.tools.execute(
+      "get_job",
+      { id: jobs[0].id },
+      { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} },
+    );
     expect(got.ok).toBe(true);
     expect(got.content).toContain('"status": "completed"');
   });

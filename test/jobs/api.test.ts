@@ -139,10 +139,14 @@ describe("Jobs in edge mode", () => {
     const app = await makeApp({ EDGE_WORKER: "false", JOB_DEADLINE_GRACE_MS: "1000" });
     try {
       const { id } = await (await app.request("/api/jobs", { method: "POST", json: { type: "command", command: "date", timeoutMs: 100 } })).json();
-      const job = await waitFor("reaped", async () => {
-        const j = await (await app.request(`/api/jobs/${id}`)).json();
-        return j.status === "failed" ? j : undefined;
-      }, 8_000);
+      const job = await waitFor(
+        "reaped",
+        async () => {
+          const j = await (await app.request(`/api/jobs/${id}`)).json();
+          return j.status === "failed" ? j : undefined;
+        },
+        8_000,
+      );
       expect(job.error.code).toBe("deadline");
       expect(job.error.message).toContain("last status was queued");
     } finally {

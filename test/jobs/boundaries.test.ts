@@ -42,7 +42,11 @@ describe("Module boundaries", () => {
 
   test("the tracer both binaries share imports nothing of core but the agent loop's types, and the OpenTelemetry SDK only from otel.ts", () => {
     const tracer = ["core/telemetry/tracing.ts", "core/telemetry/span.ts", "core/telemetry/otel.ts"];
-    const outside = tracer.flatMap((f) => imports(join(root, f)).filter((i) => !tracer.includes(i) && i !== "core/agent/types.ts").map((i) => `${f} -> ${i}`));
+    const outside = tracer.flatMap((f) =>
+      imports(join(root, f))
+        .filter((i) => !tracer.includes(i) && i !== "core/agent/types.ts")
+        .map((i) => `${f} -> ${i}`),
+    );
     expect(outside).toEqual([]);
     const sdkUsers = files(join(root, "core"))
       .concat(files(join(root, "satellite")))
@@ -71,7 +75,11 @@ describe("Module boundaries", () => {
         .filter((i) => i.startsWith("satellite/"))
         .map((i) => `${relative(root, f)} -> ${i}`),
     );
-    expect(uses.sort()).toEqual(["core/jobs/edge.ts -> satellite/sandbox/index.ts", "core/jobs/edge.ts -> satellite/task/index.ts", "core/jobs/edge.ts -> satellite/worker/index.ts"]);
+    expect(uses.sort()).toEqual([
+      "core/jobs/edge.ts -> satellite/sandbox/index.ts",
+      "core/jobs/edge.ts -> satellite/task/index.ts",
+      "core/jobs/edge.ts -> satellite/worker/index.ts",
+    ]);
   });
 
   test("the sandbox is reusable: it imports nothing from the worker", () => {

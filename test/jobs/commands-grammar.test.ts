@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { Redactor } from "../../core/agent/redact.ts";
 import type { CommandGrammarSpec } from "../../core/protocol/index.ts";
 import { setUpSandbox } from "../../satellite/sandbox/index.ts";
-import { AllowlistError, CommandRefused, compileGrammars, GrammarError, parseCommand, selectPrograms } from "../../satellite/worker/commands/index.ts";
 import { compileGrammar } from "../../satellite/worker/commands/grammar.ts";
+import { AllowlistError, CommandRefused, compileGrammars, GrammarError, parseCommand, selectPrograms } from "../../satellite/worker/commands/index.ts";
 import { runCommand } from "../../satellite/worker/executors/command.ts";
-import { Redactor } from "../../core/agent/redact.ts";
 import { buildPolicies } from "../../satellite/worker/policy.ts";
 
 const programs = selectPrograms(undefined, compileGrammars());
@@ -26,63 +26,180 @@ const ACCEPTED: [string[], string[]][] = [
   [["date", "--universal"], ["--utc"]],
   [["date", "--u"], ["--utc"]],
   [["date", "+%F"], ["+%F"]],
-  [["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"], ["--utc", "+%Y-%m-%dT%H:%M:%SZ"]],
-  [["date", "-d", "yesterday", "+%F"], ["--date=yesterday", "+%F"]],
+  [
+    ["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"],
+    ["--utc", "+%Y-%m-%dT%H:%M:%SZ"],
+  ],
+  [
+    ["date", "-d", "yesterday", "+%F"],
+    ["--date=yesterday", "+%F"],
+  ],
   [["date", "-dyesterday"], ["--date=yesterday"]],
   [["date", "--date", "2 hours ago"], ["--date=2 hours ago"]],
-  [["date", "--da=@1700000000", "-u"], ["--date=@1700000000", "--utc"]],
-  [["date", "-uR"], ["--utc", "--rfc-email"]],
+  [
+    ["date", "--da=@1700000000", "-u"],
+    ["--date=@1700000000", "--utc"],
+  ],
+  [
+    ["date", "-uR"],
+    ["--utc", "--rfc-email"],
+  ],
   [["date", "-Iseconds"], ["--iso-8601=seconds"]],
   [["date", "-I"], ["--iso-8601"]],
   [["date", "--rfc-3339", "ns"], ["--rfc-3339=ns"]],
-  [["date", "+%s", "-u"], ["--utc", "+%s"]],
+  [
+    ["date", "+%s", "-u"],
+    ["--utc", "+%s"],
+  ],
   [["df"], []],
   [["df", "-h"], ["--human-readable"]],
-  [["df", "-hT", "/"], ["--human-readable", "--print-type", "/"]],
-  [["df", "-x", "tmpfs", "-x", "devtmpfs"], ["--exclude-type=tmpfs", "--exclude-type=devtmpfs"]],
-  [["df", "--output=source,size,pcent,target", "--total"], ["--output=source,size,pcent,target", "--total"]],
-  [["df", "-BM", "-i"], ["--block-size=M", "--inodes"]],
+  [
+    ["df", "-hT", "/"],
+    ["--human-readable", "--print-type", "/"],
+  ],
+  [
+    ["df", "-x", "tmpfs", "-x", "devtmpfs"],
+    ["--exclude-type=tmpfs", "--exclude-type=devtmpfs"],
+  ],
+  [
+    ["df", "--output=source,size,pcent,target", "--total"],
+    ["--output=source,size,pcent,target", "--total"],
+  ],
+  [
+    ["df", "-BM", "-i"],
+    ["--block-size=M", "--inodes"],
+  ],
   [["free", "-h"], ["--human"]],
-  [["free", "-m", "-t"], ["--mebi", "--total"]],
-  [["free", "--giga", "-w"], ["--giga", "--wide"]],
+  [
+    ["free", "-m", "-t"],
+    ["--mebi", "--total"],
+  ],
+  [
+    ["free", "--giga", "-w"],
+    ["--giga", "--wide"],
+  ],
   [["uptime"], []],
   [["uptime", "-p"], ["--pretty"]],
   [["uptime", "--since"], ["--since"]],
   [["uname", "-a"], ["--all"]],
-  [["uname", "-srm"], ["--kernel-name", "--kernel-release", "--machine"]],
+  [
+    ["uname", "-srm"],
+    ["--kernel-name", "--kernel-release", "--machine"],
+  ],
   [["hostname"], []],
   [["hostname", "-s"], ["--short"]],
   [["id"], []],
-  [["id", "-un"], ["--user", "--name"]],
+  [
+    ["id", "-un"],
+    ["--user", "--name"],
+  ],
   [["id", "root"], ["root"]],
   [["whoami"], []],
-  [["ls", "-la", "/etc"], ["-l", "--all", "/etc"]],
-  [["ls", "-lh", "--sort=size", "/usr/bin"], ["-l", "--human-readable", "--sort=size", "/usr/bin"]],
-  [["ls", "-1", "/"], ["-1", "/"]],
+  [
+    ["ls", "-la", "/etc"],
+    ["-l", "--all", "/etc"],
+  ],
+  [
+    ["ls", "-lh", "--sort=size", "/usr/bin"],
+    ["-l", "--human-readable", "--sort=size", "/usr/bin"],
+  ],
+  [
+    ["ls", "-1", "/"],
+    ["-1", "/"],
+  ],
   [["ps"], []],
-  [["ps", "aux"], ["a", "u", "x"]],
-  [["ps", "-ef"], ["-A", "-f"]],
-  [["ps", "-e", "-o", "pid,ppid,user,%cpu,%mem,etime,args", "--sort=-%cpu"], ["-A", "-o", "pid,ppid,user,%cpu,%mem,etime,args", "--sort=-%cpu"]],
-  [["ps", "-eopid,comm"], ["-A", "-o", "pid,comm"]],
-  [["ps", "axf"], ["a", "x", "f"]],
-  [["ps", "-p", "1", "-o", "pid,args", "--no-headers"], ["-p", "1", "-o", "pid,args", "--no-headers"]],
-  [["ps", "--sort", "-rss", "aux"], ["--sort=-rss", "a", "u", "x"]],
-  [["ps", "-C", "ps"], ["-C", "ps"]],
-  [["kubectl", "get", "pods"], ["get", "pods"]],
-  [["kubectl", "get", "pods", "-n", "kube-system", "-o", "wide"], ["get", "--namespace=kube-system", "--output=wide", "pods"]],
-  [["kubectl", "-n", "apps", "get", "deploy/web", "-oyaml"], ["get", "--namespace=apps", "--output=yaml", "deploy/web"]],
-  [["kubectl", "get", "pods", "-n=apps", "-l", "app=web,tier!=db"], ["get", "--namespace=apps", "--selector=app=web,tier!=db", "pods"]],
-  [["kubectl", "get", "pods", "-A", "--field-selector", "status.phase!=Running"], ["get", "--all-namespaces=true", "--field-selector=status.phase!=Running", "pods"]],
-  [["kubectl", "get", "pods", "--all_namespaces", "--show_labels"], ["get", "--all-namespaces=true", "--show-labels=true", "pods"]],
-  [["kubectl", "get", "pods", "-Ao", "name"], ["get", "--all-namespaces=true", "--output=name", "pods"]],
-  [["kubectl", "get", "pods", "-A=false"], ["get", "--all-namespaces=false", "pods"]],
-  [["kubectl", "describe", "node", "k3s-1"], ["describe", "node", "k3s-1"]],
-  [["kubectl", "logs", "web-0", "-c", "app", "--tail=100"], ["logs", "--container=app", "--tail=100", "web-0"]],
-  [["kubectl", "logs", "deploy/web", "--since", "1h", "-p"], ["logs", "--since=1h", "--previous=true", "deploy/web"]],
-  [["kubectl", "top", "pods", "-A", "--sort-by=memory"], ["top", "pod", "--all-namespaces=true", "--sort-by=memory"]],
-  [["kubectl", "top", "no"], ["top", "node"]],
-  [["kubectl", "version", "--client", "-o", "json"], ["version", "--client=true", "--output=json"]],
-  [["kubectl", "api-resources", "--namespaced=false", "-o", "name"], ["api-resources", "--namespaced=false", "--output=name"]],
+  [
+    ["ps", "aux"],
+    ["a", "u", "x"],
+  ],
+  [
+    ["ps", "-ef"],
+    ["-A", "-f"],
+  ],
+  [
+    ["ps", "-e", "-o", "pid,ppid,user,%cpu,%mem,etime,args", "--sort=-%cpu"],
+    ["-A", "-o", "pid,ppid,user,%cpu,%mem,etime,args", "--sort=-%cpu"],
+  ],
+  [
+    ["ps", "-eopid,comm"],
+    ["-A", "-o", "pid,comm"],
+  ],
+  [
+    ["ps", "axf"],
+    ["a", "x", "f"],
+  ],
+  [
+    ["ps", "-p", "1", "-o", "pid,args", "--no-headers"],
+    ["-p", "1", "-o", "pid,args", "--no-headers"],
+  ],
+  [
+    ["ps", "--sort", "-rss", "aux"],
+    ["--sort=-rss", "a", "u", "x"],
+  ],
+  [
+    ["ps", "-C", "ps"],
+    ["-C", "ps"],
+  ],
+  [
+    ["kubectl", "get", "pods"],
+    ["get", "pods"],
+  ],
+  [
+    ["kubectl", "get", "pods", "-n", "kube-system", "-o", "wide"],
+    ["get", "--namespace=kube-system", "--output=wide", "pods"],
+  ],
+  [
+    ["kubectl", "-n", "apps", "get", "deploy/web", "-oyaml"],
+    ["get", "--namespace=apps", "--output=yaml", "deploy/web"],
+  ],
+  [
+    ["kubectl", "get", "pods", "-n=apps", "-l", "app=web,tier!=db"],
+    ["get", "--namespace=apps", "--selector=app=web,tier!=db", "pods"],
+  ],
+  [
+    ["kubectl", "get", "pods", "-A", "--field-selector", "status.phase!=Running"],
+    ["get", "--all-namespaces=true", "--field-selector=status.phase!=Running", "pods"],
+  ],
+  [
+    ["kubectl", "get", "pods", "--all_namespaces", "--show_labels"],
+    ["get", "--all-namespaces=true", "--show-labels=true", "pods"],
+  ],
+  [
+    ["kubectl", "get", "pods", "-Ao", "name"],
+    ["get", "--all-namespaces=true", "--output=name", "pods"],
+  ],
+  [
+    ["kubectl", "get", "pods", "-A=false"],
+    ["get", "--all-namespaces=false", "pods"],
+  ],
+  [
+    ["kubectl", "describe", "node", "k3s-1"],
+    ["describe", "node", "k3s-1"],
+  ],
+  [
+    ["kubectl", "logs", "web-0", "-c", "app", "--tail=100"],
+    ["logs", "--container=app", "--tail=100", "web-0"],
+  ],
+  [
+    ["kubectl", "logs", "deploy/web", "--since", "1h", "-p"],
+    ["logs", "--since=1h", "--previous=true", "deploy/web"],
+  ],
+  [
+    ["kubectl", "top", "pods", "-A", "--sort-by=memory"],
+    ["top", "pod", "--all-namespaces=true", "--sort-by=memory"],
+  ],
+  [
+    ["kubectl", "top", "no"],
+    ["top", "node"],
+  ],
+  [
+    ["kubectl", "version", "--client", "-o", "json"],
+    ["version", "--client=true", "--output=json"],
+  ],
+  [
+    ["kubectl", "api-resources", "--namespaced=false", "-o", "name"],
+    ["api-resources", "--namespaced=false", "--output=name"],
+  ],
 ];
 
 describe("Commands.grammar", () => {
@@ -137,7 +254,11 @@ describe("Commands.grammar", () => {
 describe("Commands.grammar specs", () => {
   const bad: [string, CommandGrammarSpec, string][] = [
     ["a value without a pattern", { syntax: "gnu", options: [{ long: ["x"], value: "required" }] }, "t.options.0.pattern: a pattern for the option's value"],
-    ["a pattern that is not a regular expression", { syntax: "gnu", options: [{ long: ["x"], value: "required", pattern: "(" }] }, "t.options.0.pattern: a valid regular expression"],
+    [
+      "a pattern that is not a regular expression",
+      { syntax: "gnu", options: [{ long: ["x"], value: "required", pattern: "(" }] },
+      "t.options.0.pattern: a valid regular expression",
+    ],
     ["a letter declared twice", { syntax: "gnu", options: [{ short: ["a"] }, { short: ["a"], long: ["all"] }] }, "t.options.1.short: -a declared once, not twice"],
     ["a name both allowed and refused", { syntax: "gnu", options: [{ long: ["set"] }], refused: ["set"] }, "t.refused.0: --set either allowed or refused, not both"],
     ["BSD letters outside procps", { syntax: "gnu", options: [{ bsd: ["a"] }] }, "t.options.0.bsd: no BSD letters outside the procps syntax"],
@@ -146,7 +267,11 @@ describe("Commands.grammar specs", () => {
     ["procps BSD e", { syntax: "procps", options: [{ bsd: ["e"] }] }, "t.options.0.bsd: no BSD e (it shows environments"],
     ["subcommands of a getopt program", { syntax: "gnu", subcommands: { run: {} } }, "t.subcommands: no subcommands outside the pflag syntax"],
     ["operands without a pattern", { syntax: "gnu", operands: { max: 2 } }, "t.operands.pattern: a pattern for the operands"],
-    ["a nested error", { syntax: "pflag", subcommands: { get: { options: [{ long: ["o"], value: "required", pattern: "[" }] } } }, "t.subcommands.get.options.0.pattern: a valid regular expression"],
+    [
+      "a nested error",
+      { syntax: "pflag", subcommands: { get: { options: [{ long: ["o"], value: "required", pattern: "[" }] } } },
+      "t.subcommands.get.options.0.pattern: a valid regular expression",
+    ],
   ];
   for (const [name, spec, message] of bad) {
     test(`refuses ${name}, naming the path`, () => {
@@ -195,7 +320,9 @@ describe("Commands.allowlist", () => {
       httpTimeoutMs: 1_000,
     });
     const never = new AbortController().signal;
-    const refused = await runCommand({ type: "command", argv: ["bakerst-absent-kubectl", "-s", "http://127.0.0.1:1", "get", "pods"] }, command, new Redactor(), never).catch((e: Error) => e);
+    const refused = await runCommand({ type: "command", argv: ["bakerst-absent-kubectl", "-s", "http://127.0.0.1:1", "get", "pods"] }, command, new Redactor(), never).catch(
+      (e: Error) => e,
+    );
     expect((refused as Error).message).toContain("bakerst-absent-kubectl jobs may not use option -s");
     const allowed = await runCommand({ type: "command", argv: ["bakerst-absent-kubectl", "get", "pods"] }, command, new Redactor(), never).catch((e: Error) => e);
     expect((allowed as Error).message).toContain("is allowlisted but not installed");

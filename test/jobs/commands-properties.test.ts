@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { CommandRefused, compileGrammars, parseCommand, selectPrograms, type Program } from "../../satellite/worker/commands/index.ts";
 import { longNames, type Option, type Scope } from "../../satellite/worker/commands/grammar.ts";
+import { CommandRefused, compileGrammars, type Program, parseCommand, selectPrograms } from "../../satellite/worker/commands/index.ts";
 
 /**
  * Generated spellings of refused options, in every form the programs
@@ -62,13 +62,43 @@ function refusedLetters(scope: Scope): string[] {
   return [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"].filter((c) => !allowed.has(c));
 }
 
-const value = fc.oneof(fc.constantFrom("/etc/shadow", "http://127.0.0.1:9", "x", "2001-01-01", "0"), fc.string({ minLength: 1, maxLength: 12 }).filter((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20)));
+const value = fc.oneof(
+  fc.constantFrom("/etc/shadow", "http://127.0.0.1:9", "x", "2001-01-01", "0"),
+  fc.string({ minLength: 1, maxLength: 12 }).filter((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20)),
+);
 
 /** The long options the programs have that jobs must never reach, beyond each grammar's own `refused` list. */
 const KUBECTL_REFUSED = [
-  "server", "kubeconfig", "token", "insecure-skip-tls-verify", "profile", "profile-output", "as", "as-group", "as-uid", "cache-dir",
-  "certificate-authority", "client-certificate", "client-key", "cluster", "context", "user", "username", "password", "tls-server-name",
-  "v", "vmodule", "log-file", "log-dir", "filename", "kustomize", "recursive", "raw", "template", "watch", "follow",
+  "server",
+  "kubeconfig",
+  "token",
+  "insecure-skip-tls-verify",
+  "profile",
+  "profile-output",
+  "as",
+  "as-group",
+  "as-uid",
+  "cache-dir",
+  "certificate-authority",
+  "client-certificate",
+  "client-key",
+  "cluster",
+  "context",
+  "user",
+  "username",
+  "password",
+  "tls-server-name",
+  "v",
+  "vmodule",
+  "log-file",
+  "log-dir",
+  "filename",
+  "kustomize",
+  "recursive",
+  "raw",
+  "template",
+  "watch",
+  "follow",
 ];
 
 const gnu = [...programs.values()].filter((p) => p.syntax === "gnu");
@@ -88,26 +118,35 @@ describe("Commands.properties (GNU getopt_long)", () => {
             return { prefix, argv: [...before, ...(form === "eq" ? [`--${prefix}=${v}`] : form === "space" ? [`--${prefix}`, v] : [`--${prefix}`]), ...after] };
           })
           .filter(({ prefix }) => !exact.has(prefix));
-        fc.assert(fc.property(spelling, ({ argv }) => refused(program, argv)), RUNS);
+        fc.assert(
+          fc.property(spelling, ({ argv }) => refused(program, argv)),
+          RUNS,
+        );
       });
     }
 
     test(`${program.name}: every short letter outside the grammar is refused, alone, clustered or with a value`, () => {
       const letters = refusedLetters(scope);
-      const flagLetters = chain(scope).filter((o) => o.value === "none" && o.short.length).map((o) => o.short[0]!);
-      const spelling = fc
-        .tuple(fc.constantFrom(...letters), upTo(flagLetters, 3), fc.constantFrom("", "attached", "next"), value)
-        .map(([bad, lead, form, v]) => {
-          const token = `-${lead.join("")}${bad}${form === "attached" ? v : ""}`;
-          return form === "next" ? [token, v] : [token];
-        });
-      fc.assert(fc.property(spelling, (argv) => refused(program, argv)), RUNS);
+      const flagLetters = chain(scope)
+        .filter((o) => o.value === "none" && o.short.length)
+        .map((o) => o.short[0]!);
+      const spelling = fc.tuple(fc.constantFrom(...letters), upTo(flagLetters, 3), fc.constantFrom("", "attached", "next"), value).map(([bad, lead, form, v]) => {
+        const token = `-${lead.join("")}${bad}${form === "attached" ? v : ""}`;
+        return form === "next" ? [token, v] : [token];
+      });
+      fc.assert(
+        fc.property(spelling, (argv) => refused(program, argv)),
+        RUNS,
+      );
     });
 
     test(`${program.name}: a long name in another case is refused`, () => {
       const names = allowed.map(([n]) => n).filter((n) => n.toLowerCase() !== n.toUpperCase());
       const spelling = fc.mixedCase(fc.constantFrom(...names)).filter((n) => !exact.has(n) && !allowed.some(([a]) => a.startsWith(n)));
-      fc.assert(fc.property(spelling, (n) => refused(program, [`--${n}`])), RUNS);
+      fc.assert(
+        fc.property(spelling, (n) => refused(program, [`--${n}`])),
+        RUNS,
+      );
     });
   }
 });
@@ -126,7 +165,10 @@ describe("Commands.properties (kubectl, pflag)", () => {
         const flag = form === "eq" ? [`--${name}=${v}`] : form === "space" ? [`--${name}`, v] : [`--${name}`];
         return before ? [...flag, ...path, "pods"] : [...path, ...flag];
       });
-    fc.assert(fc.property(spelling, (argv) => refused(kubectl, argv)), RUNS);
+    fc.assert(
+      fc.property(spelling, (argv) => refused(kubectl, argv)),
+      RUNS,
+    );
   });
 
   test("every refused shorthand is refused alone, behind allowed booleans (-As URL), with =, attached or next", () => {
@@ -136,21 +178,38 @@ describe("Commands.properties (kubectl, pflag)", () => {
         const usable = [...lead].filter((c) => chain(scope).some((o) => o.short.includes(c) && o.value === "none")).join("");
         const token = `-${usable}${bad}${form === "=" ? `=${v}` : form === "attached" ? v : ""}`;
         return [...path, token, ...(form === "next" ? [v] : [])];
-      })
-    fc.assert(fc.property(spelling, (argv) => refused(kubectl, argv)), RUNS);
+      });
+    fc.assert(
+      fc.property(spelling, (argv) => refused(kubectl, argv)),
+      RUNS,
+    );
   });
 
   test("a flag name in another case is refused", () => {
     const spelling = fc.tuple(where, fc.mixedCase(fc.constantFrom("namespace", "selector", "output", "all-namespaces", "server"))).filter(([, n]) => n !== n.toLowerCase());
-    fc.assert(fc.property(spelling, ([{ path }, n]) => refused(kubectl, [...path, `--${n}=x`])), RUNS);
+    fc.assert(
+      fc.property(spelling, ([{ path }, n]) => refused(kubectl, [...path, `--${n}=x`])),
+      RUNS,
+    );
   });
 
   test("an output format that reads a file is refused however it is attached", () => {
-    const formats = ["jsonpath-file=/etc/shadow", "custom-columns-file=/etc/shadow", "go-template-file=/etc/shadow", "templatefile=/x", "jsonpath={.x}", "go-template={{.}}", "custom-columns=A:.a"];
-    const spelling = fc.tuple(fc.constantFrom(...formats), fc.constantFrom("-o", "--output", "-o=", "--output=", "-o+")).map(([f, how]) =>
-      how.endsWith("=") ? ["get", "pods", `${how}${f}`] : how === "-o+" ? ["get", "pods", `-o${f}`] : ["get", "pods", how, f],
+    const formats = [
+      "jsonpath-file=/etc/shadow",
+      "custom-columns-file=/etc/shadow",
+      "go-template-file=/etc/shadow",
+      "templatefile=/x",
+      "jsonpath={.x}",
+      "go-template={{.}}",
+      "custom-columns=A:.a",
+    ];
+    const spelling = fc
+      .tuple(fc.constantFrom(...formats), fc.constantFrom("-o", "--output", "-o=", "--output=", "-o+"))
+      .map(([f, how]) => (how.endsWith("=") ? ["get", "pods", `${how}${f}`] : how === "-o+" ? ["get", "pods", `-o${f}`] : ["get", "pods", how, f]));
+    fc.assert(
+      fc.property(spelling, (argv) => refused(kubectl, argv)),
+      RUNS,
     );
-    fc.assert(fc.property(spelling, (argv) => refused(kubectl, argv)), RUNS);
   });
 });
 
@@ -160,23 +219,55 @@ describe("Commands.properties (ps, procps)", () => {
 
   test("BSD e anywhere in a cluster of allowed BSD letters is refused", () => {
     const spelling = fc.tuple(upTo(bsdFlags, 4), upTo(bsdFlags, 4), fc.constantFrom("e", "ee", "eww")).map(([a, b, e]) => [`${a.join("")}${e}${b.join("")}`]);
-    fc.assert(fc.property(spelling, (argv) => refused(ps, argv)), RUNS);
+    fc.assert(
+      fc.property(spelling, (argv) => refused(ps, argv)),
+      RUNS,
+    );
   });
 
   test("the environ column is refused in every list and every spelling of the format option", () => {
     const spelling = fc
-      .tuple(fc.subarray(["pid", "user", "args", "%cpu"], { maxLength: 3 }), fc.nat(3), fc.constantFrom("-o", "-O", "o", "O", "--format", "--format=", "--format:", "-o+", "--sort=", "k"))
+      .tuple(
+        fc.subarray(["pid", "user", "args", "%cpu"], { maxLength: 3 }),
+        fc.nat(3),
+        fc.constantFrom("-o", "-O", "o", "O", "--format", "--format=", "--format:", "-o+", "--sort=", "k"),
+      )
       .map(([cols, at, how]) => {
         const list = [...cols.slice(0, at), "environ", ...cols.slice(at)].join(",");
         if (how.endsWith("=") || how.endsWith(":")) return [`${how}${list}`];
         if (how === "-o+") return [`-o${list}`];
         return [how, list];
       });
-    fc.assert(fc.property(spelling, (argv) => refused(ps, argv)), RUNS);
+    fc.assert(
+      fc.property(spelling, (argv) => refused(ps, argv)),
+      RUNS,
+    );
   });
 
   test("whatever ps jobs accept runs with no flag that a BSD re-read turns into e", () => {
-    const tokens = fc.constantFrom("-e", "-A", "-f", "-ef", "aux", "ax", "-o", "pid,args", "--sort=-%cpu", "-p", "1", "f", "h", "--forest", "w", "-ww", "e", "-x", "-u", "root", "--no-headers");
+    const tokens = fc.constantFrom(
+      "-e",
+      "-A",
+      "-f",
+      "-ef",
+      "aux",
+      "ax",
+      "-o",
+      "pid,args",
+      "--sort=-%cpu",
+      "-p",
+      "1",
+      "f",
+      "h",
+      "--forest",
+      "w",
+      "-ww",
+      "e",
+      "-x",
+      "-u",
+      "root",
+      "--no-headers",
+    );
     fc.assert(
       fc.property(fc.array(tokens, { maxLength: 6 }), (argv) => {
         const out = accepted(ps, argv);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { openStore, type Store } from "../../core/db/client.ts";
 import { LocalBus } from "../../core/bus/local.ts";
+import { openStore, type Store } from "../../core/db/client.ts";
 import { FORGET_MS, Heartbeats, MAX_HEARTBEAT_BYTES, MAX_SENDERS } from "../../core/jobs/heartbeats.ts";
-import { encode, HeartbeatV1, subjects, type Heartbeat } from "../../core/protocol/index.ts";
+import { encode, type Heartbeat, HeartbeatV1, subjects } from "../../core/protocol/index.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 import { tempDir } from "../helpers/app.ts";
 

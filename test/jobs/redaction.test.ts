@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { rotateToken } from "../../core/auth/token.ts";
 import { credsSecrets, Redactor } from "../../core/agent/redact.ts";
+import { rotateToken } from "../../core/auth/token.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 

@@ -3,13 +3,13 @@ import { rmSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { JOBS_STREAM } from "../../core/protocol/subjects.ts";
-import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
-import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
 import { grammarsFile } from "../helpers/grammars.ts";
+import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
+import { type NatsServer, startNats, waitFor } from "../helpers/nats.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
-import { startOpenAIStandIn } from "../standins/openai.ts";
 import { startAnthropicStandIn } from "../standins/anthropic.ts";
+import { startOpenAIStandIn } from "../standins/openai.ts";
 import { afterTool, and, firstRound, httpError, prompt, reply } from "../standins/script.ts";
 
 /**
@@ -52,10 +52,14 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "hb-1", workerEnv);
-      const health = await waitFor("worker heartbeat", async () => {
-        const r = await (await h.request("/api/system/health")).json();
-        return r.components.workers.status === "ok" ? r : undefined;
-      }, 15_000);
+      const health = await waitFor(
+        "worker heartbeat",
+        async () => {
+          const r = await (await h.request("/api/system/health")).json();
+          return r.components.workers.status === "ok" ? r : undefined;
+        },
+        15_000,
+      );
       expect(health.mode).toBe("cluster");
       expect(health.components.bus).toMatchObject({ status: "ok", kind: "nats" });
       expect(health.components.workers.workers.map((w: { id: string }) => w.id)).toContain("hb-1");
@@ -74,21 +78,34 @@ describe("Jobs over NATS JetStream", () => {
       const a = spawnWorker(nats.url, "kill-a", { ...workerEnv, WORKER_CONCURRENCY: "1" });
       const b = spawnWorker(nats.url, "kill-b", { ...workerEnv, WORKER_CONCURRENCY: "1" });
       const id = await dispatch(h, { type: "command", argv: ["sleep", "2"] });
-      const running = await waitFor("running", async () => {
-        const j = await job(h, id);
-        return j.status === "running" ? j : undefined;
-      }, 15_000);
+      const running = await waitFor(
+        "running",
+        async () => {
+          const j = await job(h, id);
+          return j.status === "running" ? j : undefined;
+        },
+        15_000,
+      );
       const victim = running.workerId === "kill-a" ? a : b;
       const survivor = victim === a ? b : a;
       await victim.kill();
-      const done = await waitFor("completed by the survivor", async () => {
-        const j = await job(h, id);
-        return j.status === "completed" ? j : undefined;
-      }, 15_000);
+      const done = await waitFor(
+        "completed by the survivor",
+        async () => {
+          const j = await job(h, id);
+          return j.status === "completed" ? j : undefined;
+        },
+        15_000,
+      );
       expect(done.workerId).toBe(survivor.id);
       expect(done.attempts).toBe(2);
       expect(done.history.filter((s: { status: string }) => s.status === "completed")).toHaveLength(1);
-      expect(done.history.filter((s: { status: string }) => s.status === "running").map((s: { workerId: string }) => s.workerId).sort()).toEqual(["kill-a", "kill-b"]);
+      expect(
+        done.history
+          .filter((s: { status: string }) => s.status === "running")
+          .map((s: { workerId: string }) => s.workerId)
+          .sort(),
+      ).toEqual(["kill-a", "kill-b"]);
     } finally {
       await h.close();
     }
@@ -210,11 +227,7 @@ describe("Jobs over NATS JetStream", () => {
       for (const id of ["k-1", "k-2", "k-3"]) spawnWorker(nats.url, id, { ...workerEnv, WORKER_CONCURRENCY: "16", LOG_LEVEL: "warn" });
       const ids: string[] = [];
       for (let batch = 0; batch < 20; batch++) {
-        ids.push(
-          ...(await Promise.all(
-            Array.from({ length: 50 }, (_, i) => dispatch(h, { type: "http", url: `http://127.0.0.1:${target.port}/hit?n=${batch * 50 + i}` })),
-          )),
-        );
+        ids.push(...(await Promise.all(Array.from({ length: 50 }, (_, i) => dispatch(h, { type: "http", url: `http://127.0.0.1:${target.port}/hit?n=${batch * 50 + i}` })))));
       }
       await waitFor("1000 completed", () => counts(h).completed === 1000, 60_000, 100);
       expect(hits.size).toBe(1000);
@@ -242,7 +255,7 @@ describe("Jobs over NATS JetStream", () => {
       expect(done.result.text).toBe("remote answer");
       expect(JSON.stringify(model.requests[0]!.body.system)).toContain("You are a Baker Street worker");
       h.s.models.ledger.flush();
-    const rows = h.s.store.sqlite.query("SELECT role, model, input_tokens AS i FROM usage").all();
+      const rows = h.s.store.sqlite.query("SELECT role, model, input_tokens AS i FROM usage").all();
       expect(rows).toEqual([{ role: "worker", model: "claude-haiku-5-5", i: 120 }]);
     } finally {
       await h.close();
@@ -257,10 +270,14 @@ describe("Jobs over NATS JetStream", () => {
       spawnWorker(nats.url, "agent-retry", { ...workerEnv, ANTHROPIC_API_KEY: "sk-satellite", ANTHROPIC_BASE_URL: model.url, MODEL_WORKER: "anthropic:claude-haiku-5-5" });
       model.on(prompt("try twice"), httpError(429, { headers: { "retry-after": "0" } }), reply().text("after one retry").usage({ input: 10, output: 5 }));
       const id = await dispatch(h, { type: "agent", prompt: "try twice" });
-      const done = await waitFor("agent completed", async () => {
-        const j = await job(h, id);
-        return j.status === "completed" || j.status === "failed" ? j : undefined;
-      }, 15_000);
+      const done = await waitFor(
+        "agent completed",
+        async () => {
+          const j = await job(h, id);
+          return j.status === "completed" || j.status === "failed" ? j : undefined;
+        },
+        15_000,
+      );
       expect(done.status).toBe("completed");
       expect(done.result.text).toBe("after one retry");
       expect(model.requests).toHaveLength(2);
@@ -277,7 +294,12 @@ describe("Jobs over NATS JetStream", () => {
     const h = await makeApp(coreEnv());
     try {
       spawnWorker(nats.url, "agent-oai", { ...workerEnv, OPENAI_BASE_URL: local.url, MODEL_WORKER: "openai:llama3.1:8b" });
-      local.on(and(prompt("what time is it?"), firstRound), reply().tool("run_command", { argv: ["date", "-u"] }, "c1").usage({ input: 90, output: 12 }));
+      local.on(
+        and(prompt("what time is it?"), firstRound),
+        reply()
+          .tool("run_command", { argv: ["date", "-u"] }, "c1")
+          .usage({ input: 90, output: 12 }),
+      );
       local.on(afterTool("run_command"), reply().text("It is late in the UTC day.").usage({ input: 140, output: 8 }));
       const id = await dispatch(h, { type: "agent", prompt: "what time is it?" });
       const done = await finalJob(h, id);

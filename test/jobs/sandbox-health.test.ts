@@ -1,9 +1,9 @@
-import { AREAS } from "../../core/areas.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
-import { makeApp, testConfig, TOKEN } from "../helpers/app.ts";
+import { makeApp, TOKEN, testConfig } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 /**
@@ -25,9 +25,37 @@ function withoutUserNamespaces(args: string[], env: Record<string, string>) {
   dirs.push(dataDir);
   const wrapped = [
     // The checkout (and the bun inside it) may itself live under /tmp: bound back over the private /tmp.
-    "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", repo, repo, "--ro-bind", dirname(bun), dirname(bun), "--bind", dataDir, dataDir,
-    "--unshare-user", "--uid", "1000", "--gid", "1000", "--disable-userns", "--unshare-pid", "--die-with-parent",
-    "--", bun, join(repo, "core/main.ts"), ...args,
+    "bwrap",
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--tmpfs",
+    "/tmp",
+    "--ro-bind",
+    repo,
+    repo,
+    "--ro-bind",
+    dirname(bun),
+    dirname(bun),
+    "--bind",
+    dataDir,
+    dataDir,
+    "--unshare-user",
+    "--uid",
+    "1000",
+    "--gid",
+    "1000",
+    "--disable-userns",
+    "--unshare-pid",
+    "--die-with-parent",
+    "--",
+    bun,
+    join(repo, "core/main.ts"),
+    ...args,
   ];
   const proc = Bun.spawn(wrapped, {
     env: { PATH: "/usr/bin:/bin", HOME: "/tmp", HOST: "127.0.0.1", PORT: "0", BAKERST_DATA_DIR: dataDir, AUTH_TOKEN: TOKEN, LOG_LEVEL: "info", ...env },

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
-import { decode, encode, HeartbeatV1, JobLookupReplyV1, JobLookupV1, JobStatusV1, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
-import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
+import { decode, encode, HeartbeatV1, JobLookupReplyV1, JobLookupV1, type JobStatusMessage, JobStatusV1, subjects } from "../../core/protocol/index.ts";
 import { makeApp } from "../helpers/app.ts";
 import { grammarsFile } from "../helpers/grammars.ts";
-import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
+import { dispatchJob as dispatch, finalJob, jobOf as job } from "../helpers/jobs.ts";
 import { waitFor } from "../helpers/nats.ts";
+import { type SecuredNats, startSecuredNats } from "../helpers/nats-identities.ts";
 import { killAllWorkers, spawnWorker } from "../helpers/workers.ts";
 
 /**
@@ -131,14 +131,22 @@ describe("Jobs over NATS with identities", () => {
       const before = (await health(h)).components.workers.count as number;
       for (let i = 0; i < 50_000; i++) {
         const id = `fake-${i}`;
-        hostile.nc.publish(subjects.heartbeat("worker", id), encode(HeartbeatV1, { v: 1, role: "worker", id, at: Date.now(), version: "x", intervalMs: 60_000, host: "h".repeat(256) }));
+        hostile.nc.publish(
+          subjects.heartbeat("worker", id),
+          encode(HeartbeatV1, { v: 1, role: "worker", id, at: Date.now(), version: "x", intervalMs: 60_000, host: "h".repeat(256) }),
+        );
       }
       hostile.nc.publish(subjects.heartbeat("worker", "huge"), new Uint8Array(500_000).fill(0x20));
       await hostile.nc.flush();
-      const after = await waitFor("every fake beat counted", async () => {
-        const w = (await health(h)).components.workers;
-        return w.count + (w.dropped?.full ?? 0) === before + 50_000 && w.dropped?.invalid === 1 ? w : undefined;
-      }, 30_000, 100);
+      const after = await waitFor(
+        "every fake beat counted",
+        async () => {
+          const w = (await health(h)).components.workers;
+          return w.count + (w.dropped?.full ?? 0) === before + 50_000 && w.dropped?.invalid === 1 ? w : undefined;
+        },
+        30_000,
+        100,
+      );
       expect(after.count).toBe(1_000);
       expect(after.workers.length).toBeLessThanOrEqual(20);
       const text = JSON.stringify(await health(h));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { encode, JobStatusV1, QUEUES, subjects, type JobStatusMessage } from "../../core/protocol/index.ts";
 import { LocalBus } from "../../core/bus/local.ts";
+import { encode, type JobStatusMessage, JobStatusV1, QUEUES, subjects } from "../../core/protocol/index.ts";
 import { makeApp } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
 
@@ -182,4 +182,3 @@ describe("Jobs status tracker: only the worker holding a job moves it", () => {
     ]);
   }, 15_000);
 });
-

@@ -30,7 +30,10 @@ describe("/mcp: refused at the door", () => {
   });
 
   test("a request addressed to a name this server does not answer to is refused even with the token (DNS rebinding)", async () => {
-    for (const headers of [{ host: "attacker.example:3000" }, { host: "attacker.example", origin: "http://attacker.example" }, { host: "localhost.attacker.example" }] as Record<string, string>[]) {
+    for (const headers of [{ host: "attacker.example:3000" }, { host: "attacker.example", origin: "http://attacker.example" }, { host: "localhost.attacker.example" }] as Record<
+      string,
+      string
+    >[]) {
       const res = await post(store("planted through a rebound name"), { ...bearer, ...headers });
       expect(res.status).toBe(403);
       expect((await res.json()).error.code).toBe("foreign_host");
@@ -57,7 +60,9 @@ describe("/mcp: refused at the door", () => {
         c.close();
       },
     });
-    const chunked = await h.app.handle(new Request("http://localhost/mcp", { method: "POST", headers: { ...MCP_HEADERS, ...bearer }, body: stream, duplex: "half" } as RequestInit));
+    const chunked = await h.app.handle(
+      new Request("http://localhost/mcp", { method: "POST", headers: { ...MCP_HEADERS, ...bearer }, body: stream, duplex: "half" } as RequestInit),
+    );
     expect(chunked.status).toBe(413);
     expect(memories()).toBe(0);
   });

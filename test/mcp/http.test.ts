@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { serveApp, TOKEN } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
 
 const SECRET = "mcp-hidden-Vb7Qx2Lm9Pz4Kt8Rw3Jn";
@@ -85,7 +85,10 @@ describe("MCP server over Streamable HTTP (the SDK's own client)", () => {
   });
 
   test("a stored secret is redacted from what the tools return", async () => {
-    expect((await fetch(`${srv.url}/api/secrets/LOCKER_CODE`, { method: "PUT", headers: { ...srv.auth, "content-type": "application/json" }, body: JSON.stringify({ value: SECRET }) })).status).toBe(200);
+    expect(
+      (await fetch(`${srv.url}/api/secrets/LOCKER_CODE`, { method: "PUT", headers: { ...srv.auth, "content-type": "application/json" }, body: JSON.stringify({ value: SECRET }) }))
+        .status,
+    ).toBe(200);
     await client.callTool({ name: "memory_store", arguments: { text: `The locker code is ${SECRET} at the station`, category: "personal" } });
     const found = textOf(await client.callTool({ name: "memory_search", arguments: { query: "locker code station" } }));
     expect(found).toContain("[REDACTED]");

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { serveApp, tempDir, TOKEN } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { serveApp, TOKEN, tempDir } from "../helpers/app.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
 
 const MAIN = join(import.meta.dir, "..", "..", "core", "main.ts");
@@ -13,7 +13,12 @@ let srv: Awaited<ReturnType<typeof serveApp>>;
 
 /** `bakerst mcp --stdio` started the way Claude Desktop starts it, talking to the SDK's stdio client. */
 async function stdioClient(env: Record<string, string>, args: string[] = []): Promise<{ client: Client; stderr: () => string }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, "mcp", "--stdio", ...args], env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", ...env }, stderr: "pipe" });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN, "mcp", "--stdio", ...args],
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", ...env },
+    stderr: "pipe",
+  });
   let err = "";
   transport.stderr?.on("data", (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: "stdio-test", version: "1.0.0" });
@@ -64,15 +69,25 @@ describe("bakerst mcp --stdio", () => {
   });
 
   test("with a wrong token every request is answered with an error naming the refusal, never left hanging", async () => {
-    const { client, stderr } = await stdioClient({ BAKERST_DATA_DIR: tempDir(), AUTH_TOKEN: "wrong-token-0123456789abc" }, ["--url", srv.url]).catch((e) => ({ client: undefined, stderr: () => String(e) }));
+    const { client, stderr } = await stdioClient({ BAKERST_DATA_DIR: tempDir(), AUTH_TOKEN: "wrong-token-0123456789abc" }, ["--url", srv.url]).catch((e) => ({
+      client: undefined,
+      stderr: () => String(e),
+    }));
     // The SDK client sends initialize first; its refusal fails the connect.
     expect(client).toBeUndefined();
     expect(stderr()).toMatch(/401|unauthorized|not valid/i);
   });
 
   test("ends when its client closes stdin, as a client that quits does", async () => {
-    const p = Bun.spawn([process.execPath, MAIN, "mcp", "--stdio"], { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", BAKERST_DATA_DIR: srv.dataDir, AUTH_TOKEN: TOKEN }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    p.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`);
+    const p = Bun.spawn([process.execPath, MAIN, "mcp", "--stdio"], {
+      env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", BAKERST_DATA_DIR: srv.dataDir, AUTH_TOKEN: TOKEN },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    p.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`,
+    );
     p.stdin.flush();
     // Answered first: the relay is up and talking to the core before its client goes.
     const reader = p.stdout.getReader();

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
-import { hitOf, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, hitOf, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply, system } from "../standins/script.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 import { ready, store, until } from "./helpers.ts";
@@ -86,7 +86,10 @@ describe("Memory in the chat", () => {
             '{"kind":"NextStep","text":"Replace the UPS battery, then migrate services one at a time to Talos Kubernetes in the homelab."}]\n```',
         ),
       );
-      model.on(reflector, reply().text('["The owner is standardising the homelab on declarative, git-managed infrastructure (Talos Kubernetes), starting next month after fixing the UPS."]'));
+      model.on(
+        reflector,
+        reply().text('["The owner is standardising the homelab on declarative, git-managed infrastructure (Talos Kubernetes), starting next month after fixing the UPS."]'),
+      );
       const res = await h.request("/api/chat", { method: "POST", json: { message } });
       const { conversationId } = (await res.json()) as any;
       const obs = await until(async () => {
@@ -138,7 +141,7 @@ describe("Memory in the chat", () => {
       expect((await h.request("/api/models/config", { method: "PUT", json: { dailyBudgetUsd: 100 } })).status).toBe(200);
       model.on(prompt("And one more thing."), reply().text("Fine."));
       model.on(observer, reply().text('[{"kind":"Fact","text":"The owner has many homelab servers."}]'));
-      await h.request("/api/chat", { method: "POST", json: { message: "And one more thing.", conversationId: (await res.json() as any).conversationId } });
+      await h.request("/api/chat", { method: "POST", json: { message: "And one more thing.", conversationId: ((await res.json()) as any).conversationId } });
       const later = await until(async () => {
         const r = (await (await h.request("/api/memories/observations")).json()) as any;
         return r.observations.length ? r.observations : null;

@@ -5,7 +5,7 @@ import { VoyageEmbedder } from "../../core/memory/embed/voyage.ts";
 import { cosine, EmbedError } from "../../core/memory/types.ts";
 import { silentLogger } from "../../core/telemetry/log.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startOpenAIEmbeddingsStandIn, type OpenAIEmbeddingsStandIn } from "../standins/openai-embeddings.ts";
+import { type OpenAIEmbeddingsStandIn, startOpenAIEmbeddingsStandIn } from "../standins/openai-embeddings.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 
 let voyage: VoyageStandIn;

@@ -17,7 +17,9 @@ beforeAll(() => {
   store.db.transaction((tx) => {
     for (let i = 0; i < 2100; i++) {
       const text = i === 777 ? "The owner paddles a green sea kayak on weekends" : `The owner noted item number ${i} in the ledger`;
-      tx.insert(memories).values({ id: `m-${String(i).padStart(5, "0")}`, text, category: i % 2 ? "work" : "personal", source: "import", createdAt: now, updatedAt: now }).run();
+      tx.insert(memories)
+        .values({ id: `m-${String(i).padStart(5, "0")}`, text, category: i % 2 ? "work" : "personal", source: "import", createdAt: now, updatedAt: now })
+        .run();
     }
   });
 });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
-import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
 import { startOpenAIEmbeddingsStandIn } from "../standins/openai-embeddings.ts";
-import { idle, memoryHealth, ready, search, store, type App } from "./helpers.ts";
+import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
+import { type App, idle, memoryHealth, ready, search, store } from "./helpers.ts";
 
 let voyage: VoyageStandIn;
 let h: App;

@@ -6,7 +6,7 @@ import { QdrantVectorStore } from "../../core/memory/store/qdrant.ts";
 import { SqliteVectorStore } from "../../core/memory/store/sqlite.ts";
 import type { Category, VectorStore } from "../../core/memory/types.ts";
 import { tempDir } from "../helpers/app.ts";
-import { startQdrantStandIn, type QdrantStandIn } from "../standins/qdrant.ts";
+import { type QdrantStandIn, startQdrantStandIn } from "../standins/qdrant.ts";
 
 const v = (...xs: number[]) => Float32Array.from(xs);
 const id = (n: number) => `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp } from "../helpers/app.ts";
-import { startQdrantStandIn, type QdrantStandIn } from "../standins/qdrant.ts";
+import { type QdrantStandIn, startQdrantStandIn } from "../standins/qdrant.ts";
 import { startVoyageStandIn, type VoyageStandIn } from "../standins/voyage.ts";
-import { idle, memoryHealth, ready, search, store, type App } from "./helpers.ts";
+import { type App, idle, memoryHealth, ready, search, store } from "./helpers.ts";
 
 let voyage: VoyageStandIn;
 let qdrant: QdrantStandIn;
@@ -94,10 +94,9 @@ describe("Memory export and import", () => {
 
   test("a bad line rejects the whole import, naming the line and the field", async () => {
     const before = ((await (await qdrantApp.request("/api/memories")).json()) as any).total;
-    const body = [
-      JSON.stringify({ text: "A fine memory that must not be half-written", category: "general" }),
-      JSON.stringify({ text: "Another", category: "hobbies" }),
-    ].join("\n");
+    const body = [JSON.stringify({ text: "A fine memory that must not be half-written", category: "general" }), JSON.stringify({ text: "Another", category: "hobbies" })].join(
+      "\n",
+    );
     const res = await qdrantApp.request("/api/memories/import", { method: "POST", headers, body });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toMatch(/^line 2: category/);

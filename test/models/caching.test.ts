@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeApp } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { store } from "../memory/helpers.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 let model: AnthropicStandIn;
 let h: Awaited<ReturnType<typeof makeApp>>;

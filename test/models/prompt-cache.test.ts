@@ -70,7 +70,15 @@ describe("The stand-in's prompt cache", () => {
         { type: "text", text: "s1", cache_control: cc },
         { type: "text", text: "s2", cache_control: cc },
       ],
-      messages: [{ role: "user", content: [{ type: "text", text: "a", cache_control: cc }, { type: "text", text: "b", cache_control: cc }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "a", cache_control: cc },
+            { type: "text", text: "b", cache_control: cc },
+          ],
+        },
+      ],
     };
     expect(PromptCache.breakpoints(req)).toBe(5);
   });

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { AnthropicProvider, toAnthropicParams } from "../../core/agent/providers/anthropic.ts";
 import { OpenAIProvider, toOpenAIMessages, toOpenAITools } from "../../core/agent/providers/openai.ts";
 import type { ChatMessage, ModelEvent, ModelProvider } from "../../core/agent/types.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { type OpenAIStandIn, startOpenAIStandIn } from "../standins/openai.ts";
 import { afterTool, prompt, reply } from "../standins/script.ts";
 
 let claude: AnthropicStandIn;
@@ -40,7 +40,13 @@ async function run(p: ModelProvider, messages: ChatMessage[]) {
 // A conversation that already holds a tool round, so each provider must send calls and results back.
 const withToolRound: ChatMessage[] = [
   { role: "user", content: [{ type: "text", text: "find x" }] },
-  { role: "assistant", content: [{ type: "text", text: "looking" }, { type: "tool_use", id: "t1", name: "lookup", input: { q: "x" } }] },
+  {
+    role: "assistant",
+    content: [
+      { type: "text", text: "looking" },
+      { type: "tool_use", id: "t1", name: "lookup", input: { q: "x" } },
+    ],
+  },
   { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "x is 42" }] },
 ];
 
@@ -157,7 +163,13 @@ describe("AnthropicProvider requests", () => {
       ...turnOfHistory,
       { role: "assistant", content: [{ type: "tool_use", id: "a", name: "lookup", input: {} }] },
       { role: "user", content: [{ type: "tool_result", tool_use_id: "a", content: "one" }] },
-      { role: "assistant", content: [{ type: "thinking", thinking: "hm", signature: "sig" }, { type: "tool_use", id: "b", name: "lookup", input: {} }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "hm", signature: "sig" },
+          { type: "tool_use", id: "b", name: "lookup", input: {} },
+        ],
+      },
       { role: "user", content: [{ type: "tool_result", tool_use_id: "b", content: "two" }] },
     ];
     const params = toAnthropicParams({ model: "m", system: "personality", messages, maxTokens: 100, turnStart: 2, cacheMessages: true });

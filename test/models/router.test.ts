@@ -1,14 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { openStore, type Store } from "../../core/db/client.ts";
 import { AnthropicProvider } from "../../core/agent/providers/anthropic.ts";
 import { OpenAIProvider } from "../../core/agent/providers/openai.ts";
 import { ModelRouter, type RoutedEvent } from "../../core/agent/router.ts";
-import { UsageLedger } from "../../core/models/usage.ts";
+import { openStore, type Store } from "../../core/db/client.ts";
 import { DEFAULT_PRICES } from "../../core/models/prices.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { render, startOpenAIStandIn, type OpenAIStandIn } from "../standins/openai.ts";
-import { httpError, model, reply } from "../standins/script.ts";
+import { UsageLedger } from "../../core/models/usage.ts";
 import { tempDir } from "../helpers/app.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { type OpenAIStandIn, render, startOpenAIStandIn } from "../standins/openai.ts";
+import { httpError, model, reply } from "../standins/script.ts";
 
 let claude: AnthropicStandIn;
 let local: OpenAIStandIn;
@@ -36,7 +36,11 @@ const llama = model("llama3.1:8b");
 
 function router(chain: string[], opts: { budget?: number; threshold?: number } = {}) {
   const sleeps: number[] = [];
-  const ledger = new UsageLedger(store.db, () => DEFAULT_PRICES, () => opts.budget);
+  const ledger = new UsageLedger(
+    store.db,
+    () => DEFAULT_PRICES,
+    () => opts.budget,
+  );
   ledgers.push(ledger);
   const r = new ModelRouter({
     providers: {
@@ -75,7 +79,12 @@ describe("ModelRouter.stream", () => {
     expect(error).toBeUndefined();
     expect(claude.requests.length).toBe(2);
     expect(sleeps).toEqual([2000 + 50]);
-    expect(events.filter((e) => e.type === "text").map((e) => (e as { delta: string }).delta).join("")).toBe("ok");
+    expect(
+      events
+        .filter((e) => e.type === "text")
+        .map((e) => (e as { delta: string }).delta)
+        .join(""),
+    ).toBe("ok");
     expect(events[0]).toEqual({ type: "model", ref: "anthropic:claude-sonnet-5-5", attempt: 1 });
   });
 
@@ -186,11 +195,21 @@ describe("ModelRouter.stream", () => {
 
 describe("UsageLedger", () => {
   test("batched rows reach the table before any read and on flush, and today's total is exact at once", () => {
-    const ledger = new UsageLedger(store.db, () => DEFAULT_PRICES, () => undefined);
+    const ledger = new UsageLedger(
+      store.db,
+      () => DEFAULT_PRICES,
+      () => undefined,
+    );
     ledgers.push(ledger);
     const count = () => (store.sqlite.query("select count(*) as n from usage where role = 'batch-test'").get() as { n: number }).n;
     const before = ledger.status().spentUsd;
-    for (let i = 0; i < 3; i++) ledger.record({ role: "batch-test", provider: "anthropic", model: "claude-haiku-5-5", usage: { inputTokens: 1_000_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } });
+    for (let i = 0; i < 3; i++)
+      ledger.record({
+        role: "batch-test",
+        provider: "anthropic",
+        model: "claude-haiku-5-5",
+        usage: { inputTokens: 1_000_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      });
     expect(ledger.status().spentUsd).toBeCloseTo(before + 3, 6);
     const report = ledger.byDay(1);
     expect(count()).toBe(3);
@@ -200,7 +219,11 @@ describe("UsageLedger", () => {
 
 describe("What caching costs", () => {
   test("cache writes are priced at 1.25× the input price and reads at 0.1×, as Anthropic bills them, and the saving is kept", () => {
-    const ledger = new UsageLedger(store.db, () => DEFAULT_PRICES, () => undefined);
+    const ledger = new UsageLedger(
+      store.db,
+      () => DEFAULT_PRICES,
+      () => undefined,
+    );
     ledgers.push(ledger);
     const before = ledger.status().spentUsd;
     const usage = { inputTokens: 100, outputTokens: 50, cacheReadTokens: 10_000, cacheWriteTokens: 1_000 };

@@ -26,7 +26,13 @@ describe("NATS_CREDS: an nkey seed file or a .creds file, told apart by content"
   test("anything else is refused with the path and what was expected", () => {
     const account = createUser().getSeed().slice();
     account[1] = "A".charCodeAt(0);
-    for (const content of ["", "hello", `${new TextDecoder().decode(createUser().getSeed())}\n${new TextDecoder().decode(createUser().getSeed())}`, "SUAAAA", new TextDecoder().decode(account)]) {
+    for (const content of [
+      "",
+      "hello",
+      `${new TextDecoder().decode(createUser().getSeed())}\n${new TextDecoder().decode(createUser().getSeed())}`,
+      "SUAAAA",
+      new TextDecoder().decode(account),
+    ]) {
       expect(() => natsAuthenticator(enc(content), "/etc/x")).toThrow("/etc/x is neither an nkey user seed");
     }
   });

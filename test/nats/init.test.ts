@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
 import { fromSeed } from "@nats-io/nkeys";
-import { CONFIG_FILE, natsInit } from "../../core/nats/init.ts";
+import { connect } from "@nats-io/transport-node";
 import { natsAuthenticator } from "../../core/bus/nats-connect.ts";
+import { CONFIG_FILE, natsInit } from "../../core/nats/init.ts";
 import { inboxPrefix } from "../../core/protocol/permissions.ts";
 import { tempDir } from "../helpers/app.ts";
 import { startNatsWithConfig, waitFor } from "../helpers/nats.ts";

@@ -1,16 +1,16 @@
-import { AREAS } from "../../core/areas.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { createUser } from "@nats-io/nkeys";
+import { connect } from "@nats-io/transport-node";
+import { AREAS } from "../../core/areas.ts";
 import { formatChecks, runDoctor } from "../../core/cli/doctor.ts";
 import { JOBS_STREAM } from "../../core/protocol/subjects.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 import { makeApp, tempDir, testConfig } from "../helpers/app.ts";
-import { startNats, type NatsServer } from "../helpers/nats.ts";
-import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
+import { type NatsServer, startNats } from "../helpers/nats.ts";
+import { type SecuredNats, startSecuredNats } from "../helpers/nats-identities.ts";
 
 /** The core in cluster mode refuses a NATS that lets anyone in, unless told NATS_INSECURE=true. */
 let open: NatsServer;

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
+import { AckPolicy, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createUser } from "@nats-io/nkeys";
+import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { NatsBus } from "../../core/bus/nats.ts";
 import { natsAuthenticator } from "../../core/bus/nats-connect.ts";
 import { inboxPrefix, ROLE_PERMISSIONS } from "../../core/protocol/permissions.ts";
 import { KEYED_QUEUES, QUEUES } from "../../core/protocol/queues.ts";
 import { COMPANION_TASKS_STREAM, companionTaskConsumer, JOBS_CONSUMER, JOBS_STREAM, STATUS_CONSUMER, STATUS_STREAM, subjects } from "../../core/protocol/subjects.ts";
-import { publishRefused, startSecuredNats, subscribeRefused, type Client, type SecuredNats } from "../helpers/nats-identities.ts";
 import { waitFor } from "../helpers/nats.ts";
+import { type Client, publishRefused, type SecuredNats, startSecuredNats, subscribeRefused } from "../helpers/nats-identities.ts";
 
 /**
  * A real nats-server with the config `bakerst nats init` writes. Each
@@ -28,7 +28,15 @@ beforeAll(async () => {
   const file = nats.credsFile({ role: "core" });
   core = await NatsBus.open({ url: nats.url, name: "core", authenticator: natsAuthenticator(readFileSync(file), file), inboxPrefix: inboxPrefix({ role: "core" }) });
   admin = await jetstreamManager(core.nc);
-  for (const s of [subjects.heartbeatAll(), subjects.companionAnnounce(), subjects.companionHeartbeatAll(), subjects.extensionAnnounce(), subjects.extensionHeartbeatAll(), subjects.taskProgressAll(), subjects.taskResultAll()]) {
+  for (const s of [
+    subjects.heartbeatAll(),
+    subjects.companionAnnounce(),
+    subjects.companionHeartbeatAll(),
+    subjects.extensionAnnounce(),
+    subjects.extensionHeartbeatAll(),
+    subjects.taskProgressAll(),
+    subjects.taskResultAll(),
+  ]) {
     core.nc.subscribe(s, { callback: (_e, m) => void heard.push(m.subject) });
   }
   await core.nc.flush();
@@ -58,7 +66,9 @@ describe("NATS identities: what the server refuses", () => {
   test("a worker cannot dispatch a job, on core NATS or through JetStream", async () => {
     const before = await messages(JOBS_STREAM);
     await publishRefused(worker, subjects.jobDispatch());
-    await expect(jetstream(worker.nc).publish(subjects.jobDispatch(), "forged", { timeout: 3_000 })).rejects.toThrow(`Permissions Violation for Publish to "${subjects.jobDispatch()}"`);
+    await expect(jetstream(worker.nc).publish(subjects.jobDispatch(), "forged", { timeout: 3_000 })).rejects.toThrow(
+      `Permissions Violation for Publish to "${subjects.jobDispatch()}"`,
+    );
     expect(await messages(JOBS_STREAM)).toBe(before);
   });
 
@@ -79,7 +89,7 @@ describe("NATS identities: what the server refuses", () => {
     const before = { jobs: await consumers(JOBS_STREAM), status: await consumers(STATUS_STREAM) };
     expect(before).toEqual({ jobs: [JOBS_CONSUMER], status: [STATUS_CONSUMER] });
     for (const stream of [JOBS_STREAM, STATUS_STREAM]) {
-      await expect(wjsm.consumers.add(stream, { durable_name: "THIEF", ack_policy: AckPolicy.None })).rejects.toThrow("Permissions Violation for Publish to \"$JS.API.CONSUMER.");
+      await expect(wjsm.consumers.add(stream, { durable_name: "THIEF", ack_policy: AckPolicy.None })).rejects.toThrow('Permissions Violation for Publish to "$JS.API.CONSUMER.');
       await expect(wjsm.consumers.add(stream, { ack_policy: AckPolicy.None })).rejects.toThrow("Permissions Violation");
     }
     await expect(wjsm.consumers.update(JOBS_STREAM, JOBS_CONSUMER, { max_ack_pending: 1 })).rejects.toThrow("Permissions Violation");
@@ -89,7 +99,9 @@ describe("NATS identities: what the server refuses", () => {
 
   test("a worker cannot read either stream's messages (STREAM.MSG.GET, direct get, stream info)", async () => {
     const wjsm = await jetstreamManager(worker.nc);
-    await expect(wjsm.streams.getMessage(STATUS_STREAM, { last_by_subj: subjects.jobStatus("job-1") })).rejects.toThrow(`Permissions Violation for Publish to "$JS.API.STREAM.MSG.GET.${STATUS_STREAM}"`);
+    await expect(wjsm.streams.getMessage(STATUS_STREAM, { last_by_subj: subjects.jobStatus("job-1") })).rejects.toThrow(
+      `Permissions Violation for Publish to "$JS.API.STREAM.MSG.GET.${STATUS_STREAM}"`,
+    );
     await expect(wjsm.streams.getMessage(JOBS_STREAM, { seq: 1 })).rejects.toThrow(`Permissions Violation for Publish to "$JS.API.STREAM.MSG.GET.${JOBS_STREAM}"`);
     await expect(worker.nc.request(`$JS.API.DIRECT.GET.${STATUS_STREAM}`, '{"seq":1}', { timeout: 3_000 })).rejects.toThrow("Permissions Violation");
     await expect(wjsm.streams.info(JOBS_STREAM)).rejects.toThrow("Permissions Violation");
@@ -109,7 +121,13 @@ describe("NATS identities: what the server refuses", () => {
   });
 
   test("a worker cannot beat as the brain, a companion or an extension; its own heartbeat gets through", async () => {
-    for (const subject of [subjects.heartbeat("brain", "x"), subjects.heartbeat("companion", "a"), subjects.heartbeat("extension", "x"), subjects.companionHeartbeat("a"), subjects.extensionAnnounce()]) {
+    for (const subject of [
+      subjects.heartbeat("brain", "x"),
+      subjects.heartbeat("companion", "a"),
+      subjects.heartbeat("extension", "x"),
+      subjects.companionHeartbeat("a"),
+      subjects.extensionAnnounce(),
+    ]) {
       await publishRefused(worker, subject);
     }
     worker.nc.publish(subjects.heartbeat("worker", "w-real"), "{}");
@@ -148,7 +166,13 @@ describe("NATS identities: what the server refuses", () => {
 
   test("companion A cannot speak or pull as companion B", async () => {
     const a = await nats.connectAs({ role: "companion", id: "a" });
-    for (const subject of [subjects.companionHeartbeat("b"), subjects.heartbeat("companion", "b"), subjects.heartbeat("worker", "a"), subjects.jobStatus("job-1"), subjects.jobDispatch()]) {
+    for (const subject of [
+      subjects.companionHeartbeat("b"),
+      subjects.heartbeat("companion", "b"),
+      subjects.heartbeat("worker", "a"),
+      subjects.jobStatus("job-1"),
+      subjects.jobDispatch(),
+    ]) {
       await publishRefused(a, subject);
     }
     for (const subject of [subjects.companionTask("b"), subjects.companionTask("a"), subjects.companionTaskAll(), "bakerst.companions.>"]) {
@@ -157,7 +181,10 @@ describe("NATS identities: what the server refuses", () => {
     await publishRefused(a, `$JS.API.CONSUMER.MSG.NEXT.${COMPANION_TASKS_STREAM}.${companionTaskConsumer("b")}`);
     a.nc.publish(subjects.companionHeartbeat("a"), "{}");
     a.nc.publish(subjects.companionAnnounce(), "{}");
-    await waitFor("companion a's own heartbeat and announcement at the core", () => heard.includes(subjects.companionHeartbeat("a")) && heard.includes(subjects.companionAnnounce()));
+    await waitFor(
+      "companion a's own heartbeat and announcement at the core",
+      () => heard.includes(subjects.companionHeartbeat("a")) && heard.includes(subjects.companionAnnounce()),
+    );
     expect(heard.filter((s) => s.includes(".b.") || s.endsWith(".b"))).toEqual([]);
   });
 
@@ -179,7 +206,14 @@ describe("NATS identities: what the server refuses", () => {
     for (const subject of [subjects.taskProgressAll(), subjects.taskResultAll(), subjects.taskProgress("t1"), "bakerst.tasks.>", subjects.jobStatusAll(), ">"]) {
       expect((await subscribeRefused(t, subject)).error).toBe(`Permissions Violation for Subscription to "${subject}"`);
     }
-    for (const subject of [subjects.jobDispatch(), subjects.jobStatus("job-1"), subjects.heartbeat("worker", "t"), subjects.companionAnnounce(), subjects.extensionAnnounce(), "$JS.API.INFO"]) {
+    for (const subject of [
+      subjects.jobDispatch(),
+      subjects.jobStatus("job-1"),
+      subjects.heartbeat("worker", "t"),
+      subjects.companionAnnounce(),
+      subjects.extensionAnnounce(),
+      "$JS.API.INFO",
+    ]) {
       await publishRefused(t, subject);
     }
     t.nc.publish(subjects.taskProgress("t1"), "{}");

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { canonicalHost, checkDestination, EgressRefused, EgressRuleError, parseAllowlist, startBridge, startEgressProxy, type EgressEvent, type EgressProxy } from "../../satellite/sandbox/egress.ts";
+import {
+  canonicalHost,
+  checkDestination,
+  type EgressEvent,
+  type EgressProxy,
+  EgressRefused,
+  EgressRuleError,
+  parseAllowlist,
+  startBridge,
+  startEgressProxy,
+} from "../../satellite/sandbox/egress.ts";
 import { tempDir } from "../helpers/app.ts";
 
 /**
@@ -73,7 +83,13 @@ describe("Egress destinations", () => {
   });
 
   test("unlisted hosts, ports and the apex of a wildcard are refused", async () => {
-    for (const [host, port] of [["other.example.com", 443], ["api.example.com", 22], ["lan", 80], ["localhost", 9090], ["127.0.0.1", 8080]] as const) {
+    for (const [host, port] of [
+      ["other.example.com", 443],
+      ["api.example.com", 22],
+      ["lan", 80],
+      ["localhost", 9090],
+      ["127.0.0.1", 8080],
+    ] as const) {
       await expect(checkDestination(list, host, port, dns({})), `${host}:${port}`).rejects.toThrow(EgressRefused);
     }
   });

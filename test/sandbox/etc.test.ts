@@ -84,7 +84,9 @@ describe("EtcCopies", () => {
   test("nsswitch.conf is adapted: users and groups from files only, the rest as the host has it", () => {
     fresh({ "nsswitch.conf": "# comment\npasswd:         files systemd\ngroup:          compat sss\nshadow: files ldap\nhosts:          files myhostname dns\n" });
     const view = new EtcCopies({ base: ["nsswitch.conf"] }, ETC_ADAPT, etc).view("base");
-    expect(readFileSync(join(view.dir, "nsswitch.conf"), "utf8")).toBe("# comment\npasswd:         files\ngroup:          files\nshadow: files\nhosts:          files myhostname dns\n");
+    expect(readFileSync(join(view.dir, "nsswitch.conf"), "utf8")).toBe(
+      "# comment\npasswd:         files\ngroup:          files\nshadow: files\nhosts:          files myhostname dns\n",
+    );
   });
 
   test("paths under /etc that a profile mounts over get mount points in a copy of their own", () => {

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { setUpSandbox, SYSTEM_PATH, type Sandbox, type SandboxProfile } from "../../satellite/sandbox/index.ts";
+import { type Sandbox, type SandboxProfile, SYSTEM_PATH, setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 /**
@@ -110,7 +110,9 @@ describe("Sandbox.view", () => {
   });
 
   test("/dev holds null, zero and urandom and nothing else: no tty, no pts, no shared memory, no new nodes", async () => {
-    const r = await run("ls -A /dev; echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c; mknod /dev/x c 1 3; touch /dev/y; ls /dev/shm /dev/pts /dev/tty /dev/random");
+    const r = await run(
+      "ls -A /dev; echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c; mknod /dev/x c 1 3; touch /dev/y; ls /dev/shm /dev/pts /dev/tty /dev/random",
+    );
     expect(r.out).toBe("null\nurandom\nzero\n4\n4\n");
     expect(r.err).toMatch(/mknod: \/dev\/x: (Read-only file system|Operation not permitted)/);
     expect(r.err).toMatch(/touch: cannot touch '\/dev\/y': Read-only file system/);
@@ -150,7 +152,13 @@ describe("Sandbox.view", () => {
 
   test("the environment is exactly what the caller passed (and bwrap's PWD)", async () => {
     const r = await run("env", {}, { PATH: SYSTEM_PATH, ONLY: "this" });
-    expect(r.out.trim().split("\n").map((l) => l.split("=")[0]).sort()).toEqual(["ONLY", "PATH", "PWD", "SHLVL", "_"]);
+    expect(
+      r.out
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0])
+        .sort(),
+    ).toEqual(["ONLY", "PATH", "PWD", "SHLVL", "_"]);
   });
 
   test("no network by default: a loopback listener on the host stays silent", async () => {
@@ -274,7 +282,12 @@ for (const mode of ["worker", "prlimit"] as const) {
 
     test("limits the kernel refuses: the sandbox is stopped and the program never runs", async () => {
       // More open files than fs.nr_open allows: refused even to root.
-      const r = await run(`exec 3<>/dev/tcp/127.0.0.1/${listener.port}; echo -e 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; echo ran`, { network: true, limits: { openFiles: 1 << 30 } }, ENV, box());
+      const r = await run(
+        `exec 3<>/dev/tcp/127.0.0.1/${listener.port}; echo -e 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; echo ran`,
+        { network: true, limits: { openFiles: 1 << 30 } },
+        ENV,
+        box(),
+      );
       expect(r.out).not.toContain("ran");
       expect(hits).toBe(0);
       if (mode === "worker") expect(r.error?.message).toContain("resource limits could not be set");
@@ -287,10 +300,13 @@ describe("Sandbox.lifetime", () => {
   test("the sandbox dies with its parent", async () => {
     const marker = `${1000 + Math.floor(Math.random() * 8000)}.25`;
     // A worker that starts the sandbox and stays; killing it must take the sandbox with it.
-    const path = script("parent.ts", `const setup = setUpSandbox({ mode: "required" });
+    const path = script(
+      "parent.ts",
+      `const setup = setUpSandbox({ mode: "required" });
 setup.sandbox.spawn(["/usr/bin/sleep", ${JSON.stringify(marker)}], {}, { PATH: SYSTEM_PATH });
 setInterval(() => {}, 1000);
-`);
+`,
+    );
     const parent = spawn(process.execPath, [path], { stdio: "ignore", env: ENV });
     // Anchored: bwrap's own command line names the sleep too.
     const alive = () => spawnSync("pgrep", ["-f", `^/usr/bin/sleep ${marker}$`], { encoding: "utf8" }).stdout.trim();
@@ -302,7 +318,9 @@ setInterval(() => {}, 1000);
   test("a worker killed before it released its sandbox leaves the sandbox waiting: the program never runs without limits", async () => {
     const marker = `bakerst-never-${process.pid}-${Date.now()}`;
     // The worker dies inside the handshake, exactly where it would set the limits.
-    const path = script("dies.ts", `import { Sandbox } from ${JSON.stringify(join(import.meta.dir, "../../satellite/sandbox/index.ts"))};
+    const path = script(
+      "dies.ts",
+      `import { Sandbox } from ${JSON.stringify(join(import.meta.dir, "../../satellite/sandbox/index.ts"))};
 import { inspectHost } from ${JSON.stringify(join(import.meta.dir, "../../satellite/sandbox/bwrap.ts"))};
 import { loadLimitSetter } from ${JSON.stringify(join(import.meta.dir, "../../satellite/sandbox/limits.ts"))};
 const real = loadLimitSetter();
@@ -312,7 +330,8 @@ const box = new Sandbox(host, { pipe: () => real.pipe(), set: () => process.kill
 void setUpSandbox;
 box.spawn(["/usr/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${listener.port}; echo -e 'GET / HTTP/1.0\\r\\n\\r\\n' >&3", ${JSON.stringify(marker)}], { network: true }, { PATH: SYSTEM_PATH });
 setInterval(() => {}, 1000);
-`);
+`,
+    );
     const worker = spawn(process.execPath, [path], { stdio: "ignore", env: ENV });
     const [, signal] = await new Promise<[number | null, string | null]>((resolve) => worker.once("close", (c, s) => resolve([c, s])));
     expect(signal).toBe("SIGKILL");

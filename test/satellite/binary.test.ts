@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { compiledBinary } from "../helpers/binary.ts";
-import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
+import { type NatsServer, startNats, waitFor } from "../helpers/nats.ts";
 
 let bin: string;
 let nats: NatsServer;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Redactor } from "../../core/agent/redact.ts";
 import { JobError } from "../../core/protocol/index.ts";
+import { setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { runCommand } from "../../satellite/worker/executors/command.ts";
 import { runHttp } from "../../satellite/worker/executors/http.ts";
-import { Redactor } from "../../core/agent/redact.ts";
-import { setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { buildPolicies } from "../../satellite/worker/policy.ts";
 import { TEST_GRAMMARS } from "../helpers/grammars.ts";
 
@@ -48,7 +48,11 @@ describe("command executor", () => {
     process.env.NODE_OPTIONS = "--require /tmp/evil.js";
     try {
       const r = await runCommand({ type: "command", argv: ["printenv"] }, policies().command, redactor, never);
-      const names = r.stdout.trim().split("\n").map((l) => l.split("=")[0]).sort();
+      const names = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0])
+        .sort();
       // bwrap sets PWD for the directory it starts the program in.
       expect(names).toEqual(["HOME", "LANG", "LC_ALL", "PATH", "PWD"]);
       expect(r.stdout).toContain("PWD=/\n");
@@ -122,7 +126,13 @@ current-context: c
 
   test("no spelling of -s/--server reaches another server", async () => {
     const url = `http://127.0.0.1:${attacker.port}`;
-    for (const argv of [["-s", url, "get", "pods"], ["get", "pods", `--server=${url}`], ["get", "-As", url, "pods"], ["get", "pods", `-s=${url}`], ["get", "pods", "--insecure_skip_tls_verify", `-s${url}`]]) {
+    for (const argv of [
+      ["-s", url, "get", "pods"],
+      ["get", "pods", `--server=${url}`],
+      ["get", "-As", url, "pods"],
+      ["get", "pods", `-s=${url}`],
+      ["get", "pods", "--insecure_skip_tls_verify", `-s${url}`],
+    ]) {
       const err = await refusal(runCommand({ type: "command", argv: ["kubectl", ...argv] }, kubectl(), redactor, never));
       expect(err.code).toBe("refused");
     }

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../helpers/app.ts";
-import { startSecuredNats } from "../helpers/nats-identities.ts";
-import { grammarsFile } from "../helpers/grammars.ts";
-import { startNats, waitFor } from "../helpers/nats.ts";
 import { NatsBus } from "../../core/bus/nats.ts";
 import { QUEUES } from "../../core/protocol/queues.ts";
+import { tempDir } from "../helpers/app.ts";
+import { grammarsFile } from "../helpers/grammars.ts";
+import { startNats, waitFor } from "../helpers/nats.ts";
+import { startSecuredNats } from "../helpers/nats-identities.ts";
 
 const main = join(import.meta.dir, "..", "..", "satellite", "main.ts");
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -18,7 +18,8 @@ describe("bakerst-satellite", () => {
     expect(r.exitCode).toBe(0);
     const out = r.stdout.toString();
     expect(out).toContain("--mode worker");
-    for (const k of ["NATS_URL", "WORKER_CONCURRENCY", "COMMAND_ALLOWLIST", "COMMAND_SANDBOX", "COMMAND_GRAMMARS_FILE", "HTTP_JOB_DENY", "ANTHROPIC_API_KEY"]) expect(out).toContain(k);
+    for (const k of ["NATS_URL", "WORKER_CONCURRENCY", "COMMAND_ALLOWLIST", "COMMAND_SANDBOX", "COMMAND_GRAMMARS_FILE", "HTTP_JOB_DENY", "ANTHROPIC_API_KEY"])
+      expect(out).toContain(k);
   }, 15_000);
 
   test("bad settings exit 2 with a message naming the key", () => {
@@ -57,7 +58,11 @@ describe("bakerst-satellite", () => {
   test("a server with identities turns away a worker without credentials, and the worker says which setting to check", async () => {
     const nats = await startSecuredNats();
     try {
-      const p = Bun.spawn([process.execPath, main, "--mode", "worker", "--id", "anon"], { env: { PATH: process.env.PATH ?? "", NATS_URL: nats.url }, stdout: "ignore", stderr: "pipe" });
+      const p = Bun.spawn([process.execPath, main, "--mode", "worker", "--id", "anon"], {
+        env: { PATH: process.env.PATH ?? "", NATS_URL: nats.url },
+        stdout: "ignore",
+        stderr: "pipe",
+      });
       const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       expect(code).toBe(1);
       expect(stderr).toContain("NATS_CREDS is not set");

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { ManualClock } from "./clock.ts";
 import { type App, createSchedule, ended, runsWhere, scheduleApp } from "./helpers.ts";
@@ -22,7 +22,12 @@ afterAll(async () => {
 const count = () => (h.s.store.sqlite.query("SELECT count(*) AS n FROM schedules").get() as { n: number }).n;
 const audit = (action: string) => {
   h.s.audit.flush();
-  return h.s.store.sqlite.query("SELECT outcome, actor, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as { outcome: string; actor: string; target: string | null; detail: string }[];
+  return h.s.store.sqlite.query("SELECT outcome, actor, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as {
+    outcome: string;
+    actor: string;
+    target: string | null;
+    detail: string;
+  }[];
 };
 
 describe("POST /api/schedules: what is refused at the door", () => {
@@ -84,7 +89,10 @@ describe("Schedules through the API", () => {
     expect(list.schedules.map((x: { id: string }) => x.id)).toContain(s.id);
 
     const edited = await (
-      await h.request(`/api/schedules/${s.id}`, { method: "PUT", json: { name: "Briefing", when: { every: 3600 }, timeZone: "UTC", kind: "agent", prompt: "Brief me", overlap: "queue" } })
+      await h.request(`/api/schedules/${s.id}`, {
+        method: "PUT",
+        json: { name: "Briefing", when: { every: 3600 }, timeZone: "UTC", kind: "agent", prompt: "Brief me", overlap: "queue" },
+      })
     ).json();
     expect(edited).toMatchObject({ name: "Briefing", timeZone: "UTC", overlap: "queue", nextRunAt: clock.now() + 3_600_000 });
     expect(edited.when.from).toBe(new Date(clock.now()).toISOString());
@@ -116,7 +124,9 @@ describe("The agent's schedule tools", () => {
   test("what the agent makes is marked as its own, audited, and the owner can delete it", async () => {
     model.on(
       and(prompt("Remind me hourly"), firstRound),
-      reply().tool("create_schedule", { name: "Hourly nudge", when: { cron: "0 * * * *" }, kind: "agent", prompt: "Nudge the owner" }, "tu_c").stopReason("tool_use"),
+      reply()
+        .tool("create_schedule", { name: "Hourly nudge", when: { cron: "0 * * * *" }, kind: "agent", prompt: "Nudge the owner" }, "tu_c")
+        .stopReason("tool_use"),
     );
     model.on(afterTool("create_schedule"), reply().text("Scheduled."));
     await chat("Remind me hourly");
@@ -129,7 +139,10 @@ describe("The agent's schedule tools", () => {
 
   test("the agent cannot delete or pause the owner's schedule, fire more often than allowed, or pass its count", async () => {
     const owners = await createSchedule(h, { name: "Owner's backup check", when: { cron: "0 4 * * 0" }, kind: "agent", prompt: "Check backups" });
-    model.on(and(prompt("Clean up schedules"), firstRound), reply().tool("delete_schedule", { id: owners.id }, "tu_d").tool("pause_schedule", { id: owners.id }, "tu_p").stopReason("tool_use"));
+    model.on(
+      and(prompt("Clean up schedules"), firstRound),
+      reply().tool("delete_schedule", { id: owners.id }, "tu_d").tool("pause_schedule", { id: owners.id }, "tu_p").stopReason("tool_use"),
+    );
     model.on(afterTool("delete_schedule"), reply().text("Could not."));
     await chat("Clean up schedules");
     const results = JSON.stringify(model.requests.at(-1)!.body.messages.at(-1));
@@ -141,7 +154,9 @@ describe("The agent's schedule tools", () => {
 
     model.on(
       and(prompt("Every second please"), firstRound),
-      reply().tool("create_schedule", { name: "Spam", when: { cron: "* * * * * *" }, kind: "agent", prompt: "Ping" }, "tu_s").stopReason("tool_use"),
+      reply()
+        .tool("create_schedule", { name: "Spam", when: { cron: "* * * * * *" }, kind: "agent", prompt: "Ping" }, "tu_s")
+        .stopReason("tool_use"),
     );
     model.on(afterTool("create_schedule"), reply().text("Refused."));
     await chat("Every second please");

@@ -10,7 +10,7 @@ import { Scheduler } from "../../core/schedules/scheduler.ts";
 import { type ScheduleRow, ScheduleStore } from "../../core/schedules/store.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 import { tempDir, testConfig } from "../helpers/app.ts";
-import { startNats, type NatsServer, waitFor } from "../helpers/nats.ts";
+import { type NatsServer, startNats, waitFor } from "../helpers/nats.ts";
 import { ManualClock } from "./clock.ts";
 
 /**
@@ -63,7 +63,11 @@ describe("The due-time lease in JetStream KV", () => {
         kv: await bus.kv(KV_BUCKETS.leases),
         clock,
         settings,
-        ledger: new UsageLedger(store.db, () => ({}), () => undefined),
+        ledger: new UsageLedger(
+          store.db,
+          () => ({}),
+          () => undefined,
+        ),
         notifications: new Notifications(store.db),
         log: createLogger("silent"),
         instance,

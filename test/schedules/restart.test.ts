@@ -2,10 +2,10 @@ import { Database } from "bun:sqlite";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir, TOKEN } from "../helpers/app.ts";
+import { TOKEN, tempDir } from "../helpers/app.ts";
 import { compiledBinary, type ServeProcess, spawnServe } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
 
 /** The compiled binary stopped across a due time: on the next start the run happens once, marked caught up. */

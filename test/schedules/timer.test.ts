@@ -4,9 +4,9 @@ import { schedulesKeys } from "../../core/schedules/keys.ts";
 import { Scheduler, SYNC_MS } from "../../core/schedules/scheduler.ts";
 import { type ScheduleRow, ScheduleStore } from "../../core/schedules/store.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { httpError, prompt, reply } from "../standins/script.ts";
 import { waitFor } from "../helpers/nats.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { httpError, prompt, reply } from "../standins/script.ts";
 import { ManualClock } from "./clock.ts";
 import { type App, createSchedule, ended, notifications, runsOf, runsWhere, scheduleApp } from "./helpers.ts";
 
@@ -17,7 +17,13 @@ import { type App, createSchedule, ended, notifications, runsOf, runsWhere, sche
 let model: AnthropicStandIn;
 const KEY = "sk-ant-api03-schedules-0123456789abcdefghij";
 const MIN = 60_000;
-const env = () => ({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: model.url, SCHEDULE_GRACE_MS: String(5 * MIN), SCHEDULE_FAILURE_ALERT: "2", SCHEDULE_RUN_TIMEOUT_MS: String(30 * MIN) });
+const env = () => ({
+  ANTHROPIC_API_KEY: KEY,
+  ANTHROPIC_BASE_URL: model.url,
+  SCHEDULE_GRACE_MS: String(5 * MIN),
+  SCHEDULE_FAILURE_ALERT: "2",
+  SCHEDULE_RUN_TIMEOUT_MS: String(30 * MIN),
+});
 
 beforeAll(() => {
   model = startAnthropicStandIn();

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeApp } from "../helpers/app.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, prompt, reply } from "../standins/script.ts";
 
 /** A value shaped like nothing the redactor knows by shape: only the store can have it redacted. */
@@ -80,7 +80,14 @@ describe("Secrets API: write-only", () => {
     expect(created.json).toMatchObject({ name: "WIFI_PASSWORD", created: true });
     const list = await call("/api/secrets");
     expect(list.json.secrets).toEqual([
-      { name: "WIFI_PASSWORD", masked: "••••••••wWy7".replace("wWy7", VALUE.slice(-4)), createdAt: expect.any(Number), updatedAt: expect.any(Number), updatedBy: "api", users: ["skill:router", "test:listener"] },
+      {
+        name: "WIFI_PASSWORD",
+        masked: "••••••••wWy7".replace("wWy7", VALUE.slice(-4)),
+        createdAt: expect.any(Number),
+        updatedAt: expect.any(Number),
+        updatedBy: "api",
+        users: ["skill:router", "test:listener"],
+      },
     ]);
     expect(h.need("secrets").get("WIFI_PASSWORD")).toBe(VALUE);
     const replaced = await put("WIFI_PASSWORD", { value: `${VALUE}-2` });

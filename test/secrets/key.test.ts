@@ -37,7 +37,9 @@ describe("Secrets at rest", () => {
     const dir = await dirWithSecret();
     const right = readFileSync(join(dir, "secrets.key"));
     writeFileSync(join(dir, "secrets.key"), `${OTHER_KEY}\n`, { mode: 0o600 });
-    await expect(makeApp({}, { dataDir: dir })).rejects.toThrow(/config SECRETS_KEY_FILE \(.*secrets\.key\): expected the key that sealed the 1 stored secret\(s\) \(key id [0-9a-f]{16}\), but .* holds key id [0-9a-f]{16}/);
+    await expect(makeApp({}, { dataDir: dir })).rejects.toThrow(
+      /config SECRETS_KEY_FILE \(.*secrets\.key\): expected the key that sealed the 1 stored secret\(s\) \(key id [0-9a-f]{16}\), but .* holds key id [0-9a-f]{16}/,
+    );
     writeFileSync(join(dir, "secrets.key"), right);
     const h = await makeApp({}, { dataDir: dir });
     try {
@@ -52,7 +54,9 @@ describe("Secrets at rest", () => {
     const copy = tempDir();
     for (const f of ["bakerst.db", "bakerst.db-wal", "bakerst.db-shm"]) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(copy, f));
     rmSync(dir, { recursive: true, force: true });
-    await expect(makeApp({}, { dataDir: copy })).rejects.toThrow(/config SECRETS_KEY_FILE .*the key file .*secrets\.key that encrypted the 1 stored secret\(s\), but it is missing/);
+    await expect(makeApp({}, { dataDir: copy })).rejects.toThrow(
+      /config SECRETS_KEY_FILE .*the key file .*secrets\.key that encrypted the 1 stored secret\(s\), but it is missing/,
+    );
     // No key was made up in its place, so the right one can still be put back.
     expect(existsSync(join(copy, "secrets.key"))).toBe(false);
     await expect(makeApp({ SECRETS_KEY: OTHER_KEY }, { dataDir: copy })).rejects.toThrow(/config SECRETS_KEY \(environment\): expected the key that sealed/);

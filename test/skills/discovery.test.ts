@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { skillCommand } from "../../core/skills/cli.ts";
-import { serveApp, testConfig, TOKEN } from "../helpers/app.ts";
+import { serveApp, TOKEN, testConfig } from "../helpers/app.ts";
 import { startRegistryStandIn } from "../standins/mcp-registry.ts";
 
 const registry = startRegistryStandIn([
@@ -14,7 +14,9 @@ const registry = startRegistryStandIn([
     name: "io.github.example/mcp-server-notes",
     description: "Notes in markdown",
     version: "0.4.1",
-    packages: [{ registryType: "npm", identifier: "@example/mcp-notes", version: "0.4.1", transport: { type: "stdio" }, environmentVariables: [{ name: "NOTES_TOKEN", isSecret: true }] }],
+    packages: [
+      { registryType: "npm", identifier: "@example/mcp-notes", version: "0.4.1", transport: { type: "stdio" }, environmentVariables: [{ name: "NOTES_TOKEN", isSecret: true }] },
+    ],
   },
   { name: "io.github.example/nothing", description: "Neither remote nor package", version: "1.0.0" },
 ]);
@@ -26,7 +28,8 @@ afterAll(async () => {
   await app.stop();
   registry.stop();
 });
-const api = (path: string, init: RequestInit = {}) => fetch(`${app.url}${path}`, { ...init, headers: { ...app.auth, "content-type": "application/json", ...(init.headers as Record<string, string>) } });
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${app.url}${path}`, { ...init, headers: { ...app.auth, "content-type": "application/json", ...(init.headers as Record<string, string>) } });
 
 describe("Skills discovery: the MCP registry", () => {
   test("a search answers results with proposals: a remote as tier 2, an npm package as tier 1 with its secret named, not filled", async () => {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { connect, nkeyAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { createUser } from "@nats-io/nkeys";
+import { connect, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node";
 import { Signer, subjects } from "../../core/protocol/index.ts";
-import { startExtension, type RunningExtension } from "../../satellite/extension/kit.ts";
+import { type RunningExtension, startExtension } from "../../satellite/extension/kit.ts";
 import { buildServer } from "../fixtures/skills/server.ts";
 import { makeApp } from "../helpers/app.ts";
-import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
 import { waitFor } from "../helpers/nats.ts";
+import { type SecuredNats, startSecuredNats } from "../helpers/nats-identities.ts";
 
 /** A real nats-server with identities from `bakerst nats init`: the core, and two extensions with their own nkeys. */
 let nats: SecuredNats;
@@ -21,7 +21,12 @@ beforeAll(async () => {
   nats = await startSecuredNats({ extensions: ["fixture", "other"] });
   seed = readFileSync(nats.credsFile({ role: "extension", id: "fixture" }), "utf8").trim();
   otherSeed = readFileSync(nats.credsFile({ role: "extension", id: "other" }), "utf8").trim();
-  h = await makeApp({ NATS_URL: nats.url, NATS_CREDS: nats.credsFile({ role: "core" }), EXTENSION_KEYS: `fixture=${publicOf(seed)},other=${publicOf(otherSeed)}`, EXTENSION_OFFLINE_MS: "1500" });
+  h = await makeApp({
+    NATS_URL: nats.url,
+    NATS_CREDS: nats.credsFile({ role: "core" }),
+    EXTENSION_KEYS: `fixture=${publicOf(seed)},other=${publicOf(otherSeed)}`,
+    EXTENSION_OFFLINE_MS: "1500",
+  });
 });
 afterAll(async () => {
   await h.close();
@@ -33,7 +38,11 @@ const call = (name: string, input: unknown) => h.s.tools.execute(name, input, ct
 const extensions = async () => (await (await h.request("/api/extensions")).json()).extensions as { id: string; status: string; tools: { name: string }[] }[];
 const auditRows = (action: string) => {
   h.s.audit.flush();
-  return h.s.store.sqlite.query("SELECT outcome, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as { outcome: string; target: string | null; detail: string }[];
+  return h.s.store.sqlite.query("SELECT outcome, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as {
+    outcome: string;
+    target: string | null;
+    detail: string;
+  }[];
 };
 
 async function asExtension(s: string, name: string): Promise<NatsConnection> {

@@ -66,7 +66,11 @@ describe("Skills tier 0: instructions in the Agent Skills format", () => {
     expect(await changed.json()).toMatchObject({ status: "approved" });
     expect((await call("load_skill", { name: "packing" })).content).toContain("Pack lighter.");
     const before = readdirSync(join(dataDir, "skills")).sort();
-    for (const files of [{ "../evil/SKILL.md": "---\nname: evil\ndescription: x\n---\nx" }, { "README.md": "no skill" }, { "SKILL.md": "---\nname: Bad Name\ndescription: x\n---\nx" }] as Record<string, string>[]) {
+    for (const files of [
+      { "../evil/SKILL.md": "---\nname: evil\ndescription: x\n---\nx" },
+      { "README.md": "no skill" },
+      { "SKILL.md": "---\nname: Bad Name\ndescription: x\n---\nx" },
+    ] as Record<string, string>[]) {
       const res = await upload(files);
       expect(res.status).toBe(400);
       expect((await res.json()).error.code).toBe("invalid_skill");
@@ -85,7 +89,15 @@ describe("Skills: the built-in filesystem skill", () => {
   });
 
   test("no traversal: .., symlinks out, the data dir and other paths are refused", async () => {
-    for (const path of [`${allowed}/../${outside.split("/").pop()}/secret.txt`, join(allowed, "sub", "link.txt"), join(allowed, "door", "secret.txt"), join(outside, "secret.txt"), join(dataDir, "bakerst.db"), "/etc/passwd", "relative.txt"]) {
+    for (const path of [
+      `${allowed}/../${outside.split("/").pop()}/secret.txt`,
+      join(allowed, "sub", "link.txt"),
+      join(allowed, "door", "secret.txt"),
+      join(outside, "secret.txt"),
+      join(dataDir, "bakerst.db"),
+      "/etc/passwd",
+      "relative.txt",
+    ]) {
       for (const tool of ["filesystem__read", "filesystem__stat", "filesystem__list"]) {
         const out = await call(tool, { path });
         expect(out.ok, `${tool} ${path}`).toBe(false);

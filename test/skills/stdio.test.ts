@@ -33,7 +33,12 @@ function processesWith(marker: string): number[] {
 
 const auditRows = (action: string) => {
   h.s.audit.flush();
-  return h.s.store.sqlite.query("SELECT action, outcome, actor, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as { outcome: string; actor: string; target: string; detail: string }[];
+  return h.s.store.sqlite.query("SELECT action, outcome, actor, target, detail FROM audit_log WHERE action = ? ORDER BY id").all(action) as {
+    outcome: string;
+    actor: string;
+    target: string;
+    detail: string;
+  }[];
 };
 
 async function addApproved(spec: Record<string, unknown>) {
@@ -71,7 +76,10 @@ describe("Skills: what the agent proposes waits for the owner", () => {
     expect(auditRows("skill.approved").at(-1)?.detail).toContain(view.wouldRun.hash);
 
     // A change to what runs withdraws it until approved again.
-    const changed = await h.request(`/api/skills/${view.id}`, { method: "PUT", json: { spec: stdioSkill("proposed", { env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0", EXTRA: "1" } }, [marker]) } });
+    const changed = await h.request(`/api/skills/${view.id}`, {
+      method: "PUT",
+      json: { spec: stdioSkill("proposed", { env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0", EXTRA: "1" } }, [marker]) },
+    });
     expect((await changed.json()).status).toBe("changed");
     expect(h.s.tools.has("proposed__echo")).toBe(false);
     await waitFor("the old server gone", () => processesWith(marker).length === 0);

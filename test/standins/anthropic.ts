@@ -11,9 +11,10 @@
  * than four breakpoints, a thinking block changed or missing where a tool
  * round needs it, a deferred tool called that no search found.
  */
-import type { Server } from "bun";
+
 import { createHmac } from "node:crypto";
-import { PromptCache, type CacheOptions } from "./prompt-cache.ts";
+import type { Server } from "bun";
+import { type CacheOptions, PromptCache } from "./prompt-cache.ts";
 import { type Hit, held, type Reply, reply, Script, streamReply } from "./script.ts";
 
 export interface RecordedRequest {
@@ -93,7 +94,14 @@ export function hitOf(req: RecordedRequest): Hit {
     tools: (body.tools ?? []).map((t) => t.name),
     toolChoice: body.tool_choice?.type,
     toolResults: results.map((b) => ({ id: b.tool_use_id ?? "", name: names.get(b.tool_use_id ?? ""), content: textOf(b.content), isError: b.is_error === true })),
-    context: body.messages.flatMap((m) => blocks(m.content).filter(isContext).map((b) => b.text ?? "")).at(-1) ?? "",
+    context:
+      body.messages
+        .flatMap((m) =>
+          blocks(m.content)
+            .filter(isContext)
+            .map((b) => b.text ?? ""),
+        )
+        .at(-1) ?? "",
     stream: body.stream === true,
   };
 }
@@ -157,7 +165,8 @@ function refusal(body: RecordedRequest["body"]): string | undefined {
   for (const m of body.messages) {
     for (const b of blocks(m.content)) {
       if (b.type === "tool_search_tool_result") for (const r of (b.content as { tool_references?: { tool_name: string }[] })?.tool_references ?? []) found.add(r.tool_name);
-      if (b.type === "tool_use" && deferred.has(b.name ?? "") && !found.has(b.name ?? "")) return `messages: tool_use of ${b.name}, a deferred tool no tool_search_tool_result has referenced`;
+      if (b.type === "tool_use" && deferred.has(b.name ?? "") && !found.has(b.name ?? ""))
+        return `messages: tool_use of ${b.name}, a deferred tool no tool_search_tool_result has referenced`;
     }
   }
   return undefined;
@@ -197,7 +206,16 @@ function respond(r: Reply, req: RecordedRequest, id: string, bill: (out: number)
       ...(r.chunks.length ? [{ type: "text", text: r.chunks.join("") }] : []),
       ...tools.map((t) => ({ type: "tool_use", id: t.id, name: t.name, input: parsed(t.json) })),
     ];
-    return Response.json({ id, type: "message", role: "assistant", model: body.model, content, stop_reason: stopReason, stop_sequence: null, usage: { ...usageFields, output_tokens: usage.output } });
+    return Response.json({
+      id,
+      type: "message",
+      role: "assistant",
+      model: body.model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: null,
+      usage: { ...usageFields, output_tokens: usage.output },
+    });
   }
   const head = [
     sse("message_start", {

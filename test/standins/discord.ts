@@ -180,7 +180,10 @@ export function startDiscordStandIn(opts: { token?: string } = {}): DiscordStand
       const after = BigInt(url.searchParams.get("after") ?? "0");
       const limit = Number(url.searchParams.get("limit") ?? "50");
       const list = (history.get(m[1]!) ?? []).filter((x) => BigInt(x.id) > after).slice(0, limit);
-      return json(200, list.reverse().map((x) => wire(x)));
+      return json(
+        200,
+        list.reverse().map((x) => wire(x)),
+      );
     }
     if (m && method === "POST") {
       const channel = m[1]!;

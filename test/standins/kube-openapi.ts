@@ -53,7 +53,7 @@ export function batchV1Definitions(): [string, Schema][] {
   const queue = ["V1Job"];
   const seen = new Set(queue);
   const want = (name: string) => {
-    if (!seen.has(name)) (seen.add(name), queue.push(name));
+    if (!seen.has(name)) seen.add(name), queue.push(name);
   };
   while (queue.length) {
     const name = queue.shift()!;
@@ -99,7 +99,12 @@ function schemaMessage(s: Schema): Uint8Array {
     // Properties { repeated NamedSchema additional_properties = 1 }, NamedSchema { name = 1, value = 2 }
     s.properties ? field(25, message(...s.properties.map(([n, v]) => field(1, message(field(1, n), field(2, schemaMessage(v))))))) : [],
     // NamedAny { name = 1, value = Any { yaml = 2 } }
-    s.gvk ? field(31, message(field(1, "x-kubernetes-group-version-kind"), field(2, message(field(2, `- group: ${s.gvk.group}\n  kind: ${s.gvk.kind}\n  version: ${s.gvk.version}\n`))))) : [],
+    s.gvk
+      ? field(
+          31,
+          message(field(1, "x-kubernetes-group-version-kind"), field(2, message(field(2, `- group: ${s.gvk.group}\n  kind: ${s.gvk.kind}\n  version: ${s.gvk.version}\n`)))),
+        )
+      : [],
   );
 }
 
@@ -117,7 +122,15 @@ export function encodeDocument(definitions: [string, Schema][]): Uint8Array {
 export const DISCOVERY = {
   "/version": { major: "1", minor: "36", gitVersion: "v1.36.0-standin" },
   "/api": { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] },
-  "/apis": { kind: "APIGroupList", apiVersion: "v1", groups: [{ name: "batch", versions: [{ groupVersion: "batch/v1", version: "v1" }], preferredVersion: { groupVersion: "batch/v1", version: "v1" } }] },
+  "/apis": {
+    kind: "APIGroupList",
+    apiVersion: "v1",
+    groups: [{ name: "batch", versions: [{ groupVersion: "batch/v1", version: "v1" }], preferredVersion: { groupVersion: "batch/v1", version: "v1" } }],
+  },
   "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["get", "list", "watch"] }] },
-  "/apis/batch/v1": { kind: "APIResourceList", groupVersion: "batch/v1", resources: [{ name: "jobs", singularName: "job", namespaced: true, kind: "Job", verbs: ["create", "delete", "get", "list", "watch"] }] },
+  "/apis/batch/v1": {
+    kind: "APIResourceList",
+    groupVersion: "batch/v1",
+    resources: [{ name: "jobs", singularName: "job", namespaced: true, kind: "Job", verbs: ["create", "delete", "get", "list", "watch"] }],
+  },
 } as const;

@@ -9,11 +9,12 @@
  * no network unless the NetworkPolicy label allows it, SIGTERM on delete and
  * SIGKILL after the grace period, and activeDeadlineSeconds enforced.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+
 import type { ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { setUpSandbox, SYSTEM_PATH, type Sandbox, type SandboxMount } from "../../satellite/sandbox/index.ts";
+import { type Sandbox, type SandboxMount, SYSTEM_PATH, setUpSandbox } from "../../satellite/sandbox/index.ts";
 import { tempDir } from "../helpers/app.ts";
 import { batchV1Definitions, DISCOVERY, encodeDocument } from "./kube-openapi.ts";
 
@@ -58,7 +59,8 @@ export interface StandInOptions {
 
 /** Timestamps go over the wire as RFC 3339 strings; the client types them as Date. */
 const now = () => new Date().toISOString() as unknown as Date;
-const status = (code: number, message: string, reason = "NotFound") => Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code }, { status: code });
+const status = (code: number, message: string, reason = "NotFound") =>
+  Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code }, { status: code });
 
 /** The pid of the program bwrap runs in the sandbox: bwrap → its PID-namespace init → the program. */
 function programPid(outer: number): number | undefined {
@@ -113,7 +115,11 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
     const env: Record<string, string> = { PATH: SYSTEM_PATH, HOME: "/tmp" };
     for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     const network = opts.podNetwork === "host" || p.pod.metadata?.labels?.["bakerst.dev/network"] !== "none";
-    const proc = sandbox.spawn([inside, ...command.slice(1), ...(c.args ?? [])], { network, mounts: [{ source: binary, target: inside, writable: false }, ...mounts], limits: { memoryMiB: 2048, processes: 256, openFiles: 1024 } }, env);
+    const proc = sandbox.spawn(
+      [inside, ...command.slice(1), ...(c.args ?? [])],
+      { network, mounts: [{ source: binary, target: inside, writable: false }, ...mounts], limits: { memoryMiB: 2048, processes: 256, openFiles: 1024 } },
+      env,
+    );
     p.proc = proc;
     const append = (b: Buffer) => {
       p.log += b.toString("utf8");
@@ -121,7 +127,11 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
     };
     proc.stdout!.on("data", append);
     proc.stderr!.on("data", append);
-    p.pod.status = { phase: "Running", startTime: now(), containerStatuses: [{ name: c.name, ready: true, restartCount: 0, image: c.image!, imageID: "", state: { running: { startedAt: now() } } }] };
+    p.pod.status = {
+      phase: "Running",
+      startTime: now(),
+      containerStatuses: [{ name: c.name, ready: true, restartCount: 0, image: c.image!, imageID: "", state: { running: { startedAt: now() } } }],
+    };
     notify("MODIFIED", p);
     const deadline = job.spec!.activeDeadlineSeconds;
     if (deadline) {
@@ -137,7 +147,16 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
       p.pod.status = {
         ...p.pod.status,
         phase: exitCode === 0 && !p.pod.status?.reason ? "Succeeded" : "Failed",
-        containerStatuses: [{ name: c.name, ready: false, restartCount: 0, image: c.image!, imageID: "", state: { terminated: { exitCode, reason: exitCode === 0 ? "Completed" : "Error", finishedAt: now() } } }],
+        containerStatuses: [
+          {
+            name: c.name,
+            ready: false,
+            restartCount: 0,
+            image: c.image!,
+            imageID: "",
+            state: { terminated: { exitCode, reason: exitCode === 0 ? "Completed" : "Error", finishedAt: now() } },
+          },
+        ],
       };
       wakeLog(p);
       notify("MODIFIED", p);
@@ -228,7 +247,13 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
         jobs.push(job);
         const podName = `${name.slice(0, 57)}-${Math.random().toString(36).slice(2, 7)}`;
         const labels = { ...job.spec!.template.metadata!.labels, "job-name": name, "batch.kubernetes.io/job-name": name };
-        const p: Pod = { pod: { apiVersion: "v1", kind: "Pod", metadata: { name: podName, namespace: ns, labels }, spec: job.spec!.template.spec!, status: { phase: "Pending" } }, job: name, log: "", logWaiters: new Set(), exited: false };
+        const p: Pod = {
+          pod: { apiVersion: "v1", kind: "Pod", metadata: { name: podName, namespace: ns, labels }, spec: job.spec!.template.spec!, status: { phase: "Pending" } },
+          job: name,
+          log: "",
+          logWaiters: new Set(),
+          exited: false,
+        };
         pods.set(podName, p);
         notify("ADDED", p);
         setTimeout(() => {
@@ -261,7 +286,12 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
       if (req.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path))) {
         const sel = url.searchParams.get("labelSelector")?.split("=") as [string, string] | undefined;
         if (url.searchParams.get("watch") === "true") return watchResponse(m[1]!, sel, req.signal);
-        return Response.json({ kind: "PodList", apiVersion: "v1", metadata: {}, items: [...pods.values()].filter((p) => p.pod.metadata!.namespace === m![1] && matches(p.pod, sel)).map((p) => p.pod) });
+        return Response.json({
+          kind: "PodList",
+          apiVersion: "v1",
+          metadata: {},
+          items: [...pods.values()].filter((p) => p.pod.metadata!.namespace === m![1] && matches(p.pod, sel)).map((p) => p.pod),
+        });
       }
       if (req.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path))) {
         const p = pods.get(m[2]!);
@@ -270,7 +300,10 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
       }
       // Discovery and the schema kubectl needs to validate a Job on its own side (--dry-run=client).
       if (req.method === "GET" && Object.hasOwn(DISCOVERY, path)) return Response.json(DISCOVERY[path as keyof typeof DISCOVERY]);
-      if (req.method === "GET" && path === "/openapi/v2") return new Response((openapi ??= encodeDocument(batchV1Definitions())) as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" } });
+      if (req.method === "GET" && path === "/openapi/v2")
+        return new Response((openapi ??= encodeDocument(batchV1Definitions())) as Uint8Array<ArrayBuffer>, {
+          headers: { "content-type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" },
+        });
       if (req.method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
         const review = (await req.json()) as { spec: { resourceAttributes: { verb: string; group?: string; resource: string; subresource?: string } } };
         const a = review.spec.resourceAttributes;

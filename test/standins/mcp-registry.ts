@@ -10,8 +10,19 @@ export function startRegistryStandIn(servers: Record<string, unknown>[]) {
       const q = (url.searchParams.get("search") ?? "").toLowerCase();
       queries.push(q);
       const limit = Number(url.searchParams.get("limit") ?? "30");
-      const found = servers.filter((s) => String(s.name).toLowerCase().includes(q) || String(s.description ?? "").toLowerCase().includes(q)).slice(0, limit);
-      return Response.json({ servers: found.map((server) => ({ server, _meta: { "io.modelcontextprotocol.registry/official": { status: "active" } } })), metadata: { count: found.length } });
+      const found = servers
+        .filter(
+          (s) =>
+            String(s.name).toLowerCase().includes(q) ||
+            String(s.description ?? "")
+              .toLowerCase()
+              .includes(q),
+        )
+        .slice(0, limit);
+      return Response.json({
+        servers: found.map((server) => ({ server, _meta: { "io.modelcontextprotocol.registry/official": { status: "active" } } })),
+        metadata: { count: found.length },
+      });
     },
   });
   return { url: `http://127.0.0.1:${http.port}`, queries, stop: () => http.stop(true) };

@@ -33,7 +33,8 @@ export function startOpenAIEmbeddingsStandIn(dims: Record<string, number> = { "n
       if (typeof body.model !== "string") return error(400, "'model' is required");
       const dim = book.dimension(body.model);
       if (!dim) return error(404, `model "${body.model}" not found, try pulling it first`);
-      if (body.encoding_format !== undefined && body.encoding_format !== "float" && body.encoding_format !== "base64") return error(400, "'encoding_format' must be float or base64");
+      if (body.encoding_format !== undefined && body.encoding_format !== "float" && body.encoding_format !== "base64")
+        return error(400, "'encoding_format' must be float or base64");
       book.calls.push({ texts: input as string[], model: body.model, encoding: (body.encoding_format as string | undefined) ?? "float" });
       const data = (input as string[]).map((t, index) => {
         const v = book.vector(t, dim);

@@ -30,8 +30,7 @@ export type OpenAIStandIn = Script<OpenAIRequest> & {
 };
 
 type Message = OpenAIRequest["body"]["messages"][number];
-const parts = (content: unknown): { type?: string; text?: string }[] =>
-  typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [];
+const parts = (content: unknown): { type?: string; text?: string }[] => (typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : []);
 const isContext = (p: { text?: string }) => (p.text ?? "").startsWith("<context>");
 
 /**
@@ -79,7 +78,14 @@ export function hitOf(req: OpenAIRequest): Hit {
     tools: (req.body.tools ?? []).map((t) => t.function.name),
     toolChoice: typeof choice === "string" ? choice : (choice as { type?: string } | undefined)?.type,
     toolResults: results.map((m) => ({ id: m.tool_call_id ?? "", name: names.get(m.tool_call_id ?? ""), content: textOf(m.content), isError: false })),
-    context: messages.flatMap((m) => parts(m.content).filter(isContext).map((p) => p.text ?? "")).at(-1) ?? "",
+    context:
+      messages
+        .flatMap((m) =>
+          parts(m.content)
+            .filter(isContext)
+            .map((p) => p.text ?? ""),
+        )
+        .at(-1) ?? "",
     stream: req.body.stream === true,
   };
 }

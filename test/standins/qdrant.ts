@@ -139,7 +139,10 @@ export function startQdrantStandIn(opts: { apiKey?: string } = {}): QdrantStandI
         throw new QdrantError(400, "Format error in JSON body: vectors: missing field `size`");
       }
       if (!["Cosine", "Dot", "Euclid", "Manhattan"].includes(v.distance)) {
-        throw new QdrantError(400, `Format error in JSON body: vectors.distance: unknown variant \`${v.distance}\`, expected one of \`Cosine\`, \`Euclid\`, \`Dot\`, \`Manhattan\``);
+        throw new QdrantError(
+          400,
+          `Format error in JSON body: vectors.distance: unknown variant \`${v.distance}\`, expected one of \`Cosine\`, \`Euclid\`, \`Dot\`, \`Manhattan\``,
+        );
       }
       collections.set(name, { size: v.size, distance: v.distance, points: new Map(), indexes: {} });
       return true;
@@ -192,7 +195,13 @@ export function startQdrantStandIn(opts: { apiKey?: string } = {}): QdrantStandI
         .filter((s) => typeof threshold !== "number" || s.score >= threshold)
         .sort((a, b) => b.score - a.score)
         .slice(0, limit)
-        .map(({ p, score }) => ({ id: p.id, version: 0, score, ...(body.with_payload ? { payload: selectPayload(p, body.with_payload) } : {}), ...(body.with_vector ? { vector: p.vector } : {}) }));
+        .map(({ p, score }) => ({
+          id: p.id,
+          version: 0,
+          score,
+          ...(body.with_payload ? { payload: selectPayload(p, body.with_payload) } : {}),
+          ...(body.with_vector ? { vector: p.vector } : {}),
+        }));
       return rest === "points/query" ? { points: scored } : scored;
     }
     if (method === "POST" && rest === "points/scroll") {
@@ -220,8 +229,7 @@ export function startQdrantStandIn(opts: { apiKey?: string } = {}): QdrantStandI
     async fetch(request) {
       const started = performance.now();
       const url = new URL(request.url);
-      const reply = (status: number, payload: Record<string, unknown>) =>
-        Response.json({ ...payload, time: (performance.now() - started) / 1000 }, { status });
+      const reply = (status: number, payload: Record<string, unknown>) => Response.json({ ...payload, time: (performance.now() - started) / 1000 }, { status });
       if (opts.apiKey && request.headers.get("api-key") !== opts.apiKey) {
         return reply(401, { status: { error: "Unauthorized: invalid api-key" } });
       }

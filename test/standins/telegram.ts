@@ -193,7 +193,11 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
     const queued = failures.get(method);
     const f = queued?.shift();
     if (f) {
-      return fail(f.status, f.description ?? (f.status === 429 ? `Too Many Requests: retry after ${f.retryAfter ?? 1}` : "Internal Server Error"), f.status === 429 ? { retry_after: f.retryAfter ?? 1 } : undefined);
+      return fail(
+        f.status,
+        f.description ?? (f.status === 429 ? `Too Many Requests: retry after ${f.retryAfter ?? 1}` : "Internal Server Error"),
+        f.status === 429 ? { retry_after: f.retryAfter ?? 1 } : undefined,
+      );
     }
     if (rates && SEND_METHODS.has(method)) {
       const r = Math.random();
@@ -262,7 +266,10 @@ export function startTelegramStandIn(opts: { token?: string; username?: string }
         if ("error" in shown) return fail(400, `Bad Request: can't parse entities: ${shown.error}`);
         if (shown.text.length > 4096) return fail(400, "Bad Request: MESSAGE_TOO_LONG");
         if (shown.text === m.text && String(body.text) === m.raw) {
-          return fail(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
+          return fail(
+            400,
+            "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+          );
         }
         m.text = shown.text;
         m.raw = String(body.text);

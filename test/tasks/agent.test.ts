@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeApp, readSse } from "../helpers/app.ts";
-import { createTask, endedTask, mountArea, runnerBinary, taskEvents, type MountArea } from "../helpers/tasks.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { createTask, endedTask, type MountArea, mountArea, runnerBinary, taskEvents } from "../helpers/tasks.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 /**
@@ -20,7 +20,13 @@ beforeAll(async () => {
   model = startAnthropicStandIn();
   area = mountArea();
   writeFileSync(join(area.ro, "notes.md"), "The backup runs at 03:00.\n");
-  h = await makeApp({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: model.url, TASK_ALLOWED_PATHS: area.root, TASK_RUNNER: await runnerBinary(), TASK_PREAPPROVED: `write:${area.rw}` });
+  h = await makeApp({
+    ANTHROPIC_API_KEY: KEY,
+    ANTHROPIC_BASE_URL: model.url,
+    TASK_ALLOWED_PATHS: area.root,
+    TASK_RUNNER: await runnerBinary(),
+    TASK_PREAPPROVED: `write:${area.rw}`,
+  });
 });
 afterEach(() => model.checkAndReset());
 afterAll(async () => {
@@ -33,7 +39,13 @@ const toolsOffered = (i: number) => model.requests[i]!.body.tools?.map((t) => t.
 describe("Agent tasks", () => {
   test("work towards the goal with file tools inside their mounts, report tool calls as progress, and record usage as the worker's", async () => {
     const before = model.requests.length;
-    model.on(and(prompt("When does the backup run?"), firstRound), reply().tool("read_file", { path: `${area.ro}/notes.md` }, "tu_1").stopReason("tool_use").usage({ input: 200, output: 30 }));
+    model.on(
+      and(prompt("When does the backup run?"), firstRound),
+      reply()
+        .tool("read_file", { path: `${area.ro}/notes.md` }, "tu_1")
+        .stopReason("tool_use")
+        .usage({ input: 200, output: 30 }),
+    );
     model.on(afterTool("read_file"), reply().text("At 03:00.").usage({ input: 260, output: 10 }));
     const task = await createTask(h.request, { mode: "agent", goal: "When does the backup run?", mounts: [area.ro] });
     const done = await endedTask(h.request, task.id);
@@ -153,7 +165,11 @@ describe("run_task in chat", () => {
     expect(new Set(tasks.map((t) => t.id)).size).toBe(1);
     expect(tasks.at(-1).status).toBe("succeeded");
     expect(JSON.stringify(model.requests.at(-1)!.body.messages.at(-1))).toContain("42% used");
-    const got = await h.s.tools.execute("get_task", { id: tasks[0].id }, { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} });
+    const got = await h.s.tools.execute(
+      "get_task",
+      { id: tasks[0].id },
+      { conversationId: "c", turnId: "t", origin: "web" as const, signal: new AbortController().signal, emit: () => {} },
+    );
     expect(got.content).toContain('"status": "succeeded"');
   }, 60_000);
 
@@ -173,7 +189,12 @@ describe("run_task in chat", () => {
     const results = events.filter((e) => e.event === "tool_result").map((e) => e.data);
     expect(results[0].summary).toContain("waiting for the owner");
     expect(results[1]).toMatchObject({ ok: false, summary: expect.stringContaining("unknown tool") });
-    expect(h.s.tools.specs().map((t) => t.name).filter((n) => /approve/.test(n))).toEqual([]);
+    expect(
+      h.s.tools
+        .specs()
+        .map((t) => t.name)
+        .filter((n) => /approve/.test(n)),
+    ).toEqual([]);
     const task = await (await h.request(`/api/tasks/${id}`)).json();
     expect(task).toMatchObject({ status: "queued", approval: { state: "pending" }, actor: "agent" });
   }, 60_000);

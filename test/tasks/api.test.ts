@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { AREAS } from "../../core/areas.ts";
 import { runDoctor } from "../../core/cli/doctor.ts";
 import { TaskStore } from "../../core/tasks/store.ts";
-import { makeApp, testConfig, TOKEN } from "../helpers/app.ts";
+import { makeApp, TOKEN, testConfig } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { createTask, endedTask, mountArea, processesWith, runnerBinary, taskEvents, uniqueSleep, type MountArea } from "../helpers/tasks.ts";
+import { createTask, endedTask, type MountArea, mountArea, processesWith, runnerBinary, taskEvents, uniqueSleep } from "../helpers/tasks.ts";
 
 let area: MountArea;
 let h: Awaited<ReturnType<typeof makeApp>>;
@@ -20,12 +20,16 @@ afterAll(() => h.close());
 const post = (json: unknown) => h.request("/api/tasks", { method: "POST", json });
 const auditRows = (target?: string) => {
   h.s.audit.flush();
-  return (h.s.store.sqlite.query(`SELECT action, outcome, actor, detail FROM audit_log WHERE action LIKE 'task.%' ${target ? "AND target = ?" : ""} ORDER BY id`).all(...(target ? [target] : [])) as {
-    action: string;
-    outcome: string;
-    actor: string;
-    detail: string;
-  }[]).map((r) => ({ ...r, detail: JSON.parse(r.detail ?? "null") }));
+  return (
+    h.s.store.sqlite
+      .query(`SELECT action, outcome, actor, detail FROM audit_log WHERE action LIKE 'task.%' ${target ? "AND target = ?" : ""} ORDER BY id`)
+      .all(...(target ? [target] : [])) as {
+      action: string;
+      outcome: string;
+      actor: string;
+      detail: string;
+    }[]
+  ).map((r) => ({ ...r, detail: JSON.parse(r.detail ?? "null") }));
 };
 
 describe("POST /api/tasks: what is refused at the door", () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { linkSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir, TOKEN } from "../helpers/app.ts";
-import { compiledBinary, startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { TOKEN, tempDir } from "../helpers/app.ts";
+import { compiledBinary, type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { mountArea, runnerBinary, type MountArea } from "../helpers/tasks.ts";
+import { type MountArea, mountArea, runnerBinary } from "../helpers/tasks.ts";
 
 /** `bakerst task run` and `bakerst task approve`, from the compiled binary, as an owner types them. */
 let bin: string;
@@ -40,9 +40,17 @@ describe("bakerst task run, standalone on the local sandbox", () => {
   test("--json gives one event per line, ending with the result", async () => {
     const r = await run(["task", "run", "--script", "echo a; echo b", "--json"]);
     expect(r.exitCode).toBe(0);
-    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.every((e) => typeof e.task === "string" && e.task === events[0].task)).toBe(true);
-    expect(events.filter((e) => e.kind === "log").map((e) => e.text).join("")).toBe("a\nb\n");
+    expect(
+      events
+        .filter((e) => e.kind === "log")
+        .map((e) => e.text)
+        .join(""),
+    ).toBe("a\nb\n");
     expect(events.at(-1)).toMatchObject({ event: "result", status: "succeeded", exitCode: 0 });
   }, 60_000);
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { createTask, endedTask, mountArea, processesWith, runnerBinary, uniqueSleep, type MountArea } from "../helpers/tasks.ts";
+import { createTask, endedTask, type MountArea, mountArea, processesWith, runnerBinary, uniqueSleep } from "../helpers/tasks.ts";
 
 /**
  * A task's script trying to get out of the local sandbox. Each test asserts

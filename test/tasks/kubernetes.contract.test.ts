@@ -1,9 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RUNNER_PATH } from "../../core/tasks/kubernetes/job.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { mountArea, runnerBinary } from "../helpers/tasks.ts";
 import { startKubernetesStandIn } from "../standins/kubernetes.ts";
-import { RUNNER_PATH } from "../../core/tasks/kubernetes/job.ts";
 import { taskContract } from "./contract.ts";
 
 taskContract("Kubernetes Job (against a stand-in API server that runs the pod in the sandbox)", async () => {

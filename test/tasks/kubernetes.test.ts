@@ -5,14 +5,14 @@ import { dumpYaml } from "@kubernetes/client-node";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AREAS } from "../../core/areas.ts";
 import { runDoctor } from "../../core/cli/doctor.ts";
-import { subjects, TaskRunSpecV1, check, type TaskRunSpec } from "../../core/protocol/index.ts";
+import { check, subjects, type TaskRunSpec, TaskRunSpecV1 } from "../../core/protocol/index.ts";
 import { buildJob, RUNNER_PATH } from "../../core/tasks/kubernetes/job.ts";
 import { NEEDED } from "../../core/tasks/kubernetes/rbac.ts";
-import { makeApp, tempDir, testConfig, TOKEN } from "../helpers/app.ts";
-import { startNats, waitFor, type NatsServer } from "../helpers/nats.ts";
+import { makeApp, TOKEN, tempDir, testConfig } from "../helpers/app.ts";
+import { type NatsServer, startNats, waitFor } from "../helpers/nats.ts";
 import { restrictedViolations } from "../helpers/pss.ts";
-import { createTask, endedTask, mountArea, outputOf, runnerBinary, taskEvents, type MountArea } from "../helpers/tasks.ts";
-import { startKubernetesStandIn, type KubernetesStandIn } from "../standins/kubernetes.ts";
+import { createTask, endedTask, type MountArea, mountArea, outputOf, runnerBinary, taskEvents } from "../helpers/tasks.ts";
+import { type KubernetesStandIn, startKubernetesStandIn } from "../standins/kubernetes.ts";
 
 let area: MountArea;
 let kube: KubernetesStandIn;
@@ -105,7 +105,11 @@ describe("Kubernetes tasks: the Job", () => {
     const dir = tempDir();
     // Async: the stand-in answering kubectl lives in this process.
     const kubectl = async (file: string) => {
-      const p = Bun.spawn(["kubectl", "create", "--dry-run=client", "-f", file, "-o", "name"], { env: { PATH: "/usr/bin:/bin:/usr/local/bin", KUBECONFIG: kube.kubeconfig, HOME: dir }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["kubectl", "create", "--dry-run=client", "-f", file, "-o", "name"], {
+        env: { PATH: "/usr/bin:/bin:/usr/local/bin", KUBECONFIG: kube.kubeconfig, HOME: dir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       return { stdout, stderr, exitCode };
     };
@@ -125,7 +129,16 @@ describe("Kubernetes tasks: the Job", () => {
   }, 60_000);
 
   test("the restricted check finds what breaks it: a hostPath volume, and nothing else", () => {
-    const spec: TaskRunSpec = { v: 1, id: "01a2-host", mode: "script", script: "ls", mounts: [{ source: "/srv/media/a", target: "/srv/media/a", writable: false }], network: "none", timeoutMs: 60_000, reportToken: "x".repeat(32) };
+    const spec: TaskRunSpec = {
+      v: 1,
+      id: "01a2-host",
+      mode: "script",
+      script: "ls",
+      mounts: [{ source: "/srv/media/a", target: "/srv/media/a", writable: false }],
+      network: "none",
+      timeoutMs: 60_000,
+      reportToken: "x".repeat(32),
+    };
     const job = buildJob(spec, {
       namespace: "t",
       image: "i",
@@ -182,7 +195,11 @@ describe("Kubernetes tasks: reports over NATS, and the pod log when NATS is out 
     try {
       const task = await createTask(h.request, { mode: "script", script: "echo up; sleep 3; echo down" });
       await waitFor("the task to run", async () => (await (await h.request(`/api/tasks/${task.id}`)).json()).output === "up\n", 20_000);
-      const token = (JSON.parse(kube.jobs.find((j) => j.metadata!.name === `bakerst-task-${task.id}`)!.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === "TASK_SPEC")!.value!) as TaskRunSpec).reportToken;
+      const token = (
+        JSON.parse(
+          kube.jobs.find((j) => j.metadata!.name === `bakerst-task-${task.id}`)!.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === "TASK_SPEC")!.value!,
+        ) as TaskRunSpec
+      ).reportToken;
       const forged = (t: string, seq: number, text: string) =>
         JSON.stringify({ v: 1, type: "progress", taskId: task.id, token: t, seq, at: Date.now(), kind: "log", stream: "stdout", text });
       spy.publish(subjects.taskProgress(task.id), forged("not-the-token-0123456789", 100, "FORGED\n"));

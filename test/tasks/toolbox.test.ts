@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { RUNNER_PATH } from "../../core/tasks/kubernetes/job.ts";
 import { makeApp, tempDir } from "../helpers/app.ts";
 import { createTask, endedTask, runnerBinary } from "../helpers/tasks.ts";
-import { startKubernetesStandIn, type KubernetesStandIn } from "../standins/kubernetes.ts";
+import { type KubernetesStandIn, startKubernetesStandIn } from "../standins/kubernetes.ts";
 
 /** Toolboxes: tools the owner set up, which a task asks for by name. */
 let tools: string;
@@ -33,7 +33,10 @@ describe("Toolboxes", () => {
   test("locally, a toolbox's directories are bound read-only and first on PATH; a task without it does not have them", async () => {
     const h = await makeApp({ TASK_RUNNER: await runnerBinary() }, { dataDir: dataDirWith({ tasks: { toolboxes: { greet: { paths: [tools] } } } }) });
     try {
-      const withBox = await endedTask(h.request, (await createTask(h.request, { mode: "script", script: `hello-tool hi; touch ${tools}/x || echo read-only`, toolbox: "greet" })).id);
+      const withBox = await endedTask(
+        h.request,
+        (await createTask(h.request, { mode: "script", script: `hello-tool hi; touch ${tools}/x || echo read-only`, toolbox: "greet" })).id,
+      );
       expect(withBox.output).toContain("from the toolbox: hi\n");
       expect(withBox.output).toContain("read-only");
       const without = await endedTask(h.request, (await createTask(h.request, { mode: "script", script: "hello-tool hi" })).id);

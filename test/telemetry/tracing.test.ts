@@ -4,14 +4,14 @@
  * both processes, as a local OTLP/HTTP receiver gets them.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { TOKEN, tempDir } from "../helpers/app.ts";
-import { compiledBinary, startBinary, type RunningBinary } from "../helpers/binary.ts";
-import { waitFor } from "../helpers/nats.ts";
-import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
-import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 import { currentTraceId, outgoingTraceHeaders, parseTraceparent, startSpan, tracingEnabled, withSpan } from "../../core/telemetry/tracing.ts";
+import { TOKEN, tempDir } from "../helpers/app.ts";
+import { compiledBinary, type RunningBinary, startBinary } from "../helpers/binary.ts";
+import { waitFor } from "../helpers/nats.ts";
+import { type SecuredNats, startSecuredNats } from "../helpers/nats-identities.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
+import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 
 describe("Tracing with OpenTelemetry off", () => {
   test("is the no-op: nothing is loaded, yet spans nest in one trace and messages leaving a span carry it", async () => {
@@ -32,7 +32,14 @@ describe("Tracing with OpenTelemetry off", () => {
   test("a span continues a caller's traceparent; a malformed or all-zero one starts a new trace instead", () => {
     const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     expect(startSpan("x", { parent: `00-${trace}-00f067aa0ba902b7-01` }).traceId).toBe(trace);
-    for (const bad of ["", "garbage", `00-${"0".repeat(32)}-00f067aa0ba902b7-01`, `00-${trace}-${"0".repeat(16)}-01`, `00-${trace}-00f067aa0ba902b7`, `00-${trace.toUpperCase()}x-00f067aa0ba902b7-01`]) {
+    for (const bad of [
+      "",
+      "garbage",
+      `00-${"0".repeat(32)}-00f067aa0ba902b7-01`,
+      `00-${trace}-${"0".repeat(16)}-01`,
+      `00-${trace}-00f067aa0ba902b7`,
+      `00-${trace.toUpperCase()}x-00f067aa0ba902b7-01`,
+    ]) {
       expect(parseTraceparent(bad)).toBeUndefined();
       const span = startSpan("x", { parent: bad });
       expect(span.traceId).toMatch(/^[\da-f]{32}$/);
@@ -85,7 +92,15 @@ function startReceiver() {
         for (const ss of rs.scopeSpans) {
           for (const s of ss.spans) {
             const attributes = Object.fromEntries(((s.attributes as { key: string; value: Record<string, unknown> }[]) ?? []).map((a) => [a.key, value(a.value)]));
-            spans.push({ service, name: String(s.name), traceId: hex(s.traceId), spanId: hex(s.spanId), parentSpanId: hex(s.parentSpanId ?? ""), kind: Number(s.kind), attributes });
+            spans.push({
+              service,
+              name: String(s.name),
+              traceId: hex(s.traceId),
+              spanId: hex(s.spanId),
+              parentSpanId: hex(s.parentSpanId ?? ""),
+              kind: Number(s.kind),
+              attributes,
+            });
           }
         }
       }
@@ -132,17 +147,30 @@ describe("Tracing with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
     let satLog = "";
     satellite = Bun.spawn([await compiledBinary("bakerst-satellite"), "--mode", "worker", "--id", "traced-1"], {
       cwd: tempDir("bakerst-sat-cwd-"),
-      env: { PATH: "/usr/bin:/bin", NATS_URL: nats.url, NATS_CREDS: nats.credsFile({ role: "worker" }), COMMAND_ALLOWLIST: "date", LOG_LEVEL: "debug", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      env: {
+        PATH: "/usr/bin:/bin",
+        NATS_URL: nats.url,
+        NATS_CREDS: nats.credsFile({ role: "worker" }),
+        COMMAND_ALLOWLIST: "date",
+        LOG_LEVEL: "debug",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      },
       stdout: "ignore",
       stderr: "pipe",
     });
     const satPump = (async () => {
       for await (const c of satellite.stderr as ReadableStream<Uint8Array>) satLog += new TextDecoder().decode(c);
     })();
-    await waitFor("the worker's heartbeat at the core", async () => {
-      const h = (await (await fetch(`${core!.url}/api/system/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { components: { workers?: { status: string } } };
-      return h.components.workers?.status === "ok";
-    }, 20_000);
+    await waitFor(
+      "the worker's heartbeat at the core",
+      async () => {
+        const h = (await (await fetch(`${core!.url}/api/system/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+          components: { workers?: { status: string } };
+        };
+        return h.components.workers?.status === "ok";
+      },
+      20_000,
+    );
 
     model.on(and(prompt("What is the date on the worker?"), firstRound), reply().tool("dispatch_job", { type: "command", command: "date -u" }));
     model.on(afterTool("dispatch_job"), reply().text("It is today."));
@@ -161,10 +189,14 @@ describe("Tracing with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
     expect(await satellite.exited).toBe(0);
     await satPump;
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
-    const spans = await waitFor("the core's spans of the chat at the receiver", () => {
-      const s = inTrace();
-      return s.some((x) => x.name === "job.completed") && s.some((x) => x.name === "POST /api/chat") ? s : undefined;
-    }, 15_000);
+    const spans = await waitFor(
+      "the core's spans of the chat at the receiver",
+      () => {
+        const s = inTrace();
+        return s.some((x) => x.name === "job.completed") && s.some((x) => x.name === "POST /api/chat") ? s : undefined;
+      },
+      15_000,
+    );
 
     const one = (service: string, name: string) => {
       const found = spans.filter((s) => s.service === service && s.name === name);

@@ -8,42 +8,45 @@
  * A failure reads like: Type '{ missing: "startedAt"; mismatched: never; ... }'
  * does not satisfy the constraint 'true' — naming the field and the type.
  */
+
+import type { Block as CoreBlock } from "../../core/agent/types.ts";
 import type { conversationRoutes } from "../../core/api/conversations.ts";
-import type { channelRoutes } from "../../core/gateway/routes.ts";
-import type { secretRoutes } from "../../core/secrets/routes.ts";
-import type { skillRoutes } from "../../core/skills/routes.ts";
 import type { modelRoutes } from "../../core/api/models.ts";
 import type { systemRoutes } from "../../core/api/system.ts";
 import type { TurnUsage as CoreTurnUsage, TurnEvent } from "../../core/brain/turn.ts";
+import type { companionRoutes } from "../../core/companions/routes.ts";
 import type { StoredMessage as CoreStoredMessage } from "../../core/conversations/store.ts";
+import type { channelRoutes } from "../../core/gateway/routes.ts";
 import type { JobRequest } from "../../core/jobs/request.ts";
 import type { jobRoutes } from "../../core/jobs/routes.ts";
 import type { JobStatus as CoreJobStatus } from "../../core/jobs/store.ts";
 import type { memoryRoutes } from "../../core/memory/routes.ts";
+import type { Category } from "../../core/memory/types.ts";
+import type { ScheduleRequest } from "../../core/schedules/request.ts";
+import type { scheduleRoutes } from "../../core/schedules/routes.ts";
+import type { secretRoutes } from "../../core/secrets/routes.ts";
+import type { skillRoutes } from "../../core/skills/routes.ts";
 import type { ProgressData, ResultData } from "../../core/tasks/journal.ts";
 import type { TaskRequest } from "../../core/tasks/request.ts";
 import type { taskRoutes } from "../../core/tasks/routes.ts";
-import type { companionRoutes } from "../../core/companions/routes.ts";
 import type { TaskStatus as CoreTaskStatus } from "../../core/tasks/store.ts";
-import type { ScheduleRequest } from "../../core/schedules/request.ts";
-import type { scheduleRoutes } from "../../core/schedules/routes.ts";
-import type { Category } from "../../core/memory/types.ts";
-import type { Block as CoreBlock } from "../../core/agent/types.ts";
 import type { ComponentHealth as CoreComponentHealth } from "../../core/telemetry/health.ts";
 import type {
   Block,
   ChannelAdapter,
   Channels,
   ChatEvent,
+  Compaction,
+  CompactResult,
   Companion,
   CompanionDetail,
   CompanionList,
   CompanionPairing,
-  CompactResult,
-  Compaction,
   ComponentHealth,
   ConversationDetail,
   ConversationList,
+  Extension,
+  ExtensionList,
   Health,
   Job,
   JobDetail,
@@ -55,9 +58,17 @@ import type {
   MemorySearch,
   ModelsConfig,
   ModelsList,
+  NewSchedule,
+  NewTask,
   Note,
   NoteList,
   Pairing,
+  RegistryResults,
+  Schedule,
+  ScheduleDetail,
+  ScheduleList,
+  SchedulePreview,
+  ScheduleRun,
   Secret,
   SecretDeleted,
   SecretList,
@@ -65,21 +76,11 @@ import type {
   Skill,
   SkillList,
   SkillTest,
-  Extension,
-  ExtensionList,
-  RegistryResults,
   StoredMessage,
   Task,
   TaskEvent,
   TaskList,
   TaskStatus,
-  NewTask,
-  NewSchedule,
-  Schedule,
-  ScheduleDetail,
-  ScheduleList,
-  SchedulePreview,
-  ScheduleRun,
   TurnUsage,
   UsageReport,
 } from "../../ui/api/types.ts";

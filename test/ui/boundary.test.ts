@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { Glob } from "bun";
 import { join } from "node:path";
+import { Glob } from "bun";
 
 const root = join(import.meta.dir, "..", "..");
 

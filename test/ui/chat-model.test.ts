@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readEvents } from "../../ui/api/chat.ts";
 import type { StoredMessage } from "../../ui/api/types.ts";
-import { applyEvent, cacheShare, turnsFromConversation, turnsFromMessages, type TurnView } from "../../ui/pages/chat/model.ts";
+import { applyEvent, cacheShare, type TurnView, turnsFromConversation, turnsFromMessages } from "../../ui/pages/chat/model.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
@@ -16,7 +16,11 @@ function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
 describe("the console's SSE reader", () => {
   test("reads events split across chunks, skips keep-alives and accepts CRLF", async () => {
     const got = [];
-    const body = streamOf('id: 1\nevent: conversation\ndata: {"id":"c1","turnId":"t1"}\n\n: keep-alive\n\nid: 2\nev', 'ent: text\ndata: {"delta":"Hel', 'lo"}\n\nid: 3\r\nevent: done\r\ndata: {"conversationId":"c1","messageId":"m1","usage":{}}\r\n\r\n');
+    const body = streamOf(
+      'id: 1\nevent: conversation\ndata: {"id":"c1","turnId":"t1"}\n\n: keep-alive\n\nid: 2\nev',
+      'ent: text\ndata: {"delta":"Hel',
+      'lo"}\n\nid: 3\r\nevent: done\r\ndata: {"conversationId":"c1","messageId":"m1","usage":{}}\r\n\r\n',
+    );
     for await (const e of readEvents(body)) got.push(e);
     expect(got.map((e) => [e.id, e.ev.event])).toEqual([
       [1, "conversation"],
@@ -27,13 +31,27 @@ describe("the console's SSE reader", () => {
   });
 });
 
-const msg = (m: Partial<StoredMessage> & Pick<StoredMessage, "turnId" | "role" | "content">): StoredMessage => ({ id: crypto.randomUUID(), seq: 0, model: null, error: null, createdAt: 0, ...m });
+const msg = (m: Partial<StoredMessage> & Pick<StoredMessage, "turnId" | "role" | "content">): StoredMessage => ({
+  id: crypto.randomUUID(),
+  seq: 0,
+  model: null,
+  error: null,
+  createdAt: 0,
+  ...m,
+});
 
 describe("chat turns", () => {
   test("a stored conversation becomes turns with tool results joined to their calls", () => {
     const turns = turnsFromMessages([
       msg({ turnId: "t1", role: "user", content: [{ type: "text", text: "time?" }] }),
-      msg({ turnId: "t1", role: "assistant", content: [{ type: "text", text: "Checking." }, { type: "tool_use", id: "u1", name: "current_time", input: {} }] }),
+      msg({
+        turnId: "t1",
+        role: "assistant",
+        content: [
+          { type: "text", text: "Checking." },
+          { type: "tool_use", id: "u1", name: "current_time", input: {} },
+        ],
+      }),
       msg({ turnId: "t1", role: "tool", content: [{ type: "tool_result", tool_use_id: "u1", content: '{"iso":"x"}' }] }),
       msg({ turnId: "t1", role: "assistant", content: [{ type: "text", text: "Noon." }] }),
       msg({ turnId: "t2", role: "user", content: [{ type: "text", text: "again" }] }),
@@ -67,7 +85,10 @@ describe("chat turns", () => {
     applyEvent(t, { event: "task", data: { id: "t1", status: "queued" } });
     applyEvent(t, { event: "task", data: { id: "t1", status: "succeeded" } });
     applyEvent(t, { event: "text", data: { delta: "Done." } });
-    applyEvent(t, { event: "done", data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 1, model: "x" } } });
+    applyEvent(t, {
+      event: "done",
+      data: { conversationId: "c", messageId: "m", usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, modelCalls: 1, model: "x" } },
+    });
     expect(t.parts.map((p) => (p.kind === "text" ? p.text : p.kind))).toEqual(["Hello", "tool", "Done."]);
     const tool = t.parts[1]!;
     expect(tool.kind === "tool" && tool.call.result).toEqual({ ok: false, summary: "refused" });
@@ -102,7 +123,11 @@ describe("thinking, tool searches and compaction in the thread", () => {
         content: [
           { type: "thinking", thinking: "Which tool?", signature: "s" },
           { type: "server_tool_use", id: "s1", name: "tool_search_tool_bm25", input: { query: "calendar" } },
-          { type: "tool_search_tool_result", tool_use_id: "s1", content: { type: "tool_search_tool_search_result", tool_references: [{ type: "tool_reference", tool_name: "calendar_create" }] } },
+          {
+            type: "tool_search_tool_result",
+            tool_use_id: "s1",
+            content: { type: "tool_search_tool_search_result", tool_references: [{ type: "tool_reference", tool_name: "calendar_create" }] },
+          },
           { type: "redacted_thinking", data: "xx" },
           { type: "text", text: "Booked." },
         ],

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import type { Browser } from "playwright-core";
 import { CONFIG_FILE, natsInit } from "../../core/nats/init.ts";
 import type { EnrollmentBundle } from "../../core/protocol/index.ts";
 import { tempDir } from "../helpers/app.ts";
-import { compiledBinary, startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { compiledBinary, type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
-import { startNatsWithConfig, type ConfiguredNats } from "../helpers/nats.ts";
+import { type ConfiguredNats, startNatsWithConfig } from "../helpers/nats.ts";
 import { logIn, newPage, TOKEN } from "./setup.ts";
 
 setDefaultTimeout(60_000);
@@ -24,7 +24,10 @@ describe("companions page", () => {
     dir = tempDir("bakerst-ui-companions-");
     natsInit({ dir, version: "test" });
     nats = await startNatsWithConfig(join(dir, CONFIG_FILE));
-    [app, browser] = await Promise.all([startBinary({ AUTH_TOKEN: TOKEN, NATS_URL: nats.url, NATS_CREDS: join(dir, "creds", "core.nk"), COMPANION_OFFLINE_MS: "3000" }), launchBrowser()]);
+    [app, browser] = await Promise.all([
+      startBinary({ AUTH_TOKEN: TOKEN, NATS_URL: nats.url, NATS_CREDS: join(dir, "creds", "core.nk"), COMPANION_OFFLINE_MS: "3000" }),
+      launchBrowser(),
+    ]);
   }, 120_000);
   afterAll(async () => {
     companion?.kill("SIGKILL");
@@ -54,7 +57,16 @@ describe("companions page", () => {
     writeFileSync(join(home, "seed.nk"), `${bundle.seed}\n`, { mode: 0o600 });
     companion = Bun.spawn([await compiledBinary("bakerst-satellite"), "--mode", "companion"], {
       cwd: home,
-      env: { PATH: process.env.PATH ?? "/usr/bin", NATS_URL: bundle.natsUrl, NATS_CREDS: join(home, "seed.nk"), COMPANION_ID: "nas", CORE_PUBLIC_KEY: bundle.corePublicKey, COMPANION_STATE_DIR: join(home, "state"), HEARTBEAT_INTERVAL_MS: "500", LOG_LEVEL: "warn" },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin",
+        NATS_URL: bundle.natsUrl,
+        NATS_CREDS: join(home, "seed.nk"),
+        COMPANION_ID: "nas",
+        CORE_PUBLIC_KEY: bundle.corePublicKey,
+        COMPANION_STATE_DIR: join(home, "state"),
+        HEARTBEAT_INTERVAL_MS: "500",
+        LOG_LEVEL: "warn",
+      },
       stdout: "ignore",
       stderr: "ignore",
     });

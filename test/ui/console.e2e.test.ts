@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { type AnthropicStandIn, echo, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, httpError, prompt, reply } from "../standins/script.ts";
@@ -202,7 +202,10 @@ describe("chat", () => {
     await page.locator(".thread-title", { hasText: "Shed project" }).waitFor();
     await page.fill("#conv-search", "shed");
     await page.waitForFunction(() => document.querySelectorAll(".conv-list li").length === 1);
-    await page.locator(".conv-list li", { hasText: "Shed project" }).getByRole("button", { name: /^Delete/ }).click();
+    await page
+      .locator(".conv-list li", { hasText: "Shed project" })
+      .getByRole("button", { name: /^Delete/ })
+      .click();
     await page.waitForURL((u) => u.pathname === "/");
     await page.locator(".welcome").waitFor();
     await page.waitForFunction(() => ![...document.querySelectorAll(".conv-title")].some((e) => e.textContent === "Shed project"));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
 import { waitFor } from "../helpers/nats.ts";
 import { newPage, send } from "./setup.ts";
@@ -87,7 +87,10 @@ describe("first start", () => {
       expect(res.status()).toBe(401);
       if (await page.getByText("Too many failed attempts").count()) break;
     }
-    await page.getByRole("alert").getByText(/Too many failed attempts\. Try again in \d+ s\./).waitFor();
+    await page
+      .getByRole("alert")
+      .getByText(/Too many failed attempts\. Try again in \d+ s\./)
+      .waitFor();
     expect(await page.getByRole("button", { name: "Log in" }).isDisabled()).toBe(true);
     await ctx.close();
   });

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { logIn, newPage, send, TOKEN } from "./setup.ts";
 
@@ -47,7 +47,9 @@ describe("jobs page", () => {
     const { ctx, page } = await newPage(browser);
     await logIn(page, app.url);
     await page.goto(`${app.url}/jobs`);
-    const r = await page.evaluate(async () => (await fetch("/api/jobs", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "command", command: "date -u" }) })).json());
+    const r = await page.evaluate(async () =>
+      (await fetch("/api/jobs", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "command", command: "date -u" }) })).json(),
+    );
     const id = (r as { id: string }).id;
     // The page was open before the job existed: it appears and finishes without a reload.
     await page.locator(`tr[data-job="${id}"] .chip`, { hasText: /completed|failed/ }).waitFor({ timeout: 15_000 });

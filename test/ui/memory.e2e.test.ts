@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { logIn, newPage, TOKEN } from "./setup.ts";
 
@@ -28,7 +28,10 @@ describe("memory page", () => {
     await page.fill("#mem-new", "The NAS in the attic is a Synology DS920+");
     await page.selectOption("#mem-new-cat", "homelab");
     await page.getByRole("button", { name: "Add" }).click();
-    await page.getByRole("status").getByText(/Saved|Merged/).waitFor();
+    await page
+      .getByRole("status")
+      .getByText(/Saved|Merged/)
+      .waitFor();
     const row = page.locator(".mem", { hasText: "Synology DS920+" });
     await row.waitFor();
     expect(await row.locator("select").inputValue()).toBe("homelab");

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
 import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply, system } from "../standins/script.ts";
@@ -50,7 +50,10 @@ describe("thinking, cache and compaction in the console", () => {
 
     model.on(system(/extract observations/), reply().text('[{"kind":"Decision","text":"Fridays stay free."}]'));
     await page.getByRole("button", { name: "Compact" }).click();
-    await page.getByRole("status").getByText(/^Compacted/).waitFor();
+    await page
+      .getByRole("status")
+      .getByText(/^Compacted/)
+      .waitFor();
     const divider = page.locator("details.compaction");
     await divider.waitFor();
     await divider.locator("summary").click();

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { httpError, prompt } from "../standins/script.ts";
 import { logIn, newPage, TOKEN } from "./setup.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { DESKTOP, hasHorizontalScroll, launchBrowser, PHONE, screenshot } from "../helpers/browser.ts";
 import { logIn, newPage, TOKEN } from "./setup.ts";
 
@@ -53,7 +53,11 @@ describe("secrets page", () => {
   });
 
   test("the secrets page fits a phone", async () => {
-    await fetch(`${app.url}/api/secrets/SOME_API_KEY`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ value: VALUE }) });
+    await fetch(`${app.url}/api/secrets/SOME_API_KEY`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ value: VALUE }),
+    });
     for (const viewport of [PHONE, DESKTOP]) {
       const { ctx, page } = await newPage(browser, viewport);
       await logIn(page, app.url);

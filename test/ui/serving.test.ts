@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
 
 // Starting the binary (and the dev server building the UI) takes seconds on a busy 2-core machine.

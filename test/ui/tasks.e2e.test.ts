@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, te
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { launchBrowser, screenshot } from "../helpers/browser.ts";
-import { mountArea, runnerBinary, type MountArea } from "../helpers/tasks.ts";
-import { startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type MountArea, mountArea, runnerBinary } from "../helpers/tasks.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { afterTool, and, firstRound, prompt, reply } from "../standins/script.ts";
 import { logIn, newPage, send, TOKEN } from "./setup.ts";
 
@@ -87,7 +87,9 @@ describe("tasks page", () => {
     await logIn(page, app.url);
     model.on(
       and(prompt("Write the note"), firstRound),
-      reply().tool("run_task", { mode: "script", script: `echo note > ${area.rw}/chat.txt`, mounts: [{ path: area.rw, writable: true }], wait: false }).stopReason("tool_use"),
+      reply()
+        .tool("run_task", { mode: "script", script: `echo note > ${area.rw}/chat.txt`, mounts: [{ path: area.rw, writable: true }], wait: false })
+        .stopReason("tool_use"),
     );
     model.on(afterTool("run_task"), reply().text("It waits for your approval."));
     await send(page, "Write the note");

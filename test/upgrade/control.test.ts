@@ -6,12 +6,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { serveApp, tempDir } from "../helpers/app.ts";
-import { controlFetch, runningServers } from "../../core/upgrade/control.ts";
-import { StartRefusedError } from "../../core/upgrade/lifecycle.ts";
-import { Leases } from "../../core/upgrade/lease.ts";
-import { readyCommand } from "../../core/cli/ready.ts";
 import { loginLinkCommand } from "../../core/cli/login-link.ts";
+import { readyCommand } from "../../core/cli/ready.ts";
+import { controlFetch, runningServers } from "../../core/upgrade/control.ts";
+import { Leases } from "../../core/upgrade/lease.ts";
+import { StartRefusedError } from "../../core/upgrade/lifecycle.ts";
+import { serveApp, tempDir } from "../helpers/app.ts";
 
 const servers: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -75,10 +75,17 @@ describe("The control socket", () => {
   test("bakerst login-link: a one-time link from the running server, which logs in once and is audited", async () => {
     const s = await serve();
     const said: string[] = [];
-    expect(await loginLinkCommand(s.services.config, (t) => void said.push(t), (t) => void said.push(t))).toBe(0);
+    expect(
+      await loginLinkCommand(
+        s.services.config,
+        (t) => void said.push(t),
+        (t) => void said.push(t),
+      ),
+    ).toBe(0);
     const code = /#code=([\w-]+)\n$/.exec(said[0]!)?.[1];
     expect(code).toBeDefined();
-    const login = () => fetch(`${s.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json", "sec-fetch-site": "same-origin" }, body: JSON.stringify({ code }) });
+    const login = () =>
+      fetch(`${s.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json", "sec-fetch-site": "same-origin" }, body: JSON.stringify({ code }) });
     expect((await login()).status).toBe(200);
     expect((await login()).status).toBe(401);
     s.services.audit.close();
@@ -90,7 +97,10 @@ describe("The control socket", () => {
   test("a socket left by a process that died is removed, and counts as nobody running", async () => {
     const dataDir = tempDir();
     mkdirSync(join(dataDir, "run"), { recursive: true });
-    const dead = Bun.spawn([process.execPath, "-e", `Bun.serve({ unix: ${JSON.stringify(join(dataDir, "run", "dead.sock"))}, fetch: () => new Response("x") }); console.log("up")`], { stdout: "pipe" });
+    const dead = Bun.spawn(
+      [process.execPath, "-e", `Bun.serve({ unix: ${JSON.stringify(join(dataDir, "run", "dead.sock"))}, fetch: () => new Response("x") }); console.log("up")`],
+      { stdout: "pipe" },
+    );
     for await (const _ of dead.stdout) break;
     dead.kill("SIGKILL");
     await dead.exited;

@@ -1,9 +1,9 @@
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runningServers } from "../../core/upgrade/control.ts";
 import { TOKEN, tempDir } from "../helpers/app.ts";
 import { compiledBinary } from "../helpers/binary.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { runningServers } from "../../core/upgrade/control.ts";
 
 /** `bakerst upgrade NEW_BINARY` run against a data dir, its lines as they come. */
 export function runUpgrade(bin: string, dataDir: string, newBinary: string, args: string[] = []) {

@@ -6,14 +6,14 @@
  * still serving).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { runningServers } from "../../core/upgrade/control.ts";
 import { TOKEN } from "../helpers/app.ts";
-import { compiledBinary, startBinary, type RunningBinary } from "../helpers/binary.ts";
+import { compiledBinary, type RunningBinary, startBinary } from "../helpers/binary.ts";
 import { chatLoad, streamChat } from "../helpers/load.ts";
 import { waitFor } from "../helpers/nats.ts";
-import { startSecuredNats, type SecuredNats } from "../helpers/nats-identities.ts";
-import { echo, startAnthropicStandIn, type AnthropicStandIn } from "../standins/anthropic.ts";
+import { type SecuredNats, startSecuredNats } from "../helpers/nats-identities.ts";
+import { type AnthropicStandIn, echo, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { prompt, reply } from "../standins/script.ts";
-import { runningServers } from "../../core/upgrade/control.ts";
 import { conversation, fixtureBinary, newBinary, runUpgrade, stopServersOn } from "./helpers.ts";
 
 let bin: string;
@@ -70,7 +70,9 @@ describe.each(modes)("bakerst upgrade %s", (_name, natsEnv) => {
     expect(result.code).toBe(0);
     expect(await old.exited).toBe(0);
 
-    const audited = (await (await fetch(`${old.url}/api/audit?action=upgrade`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { events: { outcome: string; detail: Record<string, unknown> }[] };
+    const audited = (await (await fetch(`${old.url}/api/audit?action=upgrade`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      events: { outcome: string; detail: Record<string, unknown> }[];
+    };
     expect(audited.events.map((e) => [e.outcome, e.detail.version])).toEqual([["ok", "0.1.0"]]);
     const [now] = await runningServers(old.dataDir);
     expect(now).toMatchObject({ state: "active", version: expect.any(String) });
@@ -104,8 +106,12 @@ describe.each(modes)("bakerst upgrade %s", (_name, natsEnv) => {
     expect(result.stdout).toMatch(/rolled back after [\d.]+ s: .*did not become healthy/);
     expect(result.code).toBe(1);
 
-    const audited = (await (await fetch(`${old.url}/api/audit?action=upgrade`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { events: { outcome: string; detail: Record<string, unknown> }[] };
-    expect(audited.events.map((e) => [e.outcome, e.detail.version, String(e.detail.reason)])).toEqual([["failed", "0.0.0-unhealthy", expect.stringContaining("did not become healthy")]]);
+    const audited = (await (await fetch(`${old.url}/api/audit?action=upgrade`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      events: { outcome: string; detail: Record<string, unknown> }[];
+    };
+    expect(audited.events.map((e) => [e.outcome, e.detail.version, String(e.detail.reason)])).toEqual([
+      ["failed", "0.0.0-unhealthy", expect.stringContaining("did not become healthy")],
+    ]);
     const servers = await runningServers(old.dataDir);
     expect(servers.map((s) => ({ pid: s.pid, state: s.state }))).toEqual([{ pid: old.pid, state: "active" }]);
     const before = load.done.length;

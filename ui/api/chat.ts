@@ -46,11 +46,7 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
  * drops before `done` is resumed from the last event id, so a flaky network
  * loses no text. Throws ApiError when the turn cannot start (no model: 503).
  */
-export async function streamChat(
-  body: { message: string; conversationId?: string },
-  onEvent: (ev: ChatEvent) => void,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function streamChat(body: { message: string; conversationId?: string }, onEvent: (ev: ChatEvent) => void, signal?: AbortSignal): Promise<void> {
   const res = await raw("/api/chat/stream", { json: body, signal });
   if (!res.ok || !res.body) throw await toApiError(res);
   let turnId: string | undefined;
@@ -72,18 +68,18 @@ export async function streamChat(
   }
   for (let attempt = 0; !finished && turnId && attempt < 5 && !signal?.aborted; attempt++) {
     await new Promise((r) => setTimeout(r, 300 * 2 ** attempt));
-    finished = await resumeChat(turnId, last, (ev) => onEvent(ev), signal, (id) => (last = id)).catch(() => false);
+    finished = await resumeChat(
+      turnId,
+      last,
+      (ev) => onEvent(ev),
+      signal,
+      (id) => (last = id),
+    ).catch(() => false);
   }
 }
 
 /** Follows a running turn from after `afterId` (a reload mid-turn, or a dropped connection). Resolves true once `done` arrived. */
-export async function resumeChat(
-  turnId: string,
-  afterId: number,
-  onEvent: (ev: ChatEvent) => void,
-  signal?: AbortSignal,
-  onId?: (id: number) => void,
-): Promise<boolean> {
+export async function resumeChat(turnId: string, afterId: number, onEvent: (ev: ChatEvent) => void, signal?: AbortSignal, onId?: (id: number) => void): Promise<boolean> {
   const res = await fetch(`/api/chat/stream/${encodeURIComponent(turnId)}`, {
     headers: { accept: "text/event-stream", ...(afterId ? { "last-event-id": String(afterId) } : {}) },
     credentials: "same-origin",

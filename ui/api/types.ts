@@ -260,7 +260,10 @@ export interface NewTask {
 
 /** What GET /api/tasks/:id/events streams. */
 export type TaskEvent =
-  | { event: "progress"; data: { seq: number; at: number; kind: "log" | "tool" | "thinking" | "milestone"; text: string; stream?: "stdout" | "stderr"; name?: string; ok?: boolean } }
+  | {
+      event: "progress";
+      data: { seq: number; at: number; kind: "log" | "tool" | "thinking" | "milestone"; text: string; stream?: "stdout" | "stderr"; name?: string; ok?: boolean };
+    }
   | { event: "status"; data: { status: TaskStatus } }
   | { event: "result"; data: { status: TaskStatus; exitCode: number | null; error?: { code: string; message: string }; answer?: string } };
 

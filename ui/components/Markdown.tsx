@@ -1,5 +1,5 @@
 import { Lexer, type Token, type Tokens } from "marked";
-import { createMemo, createSignal, Index, Show, type JSX } from "solid-js";
+import { createMemo, createSignal, Index, type JSX, Show } from "solid-js";
 
 /**
  * Markdown from the model, built as DOM nodes from marked's tokens. Nothing
@@ -67,11 +67,19 @@ function block(t: Token): JSX.Element {
         <div class="table-scroll">
           <table>
             <thead>
-              <tr>{tb.header.map((c, i) => <th style={{ "text-align": align(i) }}>{inline(c.tokens)}</th>)}</tr>
+              <tr>
+                {tb.header.map((c, i) => (
+                  <th style={{ "text-align": align(i) }}>{inline(c.tokens)}</th>
+                ))}
+              </tr>
             </thead>
             <tbody>
               {tb.rows.map((row) => (
-                <tr>{row.map((c, i) => <td style={{ "text-align": align(i) }}>{inline(c.tokens)}</td>)}</tr>
+                <tr>
+                  {row.map((c, i) => (
+                    <td style={{ "text-align": align(i) }}>{inline(c.tokens)}</td>
+                  ))}
+                </tr>
               ))}
             </tbody>
           </table>
@@ -175,4 +183,3 @@ export function Json(props: { value: unknown }): JSX.Element {
     </Show>
   );
 }
-

@@ -1,5 +1,5 @@
 import { A, useLocation, useNavigate } from "@solidjs/router";
-import { createEffect, createSignal, For, on, onCleanup, type JSX } from "solid-js";
+import { createEffect, createSignal, For, type JSX, on, onCleanup } from "solid-js";
 import { raw } from "../api/client.ts";
 import { setSession } from "../session.ts";
 
@@ -23,7 +23,13 @@ export function Shell(props: { children?: JSX.Element }): JSX.Element {
   const [open, setOpen] = createSignal(false);
   const location = useLocation();
   const navigate = useNavigate();
-  createEffect(on(() => location.pathname, () => setOpen(false), { defer: true }));
+  createEffect(
+    on(
+      () => location.pathname,
+      () => setOpen(false),
+      { defer: true },
+    ),
+  );
   // Escape closes the phone menu, as it would any drawer.
   const onKey = (e: KeyboardEvent) => e.key === "Escape" && open() && setOpen(false);
   document.addEventListener("keydown", onKey);
@@ -47,13 +53,22 @@ export function Shell(props: { children?: JSX.Element }): JSX.Element {
       </header>
       <nav id="main-nav" class="nav" aria-label="Main">
         <div class="brand nav-brand">
-          <span class="logo" aria-hidden="true">221</span> Baker Street
+          <span class="logo" aria-hidden="true">
+            221
+          </span>{" "}
+          Baker Street
         </div>
         <ul>
           <For each={MAIN}>
             {(item) => (
               <li>
-                <A href={item.href} end={item.href === "/"} activeClass="active" aria-current={item.match?.(location.pathname) ? "page" : undefined} classList={{ active: item.match?.(location.pathname) ?? false }}>
+                <A
+                  href={item.href}
+                  end={item.href === "/"}
+                  activeClass="active"
+                  aria-current={item.match?.(location.pathname) ? "page" : undefined}
+                  classList={{ active: item.match?.(location.pathname) ?? false }}
+                >
                   {item.label}
                 </A>
               </li>

@@ -1,5 +1,5 @@
 import { useNavigate, useSearchParams } from "@solidjs/router";
-import { createSignal, onCleanup, onMount, Show, type JSX } from "solid-js";
+import { createSignal, type JSX, onCleanup, onMount, Show } from "solid-js";
 import { ApiError, raw, toApiError } from "../api/client.ts";
 import { setSession } from "../session.ts";
 
@@ -35,7 +35,11 @@ export function Login(): JSX.Element {
         setWaitUntil(Date.now() + (err.retryAfterSec ?? 60) * 1000);
         setError(`Too many failed attempts. Try again in ${err.retryAfterSec ?? 60} s.`);
       } else if (err instanceof ApiError && (err.code === "invalid_token" || err.code === "invalid_code")) {
-        setError(err.code === "invalid_code" ? "That login link has been used or has expired. Paste the token instead (`bakerst token` prints it)." : "That token is not right. `bakerst token` prints the current one.");
+        setError(
+          err.code === "invalid_code"
+            ? "That login link has been used or has expired. Paste the token instead (`bakerst token` prints it)."
+            : "That token is not right. `bakerst token` prints the current one.",
+        );
       } else {
         setError(err instanceof Error ? `Could not reach the server: ${err.message}` : "Could not reach the server.");
       }
@@ -62,14 +66,27 @@ export function Login(): JSX.Element {
         }}
       >
         <div class="login-brand">
-          <span class="logo" aria-hidden="true">221</span>
+          <span class="logo" aria-hidden="true">
+            221
+          </span>
           <h1>Baker Street</h1>
         </div>
-        <p class="muted">Paste the API token the server printed on first start, or run <code>bakerst token</code> on the server.</p>
+        <p class="muted">
+          Paste the API token the server printed on first start, or run <code>bakerst token</code> on the server.
+        </p>
         {/* Lets password managers file the token under this server. */}
         <input type="text" name="username" autocomplete="username" value="bakerst" hidden readOnly />
         <label for="token">Token</label>
-        <input id="token" name="token" type="password" autocomplete="current-password" spellcheck={false} autofocus value={token()} onInput={(e) => setToken(e.currentTarget.value)} />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="current-password"
+          spellcheck={false}
+          autofocus
+          value={token()}
+          onInput={(e) => setToken(e.currentTarget.value)}
+        />
         <Show when={error()}>
           <p class="form-error" role="alert">
             {waitSec() > 0 ? `Too many failed attempts. Try again in ${waitSec()} s.` : error()}

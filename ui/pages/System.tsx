@@ -1,10 +1,15 @@
-import { createResource, For, onCleanup, Show, type JSX } from "solid-js";
+import { createResource, For, type JSX, onCleanup, Show } from "solid-js";
 import { api } from "../api/client.ts";
 import type { ComponentHealth, Health } from "../api/types.ts";
 import { ago, duration, usd } from "../components/format.ts";
 
 /** "spentUsd" → "spent", "lastHeartbeatAt" → "last heartbeat at". */
-const label = (key: string) => key.replace(/(Usd|Ms)$/, "").replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+const label = (key: string) =>
+  key
+    .replace(/(Usd|Ms)$/, "")
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase();
+
 import { ErrorBox, Loading } from "../components/States.tsx";
 
 const SHOWN = new Set(["status", "detail", "fix"]);

@@ -1,8 +1,8 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { parseJson } from "../../protocol/json.ts";
+import { cacheableIndex, cachePlan, layout, withTurnText } from "../cache.ts";
 import { normalizeError } from "../errors.ts";
 import { Redactor } from "../redact.ts";
-import { cacheableIndex, cachePlan, layout, withTurnText } from "../cache.ts";
 import { type Block, emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason, type ToolSearchResultBlock } from "../types.ts";
 
 export interface AnthropicOptions {

@@ -1,9 +1,9 @@
 import type OpenAI from "openai";
-import { parseToolJson } from "./anthropic.ts";
+import { layout } from "../cache.ts";
 import { normalizeError } from "../errors.ts";
 import { Redactor } from "../redact.ts";
-import { layout } from "../cache.ts";
 import { type Block, emptyUsage, type ModelEvent, type ModelProvider, type ModelRequest, type StopReason } from "../types.ts";
+import { parseToolJson } from "./anthropic.ts";
 
 export interface OpenAIOptions {
   baseURL: string;

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { EmbedError, type Embedder, type InputKind } from "../types.ts";
+import { type Embedder, EmbedError, type InputKind } from "../types.ts";
 import { ordered } from "./voyage.ts";
 
 export interface OpenAIEmbedOptions {

@@ -1,6 +1,6 @@
 import { CircuitBreaker } from "../../agent/breaker.ts";
 import type { Logger } from "../../telemetry/log.ts";
-import { EmbedError, type Embedder, type InputKind } from "../types.ts";
+import { type Embedder, EmbedError, type InputKind } from "../types.ts";
 
 export interface ResilienceOptions {
   maxRetries: number;

@@ -1,5 +1,5 @@
 import { VoyageAIClient, VoyageAIError, VoyageAITimeoutError } from "voyageai";
-import { EmbedError, type Embedder, type InputKind } from "../types.ts";
+import { type Embedder, EmbedError, type InputKind } from "../types.ts";
 
 export interface VoyageOptions {
   apiKey: string;

@@ -1,5 +1,5 @@
 import { QdrantClient } from "@qdrant/js-client-rest";
-import { SCORE_EPSILON, isCategory, type Category, type VectorHit, type VectorPoint, type VectorSearch, type VectorStore } from "../types.ts";
+import { type Category, isCategory, SCORE_EPSILON, type VectorHit, type VectorPoint, type VectorSearch, type VectorStore } from "../types.ts";
 
 export interface QdrantOptions {
   url: string;

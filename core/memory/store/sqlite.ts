@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { SCORE_EPSILON, type Category, type VectorHit, type VectorPoint, type VectorSearch, type VectorStore } from "../types.ts";
+import { type Category, SCORE_EPSILON, type VectorHit, type VectorPoint, type VectorSearch, type VectorStore } from "../types.ts";
 import { loadVec } from "./vec-extension.ts";
 
 /** Up to this many vectors a search compares every one exactly; above it, binary codes pick the candidates first. */

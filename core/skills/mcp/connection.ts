@@ -116,7 +116,10 @@ export class McpConnection {
       this.o.onEvent?.("stopped");
       return;
     }
-    const why = (opened.transport as { stopReason?: string; stderrTail?: string }).stopReason ?? lastLine((opened.transport as { stderrTail?: string }).stderrTail) ?? "the connection closed";
+    const why =
+      (opened.transport as { stopReason?: string; stderrTail?: string }).stopReason ??
+      lastLine((opened.transport as { stderrTail?: string }).stderrTail) ??
+      "the connection closed";
     this.fail(why);
     this.o.onEvent?.("crashed", why);
   }

@@ -6,15 +6,16 @@
  * stdio. Tier 2: Streamable HTTP, or the older SSE transport for a server
  * that only has that, with its headers and bearer token.
  */
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllowlist, startEgressProxy, SYSTEM_PATH, type EgressEvent, type RunnerCommand, type Sandbox, type SandboxProfile } from "../../jobs/edge.ts";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type EgressEvent, parseAllowlist, type RunnerCommand, type Sandbox, type SandboxProfile, SYSTEM_PATH, startEgressProxy } from "../../jobs/edge.ts";
 import type { SkillSpec } from "../spec.ts";
 import type { Opened } from "./connection.ts";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SandboxedStdioTransport } from "./stdio.ts";
 
 /** A long-lived server's limits: room for a Node or Bun program, CPU seconds for a day of use. */
@@ -51,7 +52,8 @@ const RUN_DIR = join(tmpdir(), `bakerst-skills-${process.pid}`);
 async function egressFor(l: StdioLaunch, command: string[], env: Record<string, string>, profile: SandboxProfile) {
   if (l.spec.network === undefined || l.spec.network === "none") return { command, cleanup: undefined };
   const bridge = l.bridge;
-  if (!bridge || "problem" in bridge) throw new Error(`${l.spec.name} needs the network bridge, which cannot start here: ${bridge && "problem" in bridge ? `${bridge.problem} (${bridge.fix})` : "no runner"}`);
+  if (!bridge || "problem" in bridge)
+    throw new Error(`${l.spec.name} needs the network bridge, which cannot start here: ${bridge && "problem" in bridge ? `${bridge.problem} (${bridge.fix})` : "no runner"}`);
   mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
   const dir = mkdtempSync(join(RUN_DIR, `${l.spec.name}-`));
   const proxy = await startEgressProxy({ listen: { socket: join(dir, "egress.sock") }, allow: parseAllowlist(l.spec.network), onEvent: (e) => l.onEgress?.(e) });
@@ -94,7 +96,10 @@ export function httpOpener(l: HttpLaunch) {
     const init: RequestInit = { headers: l.headers };
     const mode = l.spec.transport ?? "auto";
     if (mode !== "sse") {
-      const transport = new StreamableHTTPClientTransport(url, { requestInit: init, reconnectionOptions: { initialReconnectionDelay: 1000, maxReconnectionDelay: 30_000, reconnectionDelayGrowFactor: 2, maxRetries: 5 } });
+      const transport = new StreamableHTTPClientTransport(url, {
+        requestInit: init,
+        reconnectionOptions: { initialReconnectionDelay: 1000, maxReconnectionDelay: 30_000, reconnectionDelayGrowFactor: 2, maxRetries: 5 },
+      });
       const client = newClient();
       try {
         await client.connect(transport, { timeout: startTimeout(l.timeoutMs) });
@@ -105,7 +110,10 @@ export function httpOpener(l: HttpLaunch) {
       }
     }
     // The older HTTP+SSE transport, for a server that only speaks that.
-    const transport = new SSEClientTransport(url, { requestInit: init, eventSourceInit: { fetch: (u, i) => fetch(u, { ...i, headers: { ...l.headers, ...(i?.headers as Record<string, string>) } }) } });
+    const transport = new SSEClientTransport(url, {
+      requestInit: init,
+      eventSourceInit: { fetch: (u, i) => fetch(u, { ...i, headers: { ...l.headers, ...(i?.headers as Record<string, string>) } }) },
+    });
     const client = newClient();
     await client.connect(transport, { timeout: startTimeout(l.timeoutMs) });
     return { client, transport };

@@ -6,8 +6,9 @@
  * fit, a duplicate, or a schema that is not an object schema is left out with
  * a note instead of breaking the registry.
  */
-import { Kind, type TSchema } from "@sinclair/typebox";
+
 import type { Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
+import { Kind, type TSchema } from "@sinclair/typebox";
 
 export const SEPARATOR = "__";
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -72,7 +73,12 @@ export function listTools(skill: string, listed: readonly McpTool[]): ToolListin
     }
     seen.add(name);
     const description = (typeof t.description === "string" ? t.description : "").slice(0, MAX_DESCRIPTION);
-    tools.push({ name, qualified, description: description || `${name} (from the ${skill} skill)`, inputSchema: JSON.parse(JSON.stringify(t.inputSchema)) as Record<string, unknown> });
+    tools.push({
+      name,
+      qualified,
+      description: description || `${name} (from the ${skill} skill)`,
+      inputSchema: JSON.parse(JSON.stringify(t.inputSchema)) as Record<string, unknown>,
+    });
   }
   return { tools, dropped };
 }
@@ -110,7 +116,8 @@ export function resultText(result: { content?: unknown; isError?: unknown; struc
     })
     .filter(Boolean)
     .join("\n");
-  const out = text || (result.structuredContent !== undefined ? JSON.stringify(result.structuredContent) : result.toolResult !== undefined ? JSON.stringify(result.toolResult) : "");
+  const out =
+    text || (result.structuredContent !== undefined ? JSON.stringify(result.structuredContent) : result.toolResult !== undefined ? JSON.stringify(result.toolResult) : "");
   if (result.isError === true) throw new Error(out || "the tool reported an error");
   return out || "ok";
 }

@@ -6,11 +6,21 @@
  * and the runner reports `cancelled` on its way out.
  */
 import { PassThrough } from "node:stream";
-import { BatchV1Api, KubeConfig, Log, Watch, type V1Pod } from "@kubernetes/client-node";
-import { AppError, decode, TaskReportV1, type LaunchedTask, type LaunchEnd, type LaunchHooks, type LauncherStatus, type TaskLauncher, type TaskRunSpec } from "../../protocol/index.ts";
+import { BatchV1Api, KubeConfig, Log, type V1Pod, Watch } from "@kubernetes/client-node";
+import {
+  AppError,
+  decode,
+  type LaunchEnd,
+  type LaunchedTask,
+  type LauncherStatus,
+  type LaunchHooks,
+  type TaskLauncher,
+  TaskReportV1,
+  type TaskRunSpec,
+} from "../../protocol/index.ts";
 import type { Logger } from "../../telemetry/log.ts";
 import type { TasksFile, TasksSettings } from "../keys.ts";
-import { buildJob, CONTAINER, jobName, LABELS, volumeOf, type JobSettings } from "./job.ts";
+import { buildJob, CONTAINER, type JobSettings, jobName, LABELS, volumeOf } from "./job.ts";
 
 /** Loads TASK_KUBECONFIG: a kubeconfig file, or `in-cluster` (the pod's service account). */
 export function kubeConfig(setting: string): KubeConfig {
@@ -39,7 +49,9 @@ function endOf(pod: V1Pod): LaunchEnd | undefined {
   const phase = pod.status?.phase;
   const term = pod.status?.containerStatuses?.find((c) => c.name === CONTAINER)?.state?.terminated;
   if (phase !== "Succeeded" && phase !== "Failed" && !term) return undefined;
-  const reason = [pod.status?.reason, term?.reason && term.reason !== "Completed" && term.reason !== "Error" ? term.reason : undefined, pod.status?.message].filter(Boolean).join(": ");
+  const reason = [pod.status?.reason, term?.reason && term.reason !== "Completed" && term.reason !== "Error" ? term.reason : undefined, pod.status?.message]
+    .filter(Boolean)
+    .join(": ");
   return { exitCode: term?.exitCode ?? null, ...(reason ? { reason } : {}) };
 }
 
@@ -214,7 +226,8 @@ class JobRun {
     this.pod = pod;
     const phase = pod.status?.phase;
     const waiting = pod.status?.containerStatuses?.find((c) => c.name === CONTAINER)?.state?.waiting;
-    if (waiting?.reason && /BackOff|Err|Invalid/.test(waiting.reason)) this.hooks.note?.("warn", "the task pod cannot start", { job: this.name, reason: waiting.reason, message: waiting.message });
+    if (waiting?.reason && /BackOff|Err|Invalid/.test(waiting.reason))
+      this.hooks.note?.("warn", "the task pod cannot start", { job: this.name, reason: waiting.reason, message: waiting.message });
     if (!this.following && (phase === "Running" || phase === "Succeeded" || phase === "Failed")) void this.followLog(pod.metadata!.name!);
     const end = endOf(pod);
     if (end && this.logEnded) this.finish(end);

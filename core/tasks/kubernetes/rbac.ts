@@ -36,7 +36,9 @@ export async function rbacChecks(kc: KubeConfig, namespace: string): Promise<Che
       body: {
         apiVersion: "authorization.k8s.io/v1",
         kind: "SelfSubjectAccessReview",
-        spec: { resourceAttributes: { namespace, verb: a.verb, resource: a.resource, ...(a.group ? { group: a.group } : {}), ...(a.subresource ? { subresource: a.subresource } : {}) } },
+        spec: {
+          resourceAttributes: { namespace, verb: a.verb, resource: a.resource, ...(a.group ? { group: a.group } : {}), ...(a.subresource ? { subresource: a.subresource } : {}) },
+        },
       },
     });
     return r.status?.allowed === true;
@@ -54,6 +56,13 @@ export async function rbacChecks(kc: KubeConfig, namespace: string): Promise<Che
       ...(extra.length ? [{ ok: false, name: "task rbac", detail: `in namespace ${namespace} the core may also ${extra.join(", ")}, which tasks never need`, fix }] : []),
     ];
   } catch (err) {
-    return [{ ok: false, name: "task rbac", detail: `cannot ask the API server (${kc.getCurrentCluster()?.server}): ${(err as Error).message}`, fix: "check TASK_KUBECONFIG and that the API server is reachable" }];
+    return [
+      {
+        ok: false,
+        name: "task rbac",
+        detail: `cannot ask the API server (${kc.getCurrentCluster()?.server}): ${(err as Error).message}`,
+        fix: "check TASK_KUBECONFIG and that the API server is reachable",
+      },
+    ];
   }
 }

@@ -17,10 +17,14 @@ const env = (name: string, fallback?: string) => {
 
 function dice() {
   const server = new McpServer({ name: "dice", version: "1.0.0" });
-  server.registerTool("roll", { description: "Roll dice, e.g. 2 dice with 6 sides", inputSchema: { count: z.number().int().min(1).max(20), sides: z.number().int().min(2).max(1000) } }, async ({ count, sides }) => {
-    const rolls = Array.from({ length: count }, () => 1 + Math.floor(Math.random() * sides));
-    return { content: [{ type: "text", text: `${rolls.join(" + ")} = ${rolls.reduce((a, b) => a + b, 0)}` }] };
-  });
+  server.registerTool(
+    "roll",
+    { description: "Roll dice, e.g. 2 dice with 6 sides", inputSchema: { count: z.number().int().min(1).max(20), sides: z.number().int().min(2).max(1000) } },
+    async ({ count, sides }) => {
+      const rolls = Array.from({ length: count }, () => 1 + Math.floor(Math.random() * sides));
+      return { content: [{ type: "text", text: `${rolls.join(" + ")} = ${rolls.reduce((a, b) => a + b, 0)}` }] };
+    },
+  );
   return server;
 }
 

@@ -1,5 +1,5 @@
 /** What the three option conventions share: refusals that name the argument, value and operand checks, subcommands. */
-import { allowedLabels, scopeName, type Option, type Scope } from "./grammar.ts";
+import { allowedLabels, type Option, type Scope, scopeName } from "./grammar.ts";
 
 export class CommandRefused extends Error {
   override name = "CommandRefused";

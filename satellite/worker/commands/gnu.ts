@@ -7,7 +7,7 @@
  * required, as the next argument; an optional value is only ever attached.
  */
 import { checkOperands, checkValue, type Item, notAllowed, type Operand, refuse, show } from "./common.ts";
-import { longNames, lookup, scopeName, type Option, type Program, type Scope } from "./grammar.ts";
+import { longNames, lookup, type Option, type Program, type Scope, scopeName } from "./grammar.ts";
 
 /** glibc's long-option lookup: an exact name wins, else a prefix of exactly one option. */
 function resolveLong(scope: Scope, name: string, at: number, token: string): Option {

@@ -58,7 +58,38 @@ export interface Program {
 }
 
 /** Programs that run other programs: no grammar makes them safe to allowlist. */
-export const RUNS_OTHER_PROGRAMS = ["sh", "bash", "dash", "zsh", "ksh", "fish", "env", "sudo", "su", "doas", "xargs", "nohup", "nice", "timeout", "busybox", "python", "python3", "perl", "ruby", "node", "bun", "deno", "awk", "gawk", "find", "strace", "chroot", "setpriv", "prlimit", "bwrap"];
+export const RUNS_OTHER_PROGRAMS = [
+  "sh",
+  "bash",
+  "dash",
+  "zsh",
+  "ksh",
+  "fish",
+  "env",
+  "sudo",
+  "su",
+  "doas",
+  "xargs",
+  "nohup",
+  "nice",
+  "timeout",
+  "busybox",
+  "python",
+  "python3",
+  "perl",
+  "ruby",
+  "node",
+  "bun",
+  "deno",
+  "awk",
+  "gawk",
+  "find",
+  "strace",
+  "chroot",
+  "setpriv",
+  "prlimit",
+  "bwrap",
+];
 
 /** A bare program name in plain ASCII: no paths, no look-alike letters. */
 export const PROGRAM_NAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;

@@ -5,8 +5,9 @@
  * program never sees a prefix, a cluster or a value it could read another
  * way, so what the policy accepted is exactly what runs.
  */
-import type { Program } from "./grammar.ts";
+
 import { parseGnu } from "./gnu.ts";
+import type { Program } from "./grammar.ts";
 import { parsePflag } from "./pflag.ts";
 import { parseProcps } from "./procps.ts";
 
@@ -23,4 +24,3 @@ export function parseCommand(program: Program, args: string[]): string[] {
       return parseProcps(program, args);
   }
 }
-

@@ -8,7 +8,7 @@
  * `-n ns`; `--` ends the flags.
  */
 import { checkOperands, checkValue, enterSubcommand, type Item, needsSubcommand, notAllowed, type Operand, refuse, show, subcommandPath } from "./common.ts";
-import { lookup, scopeName, type Program } from "./grammar.ts";
+import { lookup, type Program, scopeName } from "./grammar.ts";
 
 /** kubectl's WordSepNormalizeFunc: `--insecure_skip_tls_verify` is `--insecure-skip-tls-verify`. */
 const normalise = (name: string) => name.replaceAll("_", "-");

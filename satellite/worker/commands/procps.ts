@@ -8,7 +8,7 @@
  * canonical argv, since BSD and UNIX letters mean different things.
  */
 import { checkValue, type Item, notAllowed, refuse, show } from "./common.ts";
-import { lookup, PROCPS_DANGEROUS_BSD, scopeName, type Program } from "./grammar.ts";
+import { lookup, PROCPS_DANGEROUS_BSD, type Program, scopeName } from "./grammar.ts";
 
 type Kind = "bsd" | "short" | "long" | "pids" | "garbage";
 

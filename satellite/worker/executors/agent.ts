@@ -1,7 +1,7 @@
 import { runLoop } from "../../../core/agent/loop.ts";
-import { parseRef, type ModelRouter } from "../../../core/agent/router.ts";
+import { type ModelRouter, parseRef } from "../../../core/agent/router.ts";
 import type { BaseToolContext, ToolRegistry } from "../../../core/agent/tools.ts";
-import { AppError, JobError, type AgentJob, type JobUsage } from "../../../core/protocol/index.ts";
+import { type AgentJob, AppError, JobError, type JobUsage } from "../../../core/protocol/index.ts";
 
 /**
  * The worker role's model: the shared router (retries, fallback chain,
@@ -39,7 +39,10 @@ export async function runAgent(
   signal: AbortSignal,
 ): Promise<AgentResult> {
   if (!model?.router.hasModel("worker")) {
-    throw new JobError("model_error", "no model is configured for agent jobs on this worker: set ANTHROPIC_API_KEY, or OPENAI_BASE_URL with MODEL_WORKER=openai:<model>, in its environment");
+    throw new JobError(
+      "model_error",
+      "no model is configured for agent jobs on this worker: set ANTHROPIC_API_KEY, or OPENAI_BASE_URL with MODEL_WORKER=openai:<model>, in its environment",
+    );
   }
   try {
     const r = await runLoop({

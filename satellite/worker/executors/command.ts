@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { checkArgv, type CommandSyntaxError, JobError, type CommandJob } from "../../../core/protocol/index.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
-import { findProgram, SYSTEM_PATH, type SandboxSetup } from "../../sandbox/index.ts";
-import { CommandRefused, parseCommand, PROGRAM_NAME, type Program } from "../commands/index.ts";
+import { type CommandJob, type CommandSyntaxError, checkArgv, JobError } from "../../../core/protocol/index.ts";
+import { findProgram, type SandboxSetup, SYSTEM_PATH } from "../../sandbox/index.ts";
+import { CommandRefused, PROGRAM_NAME, type Program, parseCommand } from "../commands/index.ts";
 
 export const FIXED_PATH = SYSTEM_PATH;
 export const MAX_OUTPUT_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
-import { JobError, type HttpJob } from "../../../core/protocol/index.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
+import { type HttpJob, JobError } from "../../../core/protocol/index.ts";
 // Cloud metadata and link-local addresses: never reachable from a job, whatever the lists say (the sandbox's egress proxy uses the same).
 import { isMetadata, METADATA_NAMES } from "../../sandbox/egress.ts";
 
@@ -9,7 +9,18 @@ export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
-const FORBIDDEN_HEADERS = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-connection", "te", "trailer", "content-length"]);
+const FORBIDDEN_HEADERS = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "content-length",
+]);
 
 export interface HostRules {
   cidrs: BlockList;
@@ -68,7 +79,10 @@ export async function checkUrl(raw: string, policy: HttpPolicy): Promise<{ url: 
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new JobError("invalid_job", `url: only http and https are allowed, not ${url.protocol}`);
   if (url.username || url.password) throw new JobError("invalid_job", "url: credentials in the URL are not allowed; send an Authorization header");
   // URL() has already normalised decimal/hex/octal IPv4 forms to dotted quads.
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+  const host = url.hostname
+    .replace(/^\[|\]$/g, "")
+    .toLowerCase()
+    .replace(/\.$/, "");
   if (METADATA_NAMES.has(host)) throw new JobError("refused", `url: ${host} is a cloud metadata host; refused`);
   let addresses: string[];
   if (isIP(host)) addresses = [host];

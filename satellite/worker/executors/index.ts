@@ -1,10 +1,10 @@
 import { Type } from "@sinclair/typebox";
-import { defineTool, ToolRegistry } from "../../../core/agent/tools.ts";
-import { HTTP_METHODS, JobError, MAX_ARG_CHARS, MAX_ARGS, MAX_HTTP_BODY_CHARS, type JobDispatch, type JobUsage } from "../../../core/protocol/index.ts";
-import { runAgent, type WorkerModel } from "./agent.ts";
-import { runCommand, type CommandPolicy } from "./command.ts";
-import { runHttp, type HttpPolicy } from "./http.ts";
 import type { Redactor } from "../../../core/agent/redact.ts";
+import { defineTool, ToolRegistry } from "../../../core/agent/tools.ts";
+import { HTTP_METHODS, type JobDispatch, JobError, type JobUsage, MAX_ARG_CHARS, MAX_ARGS, MAX_HTTP_BODY_CHARS } from "../../../core/protocol/index.ts";
+import { runAgent, type WorkerModel } from "./agent.ts";
+import { type CommandPolicy, runCommand } from "./command.ts";
+import { type HttpPolicy, runHttp } from "./http.ts";
 
 export interface ExecutorConfig {
   command: CommandPolicy;

@@ -1,7 +1,7 @@
-import { createEffect, createResource, createSignal, For, on, Show, type JSX } from "solid-js";
+import { createEffect, createResource, createSignal, For, type JSX, on, Show } from "solid-js";
 import { when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
-import { detailText, listActions, listAudit, OUTCOMES, type AuditEvent } from "./api.ts";
+import { type AuditEvent, detailText, listActions, listAudit, OUTCOMES } from "./api.ts";
 
 /** The audit log: logins, refusals, jobs and the rest, newest first, filtered and paged. */
 export default function Audit(): JSX.Element {
@@ -76,7 +76,10 @@ export default function Audit(): JSX.Element {
       <Show when={!first.error} fallback={<ErrorBox error={first.error} what="Audit log" retry={refetch} />}>
         <div class="card" style={{ padding: "0" }}>
           <Show when={first.latest} fallback={<Loading label="Loading the audit log" />}>
-            <Show when={rows().length} fallback={<Empty title="Nothing recorded">{action() || outcome() ? "No event matches these filters." : "Events appear here as they happen."}</Empty>}>
+            <Show
+              when={rows().length}
+              fallback={<Empty title="Nothing recorded">{action() || outcome() ? "No event matches these filters." : "Events appear here as they happen."}</Empty>}
+            >
               <div class="table-scroll" style={{ margin: "0" }}>
                 <table class="audit-log" aria-label="Audit log">
                   <thead>

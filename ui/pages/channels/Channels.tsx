@@ -1,4 +1,4 @@
-import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, onCleanup, Show } from "solid-js";
 import type { ChannelAdapter, Pairing } from "../../api/types.ts";
 import { ago, duration } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
@@ -82,7 +82,11 @@ export default function Channels(): JSX.Element {
                       </label>
                     </td>
                     <td>
-                      <button type="button" class="btn small" onClick={() => confirm(`Revoke ${p.title}? It will be treated as a stranger again.`) && void act(() => revokePairing(p.id))}>
+                      <button
+                        type="button"
+                        class="btn small"
+                        onClick={() => confirm(`Revoke ${p.title}? It will be treated as a stranger again.`) && void act(() => revokePairing(p.id))}
+                      >
                         Revoke
                       </button>
                     </td>

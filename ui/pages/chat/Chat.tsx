@@ -1,9 +1,9 @@
 import { useNavigate, useParams } from "@solidjs/router";
-import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch, type JSX } from "solid-js";
+import { createEffect, createMemo, createSignal, For, type JSX, Match, on, onCleanup, Show, Switch } from "solid-js";
 import { ErrorBox, Loading } from "../../components/States.tsx";
 import { Composer } from "./Composer.tsx";
-import { sessionFor } from "./session.ts";
 import { Sidebar } from "./Sidebar.tsx";
+import { sessionFor } from "./session.ts";
 import { Turn } from "./Thread.tsx";
 
 export function Chat(): JSX.Element {
@@ -102,7 +102,11 @@ export function Chat(): JSX.Element {
               </div>
             </Match>
             <Match when={true}>
-              <For each={session().turns}>{(turn, i) => <Turn turn={turn} last={i() === session().turns.length - 1} onRetry={() => void session().retry(i())} onApprove={(id) => session().approveTask(i(), id)} />}</For>
+              <For each={session().turns}>
+                {(turn, i) => (
+                  <Turn turn={turn} last={i() === session().turns.length - 1} onRetry={() => void session().retry(i())} onApprove={(id) => session().approveTask(i(), id)} />
+                )}
+              </For>
             </Match>
           </Switch>
         </div>

@@ -1,4 +1,4 @@
-import { createSignal, Show, type JSX } from "solid-js";
+import { createSignal, type JSX, Show } from "solid-js";
 
 /** Enter sends, Shift+Enter starts a new line; the box grows with its text up to a limit. */
 export function Composer(props: { busy: boolean; onSend: (text: string) => void; onStop: () => void }): JSX.Element {

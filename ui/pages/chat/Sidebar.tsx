@@ -1,5 +1,5 @@
 import { A, useNavigate } from "@solidjs/router";
-import { createResource, createSignal, For, Show, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, Show } from "solid-js";
 import { api, qs } from "../../api/client.ts";
 import type { ConversationList, ConversationSummary } from "../../api/types.ts";
 import { ago } from "../../components/format.ts";

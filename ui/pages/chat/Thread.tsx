@@ -1,6 +1,6 @@
-import { createSignal, For, Match, Show, Switch, type JSX } from "solid-js";
-import { Json, Markdown } from "../../components/Markdown.tsx";
+import { createSignal, For, type JSX, Match, Show, Switch } from "solid-js";
 import { usd } from "../../components/format.ts";
+import { Json, Markdown } from "../../components/Markdown.tsx";
 import { cacheShare, type ToolCall, type TurnView } from "./model.ts";
 
 export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void; onApprove: (taskId: string) => Promise<void> }): JSX.Element {
@@ -96,7 +96,8 @@ export function Turn(props: { turn: TurnView; last: boolean; onRetry: () => void
         <Show when={t().usage && t().usage!.modelCalls > 0}>
           <p class="usage muted">
             {t().usage!.model ?? "model"} · {(t().usage!.inputTokens + t().usage!.cacheReadTokens + t().usage!.cacheWriteTokens).toLocaleString()} in
-            {t().usage!.cacheReadTokens ? ` (${Math.round(cacheShare(t().usage!) * 100)}% from cache)` : ""} / {t().usage!.outputTokens.toLocaleString()} out · {usd(t().usage!.costUsd)}
+            {t().usage!.cacheReadTokens ? ` (${Math.round(cacheShare(t().usage!) * 100)}% from cache)` : ""} / {t().usage!.outputTokens.toLocaleString()} out ·{" "}
+            {usd(t().usage!.costUsd)}
           </p>
         </Show>
       </div>
@@ -109,7 +110,9 @@ export function ToolCard(props: { call: ToolCall }): JSX.Element {
   return (
     <details class={`tool-card tool-${state()}`}>
       <summary>
-        <span class="tool-icon" aria-hidden="true">⚙</span>
+        <span class="tool-icon" aria-hidden="true">
+          ⚙
+        </span>
         <span class="tool-name">{props.call.name}</span>
         <span class={`chip status-${state()}`}>{state() === "running" ? "running…" : state()}</span>
       </summary>

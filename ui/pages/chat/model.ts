@@ -82,8 +82,7 @@ export function turnsFromMessages(messages: StoredMessage[], skipTurn?: string):
       else if (b.type === "tool_search_tool_result") {
         const search = turn.parts.findLast((p) => p.kind === "search");
         if (search?.kind === "search") search.found = (b.content.tool_references ?? []).map((r) => r.tool_name);
-      }
-      else if (b.type === "tool_use") {
+      } else if (b.type === "tool_use") {
         const call: ToolCall = { id: b.id, name: b.name, input: b.input };
         calls.set(b.id, call);
         turn.parts.push({ kind: "tool", call });

@@ -1,11 +1,12 @@
-import { createSignal, type Accessor } from "solid-js";
+import { type Accessor, createSignal } from "solid-js";
 import { createStore, produce, reconcile, type SetStoreFunction } from "solid-js/store";
 import { resumeChat, streamChat } from "../../api/chat.ts";
-import { api, ApiError } from "../../api/client.ts";
+import { ApiError, api } from "../../api/client.ts";
 import type { ChatEvent, CompactResult, ConversationDetail, Job, Task } from "../../api/types.ts";
-import { applyEvent, localKey, TERMINAL_JOB, TERMINAL_TASK, turnsFromConversation, type TurnView } from "./model.ts";
+import { applyEvent, localKey, TERMINAL_JOB, TERMINAL_TASK, type TurnView, turnsFromConversation } from "./model.ts";
 
 const [listVersion, setListVersion] = createSignal(0);
+
 /** Bumped whenever the conversation list may have changed (a new conversation, a finished turn, a rename). */
 export { listVersion };
 export const refreshList = () => setListVersion((v) => v + 1);
@@ -77,7 +78,10 @@ export class ChatSession {
   }
 
   private apply(i: number, ev: ChatEvent): void {
-    this.setTurns(i, produce((t) => applyEvent(t, ev)));
+    this.setTurns(
+      i,
+      produce((t) => applyEvent(t, ev)),
+    );
   }
 
   /** Sends a message; resolves with the conversation id once the turn has ended. */

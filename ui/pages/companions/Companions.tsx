@@ -1,5 +1,5 @@
 import { A, useParams } from "@solidjs/router";
-import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, onCleanup, Show } from "solid-js";
 import type { Companion, CompanionPairing } from "../../api/types.ts";
 import { ago } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
@@ -30,8 +30,8 @@ export default function Companions(): JSX.Element {
         <h1>Companions</h1>
       </div>
       <p class="muted">
-        A companion is a NAS, a VM or a Raspberry Pi that runs tasks for the agent (<span class="mono">run_task</span> with its name as the target). Each is paired with
-        its own signed identity; tasks sent while it is away wait for it, and its results are kept on it until they arrive here.
+        A companion is a NAS, a VM or a Raspberry Pi that runs tasks for the agent (<span class="mono">run_task</span> with its name as the target). Each is paired with its own
+        signed identity; tasks sent while it is away wait for it, and its results are kept on it until they arrive here.
       </p>
       <Show when={!data.error || data.latest} fallback={<ErrorBox error={data.error} what="Companions" retry={refetch} />}>
         <Show when={data.latest} fallback={<Loading label="Loading companions" />}>
@@ -117,7 +117,14 @@ export default function Companions(): JSX.Element {
 function Detail(props: { id: string }): JSX.Element {
   const [c] = createResource(() => props.id, getCompanion);
   return (
-    <Show when={c.latest} fallback={<Show when={c.error} fallback={<Loading label="Loading the companion" />}>{<ErrorBox error={c.error} what="The companion" />}</Show>}>
+    <Show
+      when={c.latest}
+      fallback={
+        <Show when={c.error} fallback={<Loading label="Loading the companion" />}>
+          {<ErrorBox error={c.error} what="The companion" />}
+        </Show>
+      }
+    >
       {(d) => (
         <section class="card" aria-label={`Companion ${d().id}`} style={{ "margin-top": "16px" }}>
           <h2 style={{ margin: "0 0 8px" }}>{d().id}</h2>
@@ -125,7 +132,10 @@ function Detail(props: { id: string }): JSX.Element {
             Allowed paths: <span class="mono">{d().allowedPaths.join(", ") || "none"}</span> · modes: {d().capabilities?.modes.join(", ") ?? "—"} · at most{" "}
             {d().maxConcurrency ?? "—"} at once
             <Show when={d().spool}>{(s) => ` · spool ${s().pending} of ${s().max}${s().full ? " (full: progress is being dropped)" : ""}`}</Show>
-            <Show when={d().refused || d().refusedByCompanion}> · refused messages: {d().refused} here, {d().refusedByCompanion} there</Show>
+            <Show when={d().refused || d().refusedByCompanion}>
+              {" "}
+              · refused messages: {d().refused} here, {d().refusedByCompanion} there
+            </Show>
           </p>
           <Show when={d().capabilities && !d().capabilities!.sandbox}>
             <p class="fix">

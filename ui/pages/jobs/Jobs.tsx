@@ -1,5 +1,5 @@
 import { useNavigate, useParams } from "@solidjs/router";
-import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, onCleanup, Show } from "solid-js";
 import { ApiError } from "../../api/client.ts";
 import type { Job } from "../../api/types.ts";
 import { ago, duration, when } from "../../components/format.ts";
@@ -93,7 +93,10 @@ export default function Jobs(): JSX.Element {
 }
 
 function JobDetail(props: { id: string; tick: unknown }): JSX.Element {
-  const [job] = createResource(() => [props.id, props.tick] as const, ([id]) => getJob(id));
+  const [job] = createResource(
+    () => [props.id, props.tick] as const,
+    ([id]) => getJob(id),
+  );
   const took = (j: Job) => (j.status === "completed" || j.status === "failed" ? j.updatedAt - j.createdAt : undefined);
   return (
     <div class="card job-detail" role="region" aria-label="Job detail">
@@ -193,7 +196,12 @@ function NewJobForm(props: { onDispatched: (id: string) => void }): JSX.Element 
           <label for="new-job-value" class="sr-only">
             {field()}
           </label>
-          <input id="new-job-value" placeholder={type() === "command" ? "date -u" : type() === "http" ? "https://example.com/health" : "Summarise today's usage"} value={value()} onInput={(e) => setValue(e.currentTarget.value)} />
+          <input
+            id="new-job-value"
+            placeholder={type() === "command" ? "date -u" : type() === "http" ? "https://example.com/health" : "Summarise today's usage"}
+            value={value()}
+            onInput={(e) => setValue(e.currentTarget.value)}
+          />
         </div>
         <button class="btn primary" type="submit" disabled={busy() || !value().trim()}>
           Dispatch

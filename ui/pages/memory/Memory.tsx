@@ -1,4 +1,4 @@
-import { createResource, createSignal, For, Match, Show, Switch, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, Match, Show, Switch } from "solid-js";
 import { ApiError } from "../../api/client.ts";
 import { MEMORY_CATEGORIES, type Memory as MemoryItem } from "../../api/types.ts";
 import { when } from "../../components/format.ts";
@@ -98,7 +98,14 @@ function Memories(): JSX.Element {
       </Show>
       <Show when={!list.error} fallback={<ErrorBox error={list.error} what="Memory" retry={reload} />}>
         <Show when={list.latest} fallback={<Loading label="Loading memories" />}>
-          <Show when={list.latest!.length} fallback={<Empty title={query() ? "Nothing matches" : "No memories yet"}>{query() ? "Try other words, or another category." : "Add one above, or tell the agent something worth remembering."}</Empty>}>
+          <Show
+            when={list.latest!.length}
+            fallback={
+              <Empty title={query() ? "Nothing matches" : "No memories yet"}>
+                {query() ? "Try other words, or another category." : "Add one above, or tell the agent something worth remembering."}
+              </Empty>
+            }
+          >
             <ul class="mem-list" aria-label="Memories">
               <For each={list.latest}>
                 {(m) => (
@@ -201,7 +208,14 @@ function Notes(props: { kind: "observations" | "reflections" }): JSX.Element {
   return (
     <Show when={!list.error} fallback={<ErrorBox error={list.error} what={props.kind[0]!.toUpperCase() + props.kind.slice(1)} retry={refetch} />}>
       <Show when={list.latest} fallback={<Loading label={`Loading ${props.kind}`} />}>
-        <Show when={list.latest!.length} fallback={<Empty title={`No ${props.kind} yet`}>{props.kind === "observations" ? "The observer writes these as conversations grow." : "The reflector condenses observations into these."}</Empty>}>
+        <Show
+          when={list.latest!.length}
+          fallback={
+            <Empty title={`No ${props.kind} yet`}>
+              {props.kind === "observations" ? "The observer writes these as conversations grow." : "The reflector condenses observations into these."}
+            </Empty>
+          }
+        >
           <ul class="mem-list">
             <For each={list.latest}>
               {(n) => (

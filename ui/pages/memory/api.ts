@@ -1,4 +1,4 @@
-import { api, ApiError, qs } from "../../api/client.ts";
+import { ApiError, api, qs } from "../../api/client.ts";
 import type { Memory, MemoryList, MemorySearch, Note, NoteList } from "../../api/types.ts";
 
 /** Accepts a bare array or any of the usual envelopes, so the page does not hang on the list's wrapper name. */

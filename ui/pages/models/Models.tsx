@@ -1,4 +1,4 @@
-import { createEffect, createResource, createSignal, For, Index, on, Show, type JSX } from "solid-js";
+import { createEffect, createResource, createSignal, For, Index, type JSX, on, Show } from "solid-js";
 import { api } from "../../api/client.ts";
 import type { ModelsConfig, ModelsList, UsageReport } from "../../api/types.ts";
 import { int, usd } from "../../components/format.ts";
@@ -69,9 +69,18 @@ export default function Models(): JSX.Element {
               <div class="card">
                 <div class="health-head">
                   <strong>{p.name}</strong>
-                  <span class={`chip status-${p.circuit?.state === "closed" || !p.circuit ? "ok" : "degraded"}`}>{p.circuit?.state === "closed" || !p.circuit ? "ok" : `circuit ${p.circuit.state}`}</span>
+                  <span class={`chip status-${p.circuit?.state === "closed" || !p.circuit ? "ok" : "degraded"}`}>
+                    {p.circuit?.state === "closed" || !p.circuit ? "ok" : `circuit ${p.circuit.state}`}
+                  </span>
                 </div>
-                <Show when={p.error} fallback={<p class="muted" style={{ margin: "0" }}>{p.models.length} models available</p>}>
+                <Show
+                  when={p.error}
+                  fallback={
+                    <p class="muted" style={{ margin: "0" }}>
+                      {p.models.length} models available
+                    </p>
+                  }
+                >
                   <p class="form-error">{p.error}</p>
                 </Show>
               </div>
@@ -111,7 +120,16 @@ export default function Models(): JSX.Element {
                     </tr>
                   </thead>
                   <tbody>
-                    <For each={u().rows} fallback={<tr><td colspan="7" class="muted">No model calls in this window.</td></tr>}>
+                    <For
+                      each={u().rows}
+                      fallback={
+                        <tr>
+                          <td colspan="7" class="muted">
+                            No model calls in this window.
+                          </td>
+                        </tr>
+                      }
+                    >
                       {(r) => (
                         <tr>
                           <td>{r.day}</td>
@@ -200,7 +218,14 @@ function Budget(props: { report: UsageReport; onSave: (v: number | null) => Prom
         <form onSubmit={submit}>
           <label for="budget">Daily budget (USD)</label>
           <div class="form-row" style={{ "margin-top": "4px" }}>
-            <input id="budget" inputmode="decimal" placeholder="none" value={value()} onInput={(e) => (setValue(e.currentTarget.value), setSaved(false))} style={{ width: "120px" }} />
+            <input
+              id="budget"
+              inputmode="decimal"
+              placeholder="none"
+              value={value()}
+              onInput={(e) => (setValue(e.currentTarget.value), setSaved(false))}
+              style={{ width: "120px" }}
+            />
             <button class="btn" type="submit">
               Save
             </button>
@@ -235,7 +260,13 @@ function RoleEditor(props: {
   onThinking: (budget: number) => Promise<void>;
 }): JSX.Element {
   const [chain, setChain] = createSignal([...props.chain]);
-  createEffect(on(() => props.chain, (c) => setChain([...c]), { defer: true }));
+  createEffect(
+    on(
+      () => props.chain,
+      (c) => setChain([...c]),
+      { defer: true },
+    ),
+  );
   const [error, setError] = createSignal<unknown>();
   const [busy, setBusy] = createSignal(false);
   const dirty = () => JSON.stringify(chain()) !== JSON.stringify(props.chain);
@@ -264,7 +295,11 @@ function RoleEditor(props: {
       aria-label={`${props.role} models`}
       onSubmit={(e) => {
         e.preventDefault();
-        void run(chain().map((s) => s.trim()).filter(Boolean));
+        void run(
+          chain()
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
       }}
     >
       <div class="health-head">
@@ -325,7 +360,13 @@ function RoleEditor(props: {
 /** A role's extended-thinking budget: 0 is off; Anthropic takes 1024 tokens and up. */
 function ThinkingBudget(props: { role: string; value: number; onSave: (budget: number) => Promise<void> }): JSX.Element {
   const [value, setValue] = createSignal(String(props.value));
-  createEffect(on(() => props.value, (v) => setValue(String(v)), { defer: true }));
+  createEffect(
+    on(
+      () => props.value,
+      (v) => setValue(String(v)),
+      { defer: true },
+    ),
+  );
   const [error, setError] = createSignal<unknown>();
   const save = async () => {
     setError(undefined);

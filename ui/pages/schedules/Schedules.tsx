@@ -1,5 +1,5 @@
 import { useNavigate, useParams } from "@solidjs/router";
-import { createEffect, createResource, createSignal, For, on, onCleanup, Show, type JSX } from "solid-js";
+import { createEffect, createResource, createSignal, For, type JSX, on, onCleanup, Show } from "solid-js";
 import type { NewSchedule, Schedule, ScheduleDetail, SchedulePreview } from "../../api/types.ts";
 import { ago, duration, usd, when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
@@ -69,7 +69,11 @@ export default function Schedules(): JSX.Element {
                     <tbody>
                       <For each={list.latest!.schedules}>
                         {(s) => (
-                          <tr classList={{ selected: s.id === params.id, failing: failing(s) }} data-schedule={s.id} onClick={() => navigate(`/schedules/${encodeURIComponent(s.id)}`)}>
+                          <tr
+                            classList={{ selected: s.id === params.id, failing: failing(s) }}
+                            data-schedule={s.id}
+                            onClick={() => navigate(`/schedules/${encodeURIComponent(s.id)}`)}
+                          >
                             <td>
                               <a href={`/schedules/${encodeURIComponent(s.id)}`} onClick={(e) => e.preventDefault()}>
                                 {s.name}
@@ -293,7 +297,14 @@ function ScheduleForm(props: { schedule?: Schedule; zone: string; onDone: (id?: 
   const request = (): NewSchedule => {
     const w = whenFrom(mode(), timing());
     if (!w) throw new Error("Give the timing: a cron expression, a date-time, or seconds between runs.");
-    const base = { name: name().trim(), when: w, timeZone: zone().trim(), kind: kind(), overlap: overlap() as NewSchedule["overlap"], catchUp: catchUp() as NewSchedule["catchUp"] };
+    const base = {
+      name: name().trim(),
+      when: w,
+      timeZone: zone().trim(),
+      kind: kind(),
+      overlap: overlap() as NewSchedule["overlap"],
+      catchUp: catchUp() as NewSchedule["catchUp"],
+    };
     if (kind() === "agent") return { ...base, prompt: body() };
     let parsed: Record<string, unknown>;
     try {

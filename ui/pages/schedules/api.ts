@@ -10,7 +10,8 @@ export const saveSchedule = (id: string, s: NewSchedule) => api<Schedule>(path(i
 export const deleteSchedule = (id: string) => api<{ deleted: true }>(path(id), { method: "DELETE" });
 export const runSchedule = (id: string) => api<ScheduleRun>(`${path(id)}/run`, { method: "POST" });
 export const pauseSchedule = (id: string, paused: boolean) => api<Schedule>(`${path(id)}/${paused ? "pause" : "resume"}`, { method: "POST" });
-export const previewSchedule = (when: ScheduleWhen, timeZone?: string) => api<SchedulePreview>("/api/schedules/preview", { json: { when, ...(timeZone ? { timeZone } : {}), count: 5 } });
+export const previewSchedule = (when: ScheduleWhen, timeZone?: string) =>
+  api<SchedulePreview>("/api/schedules/preview", { json: { when, ...(timeZone ? { timeZone } : {}), count: 5 } });
 
 /** The viewer's own zone, for the second clock beside the schedule's. */
 export const viewerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;

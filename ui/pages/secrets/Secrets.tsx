@@ -1,8 +1,8 @@
-import { createResource, createSignal, For, Show, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, Show } from "solid-js";
 import type { Secret } from "../../api/types.ts";
 import { ago } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
-import { deleteSecret, getSecrets, saveSecret, SECRET_NAME } from "./api.ts";
+import { deleteSecret, getSecrets, SECRET_NAME, saveSecret } from "./api.ts";
 
 /** Secrets by name: values go in here and never come back out; the list shows masks and what uses each one. */
 export default function Secrets(): JSX.Element {
@@ -35,45 +35,45 @@ export default function Secrets(): JSX.Element {
         <Show when={data.latest} fallback={<Loading label="Loading secrets" />}>
           {(d) => (
             <>
-            <h2 class="section-title">Stored secrets</h2>
-            <div class="card" style={{ padding: "0" }}>
-              <Show when={d().secrets.length} fallback={<Empty title="No secrets yet">Add one above, by the name whatever uses it reads (like TELEGRAM_BOT_TOKEN).</Empty>}>
-                <div class="table-scroll" style={{ margin: "0" }}>
-                  <table aria-label="Secrets">
-                    <thead>
-                      <tr>
-                        <th>Name</th>
-                        <th>Value</th>
-                        <th class="hide-phone">Used by</th>
-                        <th class="hide-phone">Changed</th>
-                        <th>
-                          <span class="sr-only">Actions</span>
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={d().secrets}>
-                        {(s) => (
-                          <tr data-secret={s.name}>
-                            <td class="mono">{s.name}</td>
-                            <td class="mono">{s.masked}</td>
-                            <td class="hide-phone">{s.users.length ? s.users.join(", ") : <span class="muted">nothing yet</span>}</td>
-                            <td class="hide-phone">
-                              {ago(s.updatedAt)} <span class="muted">by {s.updatedBy}</span>
-                            </td>
-                            <td>
-                              <button type="button" class="btn small" onClick={() => void remove(s)}>
-                                Delete
-                              </button>
-                            </td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-              </Show>
-            </div>
+              <h2 class="section-title">Stored secrets</h2>
+              <div class="card" style={{ padding: "0" }}>
+                <Show when={d().secrets.length} fallback={<Empty title="No secrets yet">Add one above, by the name whatever uses it reads (like TELEGRAM_BOT_TOKEN).</Empty>}>
+                  <div class="table-scroll" style={{ margin: "0" }}>
+                    <table aria-label="Secrets">
+                      <thead>
+                        <tr>
+                          <th>Name</th>
+                          <th>Value</th>
+                          <th class="hide-phone">Used by</th>
+                          <th class="hide-phone">Changed</th>
+                          <th>
+                            <span class="sr-only">Actions</span>
+                          </th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        <For each={d().secrets}>
+                          {(s) => (
+                            <tr data-secret={s.name}>
+                              <td class="mono">{s.name}</td>
+                              <td class="mono">{s.masked}</td>
+                              <td class="hide-phone">{s.users.length ? s.users.join(", ") : <span class="muted">nothing yet</span>}</td>
+                              <td class="hide-phone">
+                                {ago(s.updatedAt)} <span class="muted">by {s.updatedBy}</span>
+                              </td>
+                              <td>
+                                <button type="button" class="btn small" onClick={() => void remove(s)}>
+                                  Delete
+                                </button>
+                              </td>
+                            </tr>
+                          )}
+                        </For>
+                      </tbody>
+                    </table>
+                  </div>
+                </Show>
+              </div>
             </>
           )}
         </Show>

@@ -1,8 +1,21 @@
-import { createResource, createSignal, For, Show, type JSX } from "solid-js";
+import { createResource, createSignal, For, type JSX, Show } from "solid-js";
 import type { Skill } from "../../api/types.ts";
 import { ago } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
-import { addSkill, approveSkill, deleteSkill, listExtensions, listSkills, proposeSkill, revokeExtension, searchRegistry, setEnabled, testSkill, TIERS, uploadSkill } from "./api.ts";
+import {
+  addSkill,
+  approveSkill,
+  deleteSkill,
+  listExtensions,
+  listSkills,
+  proposeSkill,
+  revokeExtension,
+  searchRegistry,
+  setEnabled,
+  TIERS,
+  testSkill,
+  uploadSkill,
+} from "./api.ts";
 
 /** What approving a skill lets run: the command, package, env and secret names, network, paths, URL, and the hash the approval pins. */
 function WouldRun(props: { skill: Skill }): JSX.Element {
@@ -42,7 +55,13 @@ function WouldRun(props: { skill: Skill }): JSX.Element {
       <dt>Network</dt>
       <dd>{w().network === "none" ? "none" : (w().network as string[]).join(", ")}</dd>
       <dt>Paths</dt>
-      <dd class="mono">{w().paths.length ? w().paths.map((p) => `${p.path}${p.writable ? " (writable)" : ""}`).join(", ") : "none"}</dd>
+      <dd class="mono">
+        {w().paths.length
+          ? w()
+              .paths.map((p) => `${p.path}${p.writable ? " (writable)" : ""}`)
+              .join(", ")
+          : "none"}
+      </dd>
       <dt>Hash</dt>
       <dd class="mono muted">{w().hash.slice(0, 16)}</dd>
     </dl>
@@ -169,7 +188,10 @@ export default function Skills(): JSX.Element {
         </Show>
       </Show>
       <h2>Extensions</h2>
-      <Show when={extensions.latest?.length} fallback={<Empty title="No extension has announced itself">Extensions are MCP servers in their own pods that announce themselves over NATS.</Empty>}>
+      <Show
+        when={extensions.latest?.length}
+        fallback={<Empty title="No extension has announced itself">Extensions are MCP servers in their own pods that announce themselves over NATS.</Empty>}
+      >
         <For each={extensions.latest}>
           {(e) => (
             <div class="card skill" data-extension={e.id}>
@@ -250,7 +272,12 @@ function AddSkill(props: { onDone: (msg: string) => void; onError: (e: unknown) 
             <div class="row">
               <strong>{r.name}</strong> <span class="muted">{r.version}</span>
               <Show when={r.proposal} fallback={<span class="muted">{r.why}</span>}>
-                <button type="button" class="btn small" style={{ "margin-left": "auto" }} onClick={() => void run(async () => `Proposed ${(await proposeSkill(r.proposal)).name}: approve it above`)}>
+                <button
+                  type="button"
+                  class="btn small"
+                  style={{ "margin-left": "auto" }}
+                  onClick={() => void run(async () => `Proposed ${(await proposeSkill(r.proposal)).name}: approve it above`)}
+                >
                   Propose
                 </button>
               </Show>

@@ -1,5 +1,5 @@
 import { useNavigate, useParams } from "@solidjs/router";
-import { createEffect, createResource, createSignal, For, on, onCleanup, Show, type JSX } from "solid-js";
+import { createEffect, createResource, createSignal, For, type JSX, on, onCleanup, Show } from "solid-js";
 import { ApiError } from "../../api/client.ts";
 import type { Task } from "../../api/types.ts";
 import { ago, duration, when } from "../../components/format.ts";
@@ -165,7 +165,11 @@ function TaskDetail(props: { id: string; onChange: () => void }): JSX.Element {
                   {t().mode} on {t().target}
                 </dd>
                 <dt>Mounts</dt>
-                <dd>{t().mounts.map((m) => `${m.path}${m.writable ? " (writable)" : ""}`).join(", ") || "none"}</dd>
+                <dd>
+                  {t()
+                    .mounts.map((m) => `${m.path}${m.writable ? " (writable)" : ""}`)
+                    .join(", ") || "none"}
+                </dd>
                 <dt>Network</dt>
                 <dd>{t().network === "none" ? "none" : (t().network as string[]).join(", ")}</dd>
                 <dt>Created</dt>

@@ -36,7 +36,7 @@ export function followTask(id: string, onEvent: (ev: TaskEvent) => void, onEnd: 
       const ev = { event: name, data: JSON.parse((e as MessageEvent<string>).data) } as TaskEvent;
       onEvent(ev);
       // The stream ends after the last status; without this the browser would reconnect and wait.
-      if (ev.event === "status" && ENDED.has(ev.data.status)) (source.close(), onEnd());
+      if (ev.event === "status" && ENDED.has(ev.data.status)) source.close(), onEnd();
     });
   }
   return () => source.close();

@@ -12,7 +12,13 @@ export const date: CommandGrammarSpec = {
   syntax: "gnu",
   description: "show the date and time",
   options: [
-    { short: ["d"], long: ["date"], value: "required", pattern: "[A-Za-z0-9 :+.,/@_-]{1,100}", description: "describe the moment to show: 'yesterday', '2 hours ago', '@1700000000'" },
+    {
+      short: ["d"],
+      long: ["date"],
+      value: "required",
+      pattern: "[A-Za-z0-9 :+.,/@_-]{1,100}",
+      description: "describe the moment to show: 'yesterday', '2 hours ago', '@1700000000'",
+    },
     { long: ["debug"], description: "annotate how the date string was read" },
     { short: ["I"], long: ["iso-8601"], value: "optional", pattern: "date|hours|minutes|seconds|ns", description: "ISO 8601 output" },
     { short: ["R"], long: ["rfc-email", "rfc-822", "rfc-2822"], description: "RFC 5322 output" },

@@ -1,4 +1,4 @@
-import type { CommandOptionSpec, CommandScopeSpec, CommandGrammarSpec } from "../../../../core/protocol/index.ts";
+import type { CommandGrammarSpec, CommandOptionSpec, CommandScopeSpec } from "../../../../core/protocol/index.ts";
 
 const NAME = "[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?";
 /** Label and field selectors: `app=web,tier!=db`, `env in (a,b)`, `!canary`, `status.phase=Running`. */
