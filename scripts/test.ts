@@ -62,7 +62,10 @@ function check(name: string, argv: string[]): Step {
   return { name, ok };
 }
 
-const steps = [check("npm test > typecheck (tsc --noEmit)", [process.execPath, "run", "typecheck"]), check("npm test > lint and format (biome check)", [process.execPath, "run", "lint"])];
+const steps = [
+  check("npm test > typecheck (tsc --noEmit)", [process.execPath, "run", "typecheck"]),
+  check("npm test > lint and format (biome check)", [process.execPath, "run", "lint"]),
+];
 
 // Built once here for every test that runs a binary (test/helpers/binary.ts reads TEST_BIN_DIR).
 const binDir = mkdtempSync(join(tmpdir(), "bakerst-test-bin-"));
