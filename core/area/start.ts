@@ -103,7 +103,10 @@ export async function startAreas(s: Services, areas: readonly Area[]): Promise<{
           return r;
         },
       };
+      const began = performance.now();
       await area.start(ctx);
+      // Start-up time is a budget every area spends from: each says what it took.
+      log.debug("area started", { ms: Math.round((performance.now() - began) * 10) / 10 });
       for (const p of area.provides ?? []) {
         if (provided[p] === undefined) throw new AreaOrderError(`area ${area.name} declares it provides ${p} but did not provide it when it started`);
       }

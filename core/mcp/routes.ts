@@ -1,9 +1,11 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { Elysia } from "elysia";
 import type { HostGuard } from "../api/origin.ts";
 import type { Services } from "../services.ts";
-import { mcpServer } from "./server.ts";
 import { mcpTools } from "./tools.ts";
+
+/** The SDK (and the zod it brings) costs start-up about 60 ms and 11 MB: loaded by the first MCP request, not by every start. */
+let sdk: Promise<[typeof import("./server.ts"), typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")]> | undefined;
+const loadSdk = () => (sdk ??= Promise.all([import("./server.ts"), import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")]));
 
 /** Stateless: no session to keep, so GET (a stream for server-sent requests) and DELETE (ending a session) have nothing to do. */
 const notAllowed = () =>
@@ -23,6 +25,7 @@ export const mcpRoutes = (guard: HostGuard) => (s: Services) =>
     .post("/mcp", async ({ request, body }) => {
       const refused = guard.refuse(request);
       if (refused) return refused;
+      const [{ mcpServer }, { WebStandardStreamableHTTPServerTransport }] = await loadSdk();
       const server = mcpServer(mcpTools(s), s.version);
       const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       await server.connect(transport);

@@ -37,7 +37,7 @@ export const skillRoutes = (o: SkillRoutesOptions) => () =>
       async ({ body, request, set }) => {
         const bytes = Buffer.from(body.zip, "base64");
         if (!bytes.length) throw new AppError("invalid_skill", "zip: empty or not base64");
-        const spec = unpackSkillZip(bytes, o.skillDir);
+        const spec = await unpackSkillZip(bytes, o.skillDir);
         const existing = o.skills.list().find((s) => s.name === spec.name);
         set.status = existing ? 200 : 201;
         // The owner's upload over a skill of the same name replaces it, approved as uploaded.

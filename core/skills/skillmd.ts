@@ -7,7 +7,6 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { unzipSync } from "fflate";
 import { AppError } from "../errors.ts";
 import { within } from "./paths.ts";
 import { MAX_INSTRUCTIONS_CHARS, type SkillSpec } from "./spec.ts";
@@ -97,7 +96,9 @@ export function listSkillFiles(root: string, skill: string): string[] {
  * skill), after every check; answers the skill's spec. A zip with its files
  * under one top folder is taken as if they were at its root.
  */
-export function unpackSkillZip(zip: Uint8Array, root: string): SkillSpec {
+export async function unpackSkillZip(zip: Uint8Array, root: string): Promise<SkillSpec> {
+  // Loaded by the first upload: fflate costs every start about 25 ms and 8 MB for a route few ever use.
+  const { unzipSync } = await import("fflate");
   let declared = 0;
   let count = 0;
   let files: Record<string, Uint8Array>;

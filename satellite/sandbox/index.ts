@@ -179,6 +179,9 @@ function why(stderr: string): string {
   return `check that bwrap runs here (bwrap --ro-bind /usr /usr --unshare-all true), ${OPT_OUT}`;
 }
 
+/** Trials that worked, by the helpers they used (a failed one is tried again: the owner may have fixed the host). */
+const TRIALS = new Map<string, { uid: string; version: string }>();
+
 /** Finds bwrap and its helpers and runs a trivial sandbox once (a few ms), to know whether commands can run sandboxed here. */
 export function setUpSandbox(opts: SandboxOptions): SandboxSetup {
   const { mode } = opts;
@@ -192,13 +195,20 @@ export function setUpSandbox(opts: SandboxOptions): SandboxSetup {
   if ((!limits && !prlimit) || (root && !setpriv)) return fail("prlimit or setpriv (util-linux) is missing", `apt-get install util-linux, ${OPT_OUT}`);
   const hide = [...(opts.hide ?? []), homedir()];
   const sandbox = new Sandbox(inspectHost({ bwrap, ...(prlimit ? { prlimit } : {}), ...(setpriv ? { setpriv } : {}) }, root, hide), limits);
-  const r = sandbox.trial();
-  const uid = r.stdout?.trim();
-  if (r.error || r.status !== 0 || uid !== String(sandbox.uid)) {
-    const stderr = (r.stderr || r.error?.message || `exit ${r.status}, uid ${JSON.stringify(uid)}`).trim().split("\n")[0]!;
-    return fail(`a trial sandbox failed: ${stderr}`, why(stderr));
+  // One trial per process and host setup: jobs, tasks and skills each set up a sandbox at start, and each trial blocks start-up for a few ms.
+  const key = `${bwrap}|${setpriv ?? ""}|${prlimit ?? "limits"}|${root}`;
+  let trial = TRIALS.get(key);
+  if (!trial) {
+    const r = sandbox.trial();
+    const uid = r.stdout?.trim();
+    if (r.error || r.status !== 0 || uid !== String(sandbox.uid)) {
+      const stderr = (r.stderr || r.error?.message || `exit ${r.status}, uid ${JSON.stringify(uid)}`).trim().split("\n")[0]!;
+      return fail(`a trial sandbox failed: ${stderr}`, why(stderr));
+    }
+    trial = { uid: uid!, version: spawnSync(bwrap, ["--version"], { encoding: "utf8" }).stdout.trim() || "bwrap" };
+    TRIALS.set(key, trial);
   }
-  const version = spawnSync(bwrap, ["--version"], { encoding: "utf8" }).stdout.trim() || "bwrap";
+  const { uid, version } = trial;
   const set = limits ? "set by the worker before the program starts" : "set by prlimit inside";
   const detail = `${version}: commands run as uid ${uid} with their own PID, IPC, UTS and network namespaces, a read-only system view and resource limits ${set}`;
   return { mode, status: { ok: true, detail }, sandbox };

@@ -4,10 +4,9 @@
  * current (`notifications/tools/list_changed`). Stdio and HTTP servers differ
  * only in how `open` connects.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
 import { VERSION } from "../../version.ts";
 import { listTools, resultText, type ToolListing } from "./tools.ts";
 
@@ -15,7 +14,14 @@ const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 
 /** tools/list as the wire has it: each tool is checked by listTools, so one malformed tool is left out instead of failing the list. */
-const LooseToolList = z.looseObject({ tools: z.array(z.unknown()).max(1000), nextCursor: z.string().max(1024).optional() });
+/**
+ * The SDK's client (and the zod it brings, about 60 ms and 11 MB) is loaded by
+ * the first MCP server a skill or extension connects to, not by every start.
+ */
+let sdk: Promise<{ Client: typeof Client; LooseToolList: ReturnType<typeof looseToolList> }> | undefined;
+const looseToolList = (z: typeof import("zod").z) => z.looseObject({ tools: z.array(z.unknown()).max(1000), nextCursor: z.string().max(1024).optional() });
+export const clientSdk = () =>
+  (sdk ??= Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("zod")]).then(([{ Client }, { z }]) => ({ Client, LooseToolList: looseToolList(z) })));
 
 export type ConnectionState = "stopped" | "starting" | "ready" | "backoff";
 
@@ -51,6 +57,7 @@ export class McpConnection {
   private stopping = false;
   private inFlight = 0;
   private now: () => number;
+  private sdk: Awaited<ReturnType<typeof clientSdk>> | undefined;
 
   constructor(private o: ConnectionOptions) {
     this.now = o.now ?? Date.now;
@@ -62,7 +69,7 @@ export class McpConnection {
   }
 
   private newClient = (): Client =>
-    new Client(
+    new this.sdk!.Client(
       { name: "bakerst", version: VERSION },
       {
         listChanged: {
@@ -83,6 +90,7 @@ export class McpConnection {
     this.stopping = false;
     this.starting = (async () => {
       try {
+        this.sdk ??= await clientSdk();
         const opened = await this.o.open(this.newClient);
         opened.client.onclose = () => this.closed(opened);
         this.opened = opened;
@@ -131,7 +139,7 @@ export class McpConnection {
     const tools: McpTool[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const r = await client.request({ method: "tools/list", params: cursor ? { cursor } : {} }, LooseToolList, { timeout: Math.max(this.o.timeoutMs, 30_000) });
+      const r = await client.request({ method: "tools/list", params: cursor ? { cursor } : {} }, this.sdk!.LooseToolList, { timeout: Math.max(this.o.timeoutMs, 30_000) });
       tools.push(...(r.tools as McpTool[]));
       cursor = r.nextCursor;
       if (!cursor) break;

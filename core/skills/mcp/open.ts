@@ -11,12 +11,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type EgressEvent, parseAllowlist, type RunnerCommand, type Sandbox, type SandboxProfile, SYSTEM_PATH, startEgressProxy } from "../../jobs/edge.ts";
 import type { SkillSpec } from "../spec.ts";
 import type { Opened } from "./connection.ts";
-import { SandboxedStdioTransport } from "./stdio.ts";
 
 /** A long-lived server's limits: room for a Node or Bun program, CPU seconds for a day of use. */
 /** Longest a server may take to start and answer initialize, whatever its per-call timeout (a Node or Bun server takes a few hundred ms). */
@@ -70,6 +67,8 @@ export function stdioOpener(l: StdioLaunch) {
     // Only what the skill declared: no variable of bakerst's own reaches the server.
     const env: Record<string, string> = { PATH: SYSTEM_PATH, LANG: "C.UTF-8", HOME: "/tmp", ...l.spec.env, ...l.secrets };
     const { command, cleanup } = await egressFor(l, l.spec.command!, env, profile);
+    // Loaded with the first server (the SDK's stdio helpers bring its zod schemas).
+    const { SandboxedStdioTransport } = await import("./stdio.ts");
     const transport = new SandboxedStdioTransport(() => l.sandbox.spawn(command, profile, env, { stdin: "pipe" }), l.maxMessageBytes, cleanup);
     const client = newClient();
     try {
@@ -95,6 +94,10 @@ export function httpOpener(l: HttpLaunch) {
     const url = new URL(l.spec.url!);
     const init: RequestInit = { headers: l.headers };
     const mode = l.spec.transport ?? "auto";
+    const [{ StreamableHTTPClientTransport }, { SSEClientTransport }] = await Promise.all([
+      import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+      import("@modelcontextprotocol/sdk/client/sse.js"),
+    ]);
     if (mode !== "sse") {
       const transport = new StreamableHTTPClientTransport(url, {
         requestInit: init,
