@@ -9,15 +9,18 @@ import { isReservedTarget, type Sandbox, type SandboxProfile, type SandboxSetup,
 import { AllowlistError, buildPolicies, credsSecrets, GrammarError, Redactor, Worker } from "../../satellite/worker/index.ts";
 
 export {
+  binaryRunner,
   DEFAULT_TASK_LIMITS,
   type EgressEvent,
   type EgressProxy,
   EgressRuleError,
+  isCompiled,
   LocalLauncher,
   type LocalLauncherOptions,
   parseAllowlist,
   RUNNER_DIR,
   type RunnerCommand,
+  sourceRunner,
   startEgressProxy,
   taskRunnerMain,
 } from "../../satellite/task/index.ts";

@@ -4,18 +4,15 @@
  * reason), the runner found, the core's router for agent tasks and egress
  * refusals into the audit log.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { AuditLog } from "../audit/service.ts";
 import type { Config } from "../config/index.ts";
-import { LocalLauncher, RUNNER_DIR, type RunnerCommand, type SandboxSetup, setUpSandbox } from "../jobs/edge.ts";
+import { binaryRunner, isCompiled, LocalLauncher, type RunnerCommand, type SandboxSetup, setUpSandbox, sourceRunner } from "../jobs/edge.ts";
 import type { Models } from "../models/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { logFn } from "../telemetry/log.ts";
 import type { TasksFile, TasksSettings } from "./keys.ts";
-
-/** A compiled binary runs its modules from Bun's embedded filesystem. */
-const compiled = () => import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:/~BUN/");
 
 /**
  * How the sandbox starts the runner: TASK_RUNNER; else bakerst-satellite
@@ -24,30 +21,16 @@ const compiled = () => import.meta.path.startsWith("/$bunfs/") || import.meta.pa
  * sources and node_modules bound read-only.
  */
 export function runnerCommand(runner: string | undefined): RunnerCommand | { problem: string; fix: string } {
-  const binary = (path: string, args: string[] = []): RunnerCommand => {
-    const name = path.split("/").pop()!;
-    return { argv: [`${RUNNER_DIR}/${name}`, ...args], files: [{ source: realpathSync(path), target: `${RUNNER_DIR}/${name}` }] };
-  };
   if (runner) {
     if (!existsSync(runner))
       return { problem: `TASK_RUNNER ${runner} does not exist`, fix: "point TASK_RUNNER at a bakerst-satellite binary (bun run build writes dist/bakerst-satellite)" };
-    return binary(runner);
+    return binaryRunner(runner);
   }
-  if (compiled()) {
+  if (isCompiled()) {
     const beside = join(dirname(process.execPath), "bakerst-satellite");
-    return existsSync(beside) ? binary(beside) : binary(process.execPath, ["task", "runner"]);
+    return existsSync(beside) ? binaryRunner(beside) : binaryRunner(process.execPath, ["task", "runner"]);
   }
-  const root = resolve(import.meta.dir, "..", "..");
-  const src = `${RUNNER_DIR}/src`;
-  return {
-    argv: [`${RUNNER_DIR}/bun`, `${src}/satellite/main.ts`],
-    files: [
-      { source: realpathSync(process.execPath), target: `${RUNNER_DIR}/bun` },
-      ...["core", "satellite", "node_modules"].map((d) => ({ source: join(root, d), target: `${src}/${d}` })),
-    ],
-    // Bun would write its transpiler cache; the sandbox has nowhere to keep it.
-    env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
-  };
+  return sourceRunner();
 }
 
 /** The sandbox tasks run in: never sees the data dir, the config file or the NATS credentials. */

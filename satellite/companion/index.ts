@@ -4,13 +4,11 @@
  * runner in the sandbox, and the signals that stop it.
  */
 import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { SatelliteConfig } from "../config.ts";
 import type { WorkerLog } from "../worker/worker.ts";
 import { backoff, Companion } from "./daemon.ts";
 import { Spool } from "./spool.ts";
-
-const compiled = () => import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:/~BUN/");
 
 export async function runCompanion(cfg: SatelliteConfig, version: string, log: WorkerLog): Promise<number> {
   const c = cfg.companion;
@@ -18,7 +16,7 @@ export async function runCompanion(cfg: SatelliteConfig, version: string, log: W
   const { NatsBus } = await import("../../core/bus/nats.ts");
   const { natsAuthenticator } = await import("../../core/bus/nats-connect.ts");
   const { setUpSandbox } = await import("../sandbox/index.ts");
-  const { LocalLauncher, RUNNER_DIR } = await import("../task/local.ts");
+  const { LocalLauncher, binaryRunner, isCompiled, sourceRunner } = await import("../task/local.ts");
   const { workerModel } = await import("../model.ts");
 
   let seed: Buffer;
@@ -41,20 +39,7 @@ export async function runCompanion(cfg: SatelliteConfig, version: string, log: W
   } else log("info", "task sandbox ready", { sandbox: sandbox.status.detail });
   const model = await workerModel(cfg, (level, msg, fields) => log(level, msg, fields));
   // The runner is this binary (`--mode task`); from source, Bun with the sources bound read-only.
-  const runner = compiled()
-    ? { argv: [`${RUNNER_DIR}/bakerst-satellite`], files: [{ source: realpathSync(process.execPath), target: `${RUNNER_DIR}/bakerst-satellite` }] }
-    : (() => {
-        const root = resolve(import.meta.dir, "..", "..");
-        const src = `${RUNNER_DIR}/src`;
-        return {
-          argv: [`${RUNNER_DIR}/bun`, `${src}/satellite/main.ts`],
-          files: [
-            { source: realpathSync(process.execPath), target: `${RUNNER_DIR}/bun` },
-            ...["core", "satellite", "node_modules"].map((d) => ({ source: join(root, d), target: `${src}/${d}` })),
-          ],
-          env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
-        };
-      })();
+  const runner = isCompiled() ? binaryRunner(process.execPath) : sourceRunner();
   const launcher = new LocalLauncher({
     sandbox,
     runner,

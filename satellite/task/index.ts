@@ -6,5 +6,5 @@
 
 export { type EgressEvent, type EgressProxy, EgressRuleError, parseAllowlist, startEgressProxy } from "../sandbox/egress.ts";
 export { taskRunnerMain } from "./entry.ts";
-export { DEFAULT_TASK_LIMITS, LocalLauncher, type LocalLauncherOptions, RUNNER_DIR, type RunnerCommand, type TaskLimits } from "./local.ts";
+export { binaryRunner, DEFAULT_TASK_LIMITS, isCompiled, LocalLauncher, type LocalLauncherOptions, RUNNER_DIR, type RunnerCommand, sourceRunner, type TaskLimits } from "./local.ts";
 export { EXIT_CANCELLED, EXIT_TIMED_OUT, type RunnerIo, runTaskRunner } from "./runner.ts";

@@ -9,9 +9,9 @@
  * not stop, the sandbox is killed as a whole (its PID namespace goes with it).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Static } from "@sinclair/typebox";
 import type { CallOptions, ModelRouter } from "../../core/agent/router.ts";
 import type { AgentLog } from "../../core/agent/types.ts";
@@ -44,6 +44,30 @@ export interface RunnerCommand {
 
 /** Where the runner's files appear inside the sandbox (a place no task mount may take). */
 export const RUNNER_DIR = "/opt/bakerst";
+
+/** A compiled binary runs its modules from Bun's embedded filesystem. */
+export const isCompiled = () => import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:/~BUN/");
+
+/** A compiled binary at `path`, bound read-only under RUNNER_DIR by its own name. */
+export function binaryRunner(path: string, args: string[] = []): RunnerCommand {
+  const name = path.split("/").pop()!;
+  return { argv: [`${RUNNER_DIR}/${name}`, ...args], files: [{ source: realpathSync(path), target: `${RUNNER_DIR}/${name}` }] };
+}
+
+/** From source (development, tests): this Bun with the sources and node_modules bound read-only, running satellite/main.ts. */
+export function sourceRunner(): RunnerCommand {
+  const root = resolve(import.meta.dir, "..", "..");
+  const src = `${RUNNER_DIR}/src`;
+  return {
+    argv: [`${RUNNER_DIR}/bun`, `${src}/satellite/main.ts`],
+    files: [
+      { source: realpathSync(process.execPath), target: `${RUNNER_DIR}/bun` },
+      ...["core", "satellite", "node_modules"].map((d) => ({ source: join(root, d), target: `${src}/${d}` })),
+    ],
+    // Bun would write its transpiler cache; the sandbox has nowhere to keep it.
+    env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
+  };
+}
 
 export type TaskLimits = Static<typeof SandboxLimitsSpec>;
 
