@@ -172,7 +172,8 @@ describe("the gateway under kills and a failing Telegram", () => {
     for (const p of interrupted) {
       const asked = tg.said.find((s) => s.text === p)!;
       const quote = tg.sentTo(asked.chatId).filter((m) => m.replyTo === asked.messageId);
-      expect(quote.map((m) => m.text)).toEqual(["⚠️ bakerst stopped before this answer was finished; what it had said is kept"]);
+      // The same quote twice is a duplicate a kill may cause, counted in all.duplicates above.
+      expect([...new Set(quote.map((m) => m.text))]).toEqual(["⚠️ bakerst stopped before this answer was finished; what it had said is kept"]);
     }
     const failures = tg.calls.filter((c) => c.method === "sendMessage" && c.answer !== "ok").length;
     console.log(
