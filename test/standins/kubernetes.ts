@@ -44,6 +44,8 @@ export interface KubernetesStandIn {
   /** What SelfSubjectAccessReview allows: `verb group/resource[/sub]` strings. */
   allowed: Set<string>;
   /** Pods whose network label is not `none` share the host's network (the NetworkPolicy lets them reach NATS); `none` pods get none. */
+  /** Cuts every followed pod log mid-stream (an API server dropping connections); how many were cut. */
+  resetLogs(): number;
   stop(): Promise<void>;
 }
 
@@ -207,13 +209,19 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
     return new Response(body, { headers: { "content-type": "application/json" } });
   }
 
+  /** Log streams being followed, and their waits: resetLogs() cuts every one mid-stream, as an API server that drops connections would. */
+  const following = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const wakeOnReset = new Set<() => void>();
+
   function logResponse(p: Pod, follow: boolean, signal: AbortSignal): Response {
     const enc = new TextEncoder();
     if (!follow) return new Response(p.log, { headers: { "content-type": "text/plain" } });
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
+        following.add(controller);
         for (;;) {
+          if (!following.has(controller)) return;
           if (sent < p.log.length) {
             controller.enqueue(enc.encode(p.log.slice(sent)));
             sent = p.log.length;
@@ -222,8 +230,10 @@ export async function startKubernetesStandIn(opts: StandInOptions): Promise<Kube
           await new Promise<void>((resolve) => {
             const wake = () => (p.logWaiters.delete(wake), resolve());
             p.logWaiters.add(wake);
+            wakeOnReset.add(wake);
           });
         }
+        following.delete(controller);
         controller.close();
       },
     });
@@ -346,6 +356,15 @@ current-context: standin
     claims,
     secrets,
     allowed,
+    /** Cuts every followed log mid-stream; returns how many were cut. */
+    resetLogs(): number {
+      const cut = following.size;
+      for (const c of following) c.error(new Error("connection reset by the stand-in"));
+      following.clear();
+      for (const w of wakeOnReset) w();
+      wakeOnReset.clear();
+      return cut;
+    },
     async stop() {
       for (const p of pods.values()) if (p.proc?.pid && !p.exited) process.kill(-p.proc.pid, "SIGKILL");
       server.stop(true);

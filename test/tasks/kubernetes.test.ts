@@ -158,6 +158,15 @@ describe("Kubernetes tasks: the Job", () => {
     expect(kube.deleted).toContain(`bakerst-task-${task.id}`);
   }, 60_000);
 
+  test("a pod log the API server cuts mid-follow ends the follow and not the core: the task still ends, and the core answers", async () => {
+    const task = await createTask(h.request, { mode: "script", script: "echo up; sleep 1; echo after" });
+    await waitFor("the task to run", async () => (await (await h.request(`/api/tasks/${task.id}`)).json()).output === "up\n", 20_000);
+    expect(kube.resetLogs()).toBeGreaterThanOrEqual(1);
+    const done = await endedTask(h.request, task.id, 30_000);
+    expect(["succeeded", "failed"]).toContain(done.status);
+    expect((await h.request("/ping")).status).toBe(200);
+  }, 60_000);
+
   test("a mount under no configured volume, and a network allowlist, are refused before any Job is made", async () => {
     const before = kube.jobs.length;
     for (const body of [

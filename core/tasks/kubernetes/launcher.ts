@@ -240,6 +240,9 @@ class JobRun {
     stream.setEncoding("utf8");
     // Writes that race a detach land on a destroyed stream; nothing to report.
     stream.on("error", () => {});
+    // The client pipes the response body into this stream without listening for its errors: a connection the API
+    // server resets mid-follow would throw out of the process. Ended here instead, as a log that stopped.
+    stream.once("pipe", (body: NodeJS.ReadableStream) => body.on("error", (err: Error) => stream.destroy(err)));
     const enc = new TextEncoder();
     let buf = "";
     const take = (line: string) => {
