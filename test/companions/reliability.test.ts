@@ -51,11 +51,17 @@ describe("Companions: nothing lost while the link is down", () => {
     for (let i = 0; i < TASKS; i++) ids.push(await submit(w, "nas", `echo line-one-${i}; sleep 0.1; echo line-two-${i}`));
     // Every task is in the companion's durable queue before the first cut.
     await waitFor("every task to be sent", async () => (await Promise.all(ids.map((id) => get(w!, id)))).every((t) => t.status !== "queued"), 30_000, 100);
+    // Each cut falls while results flow: a few more tasks have ended since the last one (or all have).
+    const ended = async () => (await Promise.all(ids.map((id) => get(w!, id)))).filter((t) => ENDED.includes(t.status)).length;
+    let before = 0;
     for (let cut = 0; cut < 3; cut++) {
-      await Bun.sleep(300 + cut * 200);
+      const at = Math.min(TASKS, before + 5);
+      await waitFor(`${at} tasks ended before cut ${cut + 1}`, async () => (await ended()) >= at, 60_000, 50);
       await w.stopNats();
+      // The outage itself: long enough for reports to pile up in the spool.
       await Bun.sleep(700);
       await w.startNats();
+      before = await ended();
     }
     await waitFor("every task to end", async () => (await Promise.all(ids.map((id) => get(w!, id)))).every((t) => ENDED.includes(t.status)), 120_000, 250);
     for (const [i, id] of ids.entries()) {
@@ -100,7 +106,7 @@ describe("Companions: nothing lost while the link is down", () => {
     w = await companionWorld();
     const { bundle } = await w.pair("late");
     const id = await submit(w, "late", "echo waited");
-    await Bun.sleep(500);
+    // Handed to its durable queue, not failed for want of a consumer.
     expect((await get(w, id)).status).toBe("starting");
     w.start(bundle);
     const t = await waitFor("the task to end", async () => ((t) => (ENDED.includes(t.status) ? t : undefined))(await get(w!, id)), 30_000, 100);
