@@ -12,7 +12,6 @@ import { Type } from "@sinclair/typebox";
 import { eq } from "drizzle-orm";
 import type { AuditLog } from "../audit/service.ts";
 import type { BrainTools } from "../brain/tools.ts";
-import { defineTool } from "../brain/tools.ts";
 import type { Bus, Subscription } from "../bus/types.ts";
 import type { Db } from "../db/client.ts";
 import { settings } from "../db/settings.sql.ts";
@@ -21,7 +20,7 @@ import { check, subjects, Verifier } from "../protocol/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { McpConnection } from "./mcp/connection.ts";
 import { httpOpener } from "./mcp/open.ts";
-import { type ListedTool, listTools, passThrough } from "./mcp/tools.ts";
+import { type ListedTool, listTools, registerServerTools } from "./mcp/tools.ts";
 
 /** What an extension announces, inside its signed envelope. */
 export const ExtensionAnnounceV1 = Type.Object(
@@ -205,25 +204,7 @@ export class Extensions {
   }
 
   private register(live: Live, tools: ListedTool[]) {
-    for (const t of tools) {
-      if (this.o.tools.has(t.qualified)) continue;
-      const connection = live.connection;
-      live.unregister.push(
-        this.o.tools.register(
-          defineTool({
-            name: t.qualified,
-            description: t.description,
-            input: passThrough(t.inputSchema),
-            deferrable: true,
-            timeoutMs: this.o.callTimeoutMs + 5_000,
-            run: (input) => {
-              if (!input || typeof input !== "object" || Array.isArray(input)) throw new Error("the input must be a JSON object");
-              return connection.call(t.name, input as Record<string, unknown>);
-            },
-          }),
-        ),
-      );
-    }
+    live.unregister.push(...registerServerTools(this.o.tools, live.connection, tools, this.o.callTimeoutMs + 5_000));
   }
 
   private async withdraw(id: string, status: "offline" | "revoked") {

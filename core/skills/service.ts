@@ -7,8 +7,7 @@
  * right before anything is spawned or connected.
  */
 import type { AuditLog } from "../audit/service.ts";
-import type { BrainTools } from "../brain/tools.ts";
-import { defineTool } from "../brain/tools.ts";
+import type { BrainTools, defineTool } from "../brain/tools.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { RunnerCommand, SandboxSetup } from "../jobs/edge.ts";
 import type { SecretStore } from "../secrets/service.ts";
@@ -17,7 +16,7 @@ import { newId } from "../util/ids.ts";
 import type { SkillsSettings } from "./keys.ts";
 import { type ConnectionState, McpConnection } from "./mcp/connection.ts";
 import { httpOpener, stdioOpener } from "./mcp/open.ts";
-import { type ListedTool, passThrough, type ToolListing } from "./mcp/tools.ts";
+import { type ListedTool, registerServerTools, type ToolListing } from "./mcp/tools.ts";
 import { type PathPolicy, skillMounts } from "./paths.ts";
 import { parseSkillSpec, type SkillSpec, specHash, type WouldRun, wouldRun } from "./spec.ts";
 import { isApproved, type SkillRow, type SkillSource, type SkillStore } from "./store.ts";
@@ -376,26 +375,7 @@ export class SkillService {
     const row = this.o.store.get(id)!;
     const spec = row.spec as SkillSpec;
     const timeoutMs = (spec.timeoutMs ?? this.o.settings.SKILL_CALL_TIMEOUT_MS) + 5_000;
-    for (const t of tools) {
-      // Another skill's tool (or a core tool) of the same name keeps its own; this one is left out.
-      if (this.o.tools.has(t.qualified)) continue;
-      active.tools.push(
-        this.o.tools.register(
-          defineTool({
-            name: t.qualified,
-            description: t.description,
-            input: passThrough(t.inputSchema),
-            deferrable: true,
-            timeoutMs,
-            async run(input, ctx) {
-              if (!input || typeof input !== "object" || Array.isArray(input)) throw new Error("the input must be a JSON object");
-              // Secrets in what it answers are replaced by the brain's registry, like every tool's.
-              return connection.call(t.name, input as Record<string, unknown>, ctx.signal);
-            },
-          }),
-        ),
-      );
-    }
+    active.tools.push(...registerServerTools(this.o.tools, connection, tools, timeoutMs));
   }
 
   private async deactivate(id: string): Promise<void> {

@@ -9,6 +9,7 @@
 
 import type { Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
 import { Kind, type TSchema } from "@sinclair/typebox";
+import { type BrainTools, defineTool } from "../../brain/tools.ts";
 
 export const SEPARATOR = "__";
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -120,4 +121,38 @@ export function resultText(result: { content?: unknown; isError?: unknown; struc
     text || (result.structuredContent !== undefined ? JSON.stringify(result.structuredContent) : result.toolResult !== undefined ? JSON.stringify(result.toolResult) : "");
   if (result.isError === true) throw new Error(out || "the tool reported an error");
   return out || "ok";
+}
+
+/** What a tool calls: a connected server (connection.ts). */
+export interface ToolCaller {
+  call(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<string>;
+}
+
+/**
+ * Registers a server's tools with the brain, each calling it through
+ * `connection`; returns what unregisters them. A name another skill or a core
+ * tool already holds keeps its own; this one is left out.
+ */
+export function registerServerTools(registry: BrainTools, connection: ToolCaller, tools: readonly ListedTool[], timeoutMs: number): (() => void)[] {
+  const unregister: (() => void)[] = [];
+  for (const t of tools) {
+    if (registry.has(t.qualified)) continue;
+    unregister.push(
+      registry.register(
+        defineTool({
+          name: t.qualified,
+          description: t.description,
+          input: passThrough(t.inputSchema),
+          deferrable: true,
+          timeoutMs,
+          async run(input, ctx) {
+            if (!input || typeof input !== "object" || Array.isArray(input)) throw new Error("the input must be a JSON object");
+            // Secrets in what it answers are replaced by the brain's registry, like every tool's.
+            return connection.call(t.name, input as Record<string, unknown>, ctx.signal);
+          },
+        }),
+      ),
+    );
+  }
+  return unregister;
 }
