@@ -86,6 +86,18 @@ export interface ScheduleServiceDeps {
   conversationExists(id: string): boolean;
 }
 
+/** The columns a request sets, the same when a schedule is made (POST) and replaced (PUT). */
+const columns = (p: ParsedSchedule) => ({
+  name: p.name,
+  when: p.when,
+  timeZone: p.timeZone,
+  kind: p.action.kind,
+  action: p.action,
+  overlap: p.overlap,
+  catchUp: p.catchUp,
+  paused: p.paused,
+});
+
 export class ScheduleService {
   constructor(private d: ScheduleServiceDeps) {}
 
@@ -141,14 +153,7 @@ export class ScheduleService {
       }
       const row: ScheduleRow = {
         id: newId(),
-        name: p.name,
-        when: p.when,
-        timeZone: p.timeZone,
-        kind: p.action.kind,
-        action: p.action,
-        overlap: p.overlap,
-        catchUp: p.catchUp,
-        paused: p.paused,
+        ...columns(p),
         createdBy: who.actor === "agent" ? "agent" : "owner",
         conversationId: null,
         nextDueAt: next,
@@ -173,14 +178,7 @@ export class ScheduleService {
     const { p, next } = this.prepare(raw, who, now, row);
     const sameAgentTarget = row.kind === "agent" && p.action.kind === "agent" && !p.action.conversationId;
     const updated = this.d.store.update(id, {
-      name: p.name,
-      when: p.when,
-      timeZone: p.timeZone,
-      kind: p.action.kind,
-      action: p.action,
-      overlap: p.overlap,
-      catchUp: p.catchUp,
-      paused: p.paused,
+      ...columns(p),
       nextDueAt: next,
       conversationId: sameAgentTarget ? row.conversationId : null,
       updatedAt: now,

@@ -42,12 +42,7 @@ export function resolveMounts(requested: readonly MountRequest[], policy: MountP
   const forbidden = policy.forbidden.flatMap((f) => real(f) ?? []);
   const out: TaskMountSpec[] = [];
   requested.forEach((m, i) => {
-    const where = `mounts[${i}] ${JSON.stringify(m.path.slice(0, 200))}`;
-    if (!m.path.startsWith("/")) throw refused(`${where}: must be an absolute path`);
-    // `..` and `.` segments and control characters are refused before anything resolves them.
-    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === "."))
-      throw refused(`${where}: no "." or ".." segments or control characters`);
-    const target = m.path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+    const { where, target } = shape(m, i);
     const source = real(target);
     if (!source) throw refused(`${where}: does not exist on this host`);
     if (!allowed.some((a) => within(source, a)))
@@ -62,6 +57,15 @@ export function resolveMounts(requested: readonly MountRequest[], policy: MountP
   return out.sort((a, b) => a.target.length - b.target.length);
 }
 
+/** A requested path's shape, the same here and on a companion: absolute, no `..` or `.` segments or control characters (refused before anything resolves them), slashes normalised. */
+function shape(m: MountRequest, i: number): { where: string; target: string } {
+  const where = `mounts[${i}] ${JSON.stringify(m.path.slice(0, 200))}`;
+  if (!m.path.startsWith("/")) throw refused(`${where}: must be an absolute path`);
+  if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === "."))
+    throw refused(`${where}: no "." or ".." segments or control characters`);
+  return { where, target: m.path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1") };
+}
+
 /**
  * Mounts on another host (a companion): only their shape is checked here;
  * the companion resolves them against its own allowed paths and refuses the
@@ -71,11 +75,7 @@ export function remoteMounts(requested: readonly MountRequest[]): TaskMountSpec[
   if (requested.length > MAX_TASK_MOUNTS) throw refused(`mounts: at most ${MAX_TASK_MOUNTS}`);
   const out: TaskMountSpec[] = [];
   requested.forEach((m, i) => {
-    const where = `mounts[${i}] ${JSON.stringify(m.path.slice(0, 200))}`;
-    if (!m.path.startsWith("/")) throw refused(`${where}: must be an absolute path`);
-    if ([...m.path].some((c) => c.charCodeAt(0) < 0x20) || m.path.split("/").some((seg) => seg === ".." || seg === "."))
-      throw refused(`${where}: no "." or ".." segments or control characters`);
-    const target = m.path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+    const { where, target } = shape(m, i);
     if (isReservedTarget(target)) throw refused(`${where}: would cover the sandbox's system view (/usr, /etc, /proc, /dev...)`);
     if (out.some((o) => o.target === target)) throw refused(`${where}: mounted twice`);
     out.push({ source: target, target, writable: m.writable === true });
