@@ -1,5 +1,6 @@
 import { createResource, createSignal, For, type JSX, onCleanup, Show } from "solid-js";
 import type { ChannelAdapter, Pairing } from "../../api/types.ts";
+import { createAction } from "../../components/action.ts";
 import { ago, duration } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
 import { approveCode, getChannels, KIND_NAMES, PLATFORM_NAMES, revokePairing, setNotify } from "./api.ts";
@@ -11,16 +12,13 @@ export default function Channels(): JSX.Element {
   const [data, { refetch }] = createResource(getChannels);
   const timer = setInterval(() => document.visibilityState === "visible" && !data.error && void refetch(), LIVE_MS);
   onCleanup(() => clearInterval(timer));
-  const [actionError, setActionError] = createSignal<unknown>();
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(undefined);
-    try {
+  const action = createAction();
+  const actionError = action.error;
+  const act = (fn: () => Promise<unknown>) =>
+    action.run(async () => {
       await fn();
       await refetch();
-    } catch (err) {
-      setActionError(err);
-    }
-  };
+    });
   return (
     <section class="page channels">
       <div class="page-head">
@@ -178,24 +176,17 @@ function Platform(props: { a: ChannelAdapter }): JSX.Element {
 
 function ApproveForm(props: { onApproved: () => void }): JSX.Element {
   const [code, setCode] = createSignal("");
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>();
+  const { busy, error, run } = createAction();
   const [done, setDone] = createSignal<Pairing>();
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!code().trim()) return;
-    setBusy(true);
-    setError(undefined);
     setDone(undefined);
-    try {
+    await run(async () => {
       setDone(await approveCode(code().trim()));
       setCode("");
       props.onApproved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card" onSubmit={submit} aria-label="Approve a chat">

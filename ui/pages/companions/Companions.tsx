@@ -1,6 +1,7 @@
 import { A, useParams } from "@solidjs/router";
 import { createResource, createSignal, For, type JSX, onCleanup, Show } from "solid-js";
 import type { Companion, CompanionPairing } from "../../api/types.ts";
+import { createAction } from "../../components/action.ts";
 import { ago } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
 import { getCompanion, getCompanions, pairCompanion, revokeCompanion, STATUS_NAMES } from "./api.ts";
@@ -13,16 +14,14 @@ export default function Companions(): JSX.Element {
   const [data, { refetch }] = createResource(getCompanions);
   const timer = setInterval(() => document.visibilityState === "visible" && !data.error && void refetch(), LIVE_MS);
   onCleanup(() => clearInterval(timer));
-  const [actionError, setActionError] = createSignal<unknown>();
+  const action = createAction();
+  const actionError = action.error;
   const revoke = async (c: Companion) => {
     if (!confirm(`Revoke ${c.id}? Its identity leaves NATS, its waiting tasks are dropped and anything it sends is refused.`)) return;
-    setActionError(undefined);
-    try {
+    await action.run(async () => {
       await revokeCompanion(c.id);
       await refetch();
-    } catch (err) {
-      setActionError(err);
-    }
+    });
   };
   return (
     <section class="page companions">
@@ -163,24 +162,17 @@ function Detail(props: { id: string }): JSX.Element {
 
 function PairForm(props: { onPaired: () => void }): JSX.Element {
   const [name, setName] = createSignal("");
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>();
+  const { busy, error, run } = createAction();
   const [done, setDone] = createSignal<CompanionPairing>();
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!name().trim()) return;
-    setBusy(true);
-    setError(undefined);
     setDone(undefined);
-    try {
+    await run(async () => {
       setDone(await pairCompanion(name().trim()));
       setName("");
       props.onPaired();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card" onSubmit={submit} aria-label="Pair a companion">

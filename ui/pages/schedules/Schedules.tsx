@@ -1,6 +1,7 @@
 import { useNavigate, useParams } from "@solidjs/router";
 import { createEffect, createResource, createSignal, For, type JSX, on, onCleanup, Show } from "solid-js";
 import type { NewSchedule, Schedule, ScheduleDetail, SchedulePreview } from "../../api/types.ts";
+import { createAction } from "../../components/action.ts";
 import { ago, duration, usd, when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
 import {
@@ -119,23 +120,15 @@ export default function Schedules(): JSX.Element {
 
 function ScheduleDetailCard(props: { id: string; onChange: () => void; onEdit: (s: Schedule) => void; onDeleted: () => void }): JSX.Element {
   const [detail, { refetch }] = createResource(() => props.id, getSchedule);
-  const [error, setError] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const { busy, error, run } = createAction();
   const timer = setInterval(() => document.visibilityState === "visible" && void refetch(), LIVE_MS);
   onCleanup(() => clearInterval(timer));
-  const act = async (fn: () => Promise<unknown>, after: () => void = props.onChange) => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const act = (fn: () => Promise<unknown>, after: () => void = props.onChange) =>
+    run(async () => {
       await fn();
       void refetch();
       after();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div class="card" role="region" aria-label="Schedule detail">
       <Show when={!detail.error} fallback={<ErrorBox error={detail.error} />}>
@@ -277,8 +270,7 @@ function ScheduleForm(props: { schedule?: Schedule; zone: string; onDone: (id?: 
   const [catchUp, setCatchUp] = createSignal(s?.catchUp ?? "once");
   const [preview, setPreview] = createSignal<SchedulePreview | undefined>();
   const [previewError, setPreviewError] = createSignal<unknown>();
-  const [error, setError] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const { busy, error, run } = createAction();
 
   createEffect(
     on([mode, timing, zone], async ([m, t, z]) => {
@@ -317,16 +309,10 @@ function ScheduleForm(props: { schedule?: Schedule; zone: string; onDone: (id?: 
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const saved = s ? await saveSchedule(s.id, request()) : await createSchedule(request());
       props.onDone(saved.id);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

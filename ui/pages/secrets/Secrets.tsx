@@ -1,5 +1,6 @@
 import { createResource, createSignal, For, type JSX, Show } from "solid-js";
 import type { Secret } from "../../api/types.ts";
+import { createAction } from "../../components/action.ts";
 import { ago } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
 import { deleteSecret, getSecrets, SECRET_NAME, saveSecret } from "./api.ts";
@@ -7,16 +8,14 @@ import { deleteSecret, getSecrets, SECRET_NAME, saveSecret } from "./api.ts";
 /** Secrets by name: values go in here and never come back out; the list shows masks and what uses each one. */
 export default function Secrets(): JSX.Element {
   const [data, { refetch }] = createResource(getSecrets);
-  const [actionError, setActionError] = createSignal<unknown>();
+  const action = createAction();
+  const actionError = action.error;
   const remove = async (s: Secret) => {
     if (!confirm(`Delete ${s.name}?${s.users.length ? ` ${s.users.join(", ")} will lose it.` : ""}`)) return;
-    setActionError(undefined);
-    try {
+    await action.run(async () => {
       await deleteSecret(s.name);
       await refetch();
-    } catch (err) {
-      setActionError(err);
-    }
+    });
   };
   return (
     <section class="page secrets">

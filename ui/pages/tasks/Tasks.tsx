@@ -2,6 +2,7 @@ import { useNavigate, useParams } from "@solidjs/router";
 import { createEffect, createResource, createSignal, For, type JSX, on, onCleanup, Show } from "solid-js";
 import { ApiError } from "../../api/client.ts";
 import type { Task } from "../../api/types.ts";
+import { createAction } from "../../components/action.ts";
 import { ago, duration, when } from "../../components/format.ts";
 import { Empty, ErrorBox, Loading } from "../../components/States.tsx";
 import { approveTask, cancelTask, ENDED, followTask, getTask, listTasks, parseMounts, startTask, TASK_STATUSES } from "./api.ts";
@@ -98,8 +99,7 @@ interface Line {
 function TaskDetail(props: { id: string; onChange: () => void }): JSX.Element {
   const [task, { refetch, mutate }] = createResource(() => props.id, getTask);
   const [lines, setLines] = createSignal<Line[]>([]);
-  const [error, setError] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const { busy, error, run } = createAction();
   // Follow the event stream of whichever task is open; a new id starts over.
   createEffect(
     on(
@@ -120,18 +120,11 @@ function TaskDetail(props: { id: string; onChange: () => void }): JSX.Element {
       },
     ),
   );
-  const act = async (fn: (id: string) => Promise<Task>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const act = (fn: (id: string) => Promise<Task>) =>
+    run(async () => {
       mutate(await fn(props.id));
       props.onChange();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div class="card task-detail" role="region" aria-label="Task detail">
       <Show when={!task.error} fallback={<ErrorBox error={task.error} />}>
@@ -215,14 +208,11 @@ function NewTaskForm(props: { onStarted: (id: string) => void }): JSX.Element {
   const [mounts, setMounts] = createSignal("");
   const [network, setNetwork] = createSignal("");
   const [timeout, setTimeoutS] = createSignal("");
-  const [error, setError] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const { busy, error, run } = createAction();
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!script().trim()) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const hosts = network()
         .split(/[\s,]+/)
         .filter(Boolean);
@@ -235,11 +225,7 @@ function NewTaskForm(props: { onStarted: (id: string) => void }): JSX.Element {
       });
       setScript("");
       props.onStarted(t.id);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card" onSubmit={submit} aria-label="Start a script task">
